@@ -1,0 +1,121 @@
+//! `vmemdiet bench ...`.
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use vmemdiet::addr::ByteSize;
+use vmemdiet::drivers::dax::MapMode;
+use vmemdiet::mm::profile::Profile;
+use vmemdiet::workload::bootstrap::{self, BootstrapConfig};
+
+use crate::output::{human, parse_size, progress, table, us};
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Time creating and destroying a devdax device (memremap_pages + memmap init, memunmap_pages).
+    Bootstrap(BootstrapArgs),
+}
+
+/// Arguments of `vmemdiet bench bootstrap`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Each row also times writing struct_pages_initialized x 64 bytes with plain stores in the same run (the limit); create/limit says how close creation is to it.\nJSON: an array of objects with size, align, map, profile, runs, create_us, destroy_us (medians), limit_us, create_over_limit, struct_pages_initialized, memmap_bytes."
+)]
+pub struct BootstrapArgs {
+    /// Device size(s).
+    #[arg(long, value_parser = parse_size, value_delimiter = ',', default_value = "64GiB")]
+    size: Vec<ByteSize>,
+    /// Alignment(s): 4K, 2M, 1G.
+    #[arg(long, value_parser = parse_size, value_delimiter = ',', default_value = "4K,2M,1G")]
+    align: Vec<ByteSize>,
+    /// Kernel profile(s).
+    #[arg(long, value_delimiter = ',', default_value = "v5.10,v6.15")]
+    profile: Vec<Profile>,
+    /// Memmap location(s): mem, dev.
+    #[arg(long, value_delimiter = ',', default_value = "mem")]
+    map: Vec<MapMode>,
+    /// Timed runs per configuration (after one warm-up run); medians are reported.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    runs: u32,
+    /// Machine-readable output (an array).
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(cmd: &BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Bootstrap(a) => bootstrap_cmd(a),
+    }
+}
+
+fn bootstrap_cmd(a: &BootstrapArgs) -> anyhow::Result<()> {
+    let mut configs = Vec::new();
+    for &size in &a.size {
+        for &profile in &a.profile {
+            for &map in &a.map {
+                for &align in &a.align {
+                    configs.push(BootstrapConfig {
+                        size,
+                        align,
+                        map,
+                        profile,
+                        runs: a.runs,
+                    });
+                }
+            }
+        }
+    }
+    for c in &configs {
+        vmemdiet::plan::plan(&vmemdiet::plan::PlanConfig::new(
+            c.size, c.align, c.map, c.profile,
+        ))
+        .with_context(|| format!("{} at align {} ({})", c.size, c.align.short(), c.profile))?;
+    }
+    let pb = progress(configs.len() as u64 * u64::from(a.runs), "bootstrap");
+    let mut rows = Vec::new();
+    for c in &configs {
+        let r = bootstrap::run(c, &mut || pb.inc(1)).with_context(|| {
+            format!(
+                "bootstrap {} at align {} ({})",
+                c.size,
+                c.align.short(),
+                c.profile
+            )
+        })?;
+        rows.push(r);
+    }
+    pb.finish_and_clear();
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    let mut t = table(&[
+        "size",
+        "align",
+        "map",
+        "profile",
+        "create",
+        "destroy",
+        "limit",
+        "create/limit",
+        "initialized",
+        "memmap (RAM)",
+    ]);
+    for r in &rows {
+        t.add_row(vec![
+            ByteSize(r.size).to_string(),
+            ByteSize(r.align).short(),
+            r.map.to_string(),
+            r.profile.to_string(),
+            us(r.create_us),
+            us(r.destroy_us),
+            us(r.limit_us),
+            format!("{:.1}x", r.create_over_limit),
+            r.struct_pages_initialized.to_string(),
+            human(r.memmap_bytes),
+        ]);
+    }
+    println!("{t}");
+    println!("medians of {} runs; limit = time to write initialized x 64 bytes with plain stores on this machine, same run", a.runs);
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! `vmemdiet`: plan, simulate and benchmark the memmap of device memory.
+
+mod bench_cmd;
+mod output;
+mod plan_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Understand, measure and improve how Linux describes device memory (struct page, vmemmap,
+/// compound pagemaps), on a simulated machine.
+#[derive(Debug, Parser)]
+#[command(name = "vmemdiet", version, about, long_about = None, after_help = "Sizes take binary suffixes like ndctl: 2M = 2 MiB, 64G, 1TiB.\nProfiles: v5.10 (before), rfc, v5.19, v6.12 (LTS), v6.15 (default), next (beyond the kernel).")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// What the memmap of a devdax device costs: RAM, page tables, device capacity, struct
+    /// pages written. Closed form for any size; --simulate builds it for real.
+    Plan(plan_cmd::PlanArgs),
+    /// Benchmarks, each timed beside its physical limit measured in the same run.
+    #[command(subcommand)]
+    Bench(bench_cmd::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+                return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                };
+            }
+            // One clear line: clap's first line names the argument and the reason.
+            let rendered = e.render().to_string();
+            eprintln!(
+                "{}",
+                rendered
+                    .lines()
+                    .next()
+                    .unwrap_or("error: invalid arguments")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Plan(args) => plan_cmd::run(&args),
+        Command::Bench(cmd) => bench_cmd::run(&cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

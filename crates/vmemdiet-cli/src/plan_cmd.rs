@@ -1,0 +1,149 @@
+//! `vmemdiet plan`.
+
+use anyhow::Context;
+use clap::Args;
+use vmemdiet::addr::ByteSize;
+use vmemdiet::arch::Arch;
+use vmemdiet::drivers::dax::MapMode;
+use vmemdiet::mm::profile::Profile;
+use vmemdiet::plan::{plan, PlanConfig, PlanRow, DEFAULT_RAM};
+use vmemdiet::simulate::simulate;
+
+use crate::output::{human, parse_size, print_json, progress, table};
+
+/// Arguments of `vmemdiet plan`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "With only --size, the table compares 4K/2M/1G under v5.10 and the default profile (the seeds' headline).\nJSON keys: size, align, map, profile, arch, memmap_bytes, pagetable_bytes, device_bytes, struct_pages, struct_pages_initialized, simulated."
+)]
+pub struct PlanArgs {
+    /// Device size (binary suffixes: 2M, 64G, 1TiB).
+    #[arg(long, value_parser = parse_size, default_value = "1TiB")]
+    size: ByteSize,
+    /// Device-dax alignment(s): 4K, 2M, 1G; a comma list gives one row each [default: 2M, or 4K,2M,1G when no --profile is given either].
+    #[arg(long, value_parser = parse_size, value_delimiter = ',')]
+    align: Vec<ByteSize>,
+    /// Where the memmap lives: mem (System RAM) or dev (carved from the device, ndctl --map=dev); a comma list gives one row each.
+    #[arg(long, value_delimiter = ',', default_value = "mem")]
+    map: Vec<MapMode>,
+    /// Kernel profile(s): v5.10, rfc, v5.19, v6.12, v6.15, next [default: v6.15, or v5.10,v6.15 when no --align is given either].
+    #[arg(long, value_delimiter = ',')]
+    profile: Vec<Profile>,
+    /// Architecture geometry: x86_64 (4-level paging, 64 TiB) or x86_64-la57 (5-level).
+    #[arg(long, default_value = "x86_64")]
+    arch: Arch,
+    /// System RAM of the simulated machine (places the device region above it).
+    #[arg(long, value_parser = parse_size, default_value_t = DEFAULT_RAM)]
+    ram: ByteSize,
+    /// Build each configuration on the simulated machine and report measured counts.
+    #[arg(long)]
+    simulate: bool,
+    /// Machine-readable output: an object for one configuration, an array for several.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
+    let headline = a.align.is_empty() && a.profile.is_empty();
+    let aligns = if !a.align.is_empty() {
+        a.align.clone()
+    } else if headline {
+        vec![ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1)]
+    } else {
+        vec![ByteSize::mib(2)]
+    };
+    let profiles = if !a.profile.is_empty() {
+        a.profile.clone()
+    } else if headline {
+        vec![Profile::V5_10, Profile::default()]
+    } else {
+        vec![Profile::default()]
+    };
+    let mut configs = Vec::new();
+    for &profile in &profiles {
+        for &map in &a.map {
+            for &align in &aligns {
+                configs.push(PlanConfig {
+                    size: a.size,
+                    align,
+                    map,
+                    profile,
+                    arch: a.arch,
+                    ram_size: a.ram,
+                });
+            }
+        }
+    }
+    // Check every configuration before simulating any.
+    for c in &configs {
+        plan(c).with_context(|| {
+            format!(
+                "{} at align {} ({}, map={})",
+                c.size,
+                c.align.short(),
+                c.profile,
+                c.map
+            )
+        })?;
+    }
+    let pb = progress(
+        configs.len() as u64,
+        if a.simulate { "simulating" } else { "planning" },
+    );
+    let mut rows = Vec::new();
+    for c in &configs {
+        let cost = if a.simulate {
+            simulate(c).with_context(|| {
+                format!(
+                    "simulating {} at align {} ({})",
+                    c.size,
+                    c.align.short(),
+                    c.profile
+                )
+            })?
+        } else {
+            plan(c)?
+        };
+        rows.push(PlanRow::new(c, cost, a.simulate));
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    if a.json {
+        return print_json(&rows);
+    }
+    let mut t = table(&[
+        "size",
+        "align",
+        "map",
+        "profile",
+        "memmap (RAM)",
+        "% of size",
+        "page tables",
+        "on device",
+        "struct pages",
+        "initialized",
+    ]);
+    for r in &rows {
+        #[allow(clippy::cast_precision_loss)]
+        let pct = r.memmap_bytes as f64 * 100.0 / r.size as f64;
+        t.add_row(vec![
+            ByteSize(r.size).to_string(),
+            ByteSize(r.align).short(),
+            r.map.to_string(),
+            r.profile.to_string(),
+            human(r.memmap_bytes),
+            format!("{pct:.4} %"),
+            human(r.pagetable_bytes),
+            human(r.device_bytes),
+            r.struct_pages.to_string(),
+            r.struct_pages_initialized.to_string(),
+        ]);
+    }
+    println!("{t}");
+    println!(
+        "{} on {}: memmap = struct-page frames in RAM; page tables = vmemmap page-table frames; on device = --map=dev reserve.",
+        if a.simulate { "measured on the simulated machine" } else { "planned (closed form)" },
+        a.arch
+    );
+    Ok(())
+}

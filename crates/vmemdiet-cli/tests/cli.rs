@@ -1,0 +1,205 @@
+//! The `vmemdiet` command as users run it.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn vmemdiet() -> Command {
+    Command::cargo_bin("vmemdiet").unwrap()
+}
+
+const KEYS: [&str; 11] = [
+    "size",
+    "align",
+    "map",
+    "profile",
+    "arch",
+    "memmap_bytes",
+    "pagetable_bytes",
+    "device_bytes",
+    "struct_pages",
+    "struct_pages_initialized",
+    "simulated",
+];
+
+#[test]
+fn plan_json_has_exactly_the_documented_keys_and_golden_numbers() {
+    let out = vmemdiet()
+        .args(["plan", "--size", "1TiB", "--align", "2M", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let obj = v.as_object().unwrap();
+    let mut keys: Vec<_> = obj.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    let mut want = KEYS.to_vec();
+    want.sort_unstable();
+    assert_eq!(keys, want);
+    assert_eq!(v["memmap_bytes"], 4u64 << 30);
+    assert_eq!(v["profile"], "v6.15");
+    assert_eq!(v["map"], "mem");
+    assert_eq!(v["simulated"], false);
+}
+
+#[test]
+fn plan_lists_give_one_row_per_combination() {
+    let out = vmemdiet()
+        .args([
+            "plan",
+            "--size",
+            "1TiB",
+            "--align",
+            "4K,2M,1G",
+            "--profile",
+            "v5.10,v6.15",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 6);
+    let gib = |r: &Value| r["memmap_bytes"].as_u64().unwrap();
+    assert!(rows
+        .iter()
+        .filter(|r| r["profile"] == "v5.10")
+        .all(|r| gib(r) == 16 << 30));
+    let v615: Vec<u64> = rows
+        .iter()
+        .filter(|r| r["profile"] == "v6.15")
+        .map(gib)
+        .collect();
+    assert_eq!(v615, vec![16 << 30, 4 << 30, 8 << 20]);
+}
+
+#[test]
+fn plan_simulate_measures_what_the_planner_computes() {
+    let args = [
+        "plan",
+        "--size",
+        "4GiB",
+        "--align",
+        "4K,2M,1G",
+        "--profile",
+        "v5.10,v6.12,next",
+        "--map",
+        "mem,dev",
+        "--json",
+    ];
+    let planned: Value =
+        serde_json::from_slice(&vmemdiet().args(args).output().unwrap().stdout).unwrap();
+    let out = vmemdiet().args(args).arg("--simulate").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let simulated: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (p, s) = (planned.as_array().unwrap(), simulated.as_array().unwrap());
+    assert_eq!(p.len(), 18);
+    for (p, s) in p.iter().zip(s) {
+        assert_eq!(s["simulated"], true);
+        for k in [
+            "memmap_bytes",
+            "pagetable_bytes",
+            "device_bytes",
+            "struct_pages",
+            "struct_pages_initialized",
+        ] {
+            assert_eq!(p[k], s[k], "{k} for {p}");
+        }
+    }
+}
+
+#[test]
+fn headline_table_compares_v5_10_with_the_default() {
+    let out = vmemdiet()
+        .args(["plan", "--size", "1TiB"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("v5.10") && text.contains("v6.15"));
+    assert!(text.contains("16 GiB") && text.contains("4 GiB") && text.contains("8 MiB"));
+}
+
+#[test]
+fn bad_input_exits_nonzero_with_one_clear_line() {
+    let cases: &[&[&str]] = &[
+        &["plan", "--size", "3Q"],
+        &["plan", "--size", "3M"],
+        &["plan", "--size", "1T", "--align", "8K"],
+        &["plan", "--size", "0"],
+        &["plan", "--size", "1T", "--profile", "v4.0"],
+        &["plan", "--size", "1T", "--map", "disk"],
+        &["plan", "--size", "64T", "--align", "1G"],
+        &["plan", "--size", "2M", "--map", "dev"],
+        &["plan", "--ram", "3G"],
+        &["bench", "bootstrap", "--runs", "0"],
+        &["bench", "bootstrap", "--size", "3M"],
+        &["frobnicate"],
+    ];
+    for args in cases {
+        let out = vmemdiet().args(*args).output().unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{args:?}: one line, got {err:?}"
+        );
+        assert!(err.starts_with("error:"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn bench_bootstrap_json_has_the_documented_keys() {
+    let out = vmemdiet()
+        .args([
+            "bench",
+            "bootstrap",
+            "--size",
+            "2G",
+            "--align",
+            "2M,1G",
+            "--profile",
+            "v5.10,v6.15",
+            "--runs",
+            "1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    for r in rows {
+        for k in [
+            "size",
+            "align",
+            "profile",
+            "runs",
+            "create_us",
+            "destroy_us",
+            "limit_us",
+        ] {
+            assert!(r.get(k).is_some(), "missing {k}");
+        }
+        assert!(r["create_us"].as_f64().unwrap() > 0.0);
+    }
+    let init = |p: &str, a: u64| {
+        rows.iter()
+            .find(|r| r["profile"] == p && r["align"] == a)
+            .unwrap()["struct_pages_initialized"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(init("v5.10", 2 << 20), 524_288);
+    assert_eq!(init("v6.15", 2 << 20), 1024 * 128);
+    assert_eq!(init("v6.15", 1 << 30), 2 * 128);
+}

@@ -1,0 +1,14 @@
+//! Independent reference model ("test oracle") for vmemdiet.
+//!
+//! [`expected_counts`] computes the memory that creating one device-dax namespace costs on a fresh
+//! simulated x86-64 machine by *brute force*: it walks every 128 MiB section chunk of the device,
+//! replays what the kernel's vmemmap populate does for it page by page (recording, per 4 KiB
+//! vmemmap page, which simulated frame it maps and which page-table pages the walk needs, in hash
+//! sets), then replays memmap init over the resulting vmemmap. It deliberately shares no code and no
+//! closed formula with the planner in `crates/vmemdiet`; the two must agree (README §6 INV-5).
+//!
+//! Section references (`§1.2` …) are to `shared/design/kernel-brief.md`.
+
+mod oracle;
+
+pub use oracle::{expected_counts, OracleConfig, OracleCounts};

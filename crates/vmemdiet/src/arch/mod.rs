@@ -1,0 +1,227 @@
+//! Paging and memory-model geometry per architecture, as data.
+//!
+//! Everything the rest of the model needs to know about an architecture is a constant here
+//! (kernel brief §1.1): page size, `sizeof(struct page)`, section and subsection sizes, the
+//! page-table shape and where the vmemmap lives. A new architecture is a new constant, not new
+//! code paths.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::addr::{ByteSize, Pfn, PhysAddr, VirtAddr};
+
+/// The geometry of one architecture configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Geometry {
+    /// The name users pass to `--arch`.
+    pub name: &'static str,
+    /// `PAGE_SHIFT`.
+    pub page_shift: u32,
+    /// `sizeof(struct page)`; dedup requires a power of two (brief §1.2, `is_power_of_2`).
+    pub struct_page_size: u64,
+    /// `SECTION_SIZE_BITS`.
+    pub section_size_bits: u32,
+    /// `SUBSECTION_SHIFT` (21 on every architecture).
+    pub subsection_shift: u32,
+    /// Page-table levels (4 on x86-64 without LA57, 5 with it).
+    pub pt_levels: u32,
+    /// Index bits per page-table level (9 on x86-64: 512 entries of 8 bytes).
+    pub pt_index_bits: u32,
+    /// `VMEMMAP_START`: virtual address of the struct page of pfn 0.
+    pub vmemmap_base: VirtAddr,
+    /// `MAX_PHYSMEM_BITS`: the vmemmap region describes `1 << max_physmem_bits` bytes.
+    pub max_physmem_bits: u32,
+    /// `VMEMMAP_RESERVE_NR`: vmemmap pages a compound page keeps unshared in the 5.19+ scheme.
+    pub vmemmap_reserve_nr: u64,
+}
+
+/// x86-64 with 4-level paging (the default): 4 KiB pages, 128 MiB sections, 64 TiB of
+/// physical address space described by a 1 TiB vmemmap at `0xffffea0000000000`.
+pub const X86_64: Geometry = Geometry {
+    name: "x86_64",
+    page_shift: 12,
+    struct_page_size: 64,
+    section_size_bits: 27,
+    subsection_shift: 21,
+    pt_levels: 4,
+    pt_index_bits: 9,
+    vmemmap_base: VirtAddr(0xffff_ea00_0000_0000),
+    max_physmem_bits: 46,
+    vmemmap_reserve_nr: 2,
+};
+
+/// x86-64 with 5-level paging (LA57): same memory model, 4 PiB of physical address space,
+/// vmemmap at `0xffd4000000000000`. Use it for devices beyond the 4-level 64 TiB limit.
+pub const X86_64_LA57: Geometry = Geometry {
+    name: "x86_64-la57",
+    pt_levels: 5,
+    vmemmap_base: VirtAddr(0xffd4_0000_0000_0000),
+    max_physmem_bits: 52,
+    ..X86_64
+};
+
+/// Every geometry `--arch` accepts.
+pub const ALL: [Geometry; 2] = [X86_64, X86_64_LA57];
+
+impl Geometry {
+    /// `PAGE_SIZE`.
+    #[must_use]
+    pub const fn page_size(&self) -> u64 {
+        1 << self.page_shift
+    }
+    /// Struct pages per vmemmap page (`K` in the brief): 64 on x86-64.
+    #[must_use]
+    pub const fn struct_pages_per_page(&self) -> u64 {
+        self.page_size() / self.struct_page_size
+    }
+    /// `PAGES_PER_SECTION`.
+    #[must_use]
+    pub const fn pages_per_section(&self) -> u64 {
+        1 << (self.section_size_bits - self.page_shift)
+    }
+    /// `PAGES_PER_SUBSECTION`.
+    #[must_use]
+    pub const fn pages_per_subsection(&self) -> u64 {
+        1 << (self.subsection_shift - self.page_shift)
+    }
+    /// Section size in bytes.
+    #[must_use]
+    pub const fn section_size(&self) -> ByteSize {
+        ByteSize(1 << self.section_size_bits)
+    }
+    /// Subsection size in bytes (the `memremap_pages` granularity).
+    #[must_use]
+    pub const fn subsection_size(&self) -> ByteSize {
+        ByteSize(1 << self.subsection_shift)
+    }
+    /// Entries in one page-table page.
+    #[must_use]
+    pub const fn pt_entries(&self) -> u64 {
+        1 << self.pt_index_bits
+    }
+    /// Bytes of virtual address space mapped by one entry at `level` (1 = PTE, 2 = PMD, ...).
+    #[must_use]
+    pub const fn level_span(&self, level: u32) -> u64 {
+        1 << (self.page_shift + self.pt_index_bits * (level - 1))
+    }
+    /// `PMD_SIZE`: 2 MiB on x86-64.
+    #[must_use]
+    pub const fn pmd_size(&self) -> ByteSize {
+        ByteSize(self.level_span(2))
+    }
+    /// `PUD_SIZE`: 1 GiB on x86-64.
+    #[must_use]
+    pub const fn pud_size(&self) -> ByteSize {
+        ByteSize(self.level_span(3))
+    }
+    /// Physical address space the vmemmap can describe.
+    #[must_use]
+    pub const fn max_phys(&self) -> PhysAddr {
+        PhysAddr(1 << self.max_physmem_bits)
+    }
+    /// `V(N)`: vmemmap pages needed to describe a compound page of `nr_pages` without dedup.
+    #[must_use]
+    pub const fn vmemmap_pages_for(&self, nr_pages: u64) -> u64 {
+        (nr_pages * self.struct_page_size).div_ceil(self.page_size())
+    }
+    /// `pfn_to_page`: the struct page address of a pfn.
+    #[must_use]
+    pub const fn pfn_to_page_va(&self, pfn: Pfn) -> VirtAddr {
+        VirtAddr(self.vmemmap_base.0 + pfn.0 * self.struct_page_size)
+    }
+    /// `page_to_pfn`: the pfn whose struct page is at `va` (which must be in the vmemmap).
+    #[must_use]
+    pub const fn page_va_to_pfn(&self, va: VirtAddr) -> Pfn {
+        Pfn((va.0 - self.vmemmap_base.0) / self.struct_page_size)
+    }
+    /// `PHYS_PFN`.
+    #[must_use]
+    pub const fn phys_to_pfn(&self, pa: PhysAddr) -> Pfn {
+        Pfn(pa.0 >> self.page_shift)
+    }
+    /// `PFN_PHYS`.
+    #[must_use]
+    pub const fn pfn_to_phys(&self, pfn: Pfn) -> PhysAddr {
+        PhysAddr(pfn.0 << self.page_shift)
+    }
+    /// Base pages in `bytes` (which must be page aligned).
+    #[must_use]
+    pub const fn bytes_to_pages(&self, bytes: ByteSize) -> u64 {
+        bytes.0 >> self.page_shift
+    }
+    /// Bytes in `pages` base pages.
+    #[must_use]
+    pub const fn pages_to_bytes(&self, pages: u64) -> ByteSize {
+        ByteSize(pages << self.page_shift)
+    }
+}
+
+/// Which geometry a run uses (`--arch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+pub enum Arch {
+    /// x86-64, 4-level paging.
+    #[default]
+    #[serde(rename = "x86_64")]
+    X86_64,
+    /// x86-64, 5-level paging.
+    #[serde(rename = "x86_64-la57")]
+    X86_64La57,
+}
+
+impl Arch {
+    /// The constants of this architecture.
+    #[must_use]
+    pub const fn geometry(self) -> &'static Geometry {
+        match self {
+            Arch::X86_64 => &X86_64,
+            Arch::X86_64La57 => &X86_64_LA57,
+        }
+    }
+}
+
+impl fmt::Display for Arch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.geometry().name)
+    }
+}
+
+impl FromStr for Arch {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "x86_64" | "x86-64" => Ok(Arch::X86_64),
+            "x86_64-la57" | "x86-64-la57" => Ok(Arch::X86_64La57),
+            _ => Err(format!(
+                "unknown architecture '{s}'; valid: {}",
+                ALL.iter().map(|g| g.name).collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn x86_64_constants_match_the_brief() {
+        let g = X86_64;
+        assert_eq!(g.page_size(), 4096);
+        assert_eq!(g.struct_pages_per_page(), 64);
+        assert_eq!(g.pages_per_section(), 32768);
+        assert_eq!(g.pages_per_subsection(), 512);
+        assert_eq!(g.pmd_size(), ByteSize::mib(2));
+        assert_eq!(g.pud_size(), ByteSize::gib(1));
+        assert_eq!(g.vmemmap_pages_for(512), 8);
+        assert_eq!(g.vmemmap_pages_for(1 << 18), 4096);
+        // One section's memmap is exactly one PMD leaf of vmemmap.
+        assert_eq!(g.pages_per_section() * g.struct_page_size, g.pmd_size().0);
+        // The 4-level vmemmap (1 TiB of VA) describes 64 TiB.
+        assert_eq!(
+            g.max_phys().0 / g.page_size() * g.struct_page_size,
+            ByteSize::TIB
+        );
+    }
+}

@@ -1,0 +1,432 @@
+//! device-dax (`drivers/dax/`): a region of device memory carved into devdax devices, each with
+//! a size, an align (4K/2M/1G) and a memmap location (`--map=mem|dev`), as ndctl/daxctl create
+//! them (kernel brief §2.4, §10).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::addr::{ByteSize, Order, PhysAddr};
+use crate::arch::Geometry;
+use crate::drivers::nd_pfn::{self, PfnReserve};
+use crate::mm::memremap::{self, DevPagemap, MemremapError, PagemapParams, VmemAltmap};
+use crate::mm::profile::Switches;
+use crate::mm::sparse_vmemmap::vmemmap_can_optimize;
+use crate::mm::Kernel;
+
+/// Where the memmap of a namespace lives (`ndctl create-namespace --map`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MapMode {
+    /// In System RAM.
+    #[default]
+    Mem,
+    /// On the device itself (altmap).
+    Dev,
+}
+
+impl fmt::Display for MapMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MapMode::Mem => "mem",
+            MapMode::Dev => "dev",
+        })
+    }
+}
+
+impl FromStr for MapMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "mem" => Ok(MapMode::Mem),
+            "dev" => Ok(MapMode::Dev),
+            _ => Err(format!(
+                "unknown map mode '{s}'; valid: mem (memmap in RAM), dev (memmap on the device)"
+            )),
+        }
+    }
+}
+
+/// The device-dax alignments: base pages, PMD, PUD.
+pub const VALID_ALIGNS: [ByteSize; 3] = [ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1)];
+
+/// What the user asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DevDaxSpec {
+    pub size: ByteSize,
+    pub align: ByteSize,
+    pub map: MapMode,
+    /// A fixed physical start; `None` places the device at the lowest free aligned address.
+    pub at: Option<PhysAddr>,
+}
+
+/// Errors creating or destroying devdax devices. Each says what would be valid; a failed call
+/// changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DaxError {
+    #[error("size must be greater than zero")]
+    ZeroSize,
+    #[error("unsupported align {0}: device-dax supports 4K, 2M and 1G")]
+    UnsupportedAlign(ByteSize),
+    #[error("size {size} is not a multiple of {unit} (align {align}); nearest valid sizes: {down} or {up}")]
+    SizeMisaligned {
+        size: ByteSize,
+        unit: ByteSize,
+        align: ByteSize,
+        down: String,
+        up: String,
+    },
+    #[error("address {at} is not aligned to {unit}; nearest valid addresses: {down} or {up}")]
+    AddressMisaligned {
+        at: PhysAddr,
+        unit: ByteSize,
+        down: PhysAddr,
+        up: PhysAddr,
+    },
+    #[error("{size} at {at} is outside the device region {start} .. {end}")]
+    OutsideRegion {
+        size: ByteSize,
+        at: PhysAddr,
+        start: PhysAddr,
+        end: PhysAddr,
+    },
+    #[error("{size} does not fit: the region has {available} free at {unit} alignment (region size {region})")]
+    TooBig {
+        size: ByteSize,
+        available: ByteSize,
+        unit: ByteSize,
+        region: ByteSize,
+    },
+    #[error("{at} .. +{size} overlaps {other}")]
+    Overlap {
+        at: PhysAddr,
+        size: ByteSize,
+        other: String,
+    },
+    #[error("with --map=dev the memmap reserve takes {reserve} of {size}, leaving less than one {align} page for data; the smallest valid size is {min}")]
+    ReserveTooLarge {
+        size: ByteSize,
+        reserve: ByteSize,
+        align: ByteSize,
+        min: ByteSize,
+    },
+    #[error("no device dax0.{0}")]
+    NoDevice(u32),
+    #[error("the machine has no device region")]
+    NoRegion,
+    #[error(transparent)]
+    Memremap(#[from] MemremapError),
+}
+
+/// Display helper for "no smaller valid size".
+fn size_or_none(s: ByteSize) -> String {
+    if s.0 == 0 {
+        "none smaller".into()
+    } else {
+        s.short()
+    }
+}
+
+/// A validated device layout: everything the driver and the planner derive from a spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DevDaxLayout {
+    pub start: PhysAddr,
+    pub size: ByteSize,
+    pub align: ByteSize,
+    pub map: MapMode,
+    /// `vmemmap_shift` (0: no compound pages).
+    pub order: Order,
+    /// The `--map=dev` reserve.
+    pub reserve: Option<PfnReserve>,
+}
+
+/// The allocation granularity of a device: its align, and at least the 2 MiB memremap
+/// granularity.
+#[must_use]
+pub fn unit(g: &Geometry, align: ByteSize) -> ByteSize {
+    align.max(g.subsection_size())
+}
+
+/// Checks a spec placed at `start` and derives its layout: valid align, size a positive
+/// multiple of the unit, a `--map=dev` reserve that leaves at least one aligned page of data.
+pub fn layout(
+    g: &Geometry,
+    sw: &Switches,
+    spec: &DevDaxSpec,
+    start: PhysAddr,
+) -> Result<DevDaxLayout, DaxError> {
+    if !VALID_ALIGNS.contains(&spec.align) {
+        return Err(DaxError::UnsupportedAlign(spec.align));
+    }
+    if spec.size.0 == 0 {
+        return Err(DaxError::ZeroSize);
+    }
+    let unit = unit(g, spec.align);
+    if !spec.size.is_multiple_of(unit) {
+        return Err(DaxError::SizeMisaligned {
+            size: spec.size,
+            unit,
+            align: spec.align,
+            down: size_or_none(spec.size.align_down(unit)),
+            up: spec.size.align_up(unit).short(),
+        });
+    }
+    let order = if sw.compound_devmap && spec.align > ByteSize(g.page_size()) {
+        Order(g.bytes_to_pages(spec.align).trailing_zeros())
+    } else {
+        Order(0)
+    };
+    let reserve =
+        (spec.map == MapMode::Dev).then(|| dev_reserve(g, sw, start, spec.size, spec.align, order));
+    if let Some(r) = reserve {
+        if spec.size.0 < r.offset.0 + spec.align.0 {
+            let mut min = ByteSize(r.offset.0 + unit.0);
+            while dev_reserve(g, sw, start, min, spec.align, order).offset.0 + spec.align.0 > min.0
+            {
+                min = ByteSize(min.0 + unit.0);
+            }
+            return Err(DaxError::ReserveTooLarge {
+                size: spec.size,
+                reserve: r.offset,
+                align: spec.align,
+                min,
+            });
+        }
+    }
+    Ok(DevDaxLayout {
+        start,
+        size: spec.size,
+        align: spec.align,
+        map: spec.map,
+        order,
+        reserve,
+    })
+}
+
+/// The reserve of a `--map=dev` namespace: sized for the kernel's full memmap, or for one
+/// vmemmap frame per compound page when the profile deduplicates on the device.
+fn dev_reserve(
+    g: &Geometry,
+    sw: &Switches,
+    start: PhysAddr,
+    size: ByteSize,
+    align: ByteSize,
+    order: Order,
+) -> PfnReserve {
+    let memmap = if order.0 > 0 && vmemmap_can_optimize(g, sw, true, order) {
+        size.0 / align.0 * g.page_size()
+    } else {
+        nd_pfn::kernel_memmap_bytes(g, size)
+    };
+    nd_pfn::reserve(g, start, align, memmap)
+}
+
+/// What creating a device cost, measured on the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct MemmapCost {
+    /// RAM frames of struct pages, in bytes.
+    pub memmap_bytes: u64,
+    /// Page-table frames mapping the vmemmap, in bytes.
+    pub pagetable_bytes: u64,
+    /// Device capacity given to the memmap reserve (`--map=dev`), in bytes.
+    pub device_bytes: u64,
+    /// Struct pages made addressable.
+    pub struct_pages: u64,
+    /// Struct pages written by memmap init.
+    pub struct_pages_initialized: u64,
+}
+
+/// One devdax device (`daxX.Y` with its pfn namespace).
+#[derive(Debug)]
+pub struct DevDax {
+    pub id: u32,
+    pub layout: DevDaxLayout,
+    pub pgmap: Arc<DevPagemap>,
+    pub cost: MemmapCost,
+}
+
+impl DevDax {
+    /// `dax0.N`.
+    #[must_use]
+    pub fn name(&self) -> String {
+        format!("dax0.{}", self.id)
+    }
+    /// Bytes usable for data (size minus the `--map=dev` reserve).
+    #[must_use]
+    pub fn data_size(&self) -> ByteSize {
+        ByteSize(self.layout.size.0 - self.layout.reserve.map_or(0, |r| r.offset.0))
+    }
+}
+
+/// The device region (`region0`) and its devices.
+#[derive(Debug)]
+pub struct DaxRegion {
+    pub start: PhysAddr,
+    pub size: ByteSize,
+    devices: BTreeMap<u32, DevDax>,
+    next_id: u32,
+}
+
+impl DaxRegion {
+    /// The region of `k`'s machine.
+    pub fn new(k: &Kernel) -> Result<DaxRegion, DaxError> {
+        let r = k.machine.map.device_region().ok_or(DaxError::NoRegion)?;
+        Ok(DaxRegion {
+            start: r.start,
+            size: r.size(),
+            devices: BTreeMap::new(),
+            next_id: 0,
+        })
+    }
+
+    fn end(&self) -> PhysAddr {
+        self.start + self.size
+    }
+
+    /// The devices, by id.
+    pub fn devices(&self) -> impl Iterator<Item = &DevDax> {
+        self.devices.values()
+    }
+
+    /// A device by id.
+    #[must_use]
+    pub fn device(&self, id: u32) -> Option<&DevDax> {
+        self.devices.get(&id)
+    }
+
+    fn overlapping(&self, at: PhysAddr, size: ByteSize) -> Option<&DevDax> {
+        self.devices
+            .values()
+            .find(|d| at.0 < d.layout.start.0 + d.layout.size.0 && d.layout.start.0 < at.0 + size.0)
+    }
+
+    /// The lowest `unit`-aligned address where `size` fits, or the largest free aligned extent.
+    fn place(&self, size: ByteSize, unit: ByteSize) -> Result<PhysAddr, ByteSize> {
+        let mut spans: Vec<(u64, u64)> = self
+            .devices
+            .values()
+            .map(|d| (d.layout.start.0, d.layout.start.0 + d.layout.size.0))
+            .collect();
+        spans.sort_unstable();
+        let mut cursor = self.start.0;
+        let mut largest = 0;
+        for (s, e) in spans
+            .into_iter()
+            .chain(std::iter::once((self.end().0, self.end().0)))
+        {
+            let at = ByteSize(cursor).align_up(unit).0;
+            if at <= s {
+                if s - at >= size.0 {
+                    return Ok(PhysAddr(at));
+                }
+                largest = largest.max(s - at);
+            }
+            cursor = cursor.max(e);
+        }
+        Err(ByteSize(ByteSize(largest).align_down(unit).0))
+    }
+
+    /// Creates a device (`ndctl create-namespace -m devdax`): validates, places it, maps its
+    /// memmap with `memremap_pages`, and measures what that cost.
+    pub fn create(&mut self, k: &Kernel, spec: DevDaxSpec) -> Result<&DevDax, DaxError> {
+        let g = k.machine.geometry;
+        let sw = k.profile.switches();
+        // Validate the shape before placing so the error names the real problem.
+        layout(g, &sw, &spec, spec.at.unwrap_or(self.start))?;
+        let unit = unit(g, spec.align);
+        let at = match spec.at {
+            Some(at) => {
+                if !ByteSize(at.0).is_multiple_of(unit) {
+                    return Err(DaxError::AddressMisaligned {
+                        at,
+                        unit,
+                        down: PhysAddr(ByteSize(at.0).align_down(unit).0),
+                        up: PhysAddr(ByteSize(at.0).align_up(unit).0),
+                    });
+                }
+                if at < self.start || at.0 + spec.size.0 > self.end().0 {
+                    return Err(DaxError::OutsideRegion {
+                        size: spec.size,
+                        at,
+                        start: self.start,
+                        end: self.end(),
+                    });
+                }
+                if let Some(d) = self.overlapping(at, spec.size) {
+                    return Err(DaxError::Overlap {
+                        at,
+                        size: spec.size,
+                        other: d.name(),
+                    });
+                }
+                at
+            }
+            None => self
+                .place(spec.size, unit)
+                .map_err(|available| DaxError::TooBig {
+                    size: spec.size,
+                    available,
+                    unit,
+                    region: self.size,
+                })?,
+        };
+        let layout = layout(g, &sw, &spec, at)?;
+        let start_pfn = g.phys_to_pfn(at);
+        let end_pfn = start_pfn.add(g.bytes_to_pages(spec.size));
+        let altmap = layout
+            .reserve
+            .map(|r| VmemAltmap::new(r.base_pfn, r.reserve, r.free));
+        let before = (
+            k.machine.frames.usage(),
+            k.struct_pages_initialized(),
+            k.stats
+                .struct_pages_populated
+                .load(std::sync::atomic::Ordering::Relaxed),
+        );
+        let pgmap = memremap::memremap_pages(
+            k,
+            PagemapParams {
+                ranges: vec![(start_pfn, end_pfn)],
+                vmemmap_shift: layout.order,
+                altmap,
+            },
+        )?;
+        let after = k.machine.frames.usage();
+        let page = g.page_size();
+        let cost = MemmapCost {
+            memmap_bytes: (after.memmap_ram - before.0.memmap_ram) * page,
+            pagetable_bytes: (after.pagetable - before.0.pagetable) * page,
+            device_bytes: layout.reserve.map_or(0, |r| r.offset.0),
+            struct_pages: k
+                .stats
+                .struct_pages_populated
+                .load(std::sync::atomic::Ordering::Relaxed)
+                - before.2,
+            struct_pages_initialized: k.struct_pages_initialized() - before.1,
+        };
+        let id = self.next_id;
+        self.next_id += 1;
+        self.devices.insert(
+            id,
+            DevDax {
+                id,
+                layout,
+                pgmap,
+                cost,
+            },
+        );
+        Ok(&self.devices[&id])
+    }
+
+    /// Destroys a device (`ndctl destroy-namespace`): `memunmap_pages`, which fails while its
+    /// pages are in use.
+    pub fn destroy(&mut self, k: &Kernel, id: u32) -> Result<(), DaxError> {
+        let dev = self.devices.get(&id).ok_or(DaxError::NoDevice(id))?;
+        memremap::memunmap_pages(k, &dev.pgmap)?;
+        self.devices.remove(&id);
+        Ok(())
+    }
+}

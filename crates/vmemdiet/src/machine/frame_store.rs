@@ -1,0 +1,528 @@
+//! The frame store: simulated physical frames, the buddy allocator for System RAM, per-frame
+//! reference counts, and accounting by kind.
+//!
+//! Only frames that hold kernel metadata (memmap, page tables) are *backed* by host memory;
+//! data frames (device memory, user pages, huge pages) are tracked but never backed. Backing
+//! comes lazily in 32 MiB chunks of anonymous host memory, so describing 1 TiB of device memory costs
+//! only its metadata. Chunk memory is never returned to the host while the store lives, which is
+//! what makes handing out `&Frame` references from `&self` sound.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use crate::addr::{Pfn, PhysAddr};
+use crate::machine::phys_map::PhysMap;
+
+/// The 4 KiB body of a backed frame, seen as 512 64-bit words.
+pub type Frame = [AtomicU64; FRAME_WORDS];
+/// Words in a frame.
+pub const FRAME_WORDS: usize = 512;
+const FRAME_BYTES: usize = FRAME_WORDS * 8;
+/// Frames per backing chunk (32 MiB of host memory: large enough that the host allocator always
+/// maps it fresh, so untouched frames cost no resident memory).
+const CHUNK_FRAMES: u64 = 8192;
+/// Chunks per directory slot (16 TiB of physical address space).
+const DIR_CHUNKS: u64 = 512;
+/// The largest buddy order: 1 GiB blocks, so gigantic pages can come from the same allocator.
+pub const MAX_ORDER: u32 = 18;
+
+/// What a frame is used for; the accounting key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum FrameKind {
+    /// Holds struct pages (`nr_memmap_pages`). Backed.
+    Memmap = 1,
+    /// A page-table page. Backed.
+    PageTable = 2,
+    /// Anything else (user data, huge pages): never backed.
+    Data = 3,
+}
+
+impl FrameKind {
+    const fn backed(self) -> bool {
+        !matches!(self, FrameKind::Data)
+    }
+}
+
+/// Per-frame state the simulated kernel keeps outside the frame itself. (In Linux this is the
+/// frame's own `struct page` in the boot memmap; modelling it as a side table avoids a memmap for
+/// the memmap.)
+#[derive(Debug, Default)]
+struct FrameInfo {
+    /// 0 when free, else a `FrameKind`.
+    kind: AtomicU8,
+    /// `page_ref_count` of the frame: the number of users (for a vmemmap reuse frame: the
+    /// number of PTEs that map it, INV-2).
+    refcount: AtomicU32,
+}
+
+struct Chunk {
+    /// Anonymous memory: zero pages the host maps on first touch, so untouched frames cost no
+    /// resident memory.
+    map: memmap2::MmapMut,
+    info: Box<[FrameInfo]>,
+}
+
+#[allow(clippy::cast_possible_truncation)]
+const CHUNK_BYTES: usize = CHUNK_FRAMES as usize * FRAME_BYTES;
+
+impl Chunk {
+    fn new() -> Chunk {
+        let map = memmap2::MmapMut::map_anon(CHUNK_BYTES).unwrap_or_else(|e| {
+            panic!("host refused {CHUNK_BYTES} bytes of anonymous memory: {e}")
+        });
+        let info = (0..CHUNK_FRAMES).map(|_| FrameInfo::default()).collect();
+        Chunk { map, info }
+    }
+
+    fn frame(&self, idx: u64) -> &Frame {
+        debug_assert!(idx < CHUNK_FRAMES);
+        #[allow(clippy::cast_possible_truncation)]
+        let offset = idx as usize * FRAME_BYTES;
+        // SAFETY: the mapping is CHUNK_BYTES long, page aligned (so every frame is 8-aligned),
+        // zero-filled by the host and lives as long as `self`; all-zero bytes are valid
+        // `AtomicU64`s and every access goes through atomics, so shared references into it are
+        // sound.
+        unsafe { &*self.map.as_ptr().add(offset).cast::<Frame>() }
+    }
+}
+
+type ChunkDir = Box<[OnceLock<Chunk>]>;
+
+/// Errors of the frame store.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    #[error("out of memory: no free order-{order} block of System RAM (ENOMEM)")]
+    OutOfMemory { order: u32 },
+    #[error("{pfn} is not an allocated order-{order} block (bad free)")]
+    BadFree { pfn: Pfn, order: u32 },
+    #[error("{pfn} is outside the physical map")]
+    OutOfRange { pfn: Pfn },
+}
+
+/// Frames in use, by kind and location: the raw counts behind every memory figure we report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FrameUsage {
+    /// Struct-page frames in System RAM (`nr_memmap_pages`).
+    pub memmap_ram: u64,
+    /// Struct-page frames on the device (altmap).
+    pub memmap_device: u64,
+    /// Page-table frames.
+    pub pagetable: u64,
+    /// Unbacked data frames allocated from RAM.
+    pub data: u64,
+    /// Free System RAM frames.
+    pub free: u64,
+}
+
+#[derive(Debug)]
+struct Buddy {
+    free: Vec<BTreeSet<u64>>,
+    allocated: HashMap<u64, u32>,
+    nr_free: u64,
+}
+
+impl Buddy {
+    fn new(ranges: &[(u64, u64)]) -> Buddy {
+        let mut b = Buddy {
+            free: vec![BTreeSet::new(); MAX_ORDER as usize + 1],
+            allocated: HashMap::new(),
+            nr_free: 0,
+        };
+        for &(start, end) in ranges {
+            let mut pfn = start;
+            while pfn < end {
+                let mut order = MAX_ORDER;
+                while order > 0 && (pfn % (1 << order) != 0 || pfn + (1 << order) > end) {
+                    order -= 1;
+                }
+                b.free[order as usize].insert(pfn);
+                b.nr_free += 1 << order;
+                pfn += 1 << order;
+            }
+        }
+        b
+    }
+
+    fn alloc(&mut self, order: u32) -> Option<u64> {
+        let (mut cur, pfn) =
+            (order..=MAX_ORDER).find_map(|o| self.free[o as usize].pop_first().map(|p| (o, p)))?;
+        while cur > order {
+            cur -= 1;
+            self.free[cur as usize].insert(pfn + (1 << cur));
+        }
+        self.allocated.insert(pfn, order);
+        self.nr_free -= 1 << order;
+        Some(pfn)
+    }
+
+    fn free(&mut self, pfn: u64, order: u32) -> bool {
+        if self.allocated.get(&pfn) != Some(&order) {
+            return false;
+        }
+        self.allocated.remove(&pfn);
+        self.nr_free += 1 << order;
+        let (mut pfn, mut order) = (pfn, order);
+        while order < MAX_ORDER {
+            let buddy = pfn ^ (1 << order);
+            if !self.free[order as usize].remove(&buddy) {
+                break;
+            }
+            pfn = pfn.min(buddy);
+            order += 1;
+        }
+        self.free[order as usize].insert(pfn);
+        true
+    }
+}
+
+/// All frames of the machine.
+pub struct FrameStore {
+    dir: Box<[OnceLock<ChunkDir>]>,
+    buddy: Mutex<Buddy>,
+    usage: [AtomicU64; 4],
+    memmap_device: AtomicU64,
+    chunks: AtomicU64,
+    /// Fault injection: allocations left before one fails (negative = never fail).
+    fail_after: AtomicI64,
+    ram: Vec<(u64, u64)>,
+}
+
+impl std::fmt::Debug for FrameStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameStore")
+            .field("usage", &self.usage())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FrameStore {
+    /// A store covering `map`, all System RAM free. `page_shift` must be 12.
+    #[must_use]
+    pub fn new(map: &PhysMap, page_shift: u32) -> FrameStore {
+        assert_eq!(page_shift, 12, "the frame store models 4 KiB frames");
+        let ram: Vec<(u64, u64)> = map
+            .ram()
+            .map(|r| (r.start.0 >> page_shift, r.end.0 >> page_shift))
+            .collect();
+        let end_pfn = map.end().0 >> page_shift;
+        let slots = end_pfn.div_ceil(CHUNK_FRAMES * DIR_CHUNKS);
+        FrameStore {
+            dir: (0..slots).map(|_| OnceLock::new()).collect(),
+            buddy: Mutex::new(Buddy::new(&ram)),
+            usage: Default::default(),
+            memmap_device: AtomicU64::new(0),
+            chunks: AtomicU64::new(0),
+            fail_after: AtomicI64::new(-1),
+            ram,
+        }
+    }
+
+    fn chunk(&self, pfn: Pfn) -> Option<&Chunk> {
+        let c = pfn.0 / CHUNK_FRAMES;
+        #[allow(clippy::cast_possible_truncation)]
+        let slot = self.dir.get((c / DIR_CHUNKS) as usize)?.get()?;
+        #[allow(clippy::cast_possible_truncation)]
+        slot[(c % DIR_CHUNKS) as usize].get()
+    }
+
+    fn chunk_or_create(&self, pfn: Pfn) -> Result<&Chunk, FrameError> {
+        let c = pfn.0 / CHUNK_FRAMES;
+        #[allow(clippy::cast_possible_truncation)]
+        let slot = self
+            .dir
+            .get((c / DIR_CHUNKS) as usize)
+            .ok_or(FrameError::OutOfRange { pfn })?
+            .get_or_init(|| (0..DIR_CHUNKS).map(|_| OnceLock::new()).collect());
+        #[allow(clippy::cast_possible_truncation)]
+        Ok(slot[(c % DIR_CHUNKS) as usize].get_or_init(|| {
+            self.chunks.fetch_add(1, Ordering::Relaxed);
+            Chunk::new()
+        }))
+    }
+
+    /// Zeroes a frame and marks it free in the side table.
+    fn scrub(&self, pfn: Pfn) {
+        if let Some(c) = self.chunk(pfn) {
+            let idx = pfn.0 % CHUNK_FRAMES;
+            for w in c.frame(idx) {
+                w.store(0, Ordering::Relaxed);
+            }
+            #[allow(clippy::cast_possible_truncation)]
+            let info = &c.info[idx as usize];
+            info.kind.store(0, Ordering::Relaxed);
+            info.refcount.store(0, Ordering::Relaxed);
+        }
+    }
+
+    fn info(&self, pfn: Pfn) -> Option<&FrameInfo> {
+        self.chunk(pfn)
+            .map(|c| &c.info[usize::try_from(pfn.0 % CHUNK_FRAMES).unwrap_or(0)])
+    }
+
+    /// The body of a backed frame, or `None` if the frame has no host memory.
+    #[must_use]
+    pub fn frame(&self, pfn: Pfn) -> Option<&Frame> {
+        self.chunk(pfn).map(|c| c.frame(pfn.0 % CHUNK_FRAMES))
+    }
+
+    /// True if `pfn` is System RAM.
+    #[must_use]
+    pub fn is_ram(&self, pfn: Pfn) -> bool {
+        self.ram.iter().any(|&(s, e)| pfn.0 >= s && pfn.0 < e)
+    }
+
+    /// Make every later allocation after the next `n` fail (`None`: never fail). For tests of
+    /// unwinding paths.
+    pub fn inject_alloc_failure(&self, n: Option<u64>) {
+        self.fail_after.store(
+            n.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX)),
+            Ordering::SeqCst,
+        );
+    }
+
+    fn should_fail(&self) -> bool {
+        let left = self.fail_after.load(Ordering::SeqCst);
+        if left < 0 {
+            return false;
+        }
+        if left == 0 {
+            return true;
+        }
+        self.fail_after.fetch_sub(1, Ordering::SeqCst);
+        false
+    }
+
+    fn back(&self, pfn: Pfn, nr: u64, kind: FrameKind) -> Result<(), FrameError> {
+        for i in 0..nr {
+            let p = pfn.add(i);
+            let chunk = self.chunk_or_create(p)?;
+            let idx = p.0 % CHUNK_FRAMES;
+            // Frames are zeroed when freed (and fresh chunks are zero), so a new frame is zero
+            // without touching it here: untouched boot memmap costs no host memory.
+            #[allow(clippy::cast_possible_truncation)]
+            let info = &chunk.info[idx as usize];
+            info.kind.store(kind as u8, Ordering::Relaxed);
+            info.refcount.store(u32::from(i == 0), Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// Allocates a zeroed `2^order` block of System RAM for `kind` (`alloc_pages`); the first
+    /// frame's reference count is 1.
+    pub fn alloc(&self, order: u32, kind: FrameKind) -> Result<Pfn, FrameError> {
+        if self.should_fail() {
+            return Err(FrameError::OutOfMemory { order });
+        }
+        let pfn = {
+            let mut b = self
+                .buddy
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            Pfn(b.alloc(order).ok_or(FrameError::OutOfMemory { order })?)
+        };
+        let nr = 1u64 << order;
+        if kind.backed() {
+            if let Err(e) = self.back(pfn, nr, kind) {
+                self.buddy
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .free(pfn.0, order);
+                return Err(e);
+            }
+        }
+        self.usage[kind as usize].fetch_add(nr, Ordering::Relaxed);
+        Ok(pfn)
+    }
+
+    /// Returns a block to the buddy allocator (`__free_pages` with an explicit order).
+    pub fn free(&self, pfn: Pfn, order: u32, kind: FrameKind) -> Result<(), FrameError> {
+        let ok = self
+            .buddy
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .free(pfn.0, order);
+        if !ok {
+            return Err(FrameError::BadFree { pfn, order });
+        }
+        if kind.backed() {
+            for i in 0..1u64 << order {
+                self.scrub(pfn.add(i));
+            }
+        }
+        self.usage[kind as usize].fetch_sub(1 << order, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Backs `nr` device frames at `pfn` to hold struct pages (memmap carved from the device by
+    /// the altmap). The first frame's reference count is 1.
+    pub fn claim_device(&self, pfn: Pfn, nr: u64) -> Result<(), FrameError> {
+        if self.should_fail() {
+            return Err(FrameError::OutOfMemory { order: 0 });
+        }
+        self.back(pfn, nr, FrameKind::Memmap)?;
+        self.memmap_device.fetch_add(nr, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Gives device frames back (`vmem_altmap_free`); their host memory stays for reuse.
+    pub fn release_device(&self, pfn: Pfn, nr: u64) {
+        for i in 0..nr {
+            self.scrub(pfn.add(i));
+        }
+        self.memmap_device.fetch_sub(nr, Ordering::Relaxed);
+    }
+
+    /// `get_page` on a backed frame.
+    pub fn get(&self, pfn: Pfn) {
+        if let Some(i) = self.info(pfn) {
+            // Relaxed: a reference is only taken by a holder of another reference (the PTE being
+            // copied), as with page_ref_inc.
+            i.refcount.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// `put_page` on a backed frame; returns the count left (0: the caller frees the frame).
+    #[must_use]
+    pub fn put(&self, pfn: Pfn) -> u32 {
+        // AcqRel: pairs with other puts so the last one sees every earlier use of the frame.
+        self.info(pfn).map_or(0, |i| {
+            i.refcount.fetch_sub(1, Ordering::AcqRel).saturating_sub(1)
+        })
+    }
+
+    /// The reference count of a backed frame (0 if free or unbacked).
+    #[must_use]
+    pub fn refcount(&self, pfn: Pfn) -> u32 {
+        self.info(pfn)
+            .map_or(0, |i| i.refcount.load(Ordering::Acquire))
+    }
+
+    /// The kind a backed frame is in use for, if any.
+    #[must_use]
+    pub fn kind(&self, pfn: Pfn) -> Option<FrameKind> {
+        match self.info(pfn)?.kind.load(Ordering::Relaxed) {
+            1 => Some(FrameKind::Memmap),
+            2 => Some(FrameKind::PageTable),
+            _ => None,
+        }
+    }
+
+    /// Current usage.
+    #[must_use]
+    pub fn usage(&self) -> FrameUsage {
+        let nr_free = self
+            .buddy
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .nr_free;
+        FrameUsage {
+            memmap_ram: self.usage[FrameKind::Memmap as usize].load(Ordering::Relaxed),
+            memmap_device: self.memmap_device.load(Ordering::Relaxed),
+            pagetable: self.usage[FrameKind::PageTable as usize].load(Ordering::Relaxed),
+            data: self.usage[FrameKind::Data as usize].load(Ordering::Relaxed),
+            free: nr_free,
+        }
+    }
+
+    /// Host address space reserved for backing frames (32 MiB chunks, resident only where
+    /// touched). Chunks are kept for reuse until the store is dropped.
+    #[must_use]
+    pub fn host_bytes(&self) -> u64 {
+        self.chunks.load(Ordering::Relaxed) * CHUNK_FRAMES * FRAME_BYTES as u64
+    }
+
+    /// A fingerprint of the allocator state: free blocks per order. Two equal fingerprints
+    /// mean the free lists are identical (INV-1: teardown returns the store to where it
+    /// started).
+    #[must_use]
+    pub fn free_lists(&self) -> Vec<Vec<u64>> {
+        let b = self
+            .buddy
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        b.free.iter().map(|s| s.iter().copied().collect()).collect()
+    }
+
+    /// The physical address of a frame.
+    #[must_use]
+    pub fn phys(pfn: Pfn) -> PhysAddr {
+        PhysAddr(pfn.0 << 12)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::addr::ByteSize;
+
+    fn store() -> FrameStore {
+        FrameStore::new(&PhysMap::standard(ByteSize::gib(4), ByteSize::gib(1)), 12)
+    }
+
+    #[test]
+    fn buddy_splits_and_coalesces_back_to_the_start() {
+        let fs = store();
+        let before = fs.free_lists();
+        let a = fs.alloc(0, FrameKind::Memmap).unwrap();
+        let b = fs.alloc(9, FrameKind::Memmap).unwrap();
+        let c = fs.alloc(0, FrameKind::PageTable).unwrap();
+        assert_eq!(fs.usage().memmap_ram, 513);
+        assert_eq!(fs.usage().pagetable, 1);
+        assert!(b.is_aligned(512));
+        fs.free(c, 0, FrameKind::PageTable).unwrap();
+        fs.free(a, 0, FrameKind::Memmap).unwrap();
+        fs.free(b, 9, FrameKind::Memmap).unwrap();
+        assert_eq!(fs.free_lists(), before);
+        assert_eq!(fs.usage().memmap_ram, 0);
+    }
+
+    #[test]
+    fn wrong_order_or_double_free_is_refused() {
+        let fs = store();
+        let a = fs.alloc(3, FrameKind::Memmap).unwrap();
+        assert_eq!(
+            fs.free(a, 0, FrameKind::Memmap),
+            Err(FrameError::BadFree { pfn: a, order: 0 })
+        );
+        fs.free(a, 3, FrameKind::Memmap).unwrap();
+        assert!(fs.free(a, 3, FrameKind::Memmap).is_err());
+    }
+
+    #[test]
+    fn frames_are_zeroed_on_reuse_and_refcounted() {
+        let fs = store();
+        let a = fs.alloc(0, FrameKind::Memmap).unwrap();
+        fs.frame(a).unwrap()[7].store(42, Ordering::Relaxed);
+        fs.get(a);
+        assert_eq!(fs.refcount(a), 2);
+        assert_eq!(fs.put(a), 1);
+        assert_eq!(fs.put(a), 0);
+        fs.free(a, 0, FrameKind::Memmap).unwrap();
+        let b = fs.alloc(0, FrameKind::Memmap).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(fs.frame(b).unwrap()[7].load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn data_frames_are_not_backed() {
+        let fs = store();
+        let d = fs.alloc(MAX_ORDER, FrameKind::Data).unwrap();
+        assert!(fs.frame(d).is_none());
+        assert_eq!(fs.host_bytes(), 0);
+    }
+
+    #[test]
+    fn injected_failure_fails_the_nth_allocation() {
+        let fs = store();
+        fs.inject_alloc_failure(Some(1));
+        assert!(fs.alloc(0, FrameKind::Memmap).is_ok());
+        assert_eq!(
+            fs.alloc(0, FrameKind::Memmap),
+            Err(FrameError::OutOfMemory { order: 0 })
+        );
+        fs.inject_alloc_failure(None);
+        assert!(fs.alloc(0, FrameKind::Memmap).is_ok());
+    }
+}

@@ -1,0 +1,145 @@
+//! The simulated hardware: physical memory map, frame store, page tables, TLB.
+//!
+//! `mm/` code talks to this layer only through a narrow interface: allocate and free frames,
+//! map and unmap through page tables, translate an address, flush the TLB.
+
+pub mod frame_store;
+pub mod page_table;
+pub mod phys_map;
+pub mod tlb;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::addr::{ByteSize, Pfn, VirtAddr};
+use crate::arch::{Arch, Geometry};
+use frame_store::{Frame, FrameError, FrameStore};
+use page_table::PageTable;
+use phys_map::PhysMap;
+use tlb::Tlb;
+
+/// A simulated machine's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MachineConfig {
+    pub arch: Arch,
+    /// System RAM (a multiple of the section size, at least 4 GiB).
+    pub ram_size: ByteSize,
+    /// The device (pmem/CXL) region above RAM; 0 for none.
+    pub device_size: ByteSize,
+}
+
+impl Default for MachineConfig {
+    fn default() -> Self {
+        MachineConfig {
+            arch: Arch::X86_64,
+            ram_size: ByteSize::gib(256),
+            device_size: ByteSize::tib(1),
+        }
+    }
+}
+
+/// Errors building a machine.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MachineError {
+    #[error("RAM size {0} must be at least 4 GiB and a multiple of the 128 MiB section size")]
+    BadRamSize(ByteSize),
+    #[error("the device region ends at {end:#x}, beyond the {arch} physical address limit {limit}; use --arch x86_64-la57 (5-level paging) for larger devices")]
+    TooLarge {
+        end: u64,
+        limit: ByteSize,
+        arch: Arch,
+    },
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+}
+
+/// A memory access fault raised by the simulated MMU.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Fault {
+    #[error("unable to handle page fault for address {0}: not mapped")]
+    NotMapped(VirtAddr),
+    #[error("write to read-only mapping at {0}")]
+    ReadOnly(VirtAddr),
+}
+
+/// The simulated machine.
+#[derive(Debug)]
+pub struct Machine {
+    pub geometry: &'static Geometry,
+    pub map: PhysMap,
+    pub frames: FrameStore,
+    /// The kernel page tables (`init_mm.pgd`), which map the vmemmap.
+    pub kernel_pt: PageTable,
+    tlb_gen: AtomicU64,
+    pub config: MachineConfig,
+}
+
+impl Machine {
+    /// Powers on a machine: builds the physical map, the frame store and an empty kernel page
+    /// table. (The kernel's boot-time work lives in `mm`.)
+    pub fn new(config: MachineConfig) -> Result<Machine, MachineError> {
+        let g = config.arch.geometry();
+        if config.ram_size < ByteSize::gib(4) || !config.ram_size.is_multiple_of(g.section_size()) {
+            return Err(MachineError::BadRamSize(config.ram_size));
+        }
+        let map = PhysMap::standard(config.ram_size, config.device_size);
+        if map.end() > g.max_phys() {
+            return Err(MachineError::TooLarge {
+                end: map.end().0,
+                limit: ByteSize(g.max_phys().0),
+                arch: config.arch,
+            });
+        }
+        let frames = FrameStore::new(&map, g.page_shift);
+        let kernel_pt = PageTable::new(&frames)?;
+        Ok(Machine {
+            geometry: g,
+            map,
+            frames,
+            kernel_pt,
+            tlb_gen: AtomicU64::new(1),
+            config,
+        })
+    }
+
+    /// The current TLB generation.
+    #[must_use]
+    pub fn tlb_gen(&self) -> u64 {
+        self.tlb_gen.load(Ordering::Acquire)
+    }
+
+    /// `flush_tlb_kernel_range`: invalidates every CPU's cached kernel translations.
+    pub fn flush_tlb_kernel(&self) {
+        self.tlb_gen.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Translates a kernel virtual address through `tlb` and the kernel page tables.
+    pub fn translate(&self, tlb: &mut Tlb, va: VirtAddr, write: bool) -> Result<Pfn, Fault> {
+        let gen = self.tlb_gen();
+        if let Some(pfn) = tlb.lookup(va, gen, write) {
+            return Ok(pfn);
+        }
+        let leaf = self
+            .kernel_pt
+            .lookup(&self.frames, self.geometry, va)
+            .ok_or(Fault::NotMapped(va))?;
+        if write && !leaf.entry.writable() {
+            return Err(Fault::ReadOnly(va));
+        }
+        tlb.fill(va, leaf.pfn, leaf.entry.writable(), gen);
+        Ok(leaf.pfn)
+    }
+
+    /// The backed frame holding kernel virtual address `va`, and the word index of `va` in it.
+    pub fn kernel_frame(
+        &self,
+        tlb: &mut Tlb,
+        va: VirtAddr,
+        write: bool,
+    ) -> Result<(&Frame, usize), Fault> {
+        let pfn = self.translate(tlb, va, write)?;
+        let frame = self.frames.frame(pfn).ok_or(Fault::NotMapped(va))?;
+        #[allow(clippy::cast_possible_truncation)]
+        let word = ((va.0 & (self.geometry.page_size() - 1)) / 8) as usize;
+        Ok((frame, word))
+    }
+}

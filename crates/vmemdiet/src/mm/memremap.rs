@@ -1,0 +1,335 @@
+//! `dev_pagemap`, the altmap and `memremap_pages` / `memunmap_pages` (`mm/memremap.c`,
+//! `include/linux/memremap.h`; kernel brief §1.3, §2.1, §7).
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::addr::{Order, Pfn};
+use crate::mm::mm_init;
+use crate::mm::page::Memmap;
+use crate::mm::profile::PgmapRefs;
+use crate::mm::sparse::{self, SparseError};
+use crate::mm::sparse_vmemmap::{CompoundCtx, PopulateCtx, VmemmapError};
+use crate::mm::Kernel;
+
+/// `struct vmem_altmap`: memmap carved from the start of the device by a bump allocator.
+#[derive(Debug)]
+pub struct VmemAltmap {
+    /// First pfn the altmap describes (subsection aligned).
+    pub base_pfn: Pfn,
+    /// Pfns at the base that are not for the memmap (the info block, alignment padding).
+    pub reserve: u64,
+    /// Pfns available for the memmap after `reserve`.
+    pub free: u64,
+    /// Pfns handed out (`alloc`).
+    alloc: AtomicU64,
+    /// Pfns skipped to align allocations (`align`).
+    align: AtomicU64,
+}
+
+impl VmemAltmap {
+    /// A fresh altmap.
+    #[must_use]
+    pub fn new(base_pfn: Pfn, reserve: u64, free: u64) -> VmemAltmap {
+        VmemAltmap {
+            base_pfn,
+            reserve,
+            free,
+            alloc: AtomicU64::new(0),
+            align: AtomicU64::new(0),
+        }
+    }
+
+    /// `vmem_altmap_offset`: pfns from `base_pfn` to the first device page that is not memmap.
+    #[must_use]
+    pub fn offset(&self) -> u64 {
+        self.reserve + self.free
+    }
+
+    /// Pfns currently allocated.
+    #[must_use]
+    pub fn allocated(&self) -> u64 {
+        self.alloc.load(Ordering::Acquire)
+    }
+
+    /// `altmap_alloc_block_buf`: `nr` pfns aligned to the lowest set bit of `nr`, backed as
+    /// memmap frames on the device.
+    pub(crate) fn alloc_block(&self, k: &Kernel, nr: u64) -> Result<Pfn, VmemmapError> {
+        let (alloc, align) = (
+            self.alloc.load(Ordering::Acquire),
+            self.align.load(Ordering::Acquire),
+        );
+        let next = self.base_pfn.0 + self.reserve + alloc + align;
+        let class = 1u64 << nr.trailing_zeros();
+        let pad = next.next_multiple_of(class) - next;
+        let nr_free = self.free.saturating_sub(alloc + align);
+        if nr + pad > nr_free {
+            return Err(VmemmapError::AltmapFull);
+        }
+        let pfn = Pfn(next + pad);
+        k.machine.frames.claim_device(pfn, nr)?;
+        self.alloc.store(alloc + nr, Ordering::Release);
+        self.align.store(align + pad, Ordering::Release);
+        Ok(pfn)
+    }
+
+    /// `vmem_altmap_free`: gives back `nr` pfns (the bump allocator only counts them).
+    pub(crate) fn free_block(&self, nr: u64) {
+        self.alloc.fetch_sub(nr, Ordering::AcqRel);
+    }
+}
+
+/// `enum memory_type`. Only device-dax's is modelled so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryType {
+    /// `MEMORY_DEVICE_GENERIC`: device-dax.
+    Generic,
+}
+
+/// `struct dev_pagemap`.
+#[derive(Debug)]
+pub struct DevPagemap {
+    /// Identifier (the simulated `pgmap` pointer is derived from it).
+    pub id: u64,
+    pub ty: MemoryType,
+    /// `ranges[]` as `[start, end)` pfns.
+    pub ranges: Vec<(Pfn, Pfn)>,
+    /// `vmemmap_shift`: pages are compound of this order.
+    pub vmemmap_shift: Order,
+    /// `altmap` (valid when `PGMAP_ALTMAP_VALID`).
+    pub altmap: Option<VmemAltmap>,
+    /// The `percpu_ref` count of live references.
+    refs: AtomicU64,
+    /// References memremap took up front (dropped by memunmap).
+    base_refs: AtomicU64,
+    /// `nr_range`: ranges onlined so far (the range being onlined while populating).
+    nr_range: AtomicUsize,
+}
+
+/// What to map: the arguments of `memremap_pages` that we model.
+#[derive(Debug)]
+pub struct PagemapParams {
+    pub ranges: Vec<(Pfn, Pfn)>,
+    pub vmemmap_shift: Order,
+    pub altmap: Option<VmemAltmap>,
+}
+
+/// Errors of `memremap_pages` / `memunmap_pages`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MemremapError {
+    #[error("range {start} .. {end} conflicts with an existing dev_pagemap (EBUSY)")]
+    Conflict { start: Pfn, end: Pfn },
+    #[error("range {start} .. {end} intersects System RAM (ENXIO)")]
+    IntersectsRam { start: Pfn, end: Pfn },
+    #[error("range {start} .. {end} is not aligned to the 2 MiB memremap granularity (EINVAL)")]
+    Misaligned { start: Pfn, end: Pfn },
+    #[error("an altmap is only supported for a single range (EINVAL)")]
+    AltmapMultipleRanges,
+    #[error("memremap: {0}")]
+    Sparse(#[from] SparseError),
+    #[error("memremap: {0}")]
+    Init(String),
+    #[error("dev_pagemap {id} is busy: {extra} references beyond its own are held (pages pinned or mapped)")]
+    Busy { id: u64, extra: u64 },
+}
+
+impl From<VmemmapError> for MemremapError {
+    fn from(e: VmemmapError) -> Self {
+        MemremapError::Sparse(SparseError::Vmemmap(e))
+    }
+}
+
+impl DevPagemap {
+    /// `pgmap_vmemmap_nr`: pfns per compound page.
+    #[must_use]
+    pub fn vmemmap_nr(&self) -> u64 {
+        self.vmemmap_shift.nr_pages()
+    }
+
+    /// The value stored as the `pgmap` pointer in struct pages: an even kernel address unique to
+    /// this pgmap.
+    #[must_use]
+    pub fn pointer(&self) -> u64 {
+        0xffff_8880_0000_0000 + self.id * 0x200
+    }
+
+    /// Live references (`percpu_ref`).
+    #[must_use]
+    pub fn refs(&self) -> u64 {
+        self.refs.load(Ordering::Acquire)
+    }
+
+    /// `get_dev_pagemap` reference.
+    pub fn get(&self) {
+        self.refs.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// `put_dev_pagemap`.
+    pub fn put(&self) {
+        self.refs.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Total pfns of all ranges.
+    #[must_use]
+    pub fn nr_pages(&self) -> u64 {
+        self.ranges.iter().map(|(s, e)| e.distance_from(*s)).sum()
+    }
+}
+
+/// Splits `[start, end)` at section boundaries (`__add_pages`).
+fn section_chunks(k: &Kernel, start: Pfn, end: Pfn) -> impl Iterator<Item = (Pfn, u64)> {
+    let per = k.machine.geometry.pages_per_section();
+    let mut pfn = start.0;
+    std::iter::from_fn(move || {
+        if pfn >= end.0 {
+            return None;
+        }
+        let n = (end.0 - pfn).min((pfn / per + 1) * per - pfn);
+        let chunk = (Pfn(pfn), n);
+        pfn += n;
+        Some(chunk)
+    })
+}
+
+/// `memremap_pages`: gives device memory a memmap. Per range: checks for conflicts, registers
+/// the pgmap, populates the vmemmap section by section, initialises the struct pages
+/// (`memmap_init_zone_device`), and takes the up-front pgmap references. On failure every
+/// range added so far is removed again (INV-6).
+///
+/// Deviation: the kernel's `__add_pages` leaves sections populated before a failing one in
+/// place; we unwind them so that a failed call leaves no trace.
+pub fn memremap_pages(k: &Kernel, params: PagemapParams) -> Result<Arc<DevPagemap>, MemremapError> {
+    let g = k.machine.geometry;
+    let per = g.pages_per_subsection();
+    if params.altmap.is_some() && params.ranges.len() > 1 {
+        return Err(MemremapError::AltmapMultipleRanges);
+    }
+    for &(start, end) in &params.ranges {
+        if !start.is_aligned(per) || !end.is_aligned(per) || end <= start {
+            return Err(MemremapError::Misaligned { start, end });
+        }
+        if k.machine
+            .map
+            .intersects_ram(g.pfn_to_phys(start), g.pfn_to_phys(end))
+        {
+            return Err(MemremapError::IntersectsRam { start, end });
+        }
+    }
+    let _hotplug = k.hotplug_lock();
+    {
+        let map = k
+            .pgmaps
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for &(start, end) in &params.ranges {
+            if map
+                .range(..end.0)
+                .next_back()
+                .is_some_and(|(_, (e, _))| *e > start.0)
+            {
+                return Err(MemremapError::Conflict { start, end });
+            }
+        }
+    }
+    let pgmap = Arc::new(DevPagemap {
+        id: k.next_pgmap_id.fetch_add(1, Ordering::Relaxed),
+        ty: MemoryType::Generic,
+        ranges: params.ranges,
+        vmemmap_shift: params.vmemmap_shift,
+        altmap: params.altmap,
+        refs: AtomicU64::new(1),
+        base_refs: AtomicU64::new(1),
+        nr_range: AtomicUsize::new(0),
+    });
+    for i in 0..pgmap.ranges.len() {
+        if let Err(e) = pagemap_range(k, &pgmap, i) {
+            unmap_ranges(k, &pgmap, i);
+            return Err(e);
+        }
+        pgmap.nr_range.store(i + 1, Ordering::Release);
+    }
+    Ok(pgmap)
+}
+
+/// `pagemap_range`: onlines range `i` of `pgmap`.
+fn pagemap_range(k: &Kernel, pgmap: &Arc<DevPagemap>, i: usize) -> Result<(), MemremapError> {
+    let (start, end) = pgmap.ranges[i];
+    k.pgmaps
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(start.0, (end.0, Arc::clone(pgmap)));
+    let ctx = PopulateCtx {
+        altmap: pgmap.altmap.as_ref(),
+        compound: (pgmap.vmemmap_shift.0 > 0).then_some(CompoundCtx {
+            order: pgmap.vmemmap_shift,
+            range_start: start,
+        }),
+    };
+    let mut done = Vec::new();
+    for (pfn, nr) in section_chunks(k, start, end) {
+        if let Err(e) = sparse::sparse_add_section(k, pfn, nr, &ctx) {
+            for &(p, n) in done.iter().rev() {
+                sparse::sparse_remove_section(k, p, n, pgmap.altmap.as_ref());
+            }
+            k.pgmaps
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&start.0);
+            return Err(e.into());
+        }
+        done.push((pfn, nr));
+    }
+    let mut memmap = Memmap::new(&k.machine);
+    if let Err(f) = mm_init::memmap_init_zone_device(k, &mut memmap, pgmap, start, end) {
+        unmap_ranges(k, pgmap, i + 1);
+        return Err(MemremapError::Init(f.to_string()));
+    }
+    let refs = match k.profile.switches().pgmap_refs {
+        PgmapRefs::PerPage => end.distance_from(start),
+        PgmapRefs::PerCompound => end.distance_from(start) >> pgmap.vmemmap_shift.0,
+        PgmapRefs::None => 0,
+    };
+    pgmap.refs.fetch_add(refs, Ordering::AcqRel);
+    pgmap.base_refs.fetch_add(refs, Ordering::AcqRel);
+    Ok(())
+}
+
+/// Removes ranges `0..n` of `pgmap`: frees their memmap section by section and unregisters them.
+fn unmap_ranges(k: &Kernel, pgmap: &DevPagemap, n: usize) {
+    for &(start, end) in pgmap.ranges[..n].iter().rev() {
+        for (pfn, nr) in section_chunks(k, start, end) {
+            sparse::sparse_remove_section(k, pfn, nr, pgmap.altmap.as_ref());
+        }
+        k.pgmaps
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&start.0);
+    }
+}
+
+/// `memunmap_pages`: refuses while anyone holds a pgmap reference beyond memremap's own (we
+/// fail with `Busy` rather than wait: a simulation that waits on itself would hang), else drops
+/// the up-front references and frees every range's memmap (INV-1).
+pub fn memunmap_pages(k: &Kernel, pgmap: &Arc<DevPagemap>) -> Result<(), MemremapError> {
+    let _hotplug = k.hotplug_lock();
+    let base = pgmap.base_refs.load(Ordering::Acquire);
+    let now = pgmap.refs();
+    if now > base {
+        return Err(MemremapError::Busy {
+            id: pgmap.id,
+            extra: now - base,
+        });
+    }
+    pgmap.refs.fetch_sub(base, Ordering::AcqRel);
+    pgmap.base_refs.store(0, Ordering::Release);
+    unmap_ranges(k, pgmap, pgmap.nr_range.load(Ordering::Acquire));
+    pgmap.nr_range.store(0, Ordering::Release);
+    if let Some(a) = &pgmap.altmap {
+        debug_assert_eq!(
+            a.allocated(),
+            0,
+            "memunmap_pages: failed to free all reserved pages"
+        );
+    }
+    Ok(())
+}

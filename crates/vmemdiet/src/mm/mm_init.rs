@@ -1,0 +1,139 @@
+//! Memmap initialisation for device memory (`mm/mm_init.c`: `memmap_init_zone_device`,
+//! `__init_zone_device_page`, `memmap_init_compound`; kernel brief §2.2, §2.3).
+
+use std::sync::atomic::Ordering;
+
+use crate::addr::{Order, Pfn};
+use crate::arch::Geometry;
+use crate::machine::Fault;
+use crate::mm::memremap::DevPagemap;
+use crate::mm::page::{
+    Memmap, Page, PagePtr, TailEncoding, PG_HEAD, PG_RESERVED, TAIL_MAPPING, ZONES_PGSHIFT,
+    ZONE_DEVICE,
+};
+use crate::mm::profile::{DaxDedup, MemmapInit, Switches};
+use crate::mm::sparse_vmemmap::vmemmap_can_optimize;
+use crate::mm::Kernel;
+
+/// `__init_single_page` + `__init_zone_device_page`: zero, zone bits, `_refcount = 1`,
+/// `_mapcount = -1`, empty `lru`, `PG_reserved`, the pgmap pointer (heads and order-0 pages;
+/// a tail's word 1 is overwritten by its encoding right after).
+fn init_zone_device_page(page: &Page, pgmap_ptr: u64) {
+    page.zero();
+    page.flags.store(
+        (ZONE_DEVICE << ZONES_PGSHIFT) | PG_RESERVED,
+        Ordering::Relaxed,
+    );
+    page.refcount.store(1, Ordering::Relaxed);
+    page.mapcount.store(-1, Ordering::Relaxed);
+    // INIT_LIST_HEAD(&page->lru) is overlaid by the pgmap pointer (word 1) and
+    // `zone_device_data = NULL` (word 2) on ZONE_DEVICE pages.
+    page.compound_info.store(pgmap_ptr, Ordering::Relaxed);
+    page.w2.store(0, Ordering::Release);
+}
+
+/// `prep_compound_tail`: `mapping = TAIL_MAPPING`, word 1 = the tail encoding, `_refcount = 0`.
+fn prep_compound_tail(page: &Page, info: u64) {
+    page.mapping.store(TAIL_MAPPING, Ordering::Relaxed);
+    page.compound_info.store(info, Ordering::Relaxed);
+    page.refcount.store(0, Ordering::Release);
+}
+
+/// `prep_compound_head` (writes into `page[1]`): order, `_large_mapcount = -1`,
+/// `_entire_mapcount = -1`, `_nr_pages_mapped = 0`, `_pincount = 0`, `_nr_pages`.
+fn prep_compound_head(tail1: &Page, order: Order) {
+    let flags = tail1.flags.load(Ordering::Relaxed) & !0xff;
+    tail1
+        .flags
+        .store(flags | u64::from(order.0), Ordering::Relaxed);
+    tail1.w2.store(u64::MAX, Ordering::Relaxed);
+    tail1.mapping.store(u64::MAX, Ordering::Relaxed);
+    tail1.index.store(0, Ordering::Relaxed);
+    tail1.private.store(0, Ordering::Relaxed);
+    tail1.w7.store(order.nr_pages(), Ordering::Release);
+}
+
+/// `compound_nr_pages`: how many struct pages of a compound page init must write; the rest are
+/// aliases of these.
+#[must_use]
+pub fn compound_nr_pages(g: &Geometry, sw: &Switches, altmap: bool, order: Order) -> u64 {
+    if sw.memmap_init == MemmapInit::All || !vmemmap_can_optimize(g, sw, altmap, order) {
+        return order.nr_pages();
+    }
+    match sw.dax_dedup {
+        DaxDedup::SharedTail => g.struct_pages_per_page(),
+        _ => g.vmemmap_reserve_nr * g.struct_pages_per_page(),
+    }
+}
+
+/// `memmap_init_zone_device`: initialises the struct pages of `[start, end)` of `pgmap` (from
+/// the first non-memmap pfn when an altmap is used), as compound pages of the pgmap's order.
+/// Returns the number of struct pages written.
+pub fn memmap_init_zone_device(
+    k: &Kernel,
+    memmap: &mut Memmap<'_>,
+    pgmap: &DevPagemap,
+    start: Pfn,
+    end: Pfn,
+) -> Result<u64, Fault> {
+    let g = k.machine.geometry;
+    let start = match &pgmap.altmap {
+        Some(a) => Pfn(a.base_pfn.0 + a.offset()).max(start),
+        None => start,
+    };
+    let n = pgmap.vmemmap_nr();
+    let order = pgmap.vmemmap_shift;
+    let nr = compound_nr_pages(g, &k.profile.switches(), pgmap.altmap.is_some(), order);
+    let encoding = k.profile.switches().tail_encoding;
+    let pgmap_ptr = pgmap.pointer();
+    let mut written = 0;
+    let mut pfn = start;
+    while pfn < end {
+        let head = PagePtr::from_pfn(g, pfn);
+        init_zone_device_page(memmap.page_mut(head)?, pgmap_ptr);
+        written += 1;
+        if n > 1 {
+            let hp = memmap.page_mut(head)?;
+            hp.flags.fetch_or(PG_HEAD, Ordering::Release);
+            let info = encoding.encode(g, head, order);
+            for i in 1..nr {
+                let at = head.nth(g, i);
+                let tail = memmap.page_mut(at)?;
+                init_zone_device_page(tail, pgmap_ptr);
+                prep_compound_tail(tail, info);
+                if i == 1 {
+                    prep_compound_head(tail, order);
+                }
+            }
+            written += nr - 1;
+        }
+        pfn = pfn.add(n);
+    }
+    k.stats
+        .struct_pages_initialized
+        .fetch_add(written, Ordering::Relaxed);
+    Ok(written)
+}
+
+/// Writes the `next` profile's shared tail frame of `order`: 64 generic ZONE_DEVICE tails in the
+/// mask encoding, identical for every compound page of the order. Written through the frame
+/// itself because the vmemmap maps it read-only.
+pub fn init_shared_tail_frame(k: &Kernel, frame: Pfn, order: Order) {
+    let g = k.machine.geometry;
+    let body = k
+        .machine
+        .frames
+        .frame(frame)
+        .expect("memmap frames are backed");
+    let info = TailEncoding::Mask.encode(g, PagePtr::from_pfn(g, Pfn(0)), order);
+    let per = g.struct_pages_per_page();
+    for i in 0..per {
+        #[allow(clippy::cast_possible_truncation)]
+        let page = crate::mm::page::page_in(body, (i * g.struct_page_size / 8) as usize);
+        init_zone_device_page(page, 0);
+        prep_compound_tail(page, info);
+    }
+    k.stats
+        .struct_pages_initialized
+        .fetch_add(per, Ordering::Relaxed);
+}

@@ -1,0 +1,120 @@
+//! The kernel side, one module per kernel file it mirrors.
+
+pub mod memremap;
+pub mod mm_init;
+pub mod page;
+pub mod profile;
+pub mod sparse;
+pub mod sparse_vmemmap;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use crate::addr::Pfn;
+use crate::machine::frame_store::FrameError;
+use crate::machine::page_table::PtError;
+use crate::machine::{Machine, MachineConfig, MachineError};
+use memremap::DevPagemap;
+use profile::Profile;
+use sparse::Sparse;
+
+/// Errors of kernel boot.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BootError {
+    #[error(transparent)]
+    Machine(#[from] MachineError),
+    #[error("boot memmap: {0}")]
+    Memmap(#[from] PtError),
+    #[error("boot memmap: {0}")]
+    Frame(#[from] FrameError),
+}
+
+/// Counters the kernel keeps (the `/proc/vmstat`-like figures behind our reports).
+#[derive(Debug, Default)]
+pub struct KernelStats {
+    /// Struct pages written by memmap init since boot (device memory only).
+    pub struct_pages_initialized: AtomicU64,
+    /// Struct pages made addressable by hot-add (pfns covered by populated memmap).
+    pub struct_pages_populated: AtomicU64,
+}
+
+/// The `next` profile's shared read-only tail frame (and all-tail PTE table) of one order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SharedTail {
+    /// The frame of 64 identical tails.
+    pub frame: Pfn,
+    /// A PTE table whose 512 entries all map `frame`, shared by PMD entries.
+    pub table: Option<Pfn>,
+}
+
+/// The simulated kernel: the machine plus the memory-management state that the kernel keeps
+/// globally (`mem_section`, the pfn→pgmap xarray, the hotplug lock).
+#[derive(Debug)]
+pub struct Kernel {
+    pub machine: Machine,
+    pub profile: Profile,
+    pub stats: KernelStats,
+    pub(crate) sparse: Mutex<Sparse>,
+    /// `pgmap_array`: start pfn → (end pfn, pgmap).
+    pub(crate) pgmaps: RwLock<BTreeMap<u64, (u64, Arc<DevPagemap>)>>,
+    pub(crate) shared_tails: Mutex<HashMap<u32, SharedTail>>,
+    pub(crate) next_pgmap_id: AtomicU64,
+    hotplug: Mutex<()>,
+}
+
+impl Kernel {
+    /// Powers on a machine and boots: maps the memmap of System RAM (`sparse_init`, PMD-mapped
+    /// vmemmap on x86). RAM struct pages are initialised lazily by their users (as with
+    /// `DEFERRED_STRUCT_PAGE_INIT`), so booting costs no host memory for them.
+    pub fn boot(config: MachineConfig, profile: Profile) -> Result<Kernel, BootError> {
+        let machine = Machine::new(config)?;
+        let k = Kernel {
+            machine,
+            profile,
+            stats: KernelStats::default(),
+            sparse: Mutex::new(Sparse::default()),
+            pgmaps: RwLock::new(BTreeMap::new()),
+            shared_tails: Mutex::new(HashMap::new()),
+            next_pgmap_id: AtomicU64::new(1),
+            hotplug: Mutex::new(()),
+        };
+        sparse::sparse_init(&k)?;
+        Ok(k)
+    }
+
+    /// `mem_hotplug_begin`: serialises memory hot-add and hot-remove.
+    pub(crate) fn hotplug_lock(&self) -> MutexGuard<'_, ()> {
+        self.hotplug
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The struct pages initialised so far.
+    #[must_use]
+    pub fn struct_pages_initialized(&self) -> u64 {
+        self.stats.struct_pages_initialized.load(Ordering::Relaxed)
+    }
+
+    /// True if no `next`-profile shared tail frame or table is alive.
+    #[must_use]
+    pub fn shared_tails_empty(&self) -> bool {
+        self.shared_tails
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_empty()
+    }
+
+    /// `get_dev_pagemap` without taking a reference: the pgmap covering `pfn`, if any.
+    #[must_use]
+    pub fn pgmap_of(&self, pfn: Pfn) -> Option<Arc<DevPagemap>> {
+        let map = self
+            .pgmaps
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.range(..=pfn.0)
+            .next_back()
+            .filter(|(_, (end, _))| pfn.0 < *end)
+            .map(|(_, (_, p))| Arc::clone(p))
+    }
+}

@@ -1,0 +1,306 @@
+//! `struct page`: the 64-byte metadata record of every page frame, and the compound-page
+//! encoding (`include/linux/mm_types.h`, `page-flags.h`; kernel brief §3).
+//!
+//! A [`Page`] lives in a simulated memmap frame and is reached through a [`PagePtr`], a kernel
+//! virtual address in the vmemmap: dereferencing it walks the vmemmap page tables, so tails that
+//! alias one frame really are one record.
+
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+
+use crate::addr::{Order, Pfn, VirtAddr};
+use crate::arch::Geometry;
+use crate::machine::frame_store::Frame;
+use crate::machine::tlb::Tlb;
+use crate::machine::{Fault, Machine};
+
+/// One `struct page`, as eight 64-bit words (brief §3.1). Word meanings depend on the page's
+/// role; the folio fields of a compound page live in its first tail (`page[1]`, brief §3.3).
+#[repr(C)]
+#[derive(Debug)]
+pub struct Page {
+    /// Word 0, `flags`: `PG_*` bits, plus the zone in bits 62–63 and the node in bits 52–61.
+    /// On `page[1]` of a folio (`_flags_1`) the low byte holds the folio order.
+    pub flags: AtomicU64,
+    /// Word 1: `lru.next` on order-0 pages; on tails, `compound_head` (classic: head address
+    /// | 1) or `compound_info` (mask encoding: mask | 1). Bit 0 set means "tail" kernel-wide. On a
+    /// ZONE_DEVICE head it holds the `pgmap` pointer (an even value).
+    pub compound_info: AtomicU64,
+    /// Word 2: `lru.prev` / `zone_device_data`; on `page[1]`, `_large_mapcount`.
+    pub w2: AtomicU64,
+    /// Word 3: `mapping`; `TAIL_MAPPING` poison on tails; on `page[1]`, `_entire_mapcount`.
+    pub mapping: AtomicU64,
+    /// Word 4: `index`; on `page[1]`, `_nr_pages_mapped`.
+    pub index: AtomicU64,
+    /// Word 5: `private`; on `page[1]`, `_pincount` (only large folios keep a pin count: small
+    /// folios encode pins in the refcount with `GUP_PIN_COUNTING_BIAS`).
+    pub private: AtomicU64,
+    /// Word 6, low half: `_mapcount`, −1 when unmapped.
+    pub mapcount: AtomicI32,
+    /// Word 6, high half: `_refcount`. Only heads (and order-0 pages) carry a real count;
+    /// tails must read 0 (INV-3).
+    pub refcount: AtomicI32,
+    /// Word 7: `memcg_data`; on `page[1]`, `_nr_pages` (64-bit, 6.15+).
+    pub w7: AtomicU64,
+}
+
+const _: () = assert!(
+    std::mem::size_of::<Page>() == 64,
+    "struct page must be 64 bytes"
+);
+
+/// `PG_referenced`.
+pub const PG_REFERENCED: u64 = 1 << 2;
+/// `PG_dirty`.
+pub const PG_DIRTY: u64 = 1 << 4;
+/// `PG_head`: set on the first page of a compound page.
+pub const PG_HEAD: u64 = 1 << 6;
+/// `PG_reserved`: set on ZONE_DEVICE pages by `__init_zone_device_page`.
+pub const PG_RESERVED: u64 = 1 << 10;
+/// Shift of the zone number in `flags`.
+pub const ZONES_PGSHIFT: u32 = 62;
+/// `ZONE_DEVICE` (zone 3 in this model's numbering: DMA32, NORMAL, MOVABLE, DEVICE).
+pub const ZONE_DEVICE: u64 = 3;
+/// `ZONE_NORMAL`.
+pub const ZONE_NORMAL: u64 = 1;
+/// `TAIL_MAPPING` poison: `0x400 + POISON_POINTER_DELTA` (x86-64).
+pub const TAIL_MAPPING: u64 = 0xdead_0000_0000_0400;
+
+/// How a tail records its head (brief §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TailEncoding {
+    /// `compound_head = head | 1`: tails of different compound pages differ, so a reuse frame
+    /// can only serve one compound page.
+    Classic,
+    /// `compound_info = mask | 1` (Kiryl Shutsemau, 2026): the head is `tail & mask`; all tails
+    /// of one order are byte-identical, so one read-only tail frame serves every compound page
+    /// of that order.
+    Mask,
+}
+
+impl TailEncoding {
+    /// The word 1 value of every tail of the compound page whose head is at `head`.
+    #[must_use]
+    pub fn encode(self, g: &Geometry, head: PagePtr, order: Order) -> u64 {
+        match self {
+            TailEncoding::Classic => head.0 .0 | 1,
+            TailEncoding::Mask => mask_for(g, order) | 1,
+        }
+    }
+}
+
+/// The mask of the mask encoding: all ones above bit `order + log2(sizeof(struct page))`.
+#[must_use]
+pub fn mask_for(g: &Geometry, order: Order) -> u64 {
+    !((1u64 << (order.0 + g.struct_page_size.trailing_zeros())) - 1)
+}
+
+/// A `struct page *`: the kernel virtual address of a struct page in the vmemmap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PagePtr(pub VirtAddr);
+
+impl PagePtr {
+    /// `pfn_to_page`.
+    #[must_use]
+    pub fn from_pfn(g: &Geometry, pfn: Pfn) -> PagePtr {
+        PagePtr(g.pfn_to_page_va(pfn))
+    }
+    /// `page_to_pfn`.
+    #[must_use]
+    pub fn pfn(self, g: &Geometry) -> Pfn {
+        g.page_va_to_pfn(self.0)
+    }
+    /// `page + n`: the struct page `n` entries later.
+    #[must_use]
+    pub fn nth(self, g: &Geometry, n: u64) -> PagePtr {
+        PagePtr(self.0.offset(n * g.struct_page_size))
+    }
+}
+
+/// Reads and writes struct pages through the vmemmap of one machine, using one CPU's TLB.
+#[derive(Debug)]
+pub struct Memmap<'m> {
+    machine: &'m Machine,
+    tlb: Tlb,
+}
+
+impl<'m> Memmap<'m> {
+    /// A view of `machine`'s memmap with a cold TLB.
+    #[must_use]
+    pub fn new(machine: &'m Machine) -> Memmap<'m> {
+        Memmap {
+            machine,
+            tlb: Tlb::new(),
+        }
+    }
+
+    /// The geometry.
+    #[must_use]
+    pub fn geometry(&self) -> &'static Geometry {
+        self.machine.geometry
+    }
+
+    /// TLB statistics: (hits, misses).
+    #[must_use]
+    pub fn tlb_stats(&self) -> (u64, u64) {
+        (self.tlb.hits, self.tlb.misses)
+    }
+
+    fn deref(&mut self, p: PagePtr, write: bool) -> Result<&'m Page, Fault> {
+        let (frame, word) = self.machine.kernel_frame(&mut self.tlb, p.0, write)?;
+        Ok(page_in(frame, word))
+    }
+
+    /// The struct page at `p`, for reading.
+    pub fn page(&mut self, p: PagePtr) -> Result<&'m Page, Fault> {
+        self.deref(p, false)
+    }
+
+    /// The struct page at `p`, for writing: faults if the vmemmap maps it read-only.
+    pub fn page_mut(&mut self, p: PagePtr) -> Result<&'m Page, Fault> {
+        self.deref(p, true)
+    }
+
+    /// `compound_head`: the head of the compound page `p` belongs to (`p` itself if it is not a
+    /// tail).
+    pub fn compound_head(&mut self, p: PagePtr) -> Result<PagePtr, Fault> {
+        let info = self.page(p)?.compound_info.load(Ordering::Acquire);
+        Ok(decode_head(p, info))
+    }
+}
+
+/// Decodes word 1 of the struct page at `p` into its head. Both encodings are decodable without
+/// knowing which is in use: a classic head pointer is a vmemmap address, whose top bits are set
+/// and whose low bits below the struct page size are clear except bit 0, while a mask has every
+/// bit above its cut set and every bit below it clear.
+#[must_use]
+pub fn decode_head(p: PagePtr, info: u64) -> PagePtr {
+    if info & 1 == 0 {
+        return p;
+    }
+    let v = info & !1;
+    // A mask is of the form 1...10...0; a head address is not (it is a struct page address in
+    // the vmemmap whose low bits, below the compound size, are not all zero except for page 0).
+    if v.leading_ones() + v.trailing_zeros() == 64 {
+        PagePtr(VirtAddr(p.0 .0 & v))
+    } else {
+        PagePtr(VirtAddr(v))
+    }
+}
+
+/// The struct page starting at word `word` of `frame`.
+pub(crate) fn page_in(frame: &Frame, word: usize) -> &Page {
+    debug_assert!(word.is_multiple_of(8) && word + 8 <= frame.len());
+    let ptr = frame[word..word + 8].as_ptr().cast::<Page>();
+    // SAFETY: `Page` is `repr(C)`, 64 bytes, 8-aligned and made only of atomics, so any 64
+    // initialised bytes at an 8-aligned address are a valid `Page`; the eight words are inside
+    // `frame` and live as long as it does.
+    unsafe { &*ptr }
+}
+
+impl Page {
+    /// Reads `flags`.
+    #[must_use]
+    pub fn flags(&self) -> u64 {
+        self.flags.load(Ordering::Acquire)
+    }
+    /// True if `PG_head` is set.
+    #[must_use]
+    pub fn is_head(&self) -> bool {
+        self.flags() & PG_HEAD != 0
+    }
+    /// True if word 1 marks a tail.
+    #[must_use]
+    pub fn is_tail(&self) -> bool {
+        self.compound_info.load(Ordering::Acquire) & 1 != 0
+    }
+    /// `page_ref_count`.
+    #[must_use]
+    pub fn ref_count(&self) -> i32 {
+        self.refcount.load(Ordering::Acquire)
+    }
+    /// The zone number in `flags`.
+    #[must_use]
+    pub fn zone(&self) -> u64 {
+        self.flags() >> ZONES_PGSHIFT
+    }
+    /// Clears all eight words (the `memset` of `__init_single_page`).
+    pub fn zero(&self) {
+        for w in [
+            &self.flags,
+            &self.compound_info,
+            &self.w2,
+            &self.mapping,
+            &self.index,
+            &self.private,
+            &self.w7,
+        ] {
+            w.store(0, Ordering::Relaxed);
+        }
+        self.mapcount.store(0, Ordering::Relaxed);
+        self.refcount.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Folio fields of a compound page's first tail (`page[1]`, brief §3.3).
+#[derive(Debug)]
+pub struct FolioTail<'m>(pub &'m Page);
+
+impl FolioTail<'_> {
+    /// `folio_order`: the low byte of `_flags_1`.
+    #[must_use]
+    pub fn order(&self) -> Order {
+        #[allow(clippy::cast_possible_truncation)]
+        Order((self.0.flags() & 0xff) as u32)
+    }
+    /// `_pincount`.
+    #[must_use]
+    pub fn pincount(&self) -> i64 {
+        #[allow(clippy::cast_possible_wrap)]
+        let v = self.0.private.load(Ordering::Acquire) as i64;
+        v
+    }
+    /// `_nr_pages`.
+    #[must_use]
+    pub fn nr_pages(&self) -> u64 {
+        self.0.w7.load(Ordering::Acquire)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::X86_64;
+
+    #[test]
+    fn both_tail_encodings_decode_to_the_head() {
+        let g = &X86_64;
+        for order in [Order(9), Order(18)] {
+            let head = PagePtr::from_pfn(g, Pfn(order.nr_pages() * 37));
+            for i in [1, 63, 64, 65, 300, order.nr_pages() - 1] {
+                let tail = head.nth(g, i);
+                for enc in [TailEncoding::Classic, TailEncoding::Mask] {
+                    assert_eq!(
+                        decode_head(tail, enc.encode(g, head, order)),
+                        head,
+                        "{enc:?} order {order:?} tail {i}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn mask_encoding_makes_tails_of_one_order_identical() {
+        let g = &X86_64;
+        let a = PagePtr::from_pfn(g, Pfn(512 * 7));
+        let b = PagePtr::from_pfn(g, Pfn(512 * 100));
+        assert_eq!(
+            TailEncoding::Mask.encode(g, a, Order(9)),
+            TailEncoding::Mask.encode(g, b, Order(9))
+        );
+        assert_ne!(
+            TailEncoding::Classic.encode(g, a, Order(9)),
+            TailEncoding::Classic.encode(g, b, Order(9))
+        );
+    }
+}

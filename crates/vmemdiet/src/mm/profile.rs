@@ -1,0 +1,186 @@
+//! Kernel profiles: which kernel behaviour a run models (design README §2).
+//!
+//! A profile is data: a set of switches, each selecting one of two (or three) small strategies
+//! at one place in the code. `v5.10` is the baseline the seeds measured against, `v6.12` the
+//! long-term kernel most machines run, `next` our own proposal beyond the kernel.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::mm::page::TailEncoding;
+
+/// A named kernel profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+pub enum Profile {
+    /// Linux 5.10: no compound devmaps, no dedup; the seeds' "before".
+    #[serde(rename = "v5.10")]
+    V5_10,
+    /// The seed RFC (Dec 2020, on next-20201208), including its unmerged GUP patches.
+    #[serde(rename = "rfc")]
+    Rfc,
+    /// Linux 5.19: compound devmaps with tail dedup, as merged.
+    #[serde(rename = "v5.19")]
+    V5_19,
+    /// Linux 6.12 LTS.
+    #[serde(rename = "v6.12")]
+    V6_12,
+    /// Linux 6.15: DAX pages are ordinary folios.
+    #[serde(rename = "v6.15")]
+    #[default]
+    V6_15,
+    /// Beyond the kernel: mask-encoded tails with one shared read-only tail frame per order,
+    /// shared all-tail PTE tables, dedup with the altmap too.
+    #[serde(rename = "next")]
+    Next,
+}
+
+/// Every profile, oldest first.
+pub const ALL_PROFILES: [Profile; 6] = [
+    Profile::V5_10,
+    Profile::Rfc,
+    Profile::V5_19,
+    Profile::V6_12,
+    Profile::V6_15,
+    Profile::Next,
+];
+
+/// How device-dax vmemmap is deduplicated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DaxDedup {
+    /// Every vmemmap page is its own frame.
+    None,
+    /// 5.19: each compound page keeps a head frame and a reuse frame; its other vmemmap pages
+    /// alias the reuse frame.
+    Tail,
+    /// `next`: each compound page keeps only its head frame; all other vmemmap pages map one
+    /// read-only tail frame shared by every compound page of the order.
+    SharedTail,
+}
+
+/// Which struct pages `memmap_init_zone_device` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemmapInit {
+    /// Every struct page of the range.
+    All,
+    /// Only the distinct ones (`compound_nr_pages`): the rest alias them.
+    UniqueOnly,
+}
+
+/// How many `dev_pagemap` references memremap takes up front (brief §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PgmapRefs {
+    /// One per page (≤ 5.16).
+    PerPage,
+    /// One per compound page (5.17–6.14).
+    PerCompound,
+    /// None: pages are refcounted folios (6.15+).
+    None,
+}
+
+/// The memory-side switches of a profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Switches {
+    /// `vmemmap_shift` derived from the device-dax align.
+    pub compound_devmap: bool,
+    /// The device-dax vmemmap dedup scheme.
+    pub dax_dedup: DaxDedup,
+    /// A PTE table that only maps tails is shared between PMD entries.
+    pub pmd_tail_reuse: bool,
+    /// Dedup also applies when the memmap lives on the device (altmap).
+    pub altmap_dedup: bool,
+    /// Which struct pages memmap init writes.
+    pub memmap_init: MemmapInit,
+    /// Up-front pgmap references.
+    pub pgmap_refs: PgmapRefs,
+    /// How tails point at their head.
+    pub tail_encoding: TailEncoding,
+    /// `vmemmap_can_optimize` requires more than `VMEMMAP_RESERVE_NR` vmemmap pages per
+    /// compound page (6.5+) instead of more than one (5.19).
+    pub reserve_nr_rule: bool,
+}
+
+impl Profile {
+    /// The switches this profile sets.
+    #[must_use]
+    pub const fn switches(self) -> Switches {
+        let merged = Switches {
+            compound_devmap: true,
+            dax_dedup: DaxDedup::Tail,
+            pmd_tail_reuse: false,
+            altmap_dedup: false,
+            memmap_init: MemmapInit::UniqueOnly,
+            pgmap_refs: PgmapRefs::PerCompound,
+            tail_encoding: TailEncoding::Classic,
+            reserve_nr_rule: false,
+        };
+        match self {
+            Profile::V5_10 => Switches {
+                compound_devmap: false,
+                dax_dedup: DaxDedup::None,
+                memmap_init: MemmapInit::All,
+                pgmap_refs: PgmapRefs::PerPage,
+                ..merged
+            },
+            Profile::Rfc | Profile::V5_19 => merged,
+            Profile::V6_12 => Switches {
+                reserve_nr_rule: true,
+                ..merged
+            },
+            Profile::V6_15 => Switches {
+                reserve_nr_rule: true,
+                pgmap_refs: PgmapRefs::None,
+                ..merged
+            },
+            Profile::Next => Switches {
+                dax_dedup: DaxDedup::SharedTail,
+                pmd_tail_reuse: true,
+                altmap_dedup: true,
+                pgmap_refs: PgmapRefs::None,
+                tail_encoding: TailEncoding::Mask,
+                reserve_nr_rule: true,
+                ..merged
+            },
+        }
+    }
+
+    /// The name users type.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Profile::V5_10 => "v5.10",
+            Profile::Rfc => "rfc",
+            Profile::V5_19 => "v5.19",
+            Profile::V6_12 => "v6.12",
+            Profile::V6_15 => "v6.15",
+            Profile::Next => "next",
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        ALL_PROFILES
+            .iter()
+            .copied()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown profile '{s}'; valid: {}",
+                    ALL_PROFILES
+                        .iter()
+                        .map(|p| p.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+    }
+}

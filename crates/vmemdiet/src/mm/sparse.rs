@@ -1,0 +1,166 @@
+//! SPARSEMEM sections (`mm/sparse.c`): which (sub)sections have a memmap, boot-time
+//! population for System RAM, and hot-add/hot-remove of (sub)sections.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+use crate::addr::{Pfn, VirtAddr};
+use crate::machine::frame_store::FrameKind;
+use crate::machine::page_table::Pte;
+use crate::mm::sparse_vmemmap::{self, PopulateCtx, VmemmapError};
+use crate::mm::{BootError, Kernel};
+
+/// One `struct mem_section`: which subsections are active, and whether the section came from
+/// boot memory (`early_section`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct MemSection {
+    /// `subsection_map`: bit i set when subsection i has a memmap.
+    pub subsection_map: u64,
+    /// Populated at boot; its memmap is never freed.
+    pub early: bool,
+}
+
+/// `mem_section[]`: present sections by section number.
+#[derive(Debug, Default)]
+pub(crate) struct Sparse {
+    pub sections: HashMap<u64, MemSection>,
+}
+
+/// Errors of (sub)section hot-add.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SparseError {
+    #[error("{pfn} .. +{nr} pages: subsection already has a memmap (EEXIST)")]
+    Exists { pfn: Pfn, nr: u64 },
+    #[error(transparent)]
+    Vmemmap(#[from] VmemmapError),
+}
+
+/// `sparse_init`: maps the memmap of every section holding System RAM with one PMD leaf per
+/// section (x86 `vmemmap_populate_hugepages` from memblock).
+pub(crate) fn sparse_init(k: &Kernel) -> Result<(), BootError> {
+    let m = &k.machine;
+    let g = m.geometry;
+    let mut sparse = k
+        .sparse
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for (start, end) in m.map.boot_memmap_spans(g) {
+        let (first, last) = (start.0 >> g.section_size_bits, end.0 >> g.section_size_bits);
+        for nr in first..last {
+            let va = g.pfn_to_page_va(Pfn(nr * g.pages_per_section()));
+            let (slot, _) = m.kernel_pt.ensure(&m.frames, g, va, 2)?;
+            if Pte(slot.load(Ordering::Acquire)).present() {
+                continue;
+            }
+            let block = m.frames.alloc(9, FrameKind::Memmap)?;
+            slot.store(
+                Pte::new(block, Pte::PRESENT | Pte::RW | Pte::HUGE).0,
+                Ordering::Release,
+            );
+            sparse.sections.insert(
+                nr,
+                MemSection {
+                    subsection_map: u64::MAX,
+                    early: true,
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+fn subsection_mask(k: &Kernel, pfn: Pfn, nr: u64) -> u64 {
+    let g = k.machine.geometry;
+    let per = g.pages_per_subsection();
+    let first = (pfn.0 % g.pages_per_section()) / per;
+    let count = nr.div_ceil(per);
+    if count >= 64 {
+        u64::MAX
+    } else {
+        ((1u64 << count) - 1) << first
+    }
+}
+
+/// `sparse_add_section` → `section_activate`: marks the subsections of `[pfn, pfn + nr)` (inside
+/// one section) active and populates their memmap. On failure nothing stays populated.
+pub(crate) fn sparse_add_section(
+    k: &Kernel,
+    pfn: Pfn,
+    nr: u64,
+    ctx: &PopulateCtx<'_>,
+) -> Result<(), SparseError> {
+    let g = k.machine.geometry;
+    let nr_section = pfn.0 >> (g.section_size_bits - g.page_shift);
+    let mask = subsection_mask(k, pfn, nr);
+    let early = {
+        let mut sparse = k
+            .sparse
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let ms = sparse.sections.entry(nr_section).or_default();
+        if ms.subsection_map & mask != 0 {
+            return Err(SparseError::Exists { pfn, nr });
+        }
+        ms.subsection_map |= mask;
+        ms.early
+    };
+    // An early section already has its whole memmap (section_activate returns early for a
+    // sub-section add into it).
+    if early && nr < g.pages_per_section() {
+        return Ok(());
+    }
+    if let Err(e) = sparse_vmemmap::populate_section_memmap(k, pfn, nr, ctx) {
+        section_deactivate(k, pfn, nr, ctx.altmap);
+        return Err(e.into());
+    }
+    k.stats
+        .struct_pages_populated
+        .fetch_add(nr, Ordering::Relaxed);
+    Ok(())
+}
+
+/// `sparse_remove_section` → `section_deactivate`: frees the memmap of `[pfn, pfn + nr)` and
+/// clears its subsections.
+pub(crate) fn sparse_remove_section(
+    k: &Kernel,
+    pfn: Pfn,
+    nr: u64,
+    altmap: Option<&crate::mm::memremap::VmemAltmap>,
+) {
+    section_deactivate(k, pfn, nr, altmap);
+    k.stats
+        .struct_pages_populated
+        .fetch_sub(nr, Ordering::Relaxed);
+}
+
+fn section_deactivate(
+    k: &Kernel,
+    pfn: Pfn,
+    nr: u64,
+    altmap: Option<&crate::mm::memremap::VmemAltmap>,
+) {
+    let g = k.machine.geometry;
+    let nr_section = pfn.0 >> (g.section_size_bits - g.page_shift);
+    let mask = subsection_mask(k, pfn, nr);
+    let early = {
+        let mut sparse = k
+            .sparse
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(ms) = sparse.sections.get_mut(&nr_section) else {
+            return;
+        };
+        ms.subsection_map &= !mask;
+        let early = ms.early;
+        if ms.subsection_map == 0 && !early {
+            sparse.sections.remove(&nr_section);
+        }
+        early
+    };
+    if early {
+        return;
+    }
+    let start = g.pfn_to_page_va(pfn);
+    let end = VirtAddr(start.0 + nr * g.struct_page_size);
+    sparse_vmemmap::vmemmap_free(k, start, end, altmap);
+}

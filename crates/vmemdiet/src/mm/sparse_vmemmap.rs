@@ -1,0 +1,508 @@
+//! Populating and freeing the vmemmap (`mm/sparse-vmemmap.c`, x86 `arch/x86/mm/init_64.c`;
+//! kernel brief §1.2, §7, appendix A).
+//!
+//! Three ways to back a (sub)section's memmap:
+//! - x86 `vmemmap_populate`: a whole section gets one 2 MiB PMD leaf (from RAM or the altmap);
+//!   a sub-section gets 4 KiB base pages from RAM;
+//! - `vmemmap_populate_compound_pages` (5.19+): per compound page a head frame and a reuse
+//!   frame, every other PTE aliasing the reuse frame;
+//! - the `next` scheme: per compound page only a head frame, every other PTE mapping one
+//!   read-only tail frame shared by all compound pages of the order, and all-tail PTE tables
+//!   shared at PMD level.
+//!
+//! Every frame mapped here is refcounted by the PTEs that map it (INV-2) and freed by the last
+//! PTE removal in [`vmemmap_free`].
+
+use std::sync::atomic::Ordering;
+
+use crate::addr::{Order, Pfn, VirtAddr};
+use crate::arch::Geometry;
+use crate::machine::frame_store::{FrameError, FrameKind};
+use crate::machine::page_table::{PtError, Pte};
+use crate::mm::memremap::VmemAltmap;
+use crate::mm::mm_init;
+use crate::mm::profile::{DaxDedup, Switches};
+use crate::mm::{Kernel, SharedTail};
+
+/// Errors of vmemmap population.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VmemmapError {
+    #[error("vmemmap: {0}")]
+    Frame(#[from] FrameError),
+    #[error("vmemmap: {0}")]
+    PageTable(#[from] PtError),
+    #[error("vmemmap: altmap exhausted: the device reserve is too small for the memmap (ENOMEM)")]
+    AltmapFull,
+    #[error("vmemmap: {pfn} .. +{nr} pages is not subsection aligned")]
+    Misaligned { pfn: Pfn, nr: u64 },
+    #[error("vmemmap: the compound page continued from before {0} has no mapped tail page")]
+    NoContinuation(VirtAddr),
+}
+
+/// The compound-page context of a populate call: the pgmap's `vmemmap_shift` and the start of
+/// the range being onlined (`pgmap->ranges[pgmap->nr_range]`).
+#[derive(Debug, Clone, Copy)]
+pub struct CompoundCtx {
+    pub order: Order,
+    pub range_start: Pfn,
+}
+
+/// What populate needs to know about the caller.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PopulateCtx<'a> {
+    pub altmap: Option<&'a VmemAltmap>,
+    pub compound: Option<CompoundCtx>,
+}
+
+/// `vmemmap_can_optimize`: dedup applies when the profile dedups, struct page is a power of two,
+/// pages are compound with more vmemmap pages than the reserve (6.5+) or than one (5.19), and
+/// there is no altmap (unless the profile dedups with the altmap too).
+#[must_use]
+pub fn vmemmap_can_optimize(g: &Geometry, sw: &Switches, altmap: bool, order: Order) -> bool {
+    let v = g.vmemmap_pages_for(order.nr_pages());
+    let min = if sw.reserve_nr_rule {
+        g.vmemmap_reserve_nr
+    } else {
+        1
+    };
+    sw.dax_dedup != DaxDedup::None
+        && sw.compound_devmap
+        && g.struct_page_size.is_power_of_two()
+        && order.0 > 0
+        && v > min
+        && (!altmap || sw.altmap_dedup)
+}
+
+/// `__populate_section_memmap`: maps the memmap of `[pfn, pfn + nr)`, which lies inside one
+/// section and is subsection aligned. On error, part of the range may be mapped; the caller
+/// frees it with [`vmemmap_free`].
+pub fn populate_section_memmap(
+    k: &Kernel,
+    pfn: Pfn,
+    nr: u64,
+    ctx: &PopulateCtx<'_>,
+) -> Result<(), VmemmapError> {
+    let g = k.machine.geometry;
+    let per = g.pages_per_subsection();
+    if !pfn.is_aligned(per) || !nr.is_multiple_of(per) || nr == 0 {
+        return Err(VmemmapError::Misaligned { pfn, nr });
+    }
+    let start = g.pfn_to_page_va(pfn);
+    let end = VirtAddr(start.0 + nr * g.struct_page_size);
+    match ctx.compound {
+        Some(cc)
+            if vmemmap_can_optimize(g, &k.profile.switches(), ctx.altmap.is_some(), cc.order) =>
+        {
+            populate_compound_pages(k, pfn, start, end, cc, ctx.altmap)
+        }
+        _ => vmemmap_populate(k, start, end, ctx.altmap),
+    }
+}
+
+/// x86 `vmemmap_populate`: PMD leaves for whole sections, base pages (ignoring the altmap) for
+/// less than a section.
+fn vmemmap_populate(
+    k: &Kernel,
+    start: VirtAddr,
+    end: VirtAddr,
+    altmap: Option<&VmemAltmap>,
+) -> Result<(), VmemmapError> {
+    let g = k.machine.geometry;
+    if end.0 - start.0 < g.pages_per_section() * g.struct_page_size {
+        return populate_basepages(k, start, end);
+    }
+    let m = &k.machine;
+    let pmd = g.pmd_size().0;
+    let mut addr = start;
+    while addr < end {
+        let next = VirtAddr((addr.0 | (pmd - 1)) + 1).min(end);
+        let (slot, _) = m.kernel_pt.ensure(&m.frames, g, addr, 2)?;
+        let e = Pte(slot.load(Ordering::Acquire));
+        if !e.present() {
+            let block = match altmap {
+                Some(a) => Some(a.alloc_block(k, g.pmd_size().0 >> g.page_shift)?),
+                None => m.frames.alloc(9, FrameKind::Memmap).ok(),
+            };
+            if let Some(block) = block {
+                slot.store(
+                    Pte::new(block, Pte::PRESENT | Pte::RW | Pte::HUGE).0,
+                    Ordering::Release,
+                );
+                addr = next;
+                continue;
+            }
+        } else if e.huge() {
+            addr = next;
+            continue;
+        }
+        // No 2 MiB block (or a PTE table is already there): fall back to base pages.
+        populate_basepages(k, addr, next)?;
+        addr = next;
+    }
+    Ok(())
+}
+
+/// `vmemmap_populate_basepages` with no altmap: one fresh RAM frame per vmemmap page.
+fn populate_basepages(k: &Kernel, start: VirtAddr, end: VirtAddr) -> Result<(), VmemmapError> {
+    let p = k.machine.geometry.page_size();
+    let mut addr = start;
+    while addr < end {
+        populate_address(k, addr, None)?;
+        addr = addr.offset(p);
+    }
+    Ok(())
+}
+
+/// `vmemmap_populate_address`: the PTE for `addr`, mapping a fresh zeroed frame (from the altmap
+/// if given) if it was empty. Returns the mapped frame.
+fn populate_address(
+    k: &Kernel,
+    addr: VirtAddr,
+    altmap: Option<&VmemAltmap>,
+) -> Result<Pfn, VmemmapError> {
+    let m = &k.machine;
+    let (slot, _) = m.kernel_pt.ensure(&m.frames, m.geometry, addr, 1)?;
+    let e = Pte(slot.load(Ordering::Acquire));
+    if e.present() {
+        return Ok(e.pfn());
+    }
+    let frame = match altmap {
+        Some(a) => a.alloc_block(k, 1)?,
+        None => m.frames.alloc(0, FrameKind::Memmap)?,
+    };
+    slot.store(Pte::new(frame, Pte::PRESENT | Pte::RW).0, Ordering::Release);
+    Ok(frame)
+}
+
+/// `vmemmap_populate_range` with a reuse frame: every empty PTE of `[start, end)` maps `reuse`,
+/// taking one reference on it per PTE.
+fn populate_range_reuse(
+    k: &Kernel,
+    start: VirtAddr,
+    end: VirtAddr,
+    reuse: Pfn,
+    flags: u64,
+) -> Result<(), VmemmapError> {
+    let m = &k.machine;
+    let g = m.geometry;
+    let mut addr = start;
+    while addr < end {
+        let (slot, _) = m.kernel_pt.ensure(&m.frames, g, addr, 1)?;
+        if !Pte(slot.load(Ordering::Acquire)).present() {
+            m.frames.get(reuse);
+            slot.store(Pte::new(reuse, flags).0, Ordering::Release);
+        }
+        addr = addr.offset(g.page_size());
+    }
+    Ok(())
+}
+
+/// `reuse_compound_section`: this (sub)section starts inside a compound page larger than a
+/// subsection, so its tails continue the previous section's.
+fn reuse_compound_section(k: &Kernel, start_pfn: Pfn, cc: CompoundCtx) -> bool {
+    let n = cc.order.nr_pages();
+    let offset = start_pfn.distance_from(cc.range_start);
+    !offset.is_multiple_of(n) && n > k.machine.geometry.pages_per_subsection()
+}
+
+/// `vmemmap_populate_compound_pages`, for both dedup schemes.
+fn populate_compound_pages(
+    k: &Kernel,
+    start_pfn: Pfn,
+    start: VirtAddr,
+    end: VirtAddr,
+    cc: CompoundCtx,
+    altmap: Option<&VmemAltmap>,
+) -> Result<(), VmemmapError> {
+    match k.profile.switches().dax_dedup {
+        DaxDedup::SharedTail => populate_shared_tail(k, start_pfn, start, end, cc, altmap),
+        _ => populate_tail_reuse(k, start_pfn, start, end, cc),
+    }
+}
+
+/// The 5.19 scheme (brief §1.2): head frame + reuse frame per compound page.
+fn populate_tail_reuse(
+    k: &Kernel,
+    start_pfn: Pfn,
+    start: VirtAddr,
+    end: VirtAddr,
+    cc: CompoundCtx,
+) -> Result<(), VmemmapError> {
+    let m = &k.machine;
+    let g = m.geometry;
+    let p = g.page_size();
+    if reuse_compound_section(k, start_pfn, cc) {
+        // Continuation: map every vmemmap page to the page mapped just before `start` (the
+        // previous section's reuse frame; sections are populated in ascending order).
+        let prev = VirtAddr(start.0 - p);
+        let leaf = m
+            .kernel_pt
+            .lookup(&m.frames, g, prev)
+            .ok_or(VmemmapError::NoContinuation(start))?;
+        return populate_range_reuse(k, start, end, leaf.pfn, Pte::PRESENT | Pte::RW);
+    }
+    let size = (end.0 - start.0).min(cc.order.nr_pages() * g.struct_page_size);
+    let mut addr = start;
+    while addr < end {
+        populate_address(k, addr, None)?;
+        let reuse = populate_address(k, addr.offset(p), None)?;
+        populate_range_reuse(
+            k,
+            addr.offset(2 * p),
+            addr.offset(size),
+            reuse,
+            Pte::PRESENT | Pte::RW,
+        )?;
+        addr = addr.offset(size);
+    }
+    Ok(())
+}
+
+/// The `next` scheme: a private head frame per compound page; every other vmemmap page maps the
+/// order's shared read-only tail frame; a PTE table with no head maps is replaced by the order's
+/// shared all-tail table.
+fn populate_shared_tail(
+    k: &Kernel,
+    start_pfn: Pfn,
+    start: VirtAddr,
+    end: VirtAddr,
+    cc: CompoundCtx,
+    altmap: Option<&VmemAltmap>,
+) -> Result<(), VmemmapError> {
+    let m = &k.machine;
+    let g = m.geometry;
+    let p = g.page_size();
+    let pmd = g.pmd_size().0;
+    let vmemmap_per_compound = g.vmemmap_pages_for(cc.order.nr_pages());
+    let pages_per_vpage = g.struct_pages_per_page();
+    let first_index = start_pfn.distance_from(cc.range_start) / pages_per_vpage;
+    let mut addr = start;
+    while addr < end {
+        let idx = first_index + (addr.0 - start.0) / p;
+        let in_compound = idx % vmemmap_per_compound;
+        // A whole PTE table's worth of vmemmap pages with no head among them.
+        let table_pages = pmd / p;
+        if addr.0.is_multiple_of(pmd)
+            && addr.0 + pmd <= end.0
+            && in_compound != 0
+            && in_compound + table_pages <= vmemmap_per_compound
+            && k.profile.switches().pmd_tail_reuse
+        {
+            // Page tables first, so a failure cannot strand a fresh shared frame.
+            let (slot, _) = m.kernel_pt.ensure(&m.frames, g, addr, 2)?;
+            if !Pte(slot.load(Ordering::Acquire)).present() {
+                let table = shared_tail(k, cc.order, true)?.table.expect("requested");
+                m.frames.get(table);
+                slot.store(
+                    Pte::new(table, Pte::PRESENT | Pte::SHARED_TABLE).0,
+                    Ordering::Release,
+                );
+            }
+            addr = addr.offset(pmd);
+            continue;
+        }
+        if in_compound == 0 {
+            populate_address(k, addr, altmap)?;
+        } else {
+            let (slot, _) = m.kernel_pt.ensure(&m.frames, g, addr, 1)?;
+            if !Pte(slot.load(Ordering::Acquire)).present() {
+                let tail = shared_tail(k, cc.order, false)?.frame;
+                m.frames.get(tail);
+                // Read-only: tails are a template shared by every compound page of the order.
+                slot.store(Pte::new(tail, Pte::PRESENT).0, Ordering::Release);
+            }
+        }
+        addr = addr.offset(p);
+    }
+    Ok(())
+}
+
+/// The shared tail frame (and, if `with_table`, the all-tail PTE table) of `order`, created on
+/// first use. The frame's refcount counts the PTEs that map it, the table's the PMD entries.
+fn shared_tail(k: &Kernel, order: Order, with_table: bool) -> Result<SharedTail, VmemmapError> {
+    let m = &k.machine;
+    let mut tails = k
+        .shared_tails
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut st = match tails.get(&order.0) {
+        Some(st) => *st,
+        None => {
+            let frame = m.frames.alloc(0, FrameKind::Memmap)?;
+            // The allocation reference is handed to the first PTE.
+            let _ = m.frames.put(frame);
+            mm_init::init_shared_tail_frame(k, frame, order);
+            SharedTail { frame, table: None }
+        }
+    };
+    if with_table && st.table.is_none() {
+        let table = match m.frames.alloc(0, FrameKind::PageTable) {
+            Ok(t) => t,
+            Err(e) => {
+                if !tails.contains_key(&order.0) {
+                    m.frames
+                        .free(st.frame, 0, FrameKind::Memmap)
+                        .expect("just allocated");
+                }
+                return Err(e.into());
+            }
+        };
+        let _ = m.frames.put(table);
+        let entries = m.frames.frame(table).expect("page tables are backed");
+        for e in entries {
+            m.frames.get(st.frame);
+            e.store(Pte::new(st.frame, Pte::PRESENT).0, Ordering::Release);
+        }
+        st.table = Some(table);
+    }
+    tails.insert(order.0, st);
+    Ok(st)
+}
+
+/// Drops one reference on a vmemmap data frame mapped by a PTE; frees it at zero (device
+/// frames go back to the altmap).
+fn put_vmemmap_frame(k: &Kernel, pfn: Pfn, altmap: Option<&VmemAltmap>) {
+    let fs = &k.machine.frames;
+    if !fs.is_ram(pfn) {
+        let a = altmap.expect("device-backed memmap frames come from an altmap");
+        a.free_block(1);
+        fs.release_device(pfn, 1);
+        return;
+    }
+    if fs.put(pfn) != 0 {
+        return;
+    }
+    let mut tails = k
+        .shared_tails
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    tails.retain(|_, st| st.frame != pfn);
+    fs.free(pfn, 0, FrameKind::Memmap)
+        .expect("vmemmap frame was allocated");
+}
+
+/// Drops one PMD reference on a shared all-tail table; at zero, unmaps it and frees it.
+fn put_shared_table(k: &Kernel, table: Pfn) {
+    let fs = &k.machine.frames;
+    if fs.put(table) != 0 {
+        return;
+    }
+    {
+        let mut tails = k
+            .shared_tails
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for st in tails.values_mut() {
+            if st.table == Some(table) {
+                st.table = None;
+            }
+        }
+    }
+    let entries = fs.frame(table).expect("page tables are backed");
+    let mut tail = None;
+    for e in entries {
+        let pte = Pte(e.swap(0, Ordering::AcqRel));
+        if pte.present() {
+            tail = Some(pte.pfn());
+        }
+    }
+    fs.free(table, 0, FrameKind::PageTable)
+        .expect("shared table was allocated");
+    if let Some(tail) = tail {
+        for _ in 0..entries.len() - 1 {
+            let left = fs.put(tail);
+            debug_assert!(left > 0);
+        }
+        put_vmemmap_frame(k, tail, None);
+    }
+}
+
+/// `vmemmap_free` (x86 `remove_pagetable` for the vmemmap): unmaps `[start, end)`, dropping a
+/// reference on every mapped frame (PMD leaves are freed whole, order 9, or returned to the
+/// altmap), then frees page-table frames left empty.
+pub fn vmemmap_free(k: &Kernel, start: VirtAddr, end: VirtAddr, altmap: Option<&VmemAltmap>) {
+    let m = &k.machine;
+    let g = m.geometry;
+    let fs = &m.frames;
+    let pmd = g.pmd_size().0;
+    let p = g.page_size();
+    let mut addr = start;
+    while addr < end {
+        let next = VirtAddr((addr.0 | (pmd - 1)) + 1).min(end);
+        let Some(pmd_slot) = m.kernel_pt.entry(fs, g, addr, 2) else {
+            addr = next;
+            continue;
+        };
+        let e = Pte(pmd_slot.load(Ordering::Acquire));
+        if !e.present() {
+        } else if e.huge() {
+            debug_assert!(
+                addr.0.is_multiple_of(pmd) && next.0 - addr.0 == pmd,
+                "a PMD leaf is freed whole"
+            );
+            pmd_slot.store(0, Ordering::Release);
+            if fs.is_ram(e.pfn()) {
+                fs.free(e.pfn(), 9, FrameKind::Memmap)
+                    .expect("PMD vmemmap block was allocated");
+            } else {
+                let a = altmap.expect("device PMD leaves come from an altmap");
+                a.free_block(pmd / p);
+                fs.release_device(e.pfn(), pmd / p);
+            }
+        } else if e.shared_table() {
+            pmd_slot.store(0, Ordering::Release);
+            put_shared_table(k, e.pfn());
+        } else {
+            let mut a = addr;
+            while a < next {
+                if let Some(slot) = m.kernel_pt.entry(fs, g, a, 1) {
+                    let pte = Pte(slot.swap(0, Ordering::AcqRel));
+                    if pte.present() {
+                        put_vmemmap_frame(k, pte.pfn(), altmap);
+                    }
+                }
+                a = a.offset(p);
+            }
+        }
+        addr = next;
+    }
+    m.flush_tlb_kernel();
+    m.kernel_pt.prune(fs, g, start, end);
+}
+
+/// The number of PTEs in the kernel page tables that map `frame` within `[start, end)` of the
+/// vmemmap, counting a shared table's entries once. For checking INV-2.
+#[must_use]
+pub fn ptes_mapping(k: &Kernel, frame: Pfn, start: VirtAddr, end: VirtAddr) -> u64 {
+    let m = &k.machine;
+    let g = m.geometry;
+    let mut n = 0;
+    let mut seen_tables = std::collections::HashSet::new();
+    let mut addr = start;
+    while addr < end {
+        let pmd = g.pmd_size().0;
+        let next = VirtAddr((addr.0 | (pmd - 1)) + 1).min(end);
+        if let Some(s) = m.kernel_pt.entry(&m.frames, g, addr, 2) {
+            let e = Pte(s.load(Ordering::Acquire));
+            if e.present() && e.shared_table() {
+                if seen_tables.insert(e.pfn()) {
+                    let t = m.frames.frame(e.pfn()).expect("backed");
+                    n += t
+                        .iter()
+                        .filter(|w| Pte(w.load(Ordering::Relaxed)).pfn() == frame)
+                        .count() as u64;
+                }
+                addr = next;
+                continue;
+            }
+        }
+        if let Some(s) = m.kernel_pt.entry(&m.frames, g, addr, 1) {
+            let e = Pte(s.load(Ordering::Acquire));
+            if e.present() && e.pfn() == frame {
+                n += 1;
+            }
+        }
+        addr = addr.offset(g.page_size());
+    }
+    n
+}

@@ -1,0 +1,320 @@
+//! The closed-form planner: what a devdax device's memmap costs, by arithmetic alone, for any
+//! size the architecture can address. It mirrors the simulation rule for rule (one populate
+//! strategy per section chunk, the nd_pfn reserve, page tables per level), and a test checks
+//! that both agree on every count (INV-5).
+
+use serde::Serialize;
+
+use crate::addr::{ByteSize, PhysAddr};
+use crate::arch::{Arch, Geometry};
+use crate::drivers::dax::{self, DaxError, DevDaxSpec, MapMode, MemmapCost};
+use crate::machine::phys_map::{device_region_start, PhysMap};
+use crate::mm::mm_init::compound_nr_pages;
+use crate::mm::profile::{DaxDedup, Profile};
+use crate::mm::sparse_vmemmap::vmemmap_can_optimize;
+
+/// One configuration to plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanConfig {
+    pub size: ByteSize,
+    pub align: ByteSize,
+    pub map: MapMode,
+    pub profile: Profile,
+    pub arch: Arch,
+    /// System RAM of the machine the device is added to (places the device region).
+    pub ram_size: ByteSize,
+}
+
+impl PlanConfig {
+    /// A config with the default machine (256 GiB RAM, x86-64).
+    #[must_use]
+    pub fn new(size: ByteSize, align: ByteSize, map: MapMode, profile: Profile) -> PlanConfig {
+        PlanConfig {
+            size,
+            align,
+            map,
+            profile,
+            arch: Arch::X86_64,
+            ram_size: DEFAULT_RAM,
+        }
+    }
+}
+
+/// The RAM of the default machine.
+pub const DEFAULT_RAM: ByteSize = ByteSize::gib(256);
+
+/// One planned (or simulated) configuration, as `vmemdiet plan --json` prints it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PlanRow {
+    pub size: u64,
+    pub align: u64,
+    pub map: MapMode,
+    pub profile: Profile,
+    pub arch: Arch,
+    pub memmap_bytes: u64,
+    pub pagetable_bytes: u64,
+    pub device_bytes: u64,
+    pub struct_pages: u64,
+    pub struct_pages_initialized: u64,
+    pub simulated: bool,
+}
+
+impl PlanRow {
+    /// A row from a config and its counts.
+    #[must_use]
+    pub fn new(cfg: &PlanConfig, c: MemmapCost, simulated: bool) -> PlanRow {
+        PlanRow {
+            size: cfg.size.0,
+            align: cfg.align.0,
+            map: cfg.map,
+            profile: cfg.profile,
+            arch: cfg.arch,
+            memmap_bytes: c.memmap_bytes,
+            pagetable_bytes: c.pagetable_bytes,
+            device_bytes: c.device_bytes,
+            struct_pages: c.struct_pages,
+            struct_pages_initialized: c.struct_pages_initialized,
+            simulated,
+        }
+    }
+
+    /// The counts of this row.
+    #[must_use]
+    pub fn cost(&self) -> MemmapCost {
+        MemmapCost {
+            memmap_bytes: self.memmap_bytes,
+            pagetable_bytes: self.pagetable_bytes,
+            device_bytes: self.device_bytes,
+            struct_pages: self.struct_pages,
+            struct_pages_initialized: self.struct_pages_initialized,
+        }
+    }
+}
+
+/// Planner errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Dax(#[from] DaxError),
+    #[error("{size} at {start} ends beyond the {arch} physical address limit of {limit}; use --arch x86_64-la57 (5-level paging) for devices this large")]
+    TooLarge {
+        size: ByteSize,
+        start: PhysAddr,
+        limit: ByteSize,
+        arch: Arch,
+    },
+    #[error("RAM size {0} must be at least 4 GiB and a multiple of 128 MiB")]
+    BadRam(ByteSize),
+}
+
+/// Where a plan places the device: at the start of the device region of its machine.
+#[must_use]
+pub fn device_start(cfg: &PlanConfig) -> PhysAddr {
+    device_region_start(cfg.ram_size)
+}
+
+/// Number of `block`-sized, `block`-aligned blocks that `[start, end)` touches.
+fn blocks(start: u64, end: u64, block: u64) -> std::ops::Range<u64> {
+    start / block..end.div_ceil(block)
+}
+
+/// Count of blocks touched by `range` and not by any of `taken`.
+fn new_blocks(range: std::ops::Range<u64>, taken: &[std::ops::Range<u64>]) -> u64 {
+    let mut n = range.end - range.start;
+    // `taken` ranges are disjoint and sorted; subtract their overlap with `range`.
+    let mut last_end = 0;
+    for t in taken {
+        let lo = t.start.max(range.start).max(last_end);
+        let hi = t.end.min(range.end);
+        if hi > lo {
+            n -= hi - lo;
+            last_end = hi;
+        }
+    }
+    n
+}
+
+/// Plans one configuration.
+pub fn plan(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
+    plan_frames(cfg).map(|(cost, _)| cost)
+}
+
+/// Plans one configuration; also returns the memmap frames that live on the device (altmap),
+/// which a simulation must back with host memory too.
+pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
+    let g: &Geometry = cfg.arch.geometry();
+    if cfg.ram_size < ByteSize::gib(4) || !cfg.ram_size.is_multiple_of(g.section_size()) {
+        return Err(PlanError::BadRam(cfg.ram_size));
+    }
+    let sw = cfg.profile.switches();
+    let start = device_start(cfg);
+    let spec = DevDaxSpec {
+        size: cfg.size,
+        align: cfg.align,
+        map: cfg.map,
+        at: Some(start),
+    };
+    let layout = dax::layout(g, &sw, &spec, start)?;
+    if start
+        .0
+        .checked_add(cfg.size.0)
+        .is_none_or(|end| end > g.max_phys().0)
+    {
+        return Err(PlanError::TooLarge {
+            size: cfg.size,
+            start,
+            limit: ByteSize(g.max_phys().0),
+            arch: cfg.arch,
+        });
+    }
+    let page = g.page_size();
+    let nr = g.bytes_to_pages(cfg.size);
+    let pps = g.pages_per_section();
+    let altmap = layout.reserve.is_some();
+    let order = layout.order;
+    let n = order.nr_pages();
+    let dedup = order.0 > 0 && vmemmap_can_optimize(g, &sw, altmap, order);
+    let sections = nr.div_ceil(pps);
+    let (full, partial_pages) = (nr / pps, nr % pps);
+
+    let mut memmap_frames = 0u64;
+    let mut device_frames = 0u64;
+    let mut pte_tables = 0u64;
+    let mut init_extra = 0u64;
+    if dedup {
+        let compounds = nr / n;
+        match sw.dax_dedup {
+            DaxDedup::SharedTail => {
+                if altmap {
+                    device_frames += compounds;
+                } else {
+                    memmap_frames += compounds;
+                }
+                // The shared tail frame of the order, written once when created.
+                memmap_frames += 1;
+                init_extra = g.struct_pages_per_page();
+                if n > pps && sw.pmd_tail_reuse {
+                    // Sections holding a head keep their own table; the rest share one.
+                    pte_tables = compounds + 1;
+                } else {
+                    pte_tables = sections;
+                }
+            }
+            _ => {
+                memmap_frames = 2 * compounds;
+                pte_tables = sections;
+            }
+        }
+    } else {
+        let per_section = pps * g.struct_page_size / page;
+        if altmap {
+            device_frames += full * per_section;
+        } else {
+            memmap_frames += full * per_section;
+        }
+        if partial_pages > 0 {
+            memmap_frames += partial_pages * g.struct_page_size / page;
+            pte_tables += 1;
+        }
+    }
+
+    // Upper page-table levels: a level-L table covers level_span(L + 1) of VA; count the blocks
+    // the device's vmemmap touches that the boot memmap of RAM did not.
+    // Offsets into the vmemmap serve as addresses: its base is aligned to every span counted.
+    let va = |pa: u64| pa / page * g.struct_page_size;
+    let (dev_lo, dev_hi) = (va(start.0), va(start.0 + cfg.size.0));
+    let ram = PhysMap::standard(cfg.ram_size, ByteSize(0)).boot_memmap_spans(g);
+    let mut upper = 0;
+    for level in 2..g.pt_levels {
+        let span = g.level_span(level + 1);
+        let taken: Vec<_> = ram
+            .iter()
+            .map(|(s, e)| blocks(va(s.0), va(e.0), span))
+            .collect();
+        upper += new_blocks(blocks(dev_lo, dev_hi, span), &taken);
+    }
+
+    let init_pages = nr - layout.reserve.map_or(0, |r| g.bytes_to_pages(r.offset));
+    let struct_pages_initialized = if order.0 == 0 {
+        init_pages
+    } else {
+        init_pages / n * compound_nr_pages(g, &sw, altmap, order) + init_extra
+    };
+    let cost = MemmapCost {
+        memmap_bytes: memmap_frames * page,
+        pagetable_bytes: (pte_tables + upper) * page,
+        device_bytes: layout.reserve.map_or(0, |r| r.offset.0),
+        struct_pages: nr,
+        struct_pages_initialized,
+    };
+    Ok((cost, device_frames))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(size: ByteSize, align: ByteSize, profile: Profile) -> MemmapCost {
+        plan(&PlanConfig::new(size, align, MapMode::Mem, profile)).unwrap()
+    }
+
+    #[test]
+    fn golden_numbers_per_tib() {
+        let tib = ByteSize::tib(1);
+        // 16 GiB at 4K (PMD-mapped: 16 PMD tables, 64 KiB).
+        let c = p(tib, ByteSize::kib(4), Profile::V6_15);
+        assert_eq!(c.memmap_bytes, 16 << 30);
+        assert_eq!(c.pagetable_bytes, 16 * 4096);
+        // 4 GiB at 2M with 32 MiB of PTE tables plus the 16 PMD tables.
+        let c = p(tib, ByteSize::mib(2), Profile::V6_15);
+        assert_eq!(c.memmap_bytes, 4 << 30);
+        assert_eq!(c.pagetable_bytes, (32 << 20) + 16 * 4096);
+        assert_eq!(c.struct_pages_initialized, (1 << 28) / 512 * 128);
+        // 8 MiB at 1G.
+        let c = p(tib, ByteSize::gib(1), Profile::V6_15);
+        assert_eq!(c.memmap_bytes, 8 << 20);
+        assert_eq!(c.pagetable_bytes, (32 << 20) + 16 * 4096);
+        assert_eq!(c.struct_pages_initialized, 1024 * 128);
+        // v5.10 pays 16 GiB at every align.
+        for a in [ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1)] {
+            assert_eq!(p(tib, a, Profile::V5_10).memmap_bytes, 16 << 30);
+            assert_eq!(p(tib, a, Profile::V5_10).struct_pages_initialized, 1 << 28);
+        }
+    }
+
+    #[test]
+    fn next_halves_2m_and_shares_tail_tables_at_1g() {
+        let tib = ByteSize::tib(1);
+        let c = p(tib, ByteSize::mib(2), Profile::Next);
+        assert_eq!(c.memmap_bytes, (2 << 30) + 4096);
+        let c = p(tib, ByteSize::gib(1), Profile::Next);
+        assert_eq!(c.memmap_bytes, (4 << 20) + 4096);
+        assert_eq!(c.pagetable_bytes, (1024 + 1 + 16) * 4096);
+    }
+
+    #[test]
+    fn map_dev_moves_the_memmap_to_the_device() {
+        let c = plan(&PlanConfig::new(
+            ByteSize::tib(1),
+            ByteSize::mib(2),
+            MapMode::Dev,
+            Profile::V6_15,
+        ))
+        .unwrap();
+        assert_eq!(c.memmap_bytes, 0);
+        assert_eq!(c.device_bytes, (16 << 30) + (2 << 20));
+    }
+
+    #[test]
+    fn sixty_four_tib_needs_la57() {
+        let mut cfg = PlanConfig::new(
+            ByteSize::tib(64),
+            ByteSize::gib(1),
+            MapMode::Mem,
+            Profile::V6_15,
+        );
+        assert!(matches!(plan(&cfg), Err(PlanError::TooLarge { .. })));
+        cfg.arch = Arch::X86_64La57;
+        assert_eq!(plan(&cfg).unwrap().memmap_bytes, 64 * 1024 * 2 * 4096);
+    }
+}

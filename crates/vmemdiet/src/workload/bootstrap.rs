@@ -1,0 +1,127 @@
+//! The namespace bootstrap benchmark: time to create and destroy a devdax device, i.e.
+//! `memremap_pages` (vmemmap populate + memmap init) and `memunmap_pages` (seeds: ~750 ms →
+//! ~190 ms at 2M → ≤ 1 ms at 1G).
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::addr::ByteSize;
+use crate::drivers::dax::{DaxRegion, DevDaxSpec, MapMode};
+use crate::machine::MachineConfig;
+use crate::mm::profile::Profile;
+use crate::mm::Kernel;
+use crate::plan::{PlanConfig, DEFAULT_RAM};
+use crate::simulate::{self, SimError};
+use crate::workload::limit::StoreLimit;
+
+/// One bootstrap configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BootstrapConfig {
+    pub size: ByteSize,
+    pub align: ByteSize,
+    pub map: MapMode,
+    pub profile: Profile,
+    /// Timed runs (after one untimed warm-up run).
+    pub runs: u32,
+}
+
+/// Medians over the runs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BootstrapResult {
+    pub size: u64,
+    pub align: u64,
+    pub map: MapMode,
+    pub profile: Profile,
+    pub runs: u32,
+    /// Median time to create the device (`memremap_pages`).
+    pub create_us: f64,
+    /// Median time to destroy it (`memunmap_pages`).
+    pub destroy_us: f64,
+    /// Median time to write `struct_pages_initialized × 64` bytes with plain stores.
+    pub limit_us: f64,
+    /// `create_us / limit_us`: how far creation is from the store bandwidth limit.
+    pub create_over_limit: f64,
+    pub struct_pages_initialized: u64,
+    pub memmap_bytes: u64,
+}
+
+fn median_us(mut v: Vec<Duration>) -> f64 {
+    v.sort_unstable();
+    let n = v.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let mid = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2
+    };
+    mid.as_secs_f64() * 1e6
+}
+
+/// Runs one configuration; `tick` is called after every run (for progress bars).
+pub fn run(cfg: &BootstrapConfig, tick: &mut dyn FnMut()) -> Result<BootstrapResult, SimError> {
+    let plan_cfg = PlanConfig::new(cfg.size, cfg.align, cfg.map, cfg.profile);
+    let need = simulate::host_bytes_needed(&plan_cfg)?;
+    let budget = simulate::host_budget();
+    if need > budget {
+        return Err(SimError::TooBigForHost { need, budget });
+    }
+    let k = Kernel::boot(
+        MachineConfig {
+            arch: plan_cfg.arch,
+            ram_size: DEFAULT_RAM,
+            device_size: cfg.size,
+        },
+        cfg.profile,
+    )?;
+    let mut region = DaxRegion::new(&k)?;
+    let spec = DevDaxSpec {
+        size: cfg.size,
+        align: cfg.align,
+        map: cfg.map,
+        at: None,
+    };
+    let mut limit = StoreLimit::new();
+    let (mut create, mut destroy, mut limits) = (Vec::new(), Vec::new(), Vec::new());
+    let mut cost = None;
+    for run in 0..=cfg.runs {
+        let t = Instant::now();
+        let dev = region.create(&k, spec)?;
+        let c = t.elapsed();
+        let (id, this_cost) = (dev.id, dev.cost);
+        let t = Instant::now();
+        region.destroy(&k, id)?;
+        let d = t.elapsed();
+        let l =
+            limit.write(this_cost.struct_pages_initialized * k.machine.geometry.struct_page_size);
+        if run > 0 {
+            create.push(c);
+            destroy.push(d);
+            limits.push(l);
+            tick();
+        }
+        cost = Some(this_cost);
+    }
+    let cost = cost.unwrap_or_default();
+    let (create_us, destroy_us, limit_us) =
+        (median_us(create), median_us(destroy), median_us(limits));
+    Ok(BootstrapResult {
+        size: cfg.size.0,
+        align: cfg.align.0,
+        map: cfg.map,
+        profile: cfg.profile,
+        runs: cfg.runs,
+        create_us,
+        destroy_us,
+        limit_us,
+        create_over_limit: if limit_us > 0.0 {
+            create_us / limit_us
+        } else {
+            0.0
+        },
+        struct_pages_initialized: cost.struct_pages_initialized,
+        memmap_bytes: cost.memmap_bytes,
+    })
+}

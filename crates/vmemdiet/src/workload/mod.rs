@@ -1,0 +1,4 @@
+//! Benchmark workloads, shared by the CLI and `cargo bench`.
+
+pub mod bootstrap;
+pub mod limit;

@@ -1,0 +1,396 @@
+//! Vmemmap population, dedup, memmap init and teardown on the simulated machine. Test names
+//! cite the design README's invariants (INV-n).
+
+use std::sync::atomic::Ordering;
+
+use vmemdiet::addr::{ByteSize, Order, Pfn, PhysAddr, VirtAddr};
+use vmemdiet::drivers::dax::{DaxError, DaxRegion, DevDaxSpec, MapMode};
+use vmemdiet::machine::{Fault, MachineConfig};
+use vmemdiet::mm::page::{FolioTail, Memmap, PagePtr, PG_HEAD, TAIL_MAPPING};
+use vmemdiet::mm::profile::{Profile, ALL_PROFILES};
+use vmemdiet::mm::sparse_vmemmap::ptes_mapping;
+use vmemdiet::mm::Kernel;
+
+const ALIGNS: [ByteSize; 3] = [ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1)];
+
+fn boot(profile: Profile, device: ByteSize) -> Kernel {
+    Kernel::boot(
+        MachineConfig {
+            ram_size: ByteSize::gib(8),
+            device_size: device,
+            ..MachineConfig::default()
+        },
+        profile,
+    )
+    .unwrap()
+}
+
+fn spec(size: ByteSize, align: ByteSize, map: MapMode) -> DevDaxSpec {
+    DevDaxSpec {
+        size,
+        align,
+        map,
+        at: None,
+    }
+}
+
+fn vmemmap_range(k: &Kernel, start: PhysAddr, size: ByteSize) -> (VirtAddr, VirtAddr) {
+    let g = k.machine.geometry;
+    let s = g.pfn_to_page_va(g.phys_to_pfn(start));
+    (
+        s,
+        VirtAddr(s.0 + g.bytes_to_pages(size) * g.struct_page_size),
+    )
+}
+
+/// The frame (pfn) that backs vmemmap page `j` of the compound page starting at `head_pfn`.
+fn vmemmap_frame(k: &Kernel, head_pfn: Pfn, j: u64) -> Pfn {
+    let g = k.machine.geometry;
+    let va = VirtAddr(g.pfn_to_page_va(head_pfn).0 + j * g.page_size());
+    k.machine
+        .kernel_pt
+        .lookup(&k.machine.frames, g, va)
+        .unwrap()
+        .pfn
+}
+
+#[test]
+fn golden_2m_compound_page_costs_two_frames_and_the_reuse_frame_has_refcount_7() {
+    for profile in [Profile::Rfc, Profile::V5_19, Profile::V6_12, Profile::V6_15] {
+        let k = boot(profile, ByteSize::gib(1));
+        let mut r = DaxRegion::new(&k).unwrap();
+        let dev = r
+            .create(&k, spec(ByteSize::mib(2), ByteSize::mib(2), MapMode::Mem))
+            .unwrap();
+        assert_eq!(dev.cost.memmap_bytes, 2 * 4096, "{profile}");
+        assert_eq!(dev.cost.struct_pages_initialized, 128);
+        assert_eq!(dev.cost.struct_pages, 512);
+        let head = k.machine.geometry.phys_to_pfn(dev.layout.start);
+        let (h, reuse) = (vmemmap_frame(&k, head, 0), vmemmap_frame(&k, head, 1));
+        assert_ne!(h, reuse);
+        for j in 2..8 {
+            assert_eq!(
+                vmemmap_frame(&k, head, j),
+                reuse,
+                "vmemmap page {j} aliases the reuse frame"
+            );
+        }
+        assert_eq!(k.machine.frames.refcount(h), 1);
+        assert_eq!(k.machine.frames.refcount(reuse), 7);
+    }
+}
+
+#[test]
+fn golden_1g_compound_page_spans_eight_sections_with_reuse_refcount_4095() {
+    let k = boot(Profile::V6_15, ByteSize::gib(1));
+    let mut r = DaxRegion::new(&k).unwrap();
+    let dev = r
+        .create(&k, spec(ByteSize::gib(1), ByteSize::gib(1), MapMode::Mem))
+        .unwrap();
+    assert_eq!(dev.cost.memmap_bytes, 2 * 4096);
+    // 8 PTE tables plus one PMD table (the device region is 64 GiB aligned, away from RAM's).
+    assert_eq!(dev.cost.pagetable_bytes, 9 * 4096);
+    assert_eq!(dev.cost.struct_pages_initialized, 128);
+    let head = k.machine.geometry.phys_to_pfn(dev.layout.start);
+    let reuse = vmemmap_frame(&k, head, 1);
+    for j in [2, 511, 512, 513, 4095] {
+        assert_eq!(vmemmap_frame(&k, head, j), reuse);
+    }
+    assert_eq!(k.machine.frames.refcount(reuse), 4095);
+}
+
+#[test]
+fn inv2_reuse_frame_refcount_equals_ptes_mapping_it() {
+    for profile in ALL_PROFILES {
+        for align in [ByteSize::mib(2), ByteSize::gib(1)] {
+            let k = boot(profile, ByteSize::gib(2));
+            let mut r = DaxRegion::new(&k).unwrap();
+            let dev = r
+                .create(&k, spec(ByteSize::gib(2), align, MapMode::Mem))
+                .unwrap();
+            let (s, e) = vmemmap_range(&k, dev.layout.start, dev.layout.size);
+            let g = k.machine.geometry;
+            let first = g.phys_to_pfn(dev.layout.start);
+            let n = g.bytes_to_pages(align);
+            let mut checked = 0;
+            for c in 0..dev.layout.size.0 / align.0 {
+                for j in [0, 1, 2] {
+                    let frame = vmemmap_frame(&k, first.add(c * n), j);
+                    let ptes = ptes_mapping(&k, frame, s, e);
+                    let rc = u64::from(k.machine.frames.refcount(frame));
+                    if profile == Profile::V5_10 {
+                        // PMD-mapped 2 MiB blocks: one PMD leaf, no PTEs.
+                        assert_eq!(ptes, 0);
+                    } else {
+                        assert_eq!(
+                            rc, ptes,
+                            "{profile} align {align} compound {c} vmemmap page {j}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+            assert!(profile == Profile::V5_10 || checked > 0);
+        }
+    }
+}
+
+#[test]
+fn inv3_every_tail_resolves_to_its_head_and_only_heads_carry_counts() {
+    for profile in ALL_PROFILES {
+        for align in [ByteSize::mib(2), ByteSize::gib(1)] {
+            let k = boot(profile, ByteSize::gib(2));
+            let mut r = DaxRegion::new(&k).unwrap();
+            let dev = r
+                .create(&k, spec(ByteSize::gib(2), align, MapMode::Mem))
+                .unwrap();
+            let g = k.machine.geometry;
+            let first = g.phys_to_pfn(dev.layout.start);
+            let n = g.bytes_to_pages(align);
+            let mut mm = Memmap::new(&k.machine);
+            let compound = profile != Profile::V5_10;
+            for c in 0..dev.layout.size.0 / align.0 {
+                let head = PagePtr::from_pfn(g, first.add(c * n));
+                let hp = mm.page(head).unwrap();
+                assert_eq!(hp.ref_count(), 1, "{profile}: head refcount");
+                assert!(!hp.is_tail());
+                assert_eq!(hp.is_head(), compound);
+                if compound {
+                    let t1 = FolioTail(mm.page(head.nth(g, 1)).unwrap());
+                    assert_eq!(t1.order(), Order(n.trailing_zeros()));
+                    assert_eq!(t1.nr_pages(), n);
+                    assert_eq!(t1.pincount(), 0);
+                }
+                // Every tail of the first compound page, and a sample of the others.
+                let step = if c == 0 { 1 } else { 97 };
+                let mut i = 1;
+                while i < n {
+                    let t = head.nth(g, i);
+                    let tp = mm.page(t).unwrap();
+                    if compound {
+                        assert_eq!(
+                            mm.compound_head(t).unwrap(),
+                            head,
+                            "{profile} align {align} tail {i}"
+                        );
+                        assert!(tp.is_tail());
+                        assert_eq!(tp.flags() & PG_HEAD, 0);
+                        assert_eq!(tp.ref_count(), 0, "tails carry no refcount");
+                        if i > 1 {
+                            assert_eq!(tp.mapping.load(Ordering::Relaxed), TAIL_MAPPING);
+                        }
+                    } else {
+                        assert_eq!(mm.compound_head(t).unwrap(), t);
+                        assert_eq!(tp.ref_count(), 1);
+                    }
+                    i += step;
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn inv1_teardown_returns_every_frame_for_every_profile_align_and_map() {
+    for profile in ALL_PROFILES {
+        for align in ALIGNS {
+            for map in [MapMode::Mem, MapMode::Dev] {
+                let k = boot(profile, ByteSize::gib(4));
+                let start = k.machine.frames.free_lists();
+                let usage = k.machine.frames.usage();
+                let mut r = DaxRegion::new(&k).unwrap();
+                // Two devices, one not a whole number of sections, destroyed in creation order.
+                let a = r.create(&k, spec(ByteSize::gib(2), align, map)).unwrap().id;
+                // With --map=dev at 1G the reserve rounds to a whole 1 GiB, so 2 GiB is the least.
+                let small = match (align, map) {
+                    (a, MapMode::Dev) if a == ByteSize::gib(1) => ByteSize::gib(2),
+                    (a, _) if a == ByteSize::gib(1) => ByteSize::gib(1),
+                    _ => ByteSize::mib(130),
+                };
+                let b = r.create(&k, spec(small, align, map)).unwrap().id;
+                assert!(k.machine.frames.usage() != usage);
+                r.destroy(&k, a).unwrap();
+                r.destroy(&k, b).unwrap();
+                assert_eq!(k.machine.frames.usage(), usage, "{profile} {align} {map}");
+                assert_eq!(
+                    k.machine.frames.free_lists(),
+                    start,
+                    "{profile} {align} {map}"
+                );
+                assert!(
+                    k.shared_tails_empty(),
+                    "{profile}: shared tail frames released"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn inv6_bad_input_is_refused_with_state_unchanged() {
+    let k = boot(Profile::V6_15, ByteSize::gib(4));
+    let mut r = DaxRegion::new(&k).unwrap();
+    r.create(&k, spec(ByteSize::gib(1), ByteSize::gib(1), MapMode::Mem))
+        .unwrap();
+    let usage = k.machine.frames.usage();
+    let lists = k.machine.frames.free_lists();
+    let bad = [
+        (spec(ByteSize(0), ByteSize::mib(2), MapMode::Mem), "zero"),
+        (
+            spec(ByteSize::mib(3), ByteSize::mib(2), MapMode::Mem),
+            "misaligned size",
+        ),
+        (
+            spec(ByteSize::mib(2), ByteSize::mib(4), MapMode::Mem),
+            "unsupported align",
+        ),
+        (
+            spec(ByteSize::gib(8), ByteSize::mib(2), MapMode::Mem),
+            "too big",
+        ),
+        (
+            spec(ByteSize::mib(2), ByteSize::mib(2), MapMode::Dev),
+            "reserve too large",
+        ),
+        (
+            DevDaxSpec {
+                at: Some(r.start),
+                ..spec(ByteSize::mib(2), ByteSize::mib(2), MapMode::Mem)
+            },
+            "overlap",
+        ),
+        (
+            DevDaxSpec {
+                at: Some(PhysAddr(r.start.0 + 4096)),
+                ..spec(ByteSize::mib(2), ByteSize::mib(2), MapMode::Mem)
+            },
+            "misaligned address",
+        ),
+    ];
+    for (s, what) in bad {
+        let e = r.create(&k, s).unwrap_err();
+        match (what, &e) {
+            ("zero", DaxError::ZeroSize)
+            | ("misaligned size", DaxError::SizeMisaligned { .. })
+            | ("unsupported align", DaxError::UnsupportedAlign(_))
+            | ("too big", DaxError::TooBig { .. })
+            | ("reserve too large", DaxError::ReserveTooLarge { .. })
+            | ("overlap", DaxError::Overlap { .. })
+            | ("misaligned address", DaxError::AddressMisaligned { .. }) => {}
+            _ => panic!("{what}: unexpected error {e}"),
+        }
+        assert_eq!(k.machine.frames.usage(), usage, "{what}");
+        assert_eq!(k.machine.frames.free_lists(), lists, "{what}");
+    }
+    assert_eq!(r.devices().count(), 1);
+    let msg = r
+        .create(&k, spec(ByteSize::mib(3), ByteSize::mib(2), MapMode::Mem))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("2M or 4M"),
+        "the error suggests valid sizes: {msg}"
+    );
+}
+
+#[test]
+fn inv6_allocation_failure_midway_unwinds_everything() {
+    for profile in ALL_PROFILES {
+        for align in ALIGNS {
+            for map in [MapMode::Mem, MapMode::Dev] {
+                let k = boot(profile, ByteSize::gib(2));
+                let mut r = DaxRegion::new(&k).unwrap();
+                let usage = k.machine.frames.usage();
+                let lists = k.machine.frames.free_lists();
+                let populated = k.stats.struct_pages_populated.load(Ordering::Relaxed);
+                // Fail at a few points inside population.
+                for n in [0, 1, 3, 40, 300] {
+                    k.machine.frames.inject_alloc_failure(Some(n));
+                    let res = r.create(&k, spec(ByteSize::gib(2), align, map));
+                    k.machine.frames.inject_alloc_failure(None);
+                    if let Ok(d) = res {
+                        // Fewer allocations than `n` were needed: undo and go on.
+                        let id = d.id;
+                        r.destroy(&k, id).unwrap();
+                    } else {
+                        assert_eq!(r.devices().count(), 0);
+                    }
+                    assert_eq!(
+                        k.machine.frames.usage(),
+                        usage,
+                        "{profile} {align} {map} fail after {n}"
+                    );
+                    assert_eq!(k.machine.frames.free_lists(), lists);
+                    assert_eq!(
+                        k.stats.struct_pages_populated.load(Ordering::Relaxed),
+                        populated
+                    );
+                }
+                // And the region still works.
+                let id = r.create(&k, spec(ByteSize::gib(2), align, map)).unwrap().id;
+                r.destroy(&k, id).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn next_profile_maps_shared_tails_read_only_and_faults_on_write() {
+    let k = boot(Profile::Next, ByteSize::gib(2));
+    let mut r = DaxRegion::new(&k).unwrap();
+    let a = r
+        .create(&k, spec(ByteSize::mib(4), ByteSize::mib(2), MapMode::Mem))
+        .unwrap();
+    assert_eq!(
+        a.cost.memmap_bytes,
+        3 * 4096,
+        "two head frames plus the order's shared tail frame"
+    );
+    let g = k.machine.geometry;
+    let head = g.phys_to_pfn(a.layout.start);
+    // Both compound pages' tails (vmemmap pages 1..7) are the same frame.
+    let shared = vmemmap_frame(&k, head, 1);
+    assert_eq!(vmemmap_frame(&k, head.add(512), 5), shared);
+    let mut mm = Memmap::new(&k.machine);
+    let tail = PagePtr::from_pfn(g, head.add(300));
+    assert_eq!(mm.compound_head(tail).unwrap(), PagePtr::from_pfn(g, head));
+    assert_eq!(
+        mm.compound_head(PagePtr::from_pfn(g, head.add(812)))
+            .unwrap(),
+        PagePtr::from_pfn(g, head.add(512))
+    );
+    assert!(matches!(mm.page_mut(tail), Err(Fault::ReadOnly(_))));
+    assert!(
+        mm.page_mut(PagePtr::from_pfn(g, head.add(1))).is_ok(),
+        "page[1] holds folio fields: writable"
+    );
+}
+
+#[test]
+fn struct_page_pointers_really_walk_the_vmemmap() {
+    let k = boot(Profile::V6_15, ByteSize::gib(1));
+    let g = k.machine.geometry;
+    let mut mm = Memmap::new(&k.machine);
+    let region_pfn = g.phys_to_pfn(k.machine.map.device_region().unwrap().start);
+    assert!(
+        matches!(
+            mm.page(PagePtr::from_pfn(g, region_pfn)),
+            Err(Fault::NotMapped(_))
+        ),
+        "no memmap before memremap"
+    );
+    let mut r = DaxRegion::new(&k).unwrap();
+    let id = r
+        .create(&k, spec(ByteSize::mib(2), ByteSize::mib(2), MapMode::Mem))
+        .unwrap()
+        .id;
+    assert!(mm.page(PagePtr::from_pfn(g, region_pfn)).is_ok());
+    r.destroy(&k, id).unwrap();
+    assert!(
+        matches!(
+            mm.page(PagePtr::from_pfn(g, region_pfn)),
+            Err(Fault::NotMapped(_))
+        ),
+        "TLB flushed at teardown"
+    );
+}
