@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::PoisonError;
 use std::sync::{Mutex, OnceLock};
 
 use crate::addr::{Pfn, PhysAddr};
@@ -316,10 +317,7 @@ impl FrameStore {
             return Err(FrameError::OutOfMemory { order });
         }
         let pfn = {
-            let mut b = self
-                .buddy
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut b = self.buddy.lock().unwrap_or_else(PoisonError::into_inner);
             Pfn(b.alloc(order).ok_or(FrameError::OutOfMemory { order })?)
         };
         let nr = 1u64 << order;
@@ -327,7 +325,7 @@ impl FrameStore {
             if let Err(e) = self.back(pfn, nr, kind) {
                 self.buddy
                     .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .unwrap_or_else(PoisonError::into_inner)
                     .free(pfn.0, order);
                 return Err(e);
             }
@@ -341,7 +339,7 @@ impl FrameStore {
         let ok = self
             .buddy
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner)
             .free(pfn.0, order);
         if !ok {
             return Err(FrameError::BadFree { pfn, order });
@@ -415,7 +413,7 @@ impl FrameStore {
         let nr_free = self
             .buddy
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner)
             .nr_free;
         FrameUsage {
             memmap_ram: self.usage[FrameKind::Memmap as usize].load(Ordering::Relaxed),
@@ -438,10 +436,7 @@ impl FrameStore {
     /// started).
     #[must_use]
     pub fn free_lists(&self) -> Vec<Vec<u64>> {
-        let b = self
-            .buddy
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let b = self.buddy.lock().unwrap_or_else(PoisonError::into_inner);
         b.free.iter().map(|s| s.iter().copied().collect()).collect()
     }
 

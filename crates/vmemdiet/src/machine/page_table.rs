@@ -111,6 +111,20 @@ impl PageTable {
         va: VirtAddr,
         level: u32,
     ) -> Option<&'f AtomicU64> {
+        self.entry_run(fs, g, va, level).map(|run| &run[0])
+    }
+
+    /// Like [`entry`](Self::entry), but returns the slots for `va` and every later address of
+    /// the same table, so a caller walking consecutive addresses walks from the root once per
+    /// table.
+    #[must_use]
+    pub fn entry_run<'f>(
+        &self,
+        fs: &'f FrameStore,
+        g: &Geometry,
+        va: VirtAddr,
+        level: u32,
+    ) -> Option<&'f [AtomicU64]> {
         let mut table = self.root;
         for l in (level + 1..=g.pt_levels).rev() {
             let e = Pte(slot(fs, table, index(g, va, l)).load(Ordering::Acquire));
@@ -119,7 +133,7 @@ impl PageTable {
             }
             table = e.pfn();
         }
-        Some(slot(fs, table, index(g, va, level)))
+        Some(&fs.frame(table).expect("page-table frames are backed")[index(g, va, level)..])
     }
 
     /// Walks to the leaf mapping `va` (`lookup_address`).
@@ -156,6 +170,19 @@ impl PageTable {
         va: VirtAddr,
         level: u32,
     ) -> Result<(&'f AtomicU64, u64), PtError> {
+        self.ensure_run(fs, g, va, level)
+            .map(|(run, n)| (&run[0], n))
+    }
+
+    /// Like [`ensure`](Self::ensure), but returns the slots for `va` and every later address of
+    /// the same table.
+    pub fn ensure_run<'f>(
+        &self,
+        fs: &'f FrameStore,
+        g: &Geometry,
+        va: VirtAddr,
+        level: u32,
+    ) -> Result<(&'f [AtomicU64], u64), PtError> {
         let mut table = self.root;
         let mut allocated = 0;
         for l in (level + 1..=g.pt_levels).rev() {
@@ -173,7 +200,10 @@ impl PageTable {
                 e.pfn()
             };
         }
-        Ok((slot(fs, table, index(g, va, level)), allocated))
+        Ok((
+            &fs.frame(table).expect("page-table frames are backed")[index(g, va, level)..],
+            allocated,
+        ))
     }
 
     /// Frees every page-table frame below the root that maps nothing inside `[start, end)`

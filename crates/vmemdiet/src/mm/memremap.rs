@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::PoisonError;
 
 use crate::addr::{Order, Pfn};
 use crate::mm::mm_init;
@@ -217,10 +218,7 @@ pub fn memremap_pages(k: &Kernel, params: PagemapParams) -> Result<Arc<DevPagema
     }
     let _hotplug = k.hotplug_lock();
     {
-        let map = k
-            .pgmaps
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let map = k.pgmaps.read().unwrap_or_else(PoisonError::into_inner);
         for &(start, end) in &params.ranges {
             if map
                 .range(..end.0)
@@ -256,7 +254,7 @@ fn pagemap_range(k: &Kernel, pgmap: &Arc<DevPagemap>, i: usize) -> Result<(), Me
     let (start, end) = pgmap.ranges[i];
     k.pgmaps
         .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .unwrap_or_else(PoisonError::into_inner)
         .insert(start.0, (end.0, Arc::clone(pgmap)));
     let ctx = PopulateCtx {
         altmap: pgmap.altmap.as_ref(),
@@ -273,7 +271,7 @@ fn pagemap_range(k: &Kernel, pgmap: &Arc<DevPagemap>, i: usize) -> Result<(), Me
             }
             k.pgmaps
                 .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .unwrap_or_else(PoisonError::into_inner)
                 .remove(&start.0);
             return Err(e.into());
         }
@@ -302,7 +300,7 @@ fn unmap_ranges(k: &Kernel, pgmap: &DevPagemap, n: usize) {
         }
         k.pgmaps
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner)
             .remove(&start.0);
     }
 }

@@ -9,6 +9,7 @@ pub mod sparse_vmemmap;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::PoisonError;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use crate::addr::Pfn;
@@ -85,9 +86,7 @@ impl Kernel {
 
     /// `mem_hotplug_begin`: serialises memory hot-add and hot-remove.
     pub(crate) fn hotplug_lock(&self) -> MutexGuard<'_, ()> {
-        self.hotplug
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.hotplug.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The struct pages initialised so far.
@@ -101,17 +100,14 @@ impl Kernel {
     pub fn shared_tails_empty(&self) -> bool {
         self.shared_tails
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner)
             .is_empty()
     }
 
     /// `get_dev_pagemap` without taking a reference: the pgmap covering `pfn`, if any.
     #[must_use]
     pub fn pgmap_of(&self, pfn: Pfn) -> Option<Arc<DevPagemap>> {
-        let map = self
-            .pgmaps
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let map = self.pgmaps.read().unwrap_or_else(PoisonError::into_inner);
         map.range(..=pfn.0)
             .next_back()
             .filter(|(_, (end, _))| pfn.0 < *end)

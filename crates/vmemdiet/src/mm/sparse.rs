@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
+use std::sync::PoisonError;
 
 use crate::addr::{Pfn, VirtAddr};
 use crate::machine::frame_store::FrameKind;
@@ -40,10 +41,7 @@ pub enum SparseError {
 pub(crate) fn sparse_init(k: &Kernel) -> Result<(), BootError> {
     let m = &k.machine;
     let g = m.geometry;
-    let mut sparse = k
-        .sparse
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut sparse = k.sparse.lock().unwrap_or_else(PoisonError::into_inner);
     for (start, end) in m.map.boot_memmap_spans(g) {
         let (first, last) = (start.0 >> g.section_size_bits, end.0 >> g.section_size_bits);
         for nr in first..last {
@@ -69,16 +67,18 @@ pub(crate) fn sparse_init(k: &Kernel) -> Result<(), BootError> {
     Ok(())
 }
 
-fn subsection_mask(k: &Kernel, pfn: Pfn, nr: u64) -> u64 {
+/// The section number of `pfn` and the `subsection_map` bits of `[pfn, pfn + nr)` in it.
+fn section_and_mask(k: &Kernel, pfn: Pfn, nr: u64) -> (u64, u64) {
     let g = k.machine.geometry;
     let per = g.pages_per_subsection();
     let first = (pfn.0 % g.pages_per_section()) / per;
     let count = nr.div_ceil(per);
-    if count >= 64 {
+    let mask = if count >= 64 {
         u64::MAX
     } else {
         ((1u64 << count) - 1) << first
-    }
+    };
+    (pfn.0 >> (g.section_size_bits - g.page_shift), mask)
 }
 
 /// `sparse_add_section` → `section_activate`: marks the subsections of `[pfn, pfn + nr)` (inside
@@ -90,13 +90,9 @@ pub(crate) fn sparse_add_section(
     ctx: &PopulateCtx<'_>,
 ) -> Result<(), SparseError> {
     let g = k.machine.geometry;
-    let nr_section = pfn.0 >> (g.section_size_bits - g.page_shift);
-    let mask = subsection_mask(k, pfn, nr);
+    let (nr_section, mask) = section_and_mask(k, pfn, nr);
     let early = {
-        let mut sparse = k
-            .sparse
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut sparse = k.sparse.lock().unwrap_or_else(PoisonError::into_inner);
         let ms = sparse.sections.entry(nr_section).or_default();
         if ms.subsection_map & mask != 0 {
             return Err(SparseError::Exists { pfn, nr });
@@ -140,13 +136,9 @@ fn section_deactivate(
     altmap: Option<&crate::mm::memremap::VmemAltmap>,
 ) {
     let g = k.machine.geometry;
-    let nr_section = pfn.0 >> (g.section_size_bits - g.page_shift);
-    let mask = subsection_mask(k, pfn, nr);
+    let (nr_section, mask) = section_and_mask(k, pfn, nr);
     let early = {
-        let mut sparse = k
-            .sparse
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut sparse = k.sparse.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(ms) = sparse.sections.get_mut(&nr_section) else {
             return;
         };

@@ -14,6 +14,7 @@
 //! PTE removal in [`vmemmap_free`].
 
 use std::sync::atomic::Ordering;
+use std::sync::PoisonError;
 
 use crate::addr::{Order, Pfn, VirtAddr};
 use crate::arch::Geometry;
@@ -185,14 +186,20 @@ fn populate_range_reuse(
 ) -> Result<(), VmemmapError> {
     let m = &k.machine;
     let g = m.geometry;
+    let p = g.page_size();
     let mut addr = start;
     while addr < end {
-        let (slot, _) = m.kernel_pt.ensure(&m.frames, g, addr, 1)?;
-        if !Pte(slot.load(Ordering::Acquire)).present() {
-            m.frames.get(reuse);
-            slot.store(Pte::new(reuse, flags).0, Ordering::Release);
+        let (run, _) = m.kernel_pt.ensure_run(&m.frames, g, addr, 1)?;
+        for slot in run {
+            if addr >= end {
+                break;
+            }
+            if !Pte(slot.load(Ordering::Acquire)).present() {
+                m.frames.get(reuse);
+                slot.store(Pte::new(reuse, flags).0, Ordering::Release);
+            }
+            addr = addr.offset(p);
         }
-        addr = addr.offset(g.page_size());
     }
     Ok(())
 }
@@ -324,7 +331,7 @@ fn shared_tail(k: &Kernel, order: Order, with_table: bool) -> Result<SharedTail,
     let mut tails = k
         .shared_tails
         .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+        .unwrap_or_else(PoisonError::into_inner);
     let mut st = match tails.get(&order.0) {
         Some(st) => *st,
         None => {
@@ -375,7 +382,7 @@ fn put_vmemmap_frame(k: &Kernel, pfn: Pfn, altmap: Option<&VmemAltmap>) {
     let mut tails = k
         .shared_tails
         .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+        .unwrap_or_else(PoisonError::into_inner);
     tails.retain(|_, st| st.frame != pfn);
     fs.free(pfn, 0, FrameKind::Memmap)
         .expect("vmemmap frame was allocated");
@@ -391,7 +398,7 @@ fn put_shared_table(k: &Kernel, table: Pfn) {
         let mut tails = k
             .shared_tails
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+            .unwrap_or_else(PoisonError::into_inner);
         for st in tails.values_mut() {
             if st.table == Some(table) {
                 st.table = None;
@@ -453,15 +460,14 @@ pub fn vmemmap_free(k: &Kernel, start: VirtAddr, end: VirtAddr, altmap: Option<&
             pmd_slot.store(0, Ordering::Release);
             put_shared_table(k, e.pfn());
         } else {
-            let mut a = addr;
-            while a < next {
-                if let Some(slot) = m.kernel_pt.entry(fs, g, a, 1) {
+            if let Some(run) = m.kernel_pt.entry_run(fs, g, addr, 1) {
+                let n = usize::try_from((next.0 - addr.0) / p).unwrap_or(run.len());
+                for slot in &run[..n] {
                     let pte = Pte(slot.swap(0, Ordering::AcqRel));
                     if pte.present() {
                         put_vmemmap_frame(k, pte.pfn(), altmap);
                     }
                 }
-                a = a.offset(p);
             }
         }
         addr = next;
