@@ -24,14 +24,12 @@ pub enum SimError {
 /// Host memory a simulation of `cfg` will make resident: every memmap and page-table frame it
 /// backs, on RAM or on the device.
 pub fn host_bytes_needed(cfg: &PlanConfig) -> Result<ByteSize, PlanError> {
-    let c = plan::plan(cfg)?;
+    let (c, device_frames) = plan::plan_frames(cfg)?;
     // With --map=dev the memmap frames are backed too (they just live at device addresses).
-    let device_memmap = if c.device_bytes > 0 {
-        c.struct_pages * 64
-    } else {
-        0
-    };
-    Ok(ByteSize(c.memmap_bytes + c.pagetable_bytes + device_memmap))
+    let page = cfg.arch.geometry().page_size();
+    Ok(ByteSize(
+        c.memmap_bytes + c.pagetable_bytes + device_frames * page,
+    ))
 }
 
 /// Host memory this process may use for simulated frames: 3/4 of `MemAvailable`.
@@ -80,4 +78,26 @@ pub fn simulate(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
         return Err(SimError::Leak(format!("{:?}", k.machine.frames.usage())));
     }
     Ok(cost)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drivers::dax::MapMode;
+    use crate::mm::profile::Profile;
+
+    #[test]
+    fn host_memory_estimate_counts_device_backed_memmap_frames() {
+        let tib = ByteSize::tib(1);
+        let cfg = PlanConfig::new(tib, ByteSize::gib(1), MapMode::Dev, Profile::Next);
+        // 1024 head frames on the device, one shared tail frame, page tables.
+        assert!(host_bytes_needed(&cfg).unwrap() < ByteSize::mib(64));
+        let cfg = PlanConfig::new(tib, ByteSize::mib(2), MapMode::Dev, Profile::V6_15);
+        assert!(host_bytes_needed(&cfg).unwrap() >= ByteSize::gib(16));
+        let cfg = PlanConfig::new(tib, ByteSize::gib(1), MapMode::Mem, Profile::V6_15);
+        assert_eq!(
+            host_bytes_needed(&cfg).unwrap(),
+            ByteSize((8 << 20) + (32 << 20) + 16 * 4096)
+        );
+    }
 }

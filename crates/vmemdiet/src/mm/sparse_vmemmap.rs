@@ -167,12 +167,17 @@ fn populate_address(
     if e.present() {
         return Ok(e.pfn());
     }
-    let frame = match altmap {
-        Some(a) => a.alloc_block(k, 1)?,
-        None => m.frames.alloc(0, FrameKind::Memmap)?,
-    };
+    let frame = alloc_vmemmap_frame(k, altmap)?;
     slot.store(Pte::new(frame, Pte::PRESENT | Pte::RW).0, Ordering::Release);
     Ok(frame)
+}
+
+/// `vmemmap_alloc_block_buf` for one page: from the altmap if given, else from RAM.
+fn alloc_vmemmap_frame(k: &Kernel, altmap: Option<&VmemAltmap>) -> Result<Pfn, VmemmapError> {
+    Ok(match altmap {
+        Some(a) => a.alloc_block(k, 1)?,
+        None => k.machine.frames.alloc(0, FrameKind::Memmap)?,
+    })
 }
 
 /// `vmemmap_populate_range` with a reuse frame: every empty PTE of `[start, end)` maps `reuse`,
@@ -308,18 +313,30 @@ fn populate_shared_tail(
             addr = addr.offset(pmd);
             continue;
         }
-        if in_compound == 0 {
-            populate_address(k, addr, altmap)?;
-        } else {
-            let (slot, _) = m.kernel_pt.ensure(&m.frames, g, addr, 1)?;
-            if !Pte(slot.load(Ordering::Acquire)).present() {
-                let tail = shared_tail(k, cc.order, false)?.frame;
-                m.frames.get(tail);
-                // Read-only: tails are a template shared by every compound page of the order.
-                slot.store(Pte::new(tail, Pte::PRESENT).0, Ordering::Release);
+        // The rest of this PTE table, one slot per vmemmap page.
+        let (run, _) = m.kernel_pt.ensure_run(&m.frames, g, addr, 1)?;
+        let mut tail = None;
+        for slot in run {
+            if addr >= end {
+                break;
             }
+            let in_compound = (first_index + (addr.0 - start.0) / p) % vmemmap_per_compound;
+            if !Pte(slot.load(Ordering::Acquire)).present() {
+                if in_compound == 0 {
+                    let frame = alloc_vmemmap_frame(k, altmap)?;
+                    slot.store(Pte::new(frame, Pte::PRESENT | Pte::RW).0, Ordering::Release);
+                } else {
+                    let t = match tail {
+                        Some(t) => t,
+                        None => *tail.insert(shared_tail(k, cc.order, false)?.frame),
+                    };
+                    m.frames.get(t);
+                    // Read-only: tails are a template shared by every compound page of the order.
+                    slot.store(Pte::new(t, Pte::PRESENT).0, Ordering::Release);
+                }
+            }
+            addr = addr.offset(p);
         }
-        addr = addr.offset(p);
     }
     Ok(())
 }
