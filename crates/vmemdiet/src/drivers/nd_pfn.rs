@@ -27,6 +27,7 @@ pub struct PfnReserve {
 /// `memmap_bytes` is what the reserve must hold: `64 × npfns` in the kernel
 /// (`MAX_STRUCT_PAGE_SIZE`), or less when the memmap on the device is deduplicated.
 #[must_use]
+#[doc(alias = "nd_pfn_init")]
 pub fn reserve(g: &Geometry, start: PhysAddr, align: ByteSize, memmap_bytes: u64) -> PfnReserve {
     let a = align.max(g.subsection_size());
     let end = ByteSize(start.0 + INFO_BLOCK.0 + memmap_bytes).align_up(a);

@@ -312,6 +312,7 @@ impl FrameStore {
 
     /// Allocates a zeroed `2^order` block of System RAM for `kind` (`alloc_pages`); the first
     /// frame's reference count is 1.
+    #[doc(alias = "alloc_pages")]
     pub fn alloc(&self, order: u32, kind: FrameKind) -> Result<Pfn, FrameError> {
         if self.should_fail() {
             return Err(FrameError::OutOfMemory { order });
@@ -335,6 +336,7 @@ impl FrameStore {
     }
 
     /// Returns a block to the buddy allocator (`__free_pages` with an explicit order).
+    #[doc(alias = "__free_pages")]
     pub fn free(&self, pfn: Pfn, order: u32, kind: FrameKind) -> Result<(), FrameError> {
         let ok = self
             .buddy

@@ -138,6 +138,7 @@ impl PageTable {
 
     /// Walks to the leaf mapping `va` (`lookup_address`).
     #[must_use]
+    #[doc(alias = "lookup_address")]
     pub fn lookup(&self, fs: &FrameStore, g: &Geometry, va: VirtAddr) -> Option<Leaf> {
         let mut table = self.root;
         for level in (1..=g.pt_levels).rev() {
@@ -209,6 +210,7 @@ impl PageTable {
     /// Frees every page-table frame below the root that maps nothing inside `[start, end)`
     /// and whose entries are all clear (`free_pte_table`, `free_pmd_table`, ...), bottom up.
     /// Tables marked shared are left to their owner. Returns the number of frames freed.
+    #[doc(alias = "free_pte_table")]
     pub fn prune(&self, fs: &FrameStore, g: &Geometry, start: VirtAddr, end: VirtAddr) -> u64 {
         // Work on addresses with the sign-extension bits stripped, so table bases and the range
         // compare as plain numbers.

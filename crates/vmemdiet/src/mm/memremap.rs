@@ -55,6 +55,7 @@ impl VmemAltmap {
 
     /// `altmap_alloc_block_buf`: `nr` pfns aligned to the lowest set bit of `nr`, backed as
     /// memmap frames on the device.
+    #[doc(alias = "altmap_alloc_block_buf")]
     pub(crate) fn alloc_block(&self, k: &Kernel, nr: u64) -> Result<Pfn, VmemmapError> {
         let (alloc, align) = (
             self.alloc.load(Ordering::Acquire),
@@ -75,6 +76,7 @@ impl VmemAltmap {
     }
 
     /// `vmem_altmap_free`: gives back `nr` pfns (the bump allocator only counts them).
+    #[doc(alias = "vmem_altmap_free")]
     pub(crate) fn free_block(&self, nr: u64) {
         self.alloc.fetch_sub(nr, Ordering::AcqRel);
     }

@@ -96,6 +96,7 @@ pub fn mask_for(g: &Geometry, order: Order) -> u64 {
 
 /// A `struct page *`: the kernel virtual address of a struct page in the vmemmap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[doc(alias = "struct page *")]
 pub struct PagePtr(pub VirtAddr);
 
 impl PagePtr {
@@ -243,6 +244,7 @@ impl Page {
 
 /// Folio fields of a compound page's first tail (`page[1]`, brief §3.3).
 #[derive(Debug)]
+#[doc(alias = "struct folio")]
 pub struct FolioTail<'m>(pub &'m Page);
 
 impl FolioTail<'_> {

@@ -77,6 +77,7 @@ pub fn vmemmap_can_optimize(g: &Geometry, sw: &Switches, altmap: bool, order: Or
 /// `__populate_section_memmap`: maps the memmap of `[pfn, pfn + nr)`, which lies inside one
 /// section and is subsection aligned. On error, part of the range may be mapped; the caller
 /// frees it with [`vmemmap_free`].
+#[doc(alias = "__populate_section_memmap")]
 pub fn populate_section_memmap(
     k: &Kernel,
     pfn: Pfn,
@@ -144,6 +145,7 @@ fn vmemmap_populate(
 }
 
 /// `vmemmap_populate_basepages` with no altmap: one fresh RAM frame per vmemmap page.
+#[doc(alias = "vmemmap_populate_basepages")]
 fn populate_basepages(k: &Kernel, start: VirtAddr, end: VirtAddr) -> Result<(), VmemmapError> {
     let p = k.machine.geometry.page_size();
     let mut addr = start;
@@ -156,6 +158,7 @@ fn populate_basepages(k: &Kernel, start: VirtAddr, end: VirtAddr) -> Result<(), 
 
 /// `vmemmap_populate_address`: the PTE for `addr`, mapping a fresh zeroed frame (from the altmap
 /// if given) if it was empty. Returns the mapped frame.
+#[doc(alias = "vmemmap_populate_address")]
 fn populate_address(
     k: &Kernel,
     addr: VirtAddr,
@@ -182,6 +185,7 @@ fn alloc_vmemmap_frame(k: &Kernel, altmap: Option<&VmemAltmap>) -> Result<Pfn, V
 
 /// `vmemmap_populate_range` with a reuse frame: every empty PTE of `[start, end)` maps `reuse`,
 /// taking one reference on it per PTE.
+#[doc(alias = "vmemmap_populate_range")]
 fn populate_range_reuse(
     k: &Kernel,
     start: VirtAddr,
@@ -233,6 +237,7 @@ fn populate_compound_pages(
 }
 
 /// The 5.19 scheme (brief §1.2): head frame + reuse frame per compound page.
+#[doc(alias = "vmemmap_populate_compound_pages")]
 fn populate_tail_reuse(
     k: &Kernel,
     start_pfn: Pfn,
@@ -444,6 +449,7 @@ fn put_shared_table(k: &Kernel, table: Pfn) {
 /// `vmemmap_free` (x86 `remove_pagetable` for the vmemmap): unmaps `[start, end)`, dropping a
 /// reference on every mapped frame (PMD leaves are freed whole, order 9, or returned to the
 /// altmap), then frees page-table frames left empty.
+#[doc(alias = "remove_pagetable")]
 pub fn vmemmap_free(k: &Kernel, start: VirtAddr, end: VirtAddr, altmap: Option<&VmemAltmap>) {
     let m = &k.machine;
     let g = m.geometry;
