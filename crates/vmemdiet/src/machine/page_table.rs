@@ -136,6 +136,31 @@ impl PageTable {
         Some(&fs.frame(table).expect("page-table frames are backed")[index(g, va, level)..])
     }
 
+    /// A lockless walk to the leaf mapping `va`: the leaf's slot (for a later re-check), its
+    /// value and its level. `None` if nothing is mapped. The caller must keep the tables alive
+    /// (the GUP-fast gate).
+    #[must_use]
+    pub fn walk_leaf<'f>(
+        &self,
+        fs: &'f FrameStore,
+        g: &Geometry,
+        va: VirtAddr,
+    ) -> Option<(&'f AtomicU64, Pte, u32)> {
+        let mut table = self.root;
+        for level in (1..=g.pt_levels).rev() {
+            let s = slot(fs, table, index(g, va, level));
+            let e = Pte(s.load(Ordering::Acquire));
+            if !e.present() {
+                return None;
+            }
+            if level == 1 || e.huge() {
+                return Some((s, e, level));
+            }
+            table = e.pfn();
+        }
+        None
+    }
+
     /// Walks to the leaf mapping `va` (`lookup_address`).
     #[must_use]
     #[doc(alias = "lookup_address")]

@@ -1,7 +1,7 @@
 //! `dev_pagemap`, the altmap and `memremap_pages` / `memunmap_pages` (`mm/memremap.c`,
 //! `include/linux/memremap.h`; kernel brief §1.3, §2.1, §7).
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::sync::PoisonError;
 
@@ -107,6 +107,10 @@ pub struct DevPagemap {
     base_refs: AtomicU64,
     /// `nr_range`: ranges onlined so far (the range being onlined while populating).
     nr_range: AtomicUsize,
+    /// User mappings of these pages that exist now.
+    mappings: AtomicU64,
+    /// Set once any page was mapped to user space (only then can pages be pinned).
+    ever_mapped: AtomicBool,
 }
 
 /// What to map: the arguments of `memremap_pages` that we model.
@@ -132,8 +136,18 @@ pub enum MemremapError {
     Sparse(#[from] SparseError),
     #[error("memremap: {0}")]
     Init(String),
-    #[error("dev_pagemap {id} is busy: {extra} references beyond its own are held (pages pinned or mapped)")]
+    #[error("dev_pagemap {id} is busy: {extra} references beyond its own are held")]
     Busy { id: u64, extra: u64 },
+    #[error(
+        "device pages are busy: {mappings} user mapping(s) still exist; munmap them first (EBUSY)"
+    )]
+    Mapped { mappings: u64 },
+    #[error("device pages are busy: {pfn} is still referenced (refcount {refcount}, pincount {pincount}); unpin it first (EBUSY)")]
+    Pinned {
+        pfn: Pfn,
+        refcount: i32,
+        pincount: i64,
+    },
 }
 
 impl From<VmemmapError> for MemremapError {
@@ -170,6 +184,17 @@ impl DevPagemap {
     /// `put_dev_pagemap`.
     pub fn put(&self) {
         self.refs.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// A user mapping of these pages was created.
+    pub fn map_get(&self) {
+        self.ever_mapped.store(true, Ordering::Release);
+        self.mappings.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A user mapping of these pages was removed.
+    pub fn map_put(&self) {
+        self.mappings.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// Total pfns of all ranges.
@@ -240,6 +265,8 @@ pub fn memremap_pages(k: &Kernel, params: PagemapParams) -> Result<Arc<DevPagema
         refs: AtomicU64::new(1),
         base_refs: AtomicU64::new(1),
         nr_range: AtomicUsize::new(0),
+        mappings: AtomicU64::new(0),
+        ever_mapped: AtomicBool::new(false),
     });
     for i in 0..pgmap.ranges.len() {
         if let Err(e) = pagemap_range(k, &pgmap, i) {
@@ -307,6 +334,41 @@ fn unmap_ranges(k: &Kernel, pgmap: &DevPagemap, n: usize) {
     }
 }
 
+/// Fails if any folio of `pgmap` holds references beyond its idle one (a pin or a get outlived
+/// the user mapping). Walks heads only, so it costs one struct page per folio.
+fn check_unpinned(k: &Kernel, pgmap: &DevPagemap) -> Result<(), MemremapError> {
+    let g = k.machine.geometry;
+    let mut memmap = Memmap::new(&k.machine);
+    let n = pgmap.vmemmap_nr();
+    for &(start, end) in &pgmap.ranges {
+        let first = pgmap
+            .altmap
+            .as_ref()
+            .map_or(start, |a| Pfn(a.base_pfn.0 + a.offset()).max(start));
+        let mut pfn = first;
+        while pfn < end {
+            let head = crate::mm::page::PagePtr::from_pfn(g, pfn);
+            let folio = crate::mm::folio::page_folio(&mut memmap, head)
+                .map_err(|f| MemremapError::Init(f.to_string()))?;
+            let refcount = folio
+                .ref_count(&mut memmap)
+                .map_err(|f| MemremapError::Init(f.to_string()))?;
+            let pincount = folio
+                .pincount(&mut memmap)
+                .map_err(|f| MemremapError::Init(f.to_string()))?;
+            if refcount != 1 || pincount != 0 {
+                return Err(MemremapError::Pinned {
+                    pfn,
+                    refcount,
+                    pincount,
+                });
+            }
+            pfn = pfn.add(n);
+        }
+    }
+    Ok(())
+}
+
 /// `memunmap_pages`: refuses while anyone holds a pgmap reference beyond memremap's own (we
 /// fail with `Busy` rather than wait: a simulation that waits on itself would hang), else drops
 /// the up-front references and frees every range's memmap (INV-1).
@@ -319,6 +381,13 @@ pub fn memunmap_pages(k: &Kernel, pgmap: &Arc<DevPagemap>) -> Result<(), Memrema
             id: pgmap.id,
             extra: now - base,
         });
+    }
+    let mappings = pgmap.mappings.load(Ordering::Acquire);
+    if mappings > 0 {
+        return Err(MemremapError::Mapped { mappings });
+    }
+    if pgmap.ever_mapped.load(Ordering::Acquire) {
+        check_unpinned(k, pgmap)?;
     }
     pgmap.refs.fetch_sub(base, Ordering::AcqRel);
     pgmap.base_refs.store(0, Ordering::Release);

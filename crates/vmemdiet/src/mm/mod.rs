@@ -1,11 +1,14 @@
 //! The kernel side, one module per kernel file it mirrors.
 
+pub mod folio;
+pub mod gup;
 pub mod memremap;
 pub mod mm_init;
 pub mod page;
 pub mod profile;
 pub mod sparse;
 pub mod sparse_vmemmap;
+pub mod vm;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -79,7 +79,48 @@ pub enum PgmapRefs {
     None,
 }
 
-/// The memory-side switches of a profile.
+/// How GUP-fast handles a device-dax leaf (PMD/PUD/PTE) (brief §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FastLeaf {
+    /// `__gup_device_huge`: per 4 KiB subpage, a `get_dev_pagemap` range check and one grab of
+    /// one reference (on the page itself, or on its head when compound).
+    PerPage,
+    /// One `try_grab_folio_fast(head, refs)` per leaf (RFC patch 6, THP, DAX folios in 6.15).
+    PerLeaf,
+}
+
+/// How the slow path (`__get_user_pages`) walks device-dax leaves (brief §4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlowLeaf {
+    /// `follow_devmap_pmd/pud`: one page-table walk and one grab per 4 KiB page.
+    PerPage,
+    /// PMD leaves per 4 KiB, PUD leaves batched (`follow_huge_pud` sets a PUD `page_mask`, 6.10+).
+    PudBatched,
+    /// One walk and one grab per leaf (`page_mask` batching; RFC `follow_devmap_page`).
+    Batched,
+}
+
+/// How `unpin_user_pages` releases an array (brief §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unpin {
+    /// One `unpin_user_page` (one atomic) per entry (≤ 5.11).
+    PerPage,
+    /// One atomic per run of entries in the same folio (`gup_folio_next`, 5.12+).
+    PerFolioRun,
+}
+
+/// How `ib_umem` releases a registration (brief §6.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UmemRelease {
+    /// One unpin per 4 KiB page.
+    PerPage,
+    /// The pages of each scatterlist entry unpinned as one batch of folio runs.
+    PerSgFolioRuns,
+    /// One `unpin_user_page_range_dirty_lock` per scatterlist entry.
+    PerSgRange,
+}
+
+/// The switches of a profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Switches {
     /// `vmemmap_shift` derived from the device-dax align.
@@ -99,6 +140,20 @@ pub struct Switches {
     /// `vmemmap_can_optimize` requires more than `VMEMMAP_RESERVE_NR` vmemmap pages per
     /// compound page (6.5+) instead of more than one (5.19).
     pub reserve_nr_rule: bool,
+    /// GUP-fast on a device-dax leaf.
+    pub fast_leaf: FastLeaf,
+    /// FOLL_LONGTERM pins of device-dax may use the fast path (6.15+); before, they always
+    /// fall back to the slow path.
+    pub longterm_fast: bool,
+    /// The slow path on device-dax leaves.
+    pub slow_leaf: SlowLeaf,
+    /// `unpin_user_pages` strategy.
+    pub unpin: Unpin,
+    /// `ib_umem` release strategy.
+    pub umem_release: UmemRelease,
+    /// Device-dax leaves are ordinary folio mappings (6.15+): a mapping holds a folio reference
+    /// and a mapcount; before, they are `devmap` pfn mappings with no reference.
+    pub dax_folios: bool,
 }
 
 impl Profile {
@@ -114,6 +169,12 @@ impl Profile {
             pgmap_refs: PgmapRefs::PerCompound,
             tail_encoding: TailEncoding::Classic,
             reserve_nr_rule: false,
+            fast_leaf: FastLeaf::PerPage,
+            longterm_fast: false,
+            slow_leaf: SlowLeaf::PerPage,
+            unpin: Unpin::PerFolioRun,
+            umem_release: UmemRelease::PerSgRange,
+            dax_folios: false,
         };
         match self {
             Profile::V5_10 => Switches {
@@ -121,16 +182,29 @@ impl Profile {
                 dax_dedup: DaxDedup::None,
                 memmap_init: MemmapInit::All,
                 pgmap_refs: PgmapRefs::PerPage,
+                unpin: Unpin::PerPage,
+                umem_release: UmemRelease::PerPage,
                 ..merged
             },
-            Profile::Rfc | Profile::V5_19 => merged,
+            Profile::Rfc => Switches {
+                fast_leaf: FastLeaf::PerLeaf,
+                slow_leaf: SlowLeaf::Batched,
+                umem_release: UmemRelease::PerSgFolioRuns,
+                ..merged
+            },
+            Profile::V5_19 => merged,
             Profile::V6_12 => Switches {
                 reserve_nr_rule: true,
+                slow_leaf: SlowLeaf::PudBatched,
                 ..merged
             },
             Profile::V6_15 => Switches {
                 reserve_nr_rule: true,
                 pgmap_refs: PgmapRefs::None,
+                fast_leaf: FastLeaf::PerLeaf,
+                longterm_fast: true,
+                slow_leaf: SlowLeaf::Batched,
+                dax_folios: true,
                 ..merged
             },
             Profile::Next => Switches {
@@ -140,6 +214,10 @@ impl Profile {
                 pgmap_refs: PgmapRefs::None,
                 tail_encoding: TailEncoding::Mask,
                 reserve_nr_rule: true,
+                fast_leaf: FastLeaf::PerLeaf,
+                longterm_fast: true,
+                slow_leaf: SlowLeaf::Batched,
+                dax_folios: true,
                 ..merged
             },
         }

@@ -1,0 +1,505 @@
+//! get/pin_user_pages, fast and slow, and unpin (`mm/gup.c`; kernel brief §4, §5, appendix B).
+//!
+//! Every strategy that changed across the series is selected by the profile: GUP-fast on a
+//! device-dax leaf per 4 KiB page (with a pgmap lookup each) or one grab per leaf; FOLL_LONGTERM
+//! through the fast path or not; the slow path one walk per 4 KiB page or per leaf; unpin one
+//! atomic per page or per folio run.
+
+use std::ops::BitOr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use crate::addr::{Pfn, VirtAddr};
+use crate::machine::Fault;
+use crate::mm::folio::{page_folio, Folio, RefKind, RefStats};
+use crate::mm::memremap::DevPagemap;
+use crate::mm::page::{Memmap, PagePtr};
+use crate::mm::profile::{FastLeaf, SlowLeaf, Unpin};
+use crate::mm::vm::{Mm, VmError, PTE_DEVMAP};
+use crate::mm::Kernel;
+
+/// `FOLL_*` flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GupFlags(u32);
+
+impl GupFlags {
+    /// `FOLL_WRITE`.
+    pub const WRITE: GupFlags = GupFlags(1 << 0);
+    /// `FOLL_GET`: take plain references (released with `put_page`).
+    pub const GET: GupFlags = GupFlags(1 << 2);
+    /// `FOLL_LONGTERM`: the pin may last indefinitely (RDMA).
+    pub const LONGTERM: GupFlags = GupFlags(1 << 16);
+    /// `FOLL_PIN`: take pins (released with `unpin_user_pages`).
+    pub const PIN: GupFlags = GupFlags(1 << 18);
+    /// `FOLL_FAST_ONLY`: never fall back to the slow path.
+    pub const FAST_ONLY: GupFlags = GupFlags(1 << 19);
+    /// No flags.
+    pub const NONE: GupFlags = GupFlags(0);
+
+    /// True if every flag of `other` is set.
+    #[must_use]
+    pub const fn contains(self, other: GupFlags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    fn kind(self) -> RefKind {
+        if self.contains(GupFlags::PIN) {
+            RefKind::Pin
+        } else {
+            RefKind::Get
+        }
+    }
+}
+
+impl BitOr for GupFlags {
+    type Output = GupFlags;
+    fn bitor(self, rhs: GupFlags) -> GupFlags {
+        GupFlags(self.0 | rhs.0)
+    }
+}
+
+/// GUP errors (the errno the kernel returns when nothing at all was pinned).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GupError {
+    #[error("invalid flags: exactly one of FOLL_GET and FOLL_PIN, and pin_* calls take no FOLL_GET (EINVAL)")]
+    BadFlags,
+    #[error("start {0} is not page aligned or the range overflows (EINVAL)")]
+    BadRange(VirtAddr),
+    #[error("{0} is not mapped, or the mapping does not allow the access (EFAULT)")]
+    Fault(VirtAddr),
+    #[error("the folio at {0} cannot take more references (refcount overflow, ENOMEM)")]
+    Overflow(Pfn),
+    #[error(transparent)]
+    Vm(#[from] VmError),
+    #[error("struct page access: {0}")]
+    Memmap(#[from] Fault),
+}
+
+/// Work counted by GUP and unpin.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GupStats {
+    /// Struct-page atomics.
+    pub refs: RefStats,
+    /// Page-table walks (fast path: one per leaf; slow path: one per `follow_page_mask`).
+    pub walks: u64,
+    /// `get_dev_pagemap` calls (a cached range check or an xarray lookup).
+    pub pgmap_lookups: u64,
+    /// Pages the fast path grabbed.
+    pub fast_pages: u64,
+    /// Pages the slow path grabbed.
+    pub slow_pages: u64,
+    /// Grabs undone after a failed re-check.
+    pub undone: u64,
+}
+
+/// One CPU doing GUP: its TLB-backed view of the memmap and its counters.
+#[derive(Debug)]
+pub struct GupCtx<'k> {
+    pub memmap: Memmap<'k>,
+    pub stats: GupStats,
+}
+
+impl<'k> GupCtx<'k> {
+    /// A context on `k`'s machine.
+    #[must_use]
+    pub fn new(k: &'k Kernel) -> GupCtx<'k> {
+        GupCtx {
+            memmap: Memmap::new(&k.machine),
+            stats: GupStats::default(),
+        }
+    }
+}
+
+fn check_args(k: &Kernel, start: VirtAddr, nr: usize) -> Result<u64, GupError> {
+    let p = k.machine.geometry.page_size();
+    let len = (nr as u64)
+        .checked_mul(p)
+        .ok_or(GupError::BadRange(start))?;
+    if !start.0.is_multiple_of(p) || start.0.checked_add(len).is_none() {
+        return Err(GupError::BadRange(start));
+    }
+    Ok(len)
+}
+
+/// Undoes grabs of `pages` one page at a time (GUP-fast's undo of a per-page leaf).
+fn undo_pages(cx: &mut GupCtx<'_>, pages: &[PagePtr], kind: RefKind) -> Result<(), Fault> {
+    for &p in pages {
+        let f = page_folio(&mut cx.memmap, p)?;
+        f.put(&mut cx.memmap, 1, kind, &mut cx.stats.refs)?;
+        cx.stats.undone += 1;
+    }
+    Ok(())
+}
+
+/// `get_dev_pagemap(pfn, cached)`: the cached pgmap if it covers `pfn`, else a lookup.
+fn get_dev_pagemap(
+    k: &Kernel,
+    pfn: Pfn,
+    cached: &mut Option<Arc<DevPagemap>>,
+    st: &mut GupStats,
+) -> bool {
+    st.pgmap_lookups += 1;
+    if let Some(p) = cached {
+        if p.ranges.iter().any(|&(s, e)| pfn >= s && pfn < e) {
+            return true;
+        }
+    }
+    *cached = k.pgmap_of(pfn);
+    cached.is_some()
+}
+
+/// GUP-fast on one leaf covering `[addr, next)`. Returns false to stop the fast walk (the
+/// caller falls back); on false nothing of this leaf stays grabbed.
+#[allow(clippy::too_many_arguments)]
+fn gup_fast_leaf(
+    cx: &mut GupCtx<'_>,
+    k: &Kernel,
+    slot: &std::sync::atomic::AtomicU64,
+    leaf: crate::machine::page_table::Pte,
+    level: u32,
+    addr: VirtAddr,
+    next: VirtAddr,
+    flags: GupFlags,
+    pages: &mut Vec<PagePtr>,
+) -> Result<bool, Fault> {
+    let g = k.machine.geometry;
+    let sw = k.profile.switches();
+    if flags.contains(GupFlags::WRITE) && !leaf.writable() {
+        return Ok(false);
+    }
+    let devmap = leaf.0 & PTE_DEVMAP != 0;
+    if flags.contains(GupFlags::LONGTERM) && (devmap || !sw.longterm_fast) {
+        // ≤ 6.14: every long-term pin of a devmap leaf goes to the slow path.
+        return Ok(false);
+    }
+    let span = g.level_span(level);
+    let first = leaf.pfn().add((addr.0 & (span - 1)) >> g.page_shift);
+    let refs = (next.0 - addr.0) >> g.page_shift;
+    let kind = flags.kind();
+    let recorded = pages.len();
+    if devmap && sw.fast_leaf == FastLeaf::PerPage {
+        // __gup_device_huge: one pgmap check and one grab per 4 KiB page.
+        let mut cached = None;
+        for i in 0..refs {
+            let pfn = first.add(i);
+            let page = PagePtr::from_pfn(g, pfn);
+            let ok = get_dev_pagemap(k, pfn, &mut cached, &mut cx.stats) && {
+                let folio = page_folio(&mut cx.memmap, page)?;
+                folio.try_grab(&mut cx.memmap, 1, kind, &mut cx.stats.refs)?
+            };
+            if !ok {
+                let grabbed: Vec<PagePtr> = pages.drain(recorded..).collect();
+                undo_pages(cx, &grabbed, kind)?;
+                return Ok(false);
+            }
+            pages.push(page);
+        }
+        // Re-check the leaf after the grabs (the kernel's full barrier is in the grab).
+        if slot.load(Ordering::Acquire) != leaf.0 {
+            let grabbed: Vec<PagePtr> = pages.drain(recorded..).collect();
+            undo_pages(cx, &grabbed, kind)?;
+            return Ok(false);
+        }
+    } else {
+        let page = PagePtr::from_pfn(g, first);
+        let folio = page_folio(&mut cx.memmap, page)?;
+        let refs32 = u32::try_from(refs).unwrap_or(u32::MAX);
+        if !folio.try_grab(&mut cx.memmap, refs32, kind, &mut cx.stats.refs)? {
+            return Ok(false);
+        }
+        if slot.load(Ordering::Acquire) != leaf.0 {
+            folio.put(&mut cx.memmap, refs32, kind, &mut cx.stats.refs)?;
+            cx.stats.undone += refs;
+            return Ok(false);
+        }
+        // Pages are recorded only after the checks pass (record_subpages removal, 2025).
+        pages.extend((0..refs).map(|i| page.nth(g, i)));
+    }
+    cx.stats.fast_pages += refs;
+    Ok(true)
+}
+
+/// `gup_fast`: the lockless walk. Grabs what it can from `start` on and returns how many pages.
+fn gup_fast(
+    cx: &mut GupCtx<'_>,
+    mm: &Mm<'_>,
+    start: VirtAddr,
+    nr: usize,
+    flags: GupFlags,
+    pages: &mut Vec<PagePtr>,
+) -> Result<usize, Fault> {
+    let k = mm.k;
+    let g = k.machine.geometry;
+    let fs = &k.machine.frames;
+    let pin = flags.contains(GupFlags::PIN);
+    let seq = mm.write_protect_seq.load(Ordering::Acquire);
+    if pin && seq & 1 == 1 {
+        return Ok(0);
+    }
+    let before = pages.len();
+    {
+        let _irqs_off = mm.gate.enter();
+        let end = start.0 + nr as u64 * g.page_size();
+        let mut addr = start;
+        while addr.0 < end {
+            cx.stats.walks += 1;
+            let Some((slot, leaf, level)) = mm.pt.walk_leaf(fs, g, addr) else {
+                break;
+            };
+            let span = g.level_span(level);
+            let next = VirtAddr(((addr.0 & !(span - 1)) + span).min(end));
+            if !gup_fast_leaf(cx, k, slot, leaf, level, addr, next, flags, pages)? {
+                break;
+            }
+            addr = next;
+        }
+    }
+    if pin && mm.write_protect_seq.load(Ordering::Acquire) != seq {
+        let grabbed: Vec<PagePtr> = pages.drain(before..).collect();
+        unpin_runs(cx, &grabbed, Unpin::PerFolioRun, false)?;
+        return Ok(0);
+    }
+    Ok(pages.len() - before)
+}
+
+/// `__get_user_pages`: the slow path under `mmap_read_lock`, faulting in what is missing.
+fn gup_slow(
+    cx: &mut GupCtx<'_>,
+    mm: &Mm<'_>,
+    start: VirtAddr,
+    nr: usize,
+    flags: GupFlags,
+    pages: &mut Vec<PagePtr>,
+) -> Result<usize, GupError> {
+    let k = mm.k;
+    let g = k.machine.geometry;
+    let fs = &k.machine.frames;
+    let sw = k.profile.switches();
+    let kind = flags.kind();
+    let write = flags.contains(GupFlags::WRITE);
+    let tree = mm.mmap_read();
+    let mut i = 0usize;
+    let done_or = |i: usize, e: GupError| if i > 0 { Ok(i) } else { Err(e) };
+    let mut cached = None;
+    while i < nr {
+        let addr = VirtAddr(start.0 + i as u64 * g.page_size());
+        let Some(vma) = tree.find(addr) else {
+            return done_or(i, GupError::Fault(addr));
+        };
+        if write && !vma.writable {
+            return done_or(i, GupError::Fault(addr));
+        }
+        cx.stats.walks += 1;
+        let Some(leaf) = mm.pt.lookup(fs, g, addr) else {
+            if let Err(e) = mm.fault(&mut cx.memmap, &tree, addr, write) {
+                return done_or(i, e.into());
+            }
+            continue;
+        };
+        let devmap = leaf.entry.0 & PTE_DEVMAP != 0;
+        if devmap && !get_dev_pagemap(k, leaf.pfn, &mut cached, &mut cx.stats) {
+            return done_or(i, GupError::Fault(addr));
+        }
+        let span_pages = g.level_span(leaf.level) >> g.page_shift;
+        let page_mask = match (sw.slow_leaf, leaf.level) {
+            (SlowLeaf::Batched, _) | (SlowLeaf::PudBatched, 3) => span_pages - 1,
+            _ => 0,
+        };
+        let increm = (1 + (!(addr.0 >> g.page_shift) & page_mask)).min((nr - i) as u64);
+        let page = PagePtr::from_pfn(g, leaf.pfn);
+        let folio: Folio = page_folio(&mut cx.memmap, page)?;
+        let refs = u32::try_from(increm).unwrap_or(u32::MAX);
+        if !folio.try_grab(&mut cx.memmap, refs, kind, &mut cx.stats.refs)? {
+            return done_or(i, GupError::Overflow(leaf.pfn));
+        }
+        pages.extend((0..increm).map(|j| page.nth(g, j)));
+        cx.stats.slow_pages += increm;
+        i += usize::try_from(increm).unwrap_or(nr);
+    }
+    Ok(nr)
+}
+
+fn validate(flags: GupFlags, pin_call: bool) -> Result<GupFlags, GupError> {
+    let both = flags.contains(GupFlags::GET) && flags.contains(GupFlags::PIN);
+    if both
+        || (pin_call && flags.contains(GupFlags::GET))
+        || (!pin_call && flags.contains(GupFlags::PIN))
+    {
+        return Err(GupError::BadFlags);
+    }
+    Ok(flags
+        | if pin_call {
+            GupFlags::PIN
+        } else {
+            GupFlags::GET
+        })
+}
+
+/// `gup_fast_fallback`: the fast path, then the slow path for the rest unless FAST_ONLY.
+fn fast_fallback(
+    cx: &mut GupCtx<'_>,
+    mm: &Mm<'_>,
+    start: VirtAddr,
+    nr: usize,
+    flags: GupFlags,
+    pages: &mut Vec<PagePtr>,
+) -> Result<usize, GupError> {
+    check_args(mm.k, start, nr)?;
+    if nr == 0 {
+        return Ok(0);
+    }
+    let n = gup_fast(cx, mm, start, nr, flags, pages)?;
+    if n == nr || flags.contains(GupFlags::FAST_ONLY) {
+        return Ok(n);
+    }
+    let rest = VirtAddr(start.0 + n as u64 * mm.k.machine.geometry.page_size());
+    match gup_slow(cx, mm, rest, nr - n, flags, pages) {
+        Ok(m) => Ok(n + m),
+        Err(_) if n > 0 => Ok(n),
+        Err(e) => Err(e),
+    }
+}
+
+/// `get_user_pages_fast`: FOLL_GET references on `nr` pages from `start`, appended to `pages`.
+/// Returns how many (possibly fewer than asked) or an error if none.
+pub fn get_user_pages_fast(
+    cx: &mut GupCtx<'_>,
+    mm: &Mm<'_>,
+    start: VirtAddr,
+    nr: usize,
+    flags: GupFlags,
+    pages: &mut Vec<PagePtr>,
+) -> Result<usize, GupError> {
+    let flags = validate(flags, false)?;
+    fast_fallback(cx, mm, start, nr, flags, pages)
+}
+
+/// `pin_user_pages_fast`: FOLL_PIN.
+pub fn pin_user_pages_fast(
+    cx: &mut GupCtx<'_>,
+    mm: &Mm<'_>,
+    start: VirtAddr,
+    nr: usize,
+    flags: GupFlags,
+    pages: &mut Vec<PagePtr>,
+) -> Result<usize, GupError> {
+    let flags = validate(flags, true)?;
+    fast_fallback(cx, mm, start, nr, flags, pages)
+}
+
+/// `get_user_pages`: the slow path only.
+pub fn get_user_pages(
+    cx: &mut GupCtx<'_>,
+    mm: &Mm<'_>,
+    start: VirtAddr,
+    nr: usize,
+    flags: GupFlags,
+    pages: &mut Vec<PagePtr>,
+) -> Result<usize, GupError> {
+    let flags = validate(flags, false)?;
+    check_args(mm.k, start, nr)?;
+    if nr == 0 {
+        return Ok(0);
+    }
+    gup_slow(cx, mm, start, nr, flags, pages)
+}
+
+/// `pin_user_pages`: the slow path only (gup_test's PIN_LONGTERM_BENCHMARK with FOLL_LONGTERM).
+pub fn pin_user_pages(
+    cx: &mut GupCtx<'_>,
+    mm: &Mm<'_>,
+    start: VirtAddr,
+    nr: usize,
+    flags: GupFlags,
+    pages: &mut Vec<PagePtr>,
+) -> Result<usize, GupError> {
+    let flags = validate(flags, true)?;
+    check_args(mm.k, start, nr)?;
+    if nr == 0 {
+        return Ok(0);
+    }
+    gup_slow(cx, mm, start, nr, flags, pages)
+}
+
+fn unpin_runs(
+    cx: &mut GupCtx<'_>,
+    pages: &[PagePtr],
+    strategy: Unpin,
+    dirty: bool,
+) -> Result<(), Fault> {
+    let mut i = 0;
+    while i < pages.len() {
+        let folio = page_folio(&mut cx.memmap, pages[i])?;
+        let mut j = i + 1;
+        if strategy == Unpin::PerFolioRun {
+            // gup_folio_next: extend the run while entries are in the same folio.
+            while j < pages.len() && page_folio(&mut cx.memmap, pages[j])? == folio {
+                j += 1;
+            }
+        }
+        if dirty {
+            folio.mark_dirty(&mut cx.memmap, &mut cx.stats.refs)?;
+        }
+        let n = u32::try_from(j - i).unwrap_or(u32::MAX);
+        folio.put(&mut cx.memmap, n, RefKind::Pin, &mut cx.stats.refs)?;
+        i = j;
+    }
+    Ok(())
+}
+
+/// `unpin_user_pages`: per page (≤ 5.11) or one atomic per run of the same folio.
+pub fn unpin_user_pages(cx: &mut GupCtx<'_>, k: &Kernel, pages: &[PagePtr]) -> Result<(), Fault> {
+    unpin_runs(cx, pages, k.profile.switches().unpin, false)
+}
+
+/// `unpin_user_pages_dirty_lock`: as [`unpin_user_pages`], marking each folio dirty once per run.
+pub fn unpin_user_pages_dirty_lock(
+    cx: &mut GupCtx<'_>,
+    k: &Kernel,
+    pages: &[PagePtr],
+    make_dirty: bool,
+) -> Result<(), Fault> {
+    unpin_runs(cx, pages, k.profile.switches().unpin, make_dirty)
+}
+
+/// `unpin_user_page_range_dirty_lock`: `n` physically contiguous pages from `first`, one atomic
+/// per folio they span (`gup_folio_range_next`: pure arithmetic, no array).
+pub fn unpin_user_page_range_dirty_lock(
+    cx: &mut GupCtx<'_>,
+    first: PagePtr,
+    n: u64,
+    make_dirty: bool,
+) -> Result<(), Fault> {
+    let g = cx.memmap.geometry();
+    let mut i = 0;
+    while i < n {
+        let page = first.nth(g, i);
+        let folio = page_folio(&mut cx.memmap, page)?;
+        let ntails = if folio.is_large(&mut cx.memmap)? {
+            let index = page.pfn(g).distance_from(folio.head().pfn(g));
+            (n - i).min(folio.nr_pages(&mut cx.memmap)? - index)
+        } else {
+            1
+        };
+        if make_dirty {
+            folio.mark_dirty(&mut cx.memmap, &mut cx.stats.refs)?;
+        }
+        folio.put(
+            &mut cx.memmap,
+            u32::try_from(ntails).unwrap_or(u32::MAX),
+            RefKind::Pin,
+            &mut cx.stats.refs,
+        )?;
+        i += ntails;
+    }
+    Ok(())
+}
+
+/// `put_page` for each FOLL_GET reference.
+pub fn put_pages(cx: &mut GupCtx<'_>, pages: &[PagePtr]) -> Result<(), Fault> {
+    for &p in pages {
+        let f = page_folio(&mut cx.memmap, p)?;
+        f.put(&mut cx.memmap, 1, RefKind::Get, &mut cx.stats.refs)?;
+    }
+    Ok(())
+}

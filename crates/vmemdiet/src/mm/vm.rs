@@ -1,0 +1,415 @@
+//! User address spaces (`struct mm_struct`, VMAs, user page tables), `mmap`/`munmap` of a
+//! device-dax device, and the device-dax fault handler (`drivers/dax/device.c`
+//! `dev_dax_huge_fault`; kernel brief §2.4).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
+
+use crate::addr::{ByteSize, Pfn, VirtAddr};
+use crate::drivers::dax::DevDax;
+use crate::machine::frame_store::FrameError;
+use crate::machine::page_table::{PageTable, PtError, Pte};
+use crate::machine::Fault;
+use crate::mm::folio::{page_folio, RefStats};
+use crate::mm::memremap::DevPagemap;
+use crate::mm::page::{Memmap, PagePtr};
+use crate::mm::Kernel;
+
+/// `_PAGE_USER`.
+pub const PTE_USER: u64 = 1 << 2;
+/// `_PAGE_DEVMAP` (software bit 58): a `devmap` pfn mapping of ZONE_DEVICE memory (≤ 6.14).
+pub const PTE_DEVMAP: u64 = 1 << 58;
+
+/// Errors of mmap, munmap and faults.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VmError {
+    #[error("length must be greater than zero (EINVAL)")]
+    ZeroLength,
+    #[error("{what} {value:#x} is not aligned to the device align {align} (EINVAL)")]
+    Misaligned {
+        what: &'static str,
+        value: u64,
+        align: ByteSize,
+    },
+    #[error("offset {offset:#x} + length {len:#x} exceeds the device's {size} (ENXIO)")]
+    BeyondDevice {
+        offset: u64,
+        len: u64,
+        size: ByteSize,
+    },
+    #[error("no mapping at {0} (EFAULT)")]
+    NoVma(VirtAddr),
+    #[error(
+        "munmap of {start} .. +{len:#x} does not cover whole mappings; unmap each mapping whole"
+    )]
+    PartialUnmap { start: VirtAddr, len: u64 },
+    #[error("write to read-only mapping at {0} (EFAULT)")]
+    ReadOnly(VirtAddr),
+    #[error("out of memory for page tables: {0}")]
+    NoMemory(#[from] FrameError),
+    #[error("page table: {0}")]
+    PageTable(PtError),
+    #[error("struct page access: {0}")]
+    Memmap(#[from] Fault),
+}
+
+impl From<PtError> for VmError {
+    fn from(e: PtError) -> Self {
+        match e {
+            PtError::Frame(f) => VmError::NoMemory(f),
+            e => VmError::PageTable(e),
+        }
+    }
+}
+
+/// A `vm_area_struct` mapping (part of) a device-dax device, `MAP_SHARED`.
+#[derive(Debug, Clone)]
+pub struct Vma {
+    pub start: VirtAddr,
+    pub end: VirtAddr,
+    /// Device pfn mapped at `start`.
+    pub pfn: Pfn,
+    /// The device's align: the leaf size faults install.
+    pub align: ByteSize,
+    pub writable: bool,
+    pub pgmap: Arc<DevPagemap>,
+}
+
+impl Vma {
+    /// Page-table level of this mapping's leaves (1 = PTE, 2 = PMD, 3 = PUD).
+    #[must_use]
+    pub fn leaf_level(&self) -> u32 {
+        match self.align.0 {
+            a if a >= 1 << 30 => 3,
+            a if a >= 2 << 20 => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// The lockless-walker gate: what `local_irq_save` in GUP-fast and the TLB-shootdown IPI (or
+/// RCU table freeing) in munmap achieve together. GUP-fast walks inside [`FastGate::enter`];
+/// munmap calls [`FastGate::synchronize`] after clearing entries and before freeing page-table
+/// frames, so no walker can still be reading a table that is freed.
+#[derive(Debug, Default)]
+pub struct FastGate {
+    phase: AtomicU64,
+    readers: [AtomicU64; 2],
+    writer: Mutex<()>,
+}
+
+/// A GUP-fast critical section.
+#[derive(Debug)]
+pub struct GateGuard<'g> {
+    gate: &'g FastGate,
+    phase: usize,
+}
+
+impl FastGate {
+    /// Enters a lockless walk.
+    pub fn enter(&self) -> GateGuard<'_> {
+        loop {
+            #[allow(clippy::cast_possible_truncation)]
+            let p = (self.phase.load(Ordering::SeqCst) & 1) as usize;
+            self.readers[p].fetch_add(1, Ordering::SeqCst);
+            // SeqCst pairs with the phase flip in `synchronize`: either the writer sees this
+            // reader in the old phase's count, or this reader sees the new phase and retries.
+            if (self.phase.load(Ordering::SeqCst) & 1) as usize == p {
+                return GateGuard {
+                    gate: self,
+                    phase: p,
+                };
+            }
+            self.readers[p].fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Waits until every walk that started before this call has finished.
+    pub fn synchronize(&self) {
+        let _w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        #[allow(clippy::cast_possible_truncation)]
+        let old = (self.phase.fetch_add(1, Ordering::SeqCst) & 1) as usize;
+        while self.readers[old].load(Ordering::SeqCst) != 0 {
+            std::thread::yield_now();
+        }
+    }
+}
+
+impl Drop for GateGuard<'_> {
+    fn drop(&mut self) {
+        self.gate.readers[self.phase].fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Where user mappings start (a typical x86-64 mmap base).
+const MMAP_BASE: u64 = 0x7f00_0000_0000;
+
+/// VMAs by start address, and the next free address.
+#[derive(Debug, Default)]
+pub struct VmaTree {
+    vmas: BTreeMap<u64, Vma>,
+    next: u64,
+}
+
+impl VmaTree {
+    /// `find_vma` containing `addr`.
+    #[must_use]
+    pub fn find(&self, addr: VirtAddr) -> Option<&Vma> {
+        self.vmas
+            .range(..=addr.0)
+            .next_back()
+            .map(|(_, v)| v)
+            .filter(|v| addr < v.end)
+    }
+}
+
+/// An address space.
+#[derive(Debug)]
+pub struct Mm<'k> {
+    pub k: &'k Kernel,
+    /// The user page tables (`mm->pgd`).
+    pub pt: PageTable,
+    /// `mmap_lock` protecting the VMA tree.
+    mmap_lock: RwLock<VmaTree>,
+    /// `page_table_lock`: serialises installing and clearing leaves.
+    ptl: Mutex<()>,
+    /// `mm->write_protect_seq`: odd while fork write-protects; GUP-fast pins check it.
+    pub write_protect_seq: AtomicU64,
+    /// The lockless-walk gate.
+    pub gate: FastGate,
+    /// `mm->pinned_vm`: pages long-term pinned by drivers (RDMA), checked against memlock.
+    pub pinned_vm: AtomicU64,
+}
+
+impl<'k> Mm<'k> {
+    /// A new, empty address space.
+    pub fn new(k: &'k Kernel) -> Result<Mm<'k>, VmError> {
+        Ok(Mm {
+            k,
+            pt: PageTable::new(&k.machine.frames)?,
+            mmap_lock: RwLock::new(VmaTree {
+                vmas: BTreeMap::new(),
+                next: MMAP_BASE,
+            }),
+            ptl: Mutex::new(()),
+            write_protect_seq: AtomicU64::new(0),
+            gate: FastGate::default(),
+            pinned_vm: AtomicU64::new(0),
+        })
+    }
+
+    /// `mmap_read_lock`.
+    pub fn mmap_read(&self) -> RwLockReadGuard<'_, VmaTree> {
+        self.mmap_lock
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `mmap(NULL, len, PROT_READ[|PROT_WRITE], MAP_SHARED, devdax_fd, offset)`: the offset
+    /// and length must be multiples of the device's align; the address is chosen aligned to it.
+    pub fn mmap_devdax(
+        &self,
+        dev: &DevDax,
+        offset: u64,
+        len: u64,
+        writable: bool,
+    ) -> Result<VirtAddr, VmError> {
+        let align = dev.layout.align;
+        if len == 0 {
+            return Err(VmError::ZeroLength);
+        }
+        for (what, value) in [("offset", offset), ("length", len)] {
+            if value % align.0 != 0 {
+                return Err(VmError::Misaligned { what, value, align });
+            }
+        }
+        let data = dev.data_size();
+        if offset.checked_add(len).is_none_or(|e| e > data.0) {
+            return Err(VmError::BeyondDevice {
+                offset,
+                len,
+                size: data,
+            });
+        }
+        let g = self.k.machine.geometry;
+        let data_start = dev.layout.start.0 + dev.layout.reserve.map_or(0, |r| r.offset.0);
+        let mut tree = self
+            .mmap_lock
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let start = ByteSize(tree.next).align_up(align).0;
+        tree.next = start + len;
+        let vma = Vma {
+            start: VirtAddr(start),
+            end: VirtAddr(start + len),
+            pfn: g.phys_to_pfn(crate::addr::PhysAddr(data_start + offset)),
+            align,
+            writable,
+            pgmap: Arc::clone(&dev.pgmap),
+        };
+        vma.pgmap.map_get();
+        tree.vmas.insert(start, vma);
+        Ok(VirtAddr(start))
+    }
+
+    /// The device-dax fault handler: installs the leaf (PTE, PMD or PUD per the device's
+    /// align) covering `addr`. With DAX folios (6.15+) the mapping takes a folio reference and
+    /// a mapcount; before, it is a `devmap` pfn mapping that takes none.
+    pub fn fault(
+        &self,
+        memmap: &mut Memmap<'_>,
+        tree: &VmaTree,
+        addr: VirtAddr,
+        write: bool,
+    ) -> Result<(), VmError> {
+        let vma = tree.find(addr).ok_or(VmError::NoVma(addr))?;
+        if write && !vma.writable {
+            return Err(VmError::ReadOnly(addr));
+        }
+        let k = self.k;
+        let g = k.machine.geometry;
+        let level = vma.leaf_level();
+        let span = g.level_span(level);
+        let leaf_va = VirtAddr(addr.0 & !(span - 1));
+        let pfn = vma.pfn.add((leaf_va.0 - vma.start.0) >> g.page_shift);
+        let _ptl = self.ptl.lock().unwrap_or_else(PoisonError::into_inner);
+        let (slot, _) = self.pt.ensure(&k.machine.frames, g, leaf_va, level)?;
+        if Pte(slot.load(Ordering::Acquire)).present() {
+            return Ok(());
+        }
+        let dax_folios = k.profile.switches().dax_folios;
+        let mut flags = Pte::PRESENT | PTE_USER;
+        if vma.writable {
+            flags |= Pte::RW;
+        }
+        if level > 1 {
+            flags |= Pte::HUGE;
+        }
+        if dax_folios {
+            // vmf_insert_folio_pmd/pud: folio_get + rmap.
+            let folio = page_folio(memmap, PagePtr::from_pfn(g, pfn))?;
+            memmap
+                .page_mut(folio.head())?
+                .refcount
+                .fetch_add(1, Ordering::AcqRel);
+            memmap
+                .page_mut(folio.head())?
+                .mapcount
+                .fetch_add(1, Ordering::AcqRel);
+        } else {
+            flags |= PTE_DEVMAP;
+        }
+        // Release: the folio reference is taken before a walker can see the leaf.
+        slot.store(Pte::new(pfn, flags).0, Ordering::Release);
+        Ok(())
+    }
+
+    /// Faults in every leaf of `[start, start + len)` (what gup_test does by touching the
+    /// buffer from user space).
+    pub fn prefault(
+        &self,
+        memmap: &mut Memmap<'_>,
+        start: VirtAddr,
+        len: u64,
+        write: bool,
+    ) -> Result<(), VmError> {
+        let tree = self.mmap_read();
+        let mut addr = start;
+        while addr.0 < start.0 + len {
+            let vma = tree.find(addr).ok_or(VmError::NoVma(addr))?;
+            let span = self.k.machine.geometry.level_span(vma.leaf_level());
+            self.fault(memmap, &tree, addr, write)?;
+            addr = VirtAddr((addr.0 & !(span - 1)) + span);
+        }
+        Ok(())
+    }
+
+    /// `munmap` of whole mappings: clears their leaves (dropping DAX-folio mapping references),
+    /// waits out lockless walkers, then frees the page tables left empty.
+    pub fn munmap(
+        &self,
+        memmap: &mut Memmap<'_>,
+        start: VirtAddr,
+        len: u64,
+    ) -> Result<(), VmError> {
+        let k = self.k;
+        let g = k.machine.geometry;
+        let end = VirtAddr(start.0 + len);
+        let mut tree = self
+            .mmap_lock
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let covered: Vec<u64> = tree.vmas.range(start.0..end.0).map(|(s, _)| *s).collect();
+        let whole = covered.iter().all(|s| tree.vmas[s].end <= end)
+            && tree.find(start).is_none_or(|v| v.start == start)
+            && !covered.is_empty();
+        if !whole {
+            return Err(VmError::PartialUnmap { start, len });
+        }
+        let dax_folios = k.profile.switches().dax_folios;
+        for s in covered {
+            let vma = tree.vmas.remove(&s).expect("listed");
+            let level = vma.leaf_level();
+            let span = g.level_span(level);
+            {
+                let _ptl = self.ptl.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut addr = vma.start;
+                while addr < vma.end {
+                    if let Some(slot) = self.pt.entry(&k.machine.frames, g, addr, level) {
+                        let e = Pte(slot.swap(0, Ordering::AcqRel));
+                        if e.present() && dax_folios {
+                            let folio = page_folio(memmap, PagePtr::from_pfn(g, e.pfn()))?;
+                            memmap
+                                .page_mut(folio.head())?
+                                .mapcount
+                                .fetch_sub(1, Ordering::AcqRel);
+                            folio.put(
+                                memmap,
+                                1,
+                                crate::mm::folio::RefKind::Get,
+                                &mut RefStats::default(),
+                            )?;
+                        }
+                    }
+                    addr = addr.offset(span);
+                }
+            }
+            // Like the TLB-shootdown IPI: no GUP-fast walker is still inside these tables.
+            self.gate.synchronize();
+            self.pt.prune(&k.machine.frames, g, vma.start, vma.end);
+            vma.pgmap.map_put();
+        }
+        Ok(())
+    }
+
+    /// Unmaps everything (`exit_mmap`).
+    pub fn unmap_all(&self, memmap: &mut Memmap<'_>) -> Result<(), VmError> {
+        let spans: Vec<(VirtAddr, u64)> = self
+            .mmap_read()
+            .vmas
+            .values()
+            .map(|v| (v.start, v.end.0 - v.start.0))
+            .collect();
+        for (s, l) in spans {
+            self.munmap(memmap, s, l)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Mm<'_> {
+    fn drop(&mut self) {
+        let mut memmap = Memmap::new(&self.k.machine);
+        // Unmapping can only fail on a corrupted memmap; there is nothing better to do in drop.
+        let _ = self.unmap_all(&mut memmap);
+        let g = self.k.machine.geometry;
+        let fs = &self.k.machine.frames;
+        self.pt.prune(fs, g, VirtAddr(0), VirtAddr(1 << 47));
+        let _ = fs.free(
+            self.pt.root,
+            0,
+            crate::machine::frame_store::FrameKind::PageTable,
+        );
+    }
+}

@@ -1,0 +1,358 @@
+//! GUP and unpin on device-dax: the kernel's arithmetic, the counted work per profile
+//! (kernel brief appendix B), errors, and teardown while pinned. Names cite INV-n.
+
+use vmemdiet::addr::{ByteSize, VirtAddr};
+use vmemdiet::drivers::dax::DaxError;
+use vmemdiet::drivers::dax::{DaxRegion, DevDaxSpec, MapMode};
+use vmemdiet::machine::MachineConfig;
+use vmemdiet::mm::folio::page_folio;
+use vmemdiet::mm::gup::{
+    get_user_pages_fast, pin_user_pages, pin_user_pages_fast, put_pages,
+    unpin_user_page_range_dirty_lock, unpin_user_pages, GupCtx, GupError, GupFlags,
+};
+use vmemdiet::mm::memremap::MemremapError;
+use vmemdiet::mm::page::PagePtr;
+use vmemdiet::mm::profile::{Profile, ALL_PROFILES};
+use vmemdiet::mm::vm::Mm;
+use vmemdiet::mm::Kernel;
+
+const KIB4: ByteSize = ByteSize::kib(4);
+const MIB2: ByteSize = ByteSize::mib(2);
+const GIB1: ByteSize = ByteSize::gib(1);
+
+fn boot(profile: Profile, device: ByteSize) -> Kernel {
+    Kernel::boot(
+        MachineConfig {
+            ram_size: ByteSize::gib(8),
+            device_size: device,
+            ..MachineConfig::default()
+        },
+        profile,
+    )
+    .unwrap()
+}
+
+/// A kernel with one devdax device of `size` at `align`, mapped writable and prefaulted.
+fn setup(profile: Profile, size: ByteSize, align: ByteSize) -> (Kernel, DaxRegion) {
+    let k = boot(profile, size);
+    let mut r = DaxRegion::new(&k).unwrap();
+    r.create(
+        &k,
+        DevDaxSpec {
+            size,
+            align,
+            map: MapMode::Mem,
+            at: None,
+        },
+    )
+    .unwrap();
+    (k, r)
+}
+
+fn map<'k>(k: &'k Kernel, r: &DaxRegion, cx: &mut GupCtx<'k>) -> (Mm<'k>, VirtAddr, u64) {
+    let dev = r.devices().next().unwrap();
+    let len = dev.data_size().0;
+    let mm = Mm::new(k).unwrap();
+    let va = mm.mmap_devdax(dev, 0, len, true).unwrap();
+    mm.prefault(&mut cx.memmap, va, len, true).unwrap();
+    (mm, va, len)
+}
+
+/// Refcount and pincount of the folio holding `page`.
+fn counts(cx: &mut GupCtx<'_>, page: PagePtr) -> (i32, i64) {
+    let f = page_folio(&mut cx.memmap, page).unwrap();
+    (
+        f.ref_count(&mut cx.memmap).unwrap(),
+        f.pincount(&mut cx.memmap).unwrap(),
+    )
+}
+
+#[test]
+fn pinning_an_order0_page_three_times_adds_3072() {
+    let (k, r) = setup(Profile::V5_10, MIB2, KIB4);
+    let mut cx = GupCtx::new(&k);
+    let (mm, va, _) = map(&k, &r, &mut cx);
+    let mut pages = Vec::new();
+    for _ in 0..3 {
+        assert_eq!(
+            pin_user_pages_fast(&mut cx, &mm, va, 1, GupFlags::WRITE, &mut pages).unwrap(),
+            1
+        );
+    }
+    assert_eq!(counts(&mut cx, pages[0]), (1 + 3 * 1024, 0));
+    let f = page_folio(&mut cx.memmap, pages[0]).unwrap();
+    assert!(f.maybe_dma_pinned(&mut cx.memmap).unwrap());
+    unpin_user_pages(&mut cx, &k, &pages).unwrap();
+    assert_eq!(counts(&mut cx, pages[0]), (1, 0));
+    assert!(!f.maybe_dma_pinned(&mut cx.memmap).unwrap());
+}
+
+#[test]
+fn pinning_100_subpages_of_a_2m_folio_adds_100_to_refcount_and_pincount() {
+    for profile in [
+        Profile::Rfc,
+        Profile::V5_19,
+        Profile::V6_12,
+        Profile::V6_15,
+        Profile::Next,
+    ] {
+        let (k, r) = setup(profile, MIB2, MIB2);
+        let mut cx = GupCtx::new(&k);
+        let (mm, va, _) = map(&k, &r, &mut cx);
+        let base = counts(
+            &mut cx,
+            PagePtr::from_pfn(
+                k.machine.geometry,
+                k.machine
+                    .geometry
+                    .phys_to_pfn(r.devices().next().unwrap().layout.start),
+            ),
+        );
+        let mut pages = Vec::new();
+        let start = VirtAddr(va.0 + 7 * 4096);
+        assert_eq!(
+            pin_user_pages_fast(&mut cx, &mm, start, 100, GupFlags::WRITE, &mut pages).unwrap(),
+            100
+        );
+        assert_eq!(counts(&mut cx, pages[0]), (base.0 + 100, 100), "{profile}");
+        assert_eq!(
+            counts(&mut cx, pages[99]),
+            (base.0 + 100, 100),
+            "tails resolve to the same folio"
+        );
+        unpin_user_pages(&mut cx, &k, &pages).unwrap();
+        assert_eq!(counts(&mut cx, pages[0]), base, "{profile}: INV-4");
+    }
+}
+
+/// Appendix B: pinning 16 GiB of 2 MiB devdax 512 pages per call.
+#[test]
+fn counted_head_atomics_for_16g_of_2m_devdax_match_appendix_b() {
+    let size = ByteSize::gib(16);
+    let calls = 8192usize;
+    for (profile, pin_atomics, unpin_atomics, lookups) in [
+        (Profile::V5_10, 4_194_304, 4_194_304, 4_194_304),
+        (Profile::V5_19, 4_194_304, 8192, 4_194_304),
+        (Profile::V6_12, 4_194_304, 8192, 4_194_304),
+        (Profile::Rfc, 8192, 8192, 0),
+        (Profile::V6_15, 8192, 8192, 0),
+    ] {
+        let (k, r) = setup(profile, size, MIB2);
+        let mut cx = GupCtx::new(&k);
+        let (mm, va, _) = map(&k, &r, &mut cx);
+        let mut pages = Vec::with_capacity(4 << 20);
+        for c in 0..calls {
+            let start = VirtAddr(va.0 + c as u64 * (2 << 20));
+            assert_eq!(
+                pin_user_pages_fast(&mut cx, &mm, start, 512, GupFlags::WRITE, &mut pages).unwrap(),
+                512
+            );
+        }
+        assert_eq!(cx.stats.refs.refcount_atomics, pin_atomics, "{profile} pin");
+        assert_eq!(cx.stats.pgmap_lookups, lookups, "{profile} pgmap lookups");
+        assert_eq!(
+            cx.stats.slow_pages, 0,
+            "{profile}: no fallback without FOLL_LONGTERM"
+        );
+        cx.stats = Default::default();
+        unpin_user_pages(&mut cx, &k, &pages).unwrap();
+        assert_eq!(
+            cx.stats.refs.refcount_atomics, unpin_atomics,
+            "{profile} unpin"
+        );
+    }
+}
+
+#[test]
+fn longterm_pins_take_the_slow_path_until_6_15_and_batch_per_profile() {
+    // 2 GiB at 1G: p = 524288 pages, f = 2 folios.
+    for (profile, fast, walks) in [
+        (Profile::V5_10, false, 524_288),
+        (Profile::Rfc, false, 2),
+        (Profile::V5_19, false, 524_288),
+        (Profile::V6_12, false, 2), // PUD leaves batched since 6.10
+        (Profile::V6_15, true, 2),
+    ] {
+        let (k, r) = setup(profile, ByteSize::gib(2), GIB1);
+        let mut cx = GupCtx::new(&k);
+        let (mm, va, len) = map(&k, &r, &mut cx);
+        let nr = (len / 4096) as usize;
+        let mut pages = Vec::new();
+        let flags = GupFlags::WRITE | GupFlags::LONGTERM;
+        assert_eq!(
+            pin_user_pages_fast(&mut cx, &mm, va, nr, flags, &mut pages).unwrap(),
+            nr
+        );
+        assert_eq!(cx.stats.fast_pages == nr as u64, fast, "{profile}");
+        assert_eq!(cx.stats.slow_pages == nr as u64, !fast, "{profile}");
+        // The fast attempt walks once before bailing out.
+        assert_eq!(cx.stats.walks, walks + u64::from(!fast), "{profile}");
+        unpin_user_pages(&mut cx, &k, &pages).unwrap();
+    }
+    // v6.12 PMD leaves: one walk per 4 KiB page.
+    let (k, r) = setup(Profile::V6_12, ByteSize::mib(4), MIB2);
+    let mut cx = GupCtx::new(&k);
+    let (mm, va, _) = map(&k, &r, &mut cx);
+    let mut pages = Vec::new();
+    pin_user_pages(&mut cx, &mm, va, 1024, GupFlags::LONGTERM, &mut pages).unwrap();
+    assert_eq!(cx.stats.walks, 1024);
+}
+
+#[test]
+fn range_unpin_does_one_atomic_per_folio() {
+    let (k, r) = setup(Profile::V6_15, ByteSize::gib(2), GIB1);
+    let mut cx = GupCtx::new(&k);
+    let (mm, va, len) = map(&k, &r, &mut cx);
+    let nr = (len / 4096) as usize;
+    let mut pages = Vec::new();
+    pin_user_pages_fast(&mut cx, &mm, va, nr, GupFlags::WRITE, &mut pages).unwrap();
+    cx.stats = Default::default();
+    unpin_user_page_range_dirty_lock(&mut cx, pages[0], nr as u64, true).unwrap();
+    assert_eq!(cx.stats.refs.refcount_atomics, 2);
+    assert_eq!(cx.stats.refs.dirtied, 2);
+    assert_eq!(
+        counts(&mut cx, pages[0]),
+        (1 + 1, 0),
+        "the mapping's folio reference remains (6.15)"
+    );
+}
+
+#[test]
+fn get_user_pages_fast_then_put_balances() {
+    for profile in ALL_PROFILES {
+        let (k, r) = setup(profile, ByteSize::mib(4), MIB2);
+        let mut cx = GupCtx::new(&k);
+        let (mm, va, _) = map(&k, &r, &mut cx);
+        let head = PagePtr::from_pfn(
+            k.machine.geometry,
+            k.machine
+                .geometry
+                .phys_to_pfn(r.devices().next().unwrap().layout.start),
+        );
+        let base = counts(&mut cx, head);
+        let mut pages = Vec::new();
+        assert_eq!(
+            get_user_pages_fast(&mut cx, &mm, va, 1024, GupFlags::NONE, &mut pages).unwrap(),
+            1024
+        );
+        let f = page_folio(&mut cx.memmap, head).unwrap();
+        assert!(
+            !f.maybe_dma_pinned(&mut cx.memmap).unwrap(),
+            "{profile}: gets are not pins"
+        );
+        put_pages(&mut cx, &pages).unwrap();
+        assert_eq!(counts(&mut cx, head), base, "{profile}: INV-4");
+    }
+}
+
+#[test]
+fn inv6_errors_leave_counts_unchanged_and_report_partial_progress() {
+    let (k, r) = setup(Profile::V6_15, ByteSize::mib(4), MIB2);
+    let mut cx = GupCtx::new(&k);
+    let (mm, va, len) = map(&k, &r, &mut cx);
+    let head = pages_head(&k, &r);
+    let base = counts(&mut cx, head);
+    let mut pages = Vec::new();
+    assert_eq!(
+        pin_user_pages_fast(
+            &mut cx,
+            &mm,
+            VirtAddr(0x1000),
+            4,
+            GupFlags::NONE,
+            &mut pages
+        ),
+        Err(GupError::Fault(VirtAddr(0x1000)))
+    );
+    assert_eq!(
+        pin_user_pages_fast(
+            &mut cx,
+            &mm,
+            VirtAddr(va.0 + 1),
+            4,
+            GupFlags::NONE,
+            &mut pages
+        ),
+        Err(GupError::BadRange(VirtAddr(va.0 + 1)))
+    );
+    assert_eq!(
+        pin_user_pages_fast(&mut cx, &mm, va, 4, GupFlags::GET, &mut pages),
+        Err(GupError::BadFlags)
+    );
+    assert_eq!(
+        get_user_pages_fast(&mut cx, &mm, va, 4, GupFlags::PIN, &mut pages),
+        Err(GupError::BadFlags)
+    );
+    assert!(pages.is_empty());
+    assert_eq!(counts(&mut cx, head), base);
+    // Asking past the end of the mapping pins what is mapped and says how much.
+    let nr = (len / 4096) as usize;
+    assert_eq!(
+        pin_user_pages_fast(&mut cx, &mm, va, nr + 10, GupFlags::NONE, &mut pages).unwrap(),
+        nr
+    );
+    unpin_user_pages(&mut cx, &k, &pages).unwrap();
+    assert_eq!(counts(&mut cx, head), base);
+    // A read-only mapping refuses FOLL_WRITE.
+    let dev = r.devices().next().unwrap();
+    let ro = mm.mmap_devdax(dev, 0, len, false).unwrap();
+    let mut pages = Vec::new();
+    assert_eq!(
+        pin_user_pages_fast(&mut cx, &mm, ro, 4, GupFlags::WRITE, &mut pages),
+        Err(GupError::Fault(ro))
+    );
+    assert_eq!(counts(&mut cx, head), base);
+}
+
+fn pages_head(k: &Kernel, r: &DaxRegion) -> PagePtr {
+    let g = k.machine.geometry;
+    PagePtr::from_pfn(g, g.phys_to_pfn(r.devices().next().unwrap().layout.start))
+}
+
+#[test]
+fn teardown_while_mapped_or_pinned_is_refused_and_frees_nothing() {
+    for profile in ALL_PROFILES {
+        let k = boot(profile, ByteSize::gib(1));
+        let lists = k.machine.frames.free_lists();
+        let usage = k.machine.frames.usage();
+        let mut r = DaxRegion::new(&k).unwrap();
+        let id = r
+            .create(
+                &k,
+                DevDaxSpec {
+                    size: ByteSize::gib(1),
+                    align: MIB2,
+                    map: MapMode::Mem,
+                    at: None,
+                },
+            )
+            .unwrap()
+            .id;
+        let mut cx = GupCtx::new(&k);
+        let (mm, va, _) = map(&k, &r, &mut cx);
+        assert!(
+            matches!(
+                r.destroy(&k, id),
+                Err(DaxError::Memremap(MemremapError::Mapped { mappings: 1 }))
+            ),
+            "{profile}"
+        );
+        let mut pages = Vec::new();
+        pin_user_pages_fast(&mut cx, &mm, va, 600, GupFlags::LONGTERM, &mut pages).unwrap();
+        mm.munmap(&mut cx.memmap, va, 1 << 30).unwrap();
+        assert!(
+            matches!(
+                r.destroy(&k, id),
+                Err(DaxError::Memremap(MemremapError::Pinned { .. }))
+            ),
+            "{profile}"
+        );
+        // The pins still resolve: nothing was freed under them.
+        assert_eq!(counts(&mut cx, pages[0]).1 > 0, profile != Profile::V5_10);
+        unpin_user_pages(&mut cx, &k, &pages).unwrap();
+        drop(mm);
+        r.destroy(&k, id).unwrap();
+        assert_eq!(k.machine.frames.usage(), usage, "{profile}: INV-1");
+        assert_eq!(k.machine.frames.free_lists(), lists, "{profile}: INV-1");
+    }
+}
