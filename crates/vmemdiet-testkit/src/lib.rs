@@ -10,5 +10,6 @@
 //! Section references (`§1.2` …) are to `shared/design/kernel-brief.md`.
 
 mod oracle;
+pub mod refmodel;
 
 pub use oracle::{expected_counts, OracleConfig, OracleCounts};

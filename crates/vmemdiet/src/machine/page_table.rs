@@ -234,29 +234,60 @@ impl PageTable {
 
     /// Frees every page-table frame below the root that maps nothing inside `[start, end)`
     /// and whose entries are all clear (`free_pte_table`, `free_pmd_table`, ...), bottom up.
-    /// Tables marked shared are left to their owner. Returns the number of frames freed.
+    /// Tables marked shared are left to their owner. Returns the number of frames freed. Only
+    /// for trees no lockless walker reads; otherwise [`unlink_empty`](Self::unlink_empty), wait
+    /// out the walkers, then [`free_tables`].
     #[doc(alias = "free_pte_table")]
     pub fn prune(&self, fs: &FrameStore, g: &Geometry, start: VirtAddr, end: VirtAddr) -> u64 {
+        let unlinked = self.unlink_empty(fs, g, start, end);
+        free_tables(fs, &unlinked);
+        unlinked.len() as u64
+    }
+
+    /// Detaches, bottom up, every page-table frame below the root that maps nothing inside
+    /// `[start, end)` (its parent entry is cleared) and returns them, still allocated: a
+    /// lockless walker that loaded the parent entry earlier may still be reading them
+    /// (`free_pgtables` before `tlb_remove_table`).
+    #[must_use]
+    pub fn unlink_empty(
+        &self,
+        fs: &FrameStore,
+        g: &Geometry,
+        start: VirtAddr,
+        end: VirtAddr,
+    ) -> Vec<Pfn> {
         // Work on addresses with the sign-extension bits stripped, so table bases and the range
         // compare as plain numbers.
         let mask = (1u64 << (g.page_shift + g.pt_index_bits * g.pt_levels)) - 1;
         let range = (start.0 & mask, (end.0 - 1) & mask);
-        prune_table(fs, g, self.root, g.pt_levels, 0, range)
+        let mut out = Vec::new();
+        unlink_table(fs, g, self.root, g.pt_levels, 0, range, &mut out);
+        out
     }
 }
 
-/// Prunes below `table` (at `level`, mapping from masked address `base`) within the inclusive
-/// masked range `(first, last)`.
-fn prune_table(
+/// Frees page-table frames unlinked by [`PageTable::unlink_empty`].
+pub fn free_tables(fs: &FrameStore, tables: &[Pfn]) {
+    for &t in tables {
+        // Zero again: a detached table is empty by construction, but scrub before reuse.
+        fs.free(t, 0, FrameKind::PageTable)
+            .expect("page-table frame was allocated");
+    }
+}
+
+/// Unlinks empty tables below `table` (at `level`, mapping from masked address `base`) within
+/// the inclusive masked range.
+fn unlink_table(
     fs: &FrameStore,
     g: &Geometry,
     table: Pfn,
     level: u32,
     base: u64,
     range: (u64, u64),
-) -> u64 {
+    out: &mut Vec<Pfn>,
+) {
     if level == 1 {
-        return 0;
+        return;
     }
     let span = g.level_span(level);
     let (lo, hi) = (
@@ -264,25 +295,29 @@ fn prune_table(
         range.1.min(base + span * g.pt_entries() - 1),
     );
     if lo > hi {
-        return 0;
+        return;
     }
-    let mut freed = 0;
     for i in index(g, VirtAddr(lo), level)..=index(g, VirtAddr(hi), level) {
         let s = slot(fs, table, i);
         let e = Pte(s.load(Ordering::Acquire));
         if !e.present() || e.huge() || e.shared_table() {
             continue;
         }
-        freed += prune_table(fs, g, e.pfn(), level - 1, base + span * i as u64, range);
+        unlink_table(
+            fs,
+            g,
+            e.pfn(),
+            level - 1,
+            base + span * i as u64,
+            range,
+            out,
+        );
         let child = fs.frame(e.pfn()).expect("page-table frames are backed");
         if child.iter().all(|w| w.load(Ordering::Relaxed) == 0) {
             s.store(0, Ordering::Release);
-            fs.free(e.pfn(), 0, FrameKind::PageTable)
-                .expect("page-table frame was allocated");
-            freed += 1;
+            out.push(e.pfn());
         }
     }
-    freed
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 use crate::addr::{ByteSize, Pfn, VirtAddr};
 use crate::drivers::dax::DevDax;
 use crate::machine::frame_store::FrameError;
-use crate::machine::page_table::{PageTable, PtError, Pte};
+use crate::machine::page_table::{free_tables, PageTable, PtError, Pte};
 use crate::machine::Fault;
 use crate::mm::folio::{page_folio, RefStats};
 use crate::mm::memremap::DevPagemap;
@@ -375,9 +375,13 @@ impl<'k> Mm<'k> {
                     addr = addr.offset(span);
                 }
             }
-            // Like the TLB-shootdown IPI: no GUP-fast walker is still inside these tables.
+            // Unlink the emptied tables, wait until no GUP-fast walker can still be inside
+            // them (the TLB-shootdown IPI / RCU table freeing), then free them.
+            let unlinked = self
+                .pt
+                .unlink_empty(&k.machine.frames, g, vma.start, vma.end);
             self.gate.synchronize();
-            self.pt.prune(&k.machine.frames, g, vma.start, vma.end);
+            free_tables(&k.machine.frames, &unlinked);
             vma.pgmap.map_put();
         }
         Ok(())
