@@ -1,6 +1,8 @@
 //! GUP and unpin on device-dax: the kernel's arithmetic, the counted work per profile
 //! (kernel brief appendix B), errors, and teardown while pinned. Names cite INV-n.
 
+#![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+
 use vmemdiet::addr::{ByteSize, VirtAddr};
 use vmemdiet::drivers::dax::DaxError;
 use vmemdiet::drivers::dax::{DaxRegion, DevDaxSpec, MapMode};

@@ -3,6 +3,8 @@
 //! and pincount equal the model's, and `folio_maybe_dma_pinned` is true exactly while pins are
 //! held.
 
+#![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+
 use proptest::prelude::*;
 use vmemdiet::addr::{ByteSize, VirtAddr};
 use vmemdiet::drivers::dax::{DaxRegion, DevDaxSpec, MapMode};

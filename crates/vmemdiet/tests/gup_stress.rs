@@ -3,6 +3,8 @@
 //! pinned released; afterwards every refcount and pincount is at its baseline and every frame
 //! is back (INV-1).
 
+#![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use vmemdiet::addr::{ByteSize, Pfn, VirtAddr};
