@@ -6,6 +6,7 @@ use vmemdiet::addr::ByteSize;
 use vmemdiet::drivers::dax::MapMode;
 use vmemdiet::mm::profile::Profile;
 use vmemdiet::workload::bootstrap::{self, BootstrapConfig};
+use vmemdiet::workload::gup::{self, GupConfig, GupOp};
 
 use crate::output::{human, parse_size, progress, table, us};
 
@@ -14,6 +15,50 @@ use crate::output::{human, parse_size, progress, table, us};
 pub enum BenchCommand {
     /// Time creating and destroying a devdax device (memremap_pages + memmap init, memunmap_pages).
     Bootstrap(BootstrapArgs),
+    /// Time GUP-fast, PIN-fast and PIN-longterm of a whole device-dax mapping, and unpin.
+    Gup(GupArgs),
+}
+
+/// Arguments of `vmemdiet bench gup`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Each row also times writing (get) and reading (put) 8 bytes per page in the same run: the page-pointer array, the least either can cost.\nJSON: an array of objects with op, kind, size, align, map, profile, threads, runs, nr_per_call, get_us, put_us (medians of the slowest thread), limit_get_us, limit_put_us, pages, atomics (refcount atomics of one get + put), get_atomics, put_atomics, pincount_atomics, walks, pgmap_lookups, slow_pages."
+)]
+pub struct GupArgs {
+    /// Operation(s): gup-fast, pin-fast, pin-longterm.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "gup-fast,pin-fast,pin-longterm"
+    )]
+    op: Vec<GupOp>,
+    /// Device kind: devdax (hugetlb comes with HugeTLB support).
+    #[arg(long, default_value = "devdax", value_parser = ["devdax"])]
+    kind: String,
+    /// Mapping size(s).
+    #[arg(long, value_parser = parse_size, value_delimiter = ',', default_value = "16GiB")]
+    size: Vec<ByteSize>,
+    /// Alignment(s): 4K, 2M, 1G.
+    #[arg(long, value_parser = parse_size, value_delimiter = ',', default_value = "2M,1G")]
+    align: Vec<ByteSize>,
+    /// Kernel profile(s).
+    #[arg(long, value_delimiter = ',', default_value = "v5.10,rfc,v6.15")]
+    profile: Vec<Profile>,
+    /// Memmap location(s).
+    #[arg(long, value_delimiter = ',', default_value = "mem")]
+    map: Vec<MapMode>,
+    /// Threads, each getting and putting the whole mapping (gup_test -j).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    threads: u32,
+    /// Runs; medians are reported.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    runs: u32,
+    /// Pages per call (gup_test -n); 512 is one 2 MiB page per call, as in the seeds.
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
+    nr_per_call: u64,
+    /// Machine-readable output (an array).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `vmemdiet bench bootstrap`.
@@ -45,6 +90,7 @@ pub struct BootstrapArgs {
 pub fn run(cmd: &BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Bootstrap(a) => bootstrap_cmd(a),
+        BenchCommand::Gup(a) => gup_cmd(a),
     }
 }
 
@@ -117,5 +163,90 @@ fn bootstrap_cmd(a: &BootstrapArgs) -> anyhow::Result<()> {
     }
     println!("{t}");
     println!("medians of {} runs; limit = time to write initialized x 64 bytes with plain stores on this machine, same run", a.runs);
+    Ok(())
+}
+
+fn gup_cmd(a: &GupArgs) -> anyhow::Result<()> {
+    let mut configs = Vec::new();
+    for &size in &a.size {
+        for &profile in &a.profile {
+            for &map in &a.map {
+                for &align in &a.align {
+                    for &op in &a.op {
+                        configs.push(GupConfig {
+                            op,
+                            size,
+                            align,
+                            map,
+                            profile,
+                            threads: a.threads,
+                            runs: a.runs,
+                            nr_per_call: Some(a.nr_per_call),
+                            write: true,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    for c in &configs {
+        vmemdiet::plan::plan(&vmemdiet::plan::PlanConfig::new(
+            c.size, c.align, c.map, c.profile,
+        ))
+        .with_context(|| format!("{} at align {} ({})", c.size, c.align.short(), c.profile))?;
+    }
+    let pb = progress(configs.len() as u64 * u64::from(a.runs), "gup");
+    let mut rows = Vec::new();
+    for c in &configs {
+        let pb2 = pb.clone();
+        let r = gup::bench(c, &mut move || pb2.inc(1)).with_context(|| {
+            format!(
+                "{:?} on {} at align {} ({})",
+                c.op,
+                c.size,
+                c.align.short(),
+                c.profile
+            )
+        })?;
+        rows.push(r);
+    }
+    pb.finish_and_clear();
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    let mut t = table(&[
+        "op",
+        "size",
+        "align",
+        "profile",
+        "get",
+        "put",
+        "get/limit",
+        "put/limit",
+        "atomics get+put",
+        "walks",
+        "slow pages",
+    ]);
+    for r in &rows {
+        t.add_row(vec![
+            format!("{:?}", r.op),
+            ByteSize(r.size).to_string(),
+            ByteSize(r.align).short(),
+            r.profile.to_string(),
+            us(r.get_us),
+            us(r.put_us),
+            format!("{:.1}x", r.get_us / r.limit_get_us.max(1e-3)),
+            format!("{:.1}x", r.put_us / r.limit_put_us.max(1e-3)),
+            r.atomics.to_string(),
+            r.walks.to_string(),
+            r.slow_pages.to_string(),
+        ]);
+    }
+    println!("{t}");
+    println!(
+        "medians of {} runs (slowest of {} thread(s)), {} pages per call; limits: writing/reading 8 bytes per page, same run",
+        a.runs, a.threads, a.nr_per_call
+    );
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `vmemdiet`: plan, simulate and benchmark the memmap of device memory.
 
 mod bench_cmd;
+mod gup_test_cmd;
 mod output;
 mod plan_cmd;
 
@@ -25,6 +26,9 @@ enum Command {
     /// Benchmarks, each timed beside its physical limit measured in the same run.
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
+    /// gup_test (tools/testing/selftests/mm) over a simulated device-dax device: same flags,
+    /// same `Time: get:N put:N us` lines, kselftest exit codes.
+    GupTest(gup_test_cmd::GupTestArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,11 +62,12 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Plan(args) => plan_cmd::run(&args),
-        Command::Bench(cmd) => bench_cmd::run(&cmd),
+        Command::Plan(args) => plan_cmd::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Bench(cmd) => bench_cmd::run(&cmd).map(|()| ExitCode::SUCCESS),
+        Command::GupTest(args) => gup_test_cmd::run(&args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)

@@ -203,3 +203,137 @@ fn bench_bootstrap_json_has_the_documented_keys() {
     assert_eq!(init("v6.15", 2 << 20), 1024 * 128);
     assert_eq!(init("v6.15", 1 << 30), 2 * 128);
 }
+
+#[test]
+fn gup_test_prints_time_lines_and_uses_kselftest_exit_codes() {
+    let out = vmemdiet()
+        .args([
+            "gup-test", "-m", "64", "-r", "3", "-S", "-a", "-n", "512", "-w", "--align", "2M",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let times: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("Time: get:"))
+        .collect();
+    assert_eq!(times.len(), 3, "{text}");
+    assert!(times
+        .iter()
+        .all(|l| l.ends_with(" us") && l.contains(" put:")));
+    // -j 2 prints a line per thread and repeat.
+    let out = vmemdiet()
+        .args([
+            "gup-test", "-m", "8", "-r", "2", "-j", "2", "-S", "-u", "-n", "-1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("Time:"))
+            .count(),
+        4
+    );
+    // Basic tests pass and say so in TAP.
+    for flag in ["-U", "-b"] {
+        let out = vmemdiet()
+            .args([
+                "gup-test",
+                "-m",
+                "4",
+                "-S",
+                flag,
+                "--profile",
+                "v5.10",
+                "--align",
+                "4K",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert!(String::from_utf8(out.stdout).unwrap().starts_with("ok 1 "));
+    }
+    // hugetlbfs is skipped (4); a private mapping of devdax fails (1) with one line.
+    assert_eq!(
+        vmemdiet()
+            .args(["gup-test", "-H"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(4)
+    );
+    let out = vmemdiet().args(["gup-test", "-m", "8"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8(out.stderr).unwrap().lines().count(), 1);
+}
+
+#[test]
+fn bench_gup_json_has_the_documented_keys_and_counts() {
+    let out = vmemdiet()
+        .args([
+            "bench",
+            "gup",
+            "--size",
+            "64M",
+            "--align",
+            "2M",
+            "--profile",
+            "v5.19,v6.15",
+            "--op",
+            "pin-fast,pin-longterm",
+            "--runs",
+            "1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    for r in rows {
+        for k in [
+            "op",
+            "kind",
+            "size",
+            "align",
+            "profile",
+            "threads",
+            "runs",
+            "get_us",
+            "put_us",
+            "limit_get_us",
+            "limit_put_us",
+            "pages",
+            "atomics",
+        ] {
+            assert!(r.get(k).is_some(), "missing {k}");
+        }
+        assert_eq!(r["pages"], 16384);
+        assert_eq!(r["kind"], "devdax");
+    }
+    let row = |p: &str, op: &str| {
+        rows.iter()
+            .find(|r| r["profile"] == p && r["op"] == op)
+            .unwrap()
+    };
+    // 32 leaves of 2 MiB, 512 pages per call: v5.19 grabs per page, v6.15 per leaf; unpin per folio run.
+    assert_eq!(row("v5.19", "pin-fast")["get_atomics"], 16384);
+    assert_eq!(row("v6.15", "pin-fast")["get_atomics"], 32);
+    assert_eq!(row("v5.19", "pin-fast")["put_atomics"], 32);
+    // gup_test -L is the slow path: per 4 KiB walks in v5.19, per leaf in v6.15.
+    assert_eq!(row("v5.19", "pin-longterm")["walks"], 16384);
+    assert_eq!(row("v6.15", "pin-longterm")["walks"], 32);
+}

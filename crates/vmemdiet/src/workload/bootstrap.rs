@@ -13,7 +13,7 @@ use crate::mm::profile::Profile;
 use crate::mm::Kernel;
 use crate::plan::{PlanConfig, DEFAULT_RAM};
 use crate::simulate::{self, SimError};
-use crate::workload::limit::StoreLimit;
+use crate::workload::limit::MemLimit;
 
 /// One bootstrap configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +83,7 @@ pub fn run(cfg: &BootstrapConfig, tick: &mut dyn FnMut()) -> Result<BootstrapRes
         map: cfg.map,
         at: None,
     };
-    let mut limit = StoreLimit::new();
+    let mut limit = MemLimit::new();
     let (mut create, mut destroy, mut limits) = (Vec::new(), Vec::new(), Vec::new());
     let mut cost = None;
     for run in 0..=cfg.runs {

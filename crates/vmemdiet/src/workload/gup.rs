@@ -1,0 +1,423 @@
+//! The GUP benchmark, as gup_test runs it (`mm/gup_test.c`; kernel brief §8): map `size` of a
+//! device-dax device, touch it, then per repeat time getting or pinning every page in calls of
+//! `nr_per_call` pages ("get"), and releasing them all ("put").
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::addr::{ByteSize, VirtAddr};
+use crate::drivers::dax::{DaxRegion, DevDaxSpec, MapMode};
+use crate::machine::MachineConfig;
+use crate::mm::folio::page_folio;
+use crate::mm::gup::{
+    get_user_pages_fast, pin_user_pages, pin_user_pages_fast, put_pages, unpin_user_pages, GupCtx,
+    GupError, GupFlags, GupStats,
+};
+use crate::mm::page::PagePtr;
+use crate::mm::profile::Profile;
+use crate::mm::vm::Mm;
+use crate::mm::Kernel;
+use crate::plan::{PlanConfig, DEFAULT_RAM};
+use crate::simulate::{self, SimError};
+use crate::workload::limit::MemLimit;
+
+/// What the benchmark calls (gup_test's commands).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GupOp {
+    /// `GUP_FAST_BENCHMARK` (`-u`): `get_user_pages_fast`, released with `put_page`.
+    GupFast,
+    /// `PIN_FAST_BENCHMARK` (`-a`): `pin_user_pages_fast`, released with `unpin_user_pages`.
+    PinFast,
+    /// `PIN_LONGTERM_BENCHMARK` (`-L`): `pin_user_pages(FOLL_LONGTERM)` under the mmap lock.
+    PinLongterm,
+}
+
+impl GupOp {
+    /// The name gup_test prints.
+    #[must_use]
+    pub const fn test_name(self) -> &'static str {
+        match self {
+            GupOp::GupFast => "GUP_FAST_BENCHMARK",
+            GupOp::PinFast => "PIN_FAST_BENCHMARK",
+            GupOp::PinLongterm => "PIN_LONGTERM_BENCHMARK",
+        }
+    }
+    fn pins(self) -> bool {
+        self != GupOp::GupFast
+    }
+}
+
+impl std::str::FromStr for GupOp {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "gup-fast" => Ok(GupOp::GupFast),
+            "pin-fast" => Ok(GupOp::PinFast),
+            "pin-longterm" => Ok(GupOp::PinLongterm),
+            _ => Err(format!(
+                "unknown op '{s}'; valid: gup-fast, pin-fast, pin-longterm"
+            )),
+        }
+    }
+}
+
+/// One benchmark configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GupConfig {
+    pub op: GupOp,
+    pub size: ByteSize,
+    pub align: ByteSize,
+    pub map: MapMode,
+    pub profile: Profile,
+    /// Threads each doing the whole get/put (gup_test `-j`).
+    pub threads: u32,
+    /// Repeats (gup_test `-r`).
+    pub runs: u32,
+    /// Pages per call (gup_test `-n`); `None` = all in one call.
+    pub nr_per_call: Option<u64>,
+    /// FOLL_WRITE (gup_test `-w`).
+    pub write: bool,
+}
+
+/// One repeat of one thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GupSample {
+    pub get: Duration,
+    pub put: Duration,
+    pub pages: u64,
+    /// Work counted during get and put.
+    pub get_stats: GupStats,
+    pub put_stats: GupStats,
+}
+
+/// Errors of the benchmark.
+#[derive(Debug, thiserror::Error)]
+pub enum GupBenchError {
+    #[error(transparent)]
+    Sim(#[from] SimError),
+    #[error(transparent)]
+    Gup(#[from] GupError),
+    #[error("{op:?} got {got} of {want} pages")]
+    Short { op: GupOp, got: u64, want: u64 },
+    #[error("setting up the mapping: {0}")]
+    Setup(String),
+}
+
+/// Runs `cfg`: boots a machine, creates and maps the device, then calls `sample` for every
+/// (repeat, thread) with the measured sample.
+pub fn run(
+    cfg: &GupConfig,
+    sample: &mut (dyn FnMut(u32, u32, &GupSample) + Send),
+) -> Result<(), GupBenchError> {
+    let plan_cfg = PlanConfig::new(cfg.size, cfg.align, cfg.map, cfg.profile);
+    let need = simulate::host_bytes_needed(&plan_cfg).map_err(SimError::from)?;
+    let budget = simulate::host_budget();
+    if need > budget {
+        return Err(SimError::TooBigForHost { need, budget }.into());
+    }
+    let k = Kernel::boot(
+        MachineConfig {
+            arch: plan_cfg.arch,
+            ram_size: DEFAULT_RAM,
+            device_size: cfg.size,
+        },
+        cfg.profile,
+    )
+    .map_err(SimError::from)?;
+    let mut region = DaxRegion::new(&k).map_err(SimError::from)?;
+    let dev = region
+        .create(
+            &k,
+            DevDaxSpec {
+                size: cfg.size,
+                align: cfg.align,
+                map: cfg.map,
+                at: None,
+            },
+        )
+        .map_err(SimError::from)?;
+    let len = dev.data_size().0;
+    let mm = Mm::new(&k).map_err(|e| GupBenchError::Setup(e.to_string()))?;
+    let va = mm
+        .mmap_devdax(dev, 0, len, true)
+        .map_err(|e| GupBenchError::Setup(e.to_string()))?;
+    let mut cx = GupCtx::new(&k);
+    mm.prefault(&mut cx.memmap, va, len, cfg.write)
+        .map_err(|e| GupBenchError::Setup(e.to_string()))?;
+    let nr = len / k.machine.geometry.page_size();
+    let sample = std::sync::Mutex::new(sample);
+    for r in 0..cfg.runs {
+        std::thread::scope(|s| -> Result<(), GupBenchError> {
+            let handles: Vec<_> = (0..cfg.threads)
+                .map(|t| {
+                    let (k, mm, sample) = (&k, &mm, &sample);
+                    s.spawn(move || -> Result<(), GupBenchError> {
+                        let smp = one_pass(k, mm, cfg, va, nr)?;
+                        let mut f = sample
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        (*f)(r, t, &smp);
+                        Ok(())
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join()
+                    .map_err(|_| GupBenchError::Setup("benchmark thread panicked".into()))??;
+            }
+            Ok(())
+        })?;
+    }
+    drop(mm);
+    Ok(())
+}
+
+/// One gup_test ioctl: get/pin every page in calls of `nr_per_call`, then release them all.
+fn one_pass(
+    k: &Kernel,
+    mm: &Mm<'_>,
+    cfg: &GupConfig,
+    va: VirtAddr,
+    nr: u64,
+) -> Result<GupSample, GupBenchError> {
+    let mut cx = GupCtx::new(k);
+    let per_call = cfg.nr_per_call.unwrap_or(nr).clamp(1, nr);
+    let mut pages: Vec<PagePtr> = Vec::with_capacity(usize::try_from(nr).unwrap_or(0));
+    let mut flags = if cfg.write {
+        GupFlags::WRITE
+    } else {
+        GupFlags::NONE
+    };
+    if cfg.op == GupOp::PinLongterm {
+        flags = flags | GupFlags::LONGTERM;
+    }
+    let p = k.machine.geometry.page_size();
+    let t = Instant::now();
+    let mut i = 0;
+    while i < nr {
+        let n = usize::try_from(per_call.min(nr - i)).unwrap_or(usize::MAX);
+        let start = VirtAddr(va.0 + i * p);
+        let got = match cfg.op {
+            GupOp::GupFast => get_user_pages_fast(&mut cx, mm, start, n, flags, &mut pages)?,
+            GupOp::PinFast => pin_user_pages_fast(&mut cx, mm, start, n, flags, &mut pages)?,
+            GupOp::PinLongterm => pin_user_pages(&mut cx, mm, start, n, flags, &mut pages)?,
+        };
+        if got != n {
+            return Err(GupBenchError::Short {
+                op: cfg.op,
+                got: i + got as u64,
+                want: nr,
+            });
+        }
+        i += n as u64;
+    }
+    let get = t.elapsed();
+    let get_stats = std::mem::take(&mut cx.stats);
+    let t = Instant::now();
+    if cfg.op.pins() {
+        unpin_user_pages(&mut cx, k, &pages).map_err(GupError::from)?;
+    } else {
+        put_pages(&mut cx, &pages).map_err(GupError::from)?;
+    }
+    let put = t.elapsed();
+    Ok(GupSample {
+        get,
+        put,
+        pages: nr,
+        get_stats,
+        put_stats: cx.stats,
+    })
+}
+
+/// gup_test's basic tests (`-U`, `-b`): get or pin every page, check each folio reads as
+/// referenced (pinned, for pins), release, check it no longer does. Returns the pages that
+/// failed a check.
+pub fn basic_test(cfg: &GupConfig) -> Result<Vec<String>, GupBenchError> {
+    let k = Kernel::boot(
+        MachineConfig {
+            ram_size: DEFAULT_RAM,
+            device_size: cfg.size,
+            ..MachineConfig::default()
+        },
+        cfg.profile,
+    )
+    .map_err(SimError::from)?;
+    let mut region = DaxRegion::new(&k).map_err(SimError::from)?;
+    let dev = region
+        .create(
+            &k,
+            DevDaxSpec {
+                size: cfg.size,
+                align: cfg.align,
+                map: cfg.map,
+                at: None,
+            },
+        )
+        .map_err(SimError::from)?;
+    let len = dev.data_size().0;
+    let mm = Mm::new(&k).map_err(|e| GupBenchError::Setup(e.to_string()))?;
+    let va = mm
+        .mmap_devdax(dev, 0, len, true)
+        .map_err(|e| GupBenchError::Setup(e.to_string()))?;
+    let mut cx = GupCtx::new(&k);
+    mm.prefault(&mut cx.memmap, va, len, cfg.write)
+        .map_err(|e| GupBenchError::Setup(e.to_string()))?;
+    let nr = usize::try_from(len / k.machine.geometry.page_size()).unwrap_or(usize::MAX);
+    let mut pages = Vec::new();
+    let flags = if cfg.write {
+        GupFlags::WRITE
+    } else {
+        GupFlags::NONE
+    };
+    let mut before = Vec::new();
+    for i in 0..nr as u64 {
+        let f = page_folio(
+            &mut cx.memmap,
+            PagePtr::from_pfn(
+                k.machine.geometry,
+                k.machine
+                    .geometry
+                    .phys_to_pfn(crate::addr::PhysAddr(dev.layout.start.0))
+                    .add(i),
+            ),
+        )
+        .map_err(GupError::from)?;
+        before.push(f.ref_count(&mut cx.memmap).map_err(GupError::from)?);
+    }
+    let pin = cfg.op.pins();
+    if pin {
+        pin_user_pages_fast(&mut cx, &mm, va, nr, flags, &mut pages)?;
+    } else {
+        get_user_pages_fast(&mut cx, &mm, va, nr, flags, &mut pages)?;
+    }
+    let mut failures = Vec::new();
+    for (i, &p) in pages.iter().enumerate() {
+        let f = page_folio(&mut cx.memmap, p).map_err(GupError::from)?;
+        let ok = if pin {
+            f.maybe_dma_pinned(&mut cx.memmap).map_err(GupError::from)?
+        } else {
+            f.ref_count(&mut cx.memmap).map_err(GupError::from)? > before[i]
+        };
+        if !ok {
+            failures.push(format!(
+                "page {i}: not {} after {}",
+                if pin { "dma-pinned" } else { "referenced" },
+                cfg.op.test_name()
+            ));
+        }
+    }
+    if pin {
+        unpin_user_pages(&mut cx, &k, &pages).map_err(GupError::from)?;
+    } else {
+        put_pages(&mut cx, &pages).map_err(GupError::from)?;
+    }
+    for (i, &p) in pages.iter().enumerate() {
+        let f = page_folio(&mut cx.memmap, p).map_err(GupError::from)?;
+        if f.ref_count(&mut cx.memmap).map_err(GupError::from)? != before[i]
+            || (pin && f.maybe_dma_pinned(&mut cx.memmap).map_err(GupError::from)?)
+        {
+            failures.push(format!("page {i}: counts not restored after release"));
+        }
+    }
+    Ok(failures)
+}
+
+/// Medians over runs of the slowest thread, with the section-5 limits measured in the same run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct GupResult {
+    pub op: GupOp,
+    pub kind: &'static str,
+    pub size: u64,
+    pub align: u64,
+    pub map: MapMode,
+    pub profile: Profile,
+    pub threads: u32,
+    pub runs: u32,
+    pub nr_per_call: u64,
+    pub get_us: f64,
+    pub put_us: f64,
+    /// Writing 8 bytes per page (the output array).
+    pub limit_get_us: f64,
+    /// Reading 8 bytes per page (the input array).
+    pub limit_put_us: f64,
+    pub pages: u64,
+    /// Refcount atomics of one get plus one put, per thread.
+    pub atomics: u64,
+    pub get_atomics: u64,
+    pub put_atomics: u64,
+    pub pincount_atomics: u64,
+    pub walks: u64,
+    pub pgmap_lookups: u64,
+    pub slow_pages: u64,
+}
+
+fn median(mut v: Vec<Duration>) -> f64 {
+    v.sort_unstable();
+    if v.is_empty() {
+        return 0.0;
+    }
+    let n = v.len();
+    let m = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2
+    };
+    m.as_secs_f64() * 1e6
+}
+
+/// Runs `cfg` and summarises it; `tick` after every run.
+pub fn bench(cfg: &GupConfig, tick: &mut (dyn FnMut() + Send)) -> Result<GupResult, GupBenchError> {
+    let runs = cfg.runs as usize;
+    let mut get = vec![Duration::ZERO; runs];
+    let mut put = vec![Duration::ZERO; runs];
+    let mut last: Option<GupSample> = None;
+    let mut seen = vec![0u32; runs];
+    run(cfg, &mut |r, _t, s| {
+        let r = r as usize;
+        get[r] = get[r].max(s.get);
+        put[r] = put[r].max(s.put);
+        last = Some(*s);
+        seen[r] += 1;
+        if seen[r] == cfg.threads {
+            tick();
+        }
+    })?;
+    let s = last.unwrap_or(GupSample {
+        get: Duration::ZERO,
+        put: Duration::ZERO,
+        pages: 0,
+        get_stats: GupStats::default(),
+        put_stats: GupStats::default(),
+    });
+    let mut limit = MemLimit::new();
+    let (mut lg, mut lp) = (Vec::new(), Vec::new());
+    for _ in 0..runs.max(1) {
+        lg.push(limit.write(s.pages * 8));
+        lp.push(limit.read(s.pages * 8));
+    }
+    Ok(GupResult {
+        op: cfg.op,
+        kind: "devdax",
+        size: cfg.size.0,
+        align: cfg.align.0,
+        map: cfg.map,
+        profile: cfg.profile,
+        threads: cfg.threads,
+        runs: cfg.runs,
+        nr_per_call: cfg.nr_per_call.unwrap_or(s.pages),
+        get_us: median(get),
+        put_us: median(put),
+        limit_get_us: median(lg),
+        limit_put_us: median(lp),
+        pages: s.pages,
+        atomics: s.get_stats.refs.refcount_atomics + s.put_stats.refs.refcount_atomics,
+        get_atomics: s.get_stats.refs.refcount_atomics,
+        put_atomics: s.put_stats.refs.refcount_atomics,
+        pincount_atomics: s.get_stats.refs.pincount_atomics + s.put_stats.refs.pincount_atomics,
+        walks: s.get_stats.walks,
+        pgmap_lookups: s.get_stats.pgmap_lookups,
+        slow_pages: s.get_stats.slow_pages,
+    })
+}
