@@ -70,8 +70,13 @@ pub struct Machine {
     /// The kernel page tables (`init_mm.pgd`), which map the vmemmap.
     pub kernel_pt: PageTable,
     tlb_gen: AtomicU64,
+    /// Unique per machine in this process, so a TLB never serves one machine's entries to
+    /// another.
+    id: u64,
     pub config: MachineConfig,
 }
+
+static NEXT_MACHINE_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Machine {
     /// Powers on a machine: builds the physical map, the frame store and an empty kernel page
@@ -91,12 +96,14 @@ impl Machine {
         }
         let frames = FrameStore::new(&map, g.page_shift);
         let kernel_pt = PageTable::new(&frames)?;
+        let id = NEXT_MACHINE_ID.fetch_add(1, Ordering::Relaxed);
         Ok(Machine {
             geometry: g,
             map,
             frames,
             kernel_pt,
             tlb_gen: AtomicU64::new(1),
+            id,
             config,
         })
     }
@@ -114,9 +121,18 @@ impl Machine {
 
     /// Translates a kernel virtual address through `tlb` and the kernel page tables.
     pub fn translate(&self, tlb: &mut Tlb, va: VirtAddr, write: bool) -> Result<Pfn, Fault> {
+        self.translate_cached(tlb, va, write).map(|c| c.pfn)
+    }
+
+    fn translate_cached(
+        &self,
+        tlb: &mut Tlb,
+        va: VirtAddr,
+        write: bool,
+    ) -> Result<tlb::Cached, Fault> {
         let gen = self.tlb_gen();
-        if let Some(pfn) = tlb.lookup(va, gen, write) {
-            return Ok(pfn);
+        if let Some(c) = tlb.lookup(self.id, va, gen, write) {
+            return Ok(c);
         }
         let leaf = self
             .kernel_pt
@@ -125,8 +141,13 @@ impl Machine {
         if write && !leaf.entry.writable() {
             return Err(Fault::ReadOnly(va));
         }
-        tlb.fill(va, leaf.pfn, leaf.entry.writable(), gen);
-        Ok(leaf.pfn)
+        let frame = self.frames.frame(leaf.pfn).ok_or(Fault::NotMapped(va))?;
+        let c = tlb::Cached {
+            pfn: leaf.pfn,
+            host: std::ptr::from_ref(frame) as usize,
+        };
+        tlb.fill(self.id, va, c, leaf.entry.writable(), gen);
+        Ok(c)
     }
 
     /// The backed frame holding kernel virtual address `va`, and the word index of `va` in it.
@@ -136,8 +157,13 @@ impl Machine {
         va: VirtAddr,
         write: bool,
     ) -> Result<(&Frame, usize), Fault> {
-        let pfn = self.translate(tlb, va, write)?;
-        let frame = self.frames.frame(pfn).ok_or(Fault::NotMapped(va))?;
+        let c = self.translate_cached(tlb, va, write)?;
+        // SAFETY: `c.host` was taken from `self.frames.frame(..)` of this machine (TLB entries
+        // are tagged with the machine id and only this machine fills or reads them with its
+        // id); frame bodies are never unmapped while the frame store lives, and `&self` keeps
+        // it alive for the returned lifetime. A stale entry (after the frame was freed and
+        // before the generation flush) still points at live, all-atomic memory.
+        let frame = unsafe { &*(c.host as *const Frame) };
         #[allow(clippy::cast_possible_truncation)]
         let word = ((va.0 & (self.geometry.page_size() - 1)) / 8) as usize;
         Ok((frame, word))

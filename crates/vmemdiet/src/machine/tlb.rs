@@ -12,8 +12,19 @@ const ENTRIES: usize = 64;
 struct Entry {
     vpn: u64,
     pfn: Pfn,
+    /// Host address of the frame body, valid only for the machine `machine`.
+    host: usize,
     writable: bool,
     gen: u64,
+    machine: u64,
+}
+
+/// A cached translation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cached {
+    pub pfn: Pfn,
+    /// Host address of the frame body (see [`Tlb::fill`]).
+    pub host: usize,
 }
 
 /// One CPU's TLB. Not shared: each thread that touches struct pages owns one.
@@ -50,28 +61,35 @@ impl Tlb {
         i
     }
 
-    /// The cached frame for virtual page `va >> 12`, if current.
+    /// The cached translation of virtual page `va >> 12` on machine `machine`, if current.
     #[must_use]
-    pub fn lookup(&mut self, va: VirtAddr, gen: u64, write: bool) -> Option<Pfn> {
+    pub fn lookup(&mut self, machine: u64, va: VirtAddr, gen: u64, write: bool) -> Option<Cached> {
         let vpn = va.0 >> 12;
         let e = self.entries[Self::slot(vpn)];
-        if e.gen == gen && e.vpn == vpn && (e.writable || !write) {
+        if e.gen == gen && e.vpn == vpn && e.machine == machine && (e.writable || !write) {
             self.hits += 1;
-            Some(e.pfn)
+            Some(Cached {
+                pfn: e.pfn,
+                host: e.host,
+            })
         } else {
             self.misses += 1;
             None
         }
     }
 
-    /// Caches a translation made at generation `gen`.
-    pub fn fill(&mut self, va: VirtAddr, pfn: Pfn, writable: bool, gen: u64) {
+    /// Caches a translation of machine `machine` made at generation `gen`. `host` is the
+    /// frame body's host address; the machine hands it back only to itself (the id check), and
+    /// frame bodies live as long as their machine.
+    pub fn fill(&mut self, machine: u64, va: VirtAddr, c: Cached, writable: bool, gen: u64) {
         let vpn = va.0 >> 12;
         self.entries[Self::slot(vpn)] = Entry {
             vpn,
-            pfn,
+            pfn: c.pfn,
+            host: c.host,
             writable,
             gen,
+            machine,
         };
     }
 }

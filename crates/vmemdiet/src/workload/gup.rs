@@ -184,7 +184,9 @@ fn one_pass(
 ) -> Result<GupSample, GupBenchError> {
     let mut cx = GupCtx::new(k);
     let per_call = cfg.nr_per_call.unwrap_or(nr).clamp(1, nr);
-    let mut pages: Vec<PagePtr> = Vec::with_capacity(usize::try_from(nr).unwrap_or(0));
+    // gup_test allocates the page array zeroed (kvcalloc) before it starts the clock.
+    let mut pages: Vec<PagePtr> = vec![PagePtr(VirtAddr(0)); usize::try_from(nr).unwrap_or(0)];
+    pages.clear();
     let mut flags = if cfg.write {
         GupFlags::WRITE
     } else {
