@@ -358,3 +358,49 @@ fn teardown_while_mapped_or_pinned_is_refused_and_frees_nothing() {
         assert_eq!(k.machine.frames.free_lists(), lists, "{profile}: INV-1");
     }
 }
+
+#[test]
+fn a_pin_that_would_overflow_the_refcount_is_refused_and_changes_nothing() {
+    for (profile, align) in [(Profile::V5_10, KIB4), (Profile::V6_15, MIB2)] {
+        let (k, r) = setup(profile, MIB2, align);
+        let mut cx = GupCtx::new(&k);
+        let (mm, va, _) = map(&k, &r, &mut cx);
+        let head = pages_head(&k, &r);
+        let f = page_folio(&mut cx.memmap, head).unwrap();
+        cx.memmap
+            .page_mut(f.head())
+            .unwrap()
+            .refcount
+            .store(i32::MAX - 100, std::sync::atomic::Ordering::Relaxed);
+        let before = counts(&mut cx, head);
+        let mut pages = Vec::new();
+        // Order-0: one pin adds 1024; 2M: 512 refs in one grab.
+        let r = pin_user_pages_fast(&mut cx, &mm, va, 512, GupFlags::NONE, &mut pages);
+        assert!(matches!(r, Err(GupError::Overflow(_))), "{profile}: {r:?}");
+        assert!(pages.is_empty());
+        assert_eq!(counts(&mut cx, head), before, "{profile}");
+    }
+}
+
+#[test]
+fn unpin_dirty_lock_marks_each_folio_dirty_once_per_run() {
+    use vmemdiet::mm::gup::unpin_user_pages_dirty_lock;
+    let (k, r) = setup(Profile::V6_15, ByteSize::mib(8), MIB2);
+    let mut cx = GupCtx::new(&k);
+    let (mm, va, _) = map(&k, &r, &mut cx);
+    let mut pages = Vec::new();
+    pin_user_pages_fast(&mut cx, &mm, va, 2048, GupFlags::WRITE, &mut pages).unwrap();
+    cx.stats = Default::default();
+    unpin_user_pages_dirty_lock(&mut cx, &k, &pages, true).unwrap();
+    assert_eq!(
+        cx.stats.refs.refcount_atomics, 4,
+        "four 2 MiB folios, one run each"
+    );
+    assert_eq!(cx.stats.refs.dirtied, 4);
+    // Already dirty: no second marking.
+    pages.clear();
+    pin_user_pages_fast(&mut cx, &mm, va, 2048, GupFlags::WRITE, &mut pages).unwrap();
+    cx.stats = Default::default();
+    unpin_user_pages_dirty_lock(&mut cx, &k, &pages, true).unwrap();
+    assert_eq!(cx.stats.refs.dirtied, 0);
+}
