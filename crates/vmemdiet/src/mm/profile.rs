@@ -120,6 +120,20 @@ pub enum UmemRelease {
     PerSgRange,
 }
 
+/// Which pages `sg_alloc_append_table_from_pages` may merge into one segment besides
+/// requiring pfn + 1 (brief §6.1 step 6, §3.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SgMerge {
+    /// ≤ 6.1: any physically contiguous pages.
+    Contiguous,
+    /// 6.2–6.14 (1567b49d1a40): ZONE_DEVICE pages only if `a->pgmap == b->pgmap`, which on
+    /// compound devmap pages reads word 1: the pgmap pointer on a head, `head | 1` on a tail.
+    /// A head never merges with its tails, nor a tail with the next compound page.
+    PgmapWord1,
+    /// 6.15+: the pgmap lives in the folio; pages of one pgmap merge.
+    FolioPgmap,
+}
+
 /// The switches of a profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Switches {
@@ -151,6 +165,8 @@ pub struct Switches {
     pub unpin: Unpin,
     /// `ib_umem` release strategy.
     pub umem_release: UmemRelease,
+    /// Scatterlist merge rule for device pages.
+    pub sg_merge: SgMerge,
     /// Device-dax leaves are ordinary folio mappings (6.15+): a mapping holds a folio reference
     /// and a mapcount; before, they are `devmap` pfn mappings with no reference.
     pub dax_folios: bool,
@@ -174,6 +190,7 @@ impl Profile {
             slow_leaf: SlowLeaf::PerPage,
             unpin: Unpin::PerFolioRun,
             umem_release: UmemRelease::PerSgRange,
+            sg_merge: SgMerge::Contiguous,
             dax_folios: false,
         };
         match self {
@@ -195,6 +212,7 @@ impl Profile {
             Profile::V5_19 => merged,
             Profile::V6_12 => Switches {
                 reserve_nr_rule: true,
+                sg_merge: SgMerge::PgmapWord1,
                 slow_leaf: SlowLeaf::PudBatched,
                 ..merged
             },
@@ -204,6 +222,7 @@ impl Profile {
                 fast_leaf: FastLeaf::PerLeaf,
                 longterm_fast: true,
                 slow_leaf: SlowLeaf::Batched,
+                sg_merge: SgMerge::FolioPgmap,
                 dax_folios: true,
                 ..merged
             },
@@ -217,6 +236,7 @@ impl Profile {
                 fast_leaf: FastLeaf::PerLeaf,
                 longterm_fast: true,
                 slow_leaf: SlowLeaf::Batched,
+                sg_merge: SgMerge::FolioPgmap,
                 dax_folios: true,
                 ..merged
             },

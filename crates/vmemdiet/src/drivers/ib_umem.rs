@@ -1,0 +1,314 @@
+//! RDMA memory registration (`drivers/infiniband/core/umem.c`: `ib_umem_get`,
+//! `__ib_umem_release`; `lib/scatterlist.c` `sg_alloc_append_table_from_pages`; kernel brief §6).
+//!
+//! Registration pins the region with FOLL_LONGTERM in chunks of one page of page pointers (512),
+//! builds a scatterlist that coalesces physically contiguous pages, and accounts the pages
+//! against the memlock limit. Release unpins per the profile. DMA mapping is not modelled (no
+//! IOMMU): the scatterlist is what a device would be handed.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crate::addr::{Pfn, VirtAddr};
+use crate::machine::Fault;
+use crate::mm::folio::page_folio;
+use crate::mm::gup::{
+    pin_user_pages_fast, unpin_user_page_range_dirty_lock, unpin_user_pages_dirty_lock, GupCtx,
+    GupError, GupFlags,
+};
+use crate::mm::page::{PagePtr, ZONES_PGSHIFT, ZONE_DEVICE};
+use crate::mm::profile::{SgMerge, UmemRelease};
+use crate::mm::vm::Mm;
+
+/// `ib_dma_max_seg_size` default the RDMA core sets: 2 GiB.
+pub const DEFAULT_MAX_SEG: u64 = 2 << 30;
+
+/// One scatterlist entry: `length` bytes of physically contiguous pages from `page`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SgEntry {
+    pub page: PagePtr,
+    pub pfn: Pfn,
+    pub length: u64,
+}
+
+/// Registration options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UmemOpts {
+    /// `IB_ACCESS_*` write access: pin with FOLL_WRITE and dirty on release.
+    pub writable: bool,
+    /// `RLIMIT_MEMLOCK` in pages; `None` = `CAP_IPC_LOCK` (unlimited).
+    pub memlock_pages: Option<u64>,
+    /// The DMA device's maximum segment size, bytes.
+    pub max_seg: u64,
+}
+
+impl Default for UmemOpts {
+    fn default() -> Self {
+        UmemOpts {
+            writable: true,
+            memlock_pages: None,
+            max_seg: DEFAULT_MAX_SEG,
+        }
+    }
+}
+
+/// Errors of registration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UmemError {
+    #[error("invalid region {addr} + {size:#x}: zero, overflowing, or over 2^32 pages (EINVAL)")]
+    BadRegion { addr: VirtAddr, size: u64 },
+    #[error("registering {npages} pages would pin {total} pages, over the memlock limit of {limit} (ENOMEM); raise RLIMIT_MEMLOCK")]
+    Memlock { npages: u64, total: u64, limit: u64 },
+    #[error("pinning failed after {pinned} of {npages} pages: {source}")]
+    Pin {
+        pinned: u64,
+        npages: u64,
+        source: GupError,
+    },
+    #[error("struct page access: {0}")]
+    Memmap(#[from] Fault),
+}
+
+/// Time spent in each phase of a registration or release.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UmemTimes {
+    pub pin: Duration,
+    pub sg: Duration,
+    pub release: Duration,
+}
+
+/// A registered region (`struct ib_umem`).
+#[derive(Debug)]
+pub struct IbUmem {
+    pub addr: VirtAddr,
+    pub length: u64,
+    pub writable: bool,
+    /// Pages accounted in `pinned_vm`.
+    pub npages: u64,
+    /// The scatterlist.
+    pub sgt: Vec<SgEntry>,
+}
+
+/// True if `b` may extend a segment ending in `a` (besides `pfn(b) == pfn(a) + 1`).
+fn mergeable(cx: &mut GupCtx<'_>, rule: SgMerge, a: PagePtr, b: PagePtr) -> Result<bool, Fault> {
+    let pa = cx.memmap.page(a)?;
+    let pb = cx.memmap.page(b)?;
+    let dev_a = pa.zone() == ZONE_DEVICE;
+    let dev_b = (pb.flags() >> ZONES_PGSHIFT) == ZONE_DEVICE;
+    Ok(match rule {
+        SgMerge::Contiguous => true,
+        _ if dev_a != dev_b => false,
+        _ if !dev_a => true,
+        // `a->pgmap == b->pgmap` with pgmap overlaying word 1.
+        SgMerge::PgmapWord1 => {
+            pa.compound_info.load(Ordering::Acquire) == pb.compound_info.load(Ordering::Acquire)
+        }
+        SgMerge::FolioPgmap => {
+            // `page_pgmap()`: the pgmap pointer kept in each folio's head.
+            let ha = page_folio(&mut cx.memmap, a)?.head();
+            let hb = page_folio(&mut cx.memmap, b)?.head();
+            cx.memmap.page(ha)?.compound_info.load(Ordering::Acquire)
+                == cx.memmap.page(hb)?.compound_info.load(Ordering::Acquire)
+        }
+    })
+}
+
+/// `sg_alloc_append_table_from_pages`: appends `pages` to `sgt`, merging each page into the
+/// last segment when it is the next pfn, the segment stays within `max_seg` and the merge rule
+/// allows it (the first page of a chunk may extend the previous chunk's last segment).
+fn sg_append(
+    cx: &mut GupCtx<'_>,
+    rule: SgMerge,
+    sgt: &mut Vec<SgEntry>,
+    pages: &[PagePtr],
+    max_seg: u64,
+) -> Result<(), Fault> {
+    let g = cx.memmap.geometry();
+    let p = g.page_size();
+    let mut last_page: Option<PagePtr> = sgt.last().map(|e| e.page.nth(g, e.length / p - 1));
+    for &page in pages {
+        let pfn = page.pfn(g);
+        let extend = match (sgt.last(), last_page) {
+            (Some(e), Some(lp)) => {
+                e.pfn.add(e.length / p) == pfn
+                    && e.length + p <= max_seg
+                    && mergeable(cx, rule, lp, page)?
+            }
+            _ => false,
+        };
+        if extend {
+            if let Some(e) = sgt.last_mut() {
+                e.length += p;
+            }
+        } else {
+            sgt.push(SgEntry {
+                page,
+                pfn,
+                length: p,
+            });
+        }
+        last_page = Some(page);
+    }
+    Ok(())
+}
+
+/// `__ib_umem_release`: unpins every page per the profile (one per 4 KiB page; each entry's
+/// pages as folio runs; or one range unpin per entry), dirtying if asked.
+fn release_pages(
+    cx: &mut GupCtx<'_>,
+    mm: &Mm<'_>,
+    sgt: &[SgEntry],
+    dirty: bool,
+) -> Result<(), Fault> {
+    let g = cx.memmap.geometry();
+    let p = g.page_size();
+    let k = mm.k;
+    match k.profile.switches().umem_release {
+        UmemRelease::PerPage => {
+            for e in sgt {
+                for i in 0..e.length / p {
+                    unpin_user_pages_dirty_lock(cx, k, &[e.page.nth(g, i)], dirty)?;
+                }
+            }
+        }
+        UmemRelease::PerSgFolioRuns => {
+            for e in sgt {
+                let pages: Vec<PagePtr> = (0..e.length / p).map(|i| e.page.nth(g, i)).collect();
+                unpin_user_pages_dirty_lock(cx, k, &pages, dirty)?;
+            }
+        }
+        UmemRelease::PerSgRange => {
+            for e in sgt {
+                unpin_user_page_range_dirty_lock(cx, e.page, e.length / p, dirty)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `ib_umem_get`: pins `[addr, addr + size)` and builds its scatterlist. On any failure
+/// everything pinned so far is released and `pinned_vm` restored.
+pub fn ib_umem_get(
+    cx: &mut GupCtx<'_>,
+    mm: &Mm<'_>,
+    addr: VirtAddr,
+    size: u64,
+    opts: UmemOpts,
+    times: &mut UmemTimes,
+) -> Result<IbUmem, UmemError> {
+    let g = mm.k.machine.geometry;
+    let p = g.page_size();
+    let end = addr
+        .0
+        .checked_add(size)
+        .filter(|_| size > 0)
+        .ok_or(UmemError::BadRegion { addr, size })?;
+    let first = addr.0 & !(p - 1);
+    let npages = (end.div_ceil(p) * p - first) / p;
+    if npages > u64::from(u32::MAX) {
+        return Err(UmemError::BadRegion { addr, size });
+    }
+    let total = mm.pinned_vm.fetch_add(npages, Ordering::AcqRel) + npages;
+    if let Some(limit) = opts.memlock_pages {
+        if total > limit {
+            mm.pinned_vm.fetch_sub(npages, Ordering::AcqRel);
+            return Err(UmemError::Memlock {
+                npages,
+                total,
+                limit,
+            });
+        }
+    }
+    let chunk = usize::try_from(p / 8).unwrap_or(512);
+    let rule = mm.k.profile.switches().sg_merge;
+    let mut flags = GupFlags::LONGTERM;
+    if opts.writable {
+        flags = flags | GupFlags::WRITE;
+    }
+    let mut sgt = Vec::new();
+    let mut page_list: Vec<PagePtr> = Vec::with_capacity(chunk);
+    let mut cur = first;
+    let mut left = npages;
+    while left > 0 {
+        page_list.clear();
+        let want = usize::try_from(left).unwrap_or(chunk).min(chunk);
+        let t = Instant::now();
+        let r = pin_user_pages_fast(cx, mm, VirtAddr(cur), want, flags, &mut page_list);
+        times.pin += t.elapsed();
+        let pinned = match r {
+            Ok(n) if n > 0 => n,
+            Ok(_) | Err(_) => {
+                let source = r.err().unwrap_or(GupError::Fault(VirtAddr(cur)));
+                let t = Instant::now();
+                release_pages(cx, mm, &sgt, false)?;
+                times.release += t.elapsed();
+                mm.pinned_vm.fetch_sub(npages, Ordering::AcqRel);
+                return Err(UmemError::Pin {
+                    pinned: npages - left,
+                    npages,
+                    source,
+                });
+            }
+        };
+        let t = Instant::now();
+        sg_append(cx, rule, &mut sgt, &page_list, opts.max_seg)?;
+        times.sg += t.elapsed();
+        cur += pinned as u64 * p;
+        left -= pinned as u64;
+    }
+    Ok(IbUmem {
+        addr,
+        length: size,
+        writable: opts.writable,
+        npages,
+        sgt,
+    })
+}
+
+/// `ib_umem_release`: unpins (dirtying writable regions) and gives back `pinned_vm`.
+pub fn ib_umem_release(
+    cx: &mut GupCtx<'_>,
+    mm: &Mm<'_>,
+    umem: IbUmem,
+    times: &mut UmemTimes,
+) -> Result<(), Fault> {
+    let t = Instant::now();
+    release_pages(cx, mm, &umem.sgt, umem.writable)?;
+    times.release += t.elapsed();
+    mm.pinned_vm.fetch_sub(umem.npages, Ordering::AcqRel);
+    Ok(())
+}
+
+/// A memory region (`ib_reg_mr`): a registered umem with its keys.
+#[derive(Debug)]
+pub struct Mr {
+    pub lkey: u32,
+    pub umem: IbUmem,
+}
+
+/// `ib_reg_mr` / `ibv_reg_mr`: registers `[addr, addr + len)` of `mm`.
+pub fn ib_reg_mr(
+    cx: &mut GupCtx<'_>,
+    mm: &Mm<'_>,
+    addr: VirtAddr,
+    len: u64,
+    opts: UmemOpts,
+    times: &mut UmemTimes,
+) -> Result<Mr, UmemError> {
+    static NEXT_KEY: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    let umem = ib_umem_get(cx, mm, addr, len, opts, times)?;
+    Ok(Mr {
+        lkey: NEXT_KEY.fetch_add(1, Ordering::Relaxed),
+        umem,
+    })
+}
+
+/// `ib_dereg_mr`.
+pub fn ib_dereg_mr(
+    cx: &mut GupCtx<'_>,
+    mm: &Mm<'_>,
+    mr: Mr,
+    times: &mut UmemTimes,
+) -> Result<(), Fault> {
+    ib_umem_release(cx, mm, mr.umem, times)
+}
