@@ -337,3 +337,61 @@ fn bench_gup_json_has_the_documented_keys_and_counts() {
     assert_eq!(row("v5.19", "pin-longterm")["walks"], 16384);
     assert_eq!(row("v6.15", "pin-longterm")["walks"], 32);
 }
+
+#[test]
+fn bench_mr_json_has_the_documented_keys() {
+    let out = vmemdiet()
+        .args([
+            "bench",
+            "mr",
+            "--size",
+            "64M",
+            "--align",
+            "2M",
+            "--profile",
+            "v5.10,v6.15",
+            "--seconds",
+            "0.1",
+            "--threads",
+            "2",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for r in rows {
+        for k in [
+            "kind",
+            "size",
+            "align",
+            "profile",
+            "threads",
+            "seconds",
+            "rounds",
+            "us_per_round",
+            "pin_us",
+            "sg_us",
+            "release_us",
+        ] {
+            assert!(r.get(k).is_some(), "missing {k}");
+        }
+        assert!(
+            r["rounds"].as_u64().unwrap() >= 2,
+            "each thread does at least one round"
+        );
+        assert_eq!(r["sg_entries"], 1);
+    }
+    let bad = vmemdiet()
+        .args(["bench", "mr", "--seconds", "-1"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert_eq!(String::from_utf8(bad.stderr).unwrap().lines().count(), 1);
+}

@@ -91,19 +91,21 @@ pub struct IbUmem {
 
 /// True if `b` may extend a segment ending in `a` (besides `pfn(b) == pfn(a) + 1`).
 fn mergeable(cx: &mut GupCtx<'_>, rule: SgMerge, a: PagePtr, b: PagePtr) -> Result<bool, Fault> {
+    if rule == SgMerge::Contiguous {
+        return Ok(true);
+    }
     let pa = cx.memmap.page(a)?;
     let pb = cx.memmap.page(b)?;
     let dev_a = pa.zone() == ZONE_DEVICE;
     let dev_b = (pb.flags() >> ZONES_PGSHIFT) == ZONE_DEVICE;
     Ok(match rule {
-        SgMerge::Contiguous => true,
         _ if dev_a != dev_b => false,
         _ if !dev_a => true,
         // `a->pgmap == b->pgmap` with pgmap overlaying word 1.
         SgMerge::PgmapWord1 => {
             pa.compound_info.load(Ordering::Acquire) == pb.compound_info.load(Ordering::Acquire)
         }
-        SgMerge::FolioPgmap => {
+        SgMerge::Contiguous | SgMerge::FolioPgmap => {
             // `page_pgmap()`: the pgmap pointer kept in each folio's head.
             let ha = page_folio(&mut cx.memmap, a)?.head();
             let hb = page_folio(&mut cx.memmap, b)?.head();

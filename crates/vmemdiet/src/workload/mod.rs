@@ -3,3 +3,4 @@
 pub mod bootstrap;
 pub mod gup;
 pub mod limit;
+pub mod mr;
