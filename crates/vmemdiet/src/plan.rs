@@ -23,6 +23,39 @@ pub struct PlanConfig {
     pub arch: Arch,
     /// System RAM of the machine the device is added to (places the device region).
     pub ram_size: ByteSize,
+    /// What the memory is: device-dax (the default) or a HugeTLB pool.
+    pub kind: Kind,
+}
+
+/// What kind of memory a plan describes (`--kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A device-dax device on device memory.
+    #[default]
+    Devdax,
+    /// A HugeTLB pool carved from System RAM.
+    Hugetlb,
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Kind::Devdax => "devdax",
+            Kind::Hugetlb => "hugetlb",
+        })
+    }
+}
+
+impl std::str::FromStr for Kind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "devdax" => Ok(Kind::Devdax),
+            "hugetlb" => Ok(Kind::Hugetlb),
+            _ => Err(format!("unknown kind '{s}'; valid: devdax, hugetlb")),
+        }
+    }
 }
 
 impl PlanConfig {
@@ -36,7 +69,35 @@ impl PlanConfig {
             profile,
             arch: Arch::X86_64,
             ram_size: DEFAULT_RAM,
+            kind: Kind::Devdax,
         }
+    }
+
+    /// The same configuration for a HugeTLB pool.
+    #[must_use]
+    pub fn hugetlb(mut self) -> PlanConfig {
+        self.kind = Kind::Hugetlb;
+        self
+    }
+
+    /// The RAM of the machine this plan runs on: for a HugeTLB pool, raised so the pool, its
+    /// boot memmap and 8 GiB to spare fit.
+    #[must_use]
+    pub fn machine_ram(&self) -> ByteSize {
+        match self.kind {
+            Kind::Devdax => self.ram_size,
+            Kind::Hugetlb => self.ram_size.max(
+                ByteSize(self.size.0 + self.size.0 / 64 + (8 << 30)).align_up(ByteSize::gib(1)),
+            ),
+        }
+    }
+
+    /// Where a HugeTLB pool of this plan lies: huge pages are taken from the top of RAM down.
+    #[must_use]
+    pub fn hugetlb_pool(&self) -> (PhysAddr, PhysAddr) {
+        let end = ByteSize(crate::machine::phys_map::LOW_RAM_END.0 + self.machine_ram().0)
+            .align_down(self.align);
+        (PhysAddr(end.0 - self.size.0), PhysAddr(end.0))
     }
 }
 
@@ -105,6 +166,10 @@ pub enum PlanError {
     },
     #[error("RAM size {0} must be at least 4 GiB and a multiple of 128 MiB")]
     BadRam(ByteSize),
+    #[error("HugeTLB pages are 2M or 1G, not {0}")]
+    HugetlbAlign(ByteSize),
+    #[error("a HugeTLB pool lives in System RAM: its memmap is always in RAM (--map mem)")]
+    HugetlbMap,
 }
 
 /// Where a plan places the device: at the start of the device region of its machine.
@@ -142,6 +207,9 @@ pub fn plan(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
 /// Plans one configuration; also returns the memmap frames that live on the device (altmap),
 /// which a simulation must back with host memory too.
 pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
+    if cfg.kind == Kind::Hugetlb {
+        return plan_hugetlb(cfg).map(|c| (c, 0));
+    }
     let g: &Geometry = cfg.arch.geometry();
     if cfg.ram_size < ByteSize::gib(4) || !cfg.ram_size.is_multiple_of(g.section_size()) {
         return Err(PlanError::BadRam(cfg.ram_size));
@@ -250,6 +318,59 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
     Ok((cost, device_frames))
 }
 
+/// Plans a HugeTLB pool: its memmap exists from boot (S/64); HVO keeps one vmemmap page per
+/// huge page (plus, in `next`, the order's shared tail frame) and needs the pool's PMD-mapped
+/// vmemmap split into PTE tables.
+fn plan_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
+    let g: &Geometry = cfg.arch.geometry();
+    let Some(size) = crate::mm::hugetlb::HugeSize::from_align(cfg.align) else {
+        return Err(PlanError::HugetlbAlign(cfg.align));
+    };
+    if cfg.map != MapMode::Mem {
+        return Err(PlanError::HugetlbMap);
+    }
+    if cfg.size.0 == 0 {
+        return Err(DaxError::ZeroSize.into());
+    }
+    if !cfg.size.is_multiple_of(cfg.align) {
+        return Err(DaxError::SizeMisaligned {
+            size: cfg.size,
+            unit: cfg.align,
+            align: cfg.align,
+            down: cfg.size.align_down(cfg.align).short(),
+            up: cfg.size.align_up(cfg.align).short(),
+        }
+        .into());
+    }
+    let ram_end = crate::machine::phys_map::LOW_RAM_END.0 + cfg.machine_ram().0;
+    if ram_end > g.max_phys().0 {
+        return Err(PlanError::TooLarge {
+            size: cfg.size,
+            start: PhysAddr(0),
+            limit: ByteSize(g.max_phys().0),
+            arch: cfg.arch,
+        });
+    }
+    let page = g.page_size();
+    let nr = g.bytes_to_pages(cfg.size);
+    let pages = cfg.size.0 / size.bytes().0;
+    let (lo, hi) = cfg.hugetlb_pool();
+    let sections = blocks(lo.0, hi.0, g.section_size().0).count() as u64;
+    let (memmap_frames, tables, extra_init) = match cfg.profile.switches().hvo {
+        crate::mm::profile::Hvo::Off => (nr * g.struct_page_size / page, 0, 0),
+        crate::mm::profile::Hvo::KeepOne => (pages, sections, 0),
+        crate::mm::profile::Hvo::SharedTail => (pages + 1, sections, g.struct_pages_per_page()),
+    };
+
+    Ok(MemmapCost {
+        memmap_bytes: memmap_frames * page,
+        pagetable_bytes: tables * page,
+        device_bytes: 0,
+        struct_pages: nr,
+        struct_pages_initialized: nr + extra_init,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,6 +424,31 @@ mod tests {
         .unwrap();
         assert_eq!(c.memmap_bytes, 0);
         assert_eq!(c.device_bytes, (16 << 30) + (2 << 20));
+    }
+
+    #[test]
+    fn hugetlb_golden_numbers_per_tib() {
+        let h = |align, profile| {
+            plan(&PlanConfig::new(ByteSize::tib(1), align, MapMode::Mem, profile).hugetlb())
+                .unwrap()
+        };
+        let (mib2, gib1) = (ByteSize::mib(2), ByteSize::gib(1));
+        assert_eq!(h(mib2, Profile::V5_10).memmap_bytes, 16 << 30);
+        assert_eq!(h(mib2, Profile::V5_10).pagetable_bytes, 0);
+        assert_eq!(h(mib2, Profile::V6_15).memmap_bytes, 2 << 30);
+        assert_eq!(h(gib1, Profile::V6_15).memmap_bytes, 4 << 20);
+        assert_eq!(h(gib1, Profile::V6_15).pagetable_bytes, 32 << 20);
+        assert_eq!(h(mib2, Profile::Next).memmap_bytes, (2 << 30) + 4096);
+        assert!(plan(
+            &PlanConfig::new(
+                ByteSize::tib(1),
+                ByteSize::kib(4),
+                MapMode::Mem,
+                Profile::V6_15
+            )
+            .hugetlb()
+        )
+        .is_err());
     }
 
     #[test]

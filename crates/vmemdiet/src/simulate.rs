@@ -3,8 +3,10 @@
 use crate::addr::ByteSize;
 use crate::drivers::dax::{DaxError, DaxRegion, DevDaxSpec, MemmapCost};
 use crate::machine::MachineConfig;
+use crate::mm::hugetlb::{set_nr_hugepages, HugeSize, HugetlbError};
+use crate::mm::sparse_vmemmap::memmap_frames_of;
 use crate::mm::{BootError, Kernel};
-use crate::plan::{self, PlanConfig, PlanError};
+use crate::plan::{self, Kind, PlanConfig, PlanError};
 
 /// Errors of a simulation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,12 +21,20 @@ pub enum SimError {
     TooBigForHost { need: ByteSize, budget: ByteSize },
     #[error("teardown left frames behind: {0}")]
     Leak(String),
+    #[error(transparent)]
+    Hugetlb(#[from] HugetlbError),
+    #[error("the pool reached {got} of {want} huge pages")]
+    PoolShort { got: u64, want: u64 },
 }
 
 /// Host memory a simulation of `cfg` will make resident: every memmap and page-table frame it
 /// backs, on RAM or on the device.
 pub fn host_bytes_needed(cfg: &PlanConfig) -> Result<ByteSize, PlanError> {
     let (c, device_frames) = plan::plan_frames(cfg)?;
+    if cfg.kind == Kind::Hugetlb {
+        // Every struct page of the pool is written before HVO frees most of their frames.
+        return Ok(ByteSize(c.struct_pages * 64 + c.pagetable_bytes));
+    }
     // With --map=dev the memmap frames are backed too (they just live at device addresses).
     let page = cfg.arch.geometry().page_size();
     Ok(ByteSize(
@@ -55,6 +65,9 @@ pub fn simulate(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
     if need > budget {
         return Err(SimError::TooBigForHost { need, budget });
     }
+    if cfg.kind == Kind::Hugetlb {
+        return simulate_hugetlb(cfg);
+    }
     let k = Kernel::boot(
         MachineConfig {
             arch: cfg.arch,
@@ -76,6 +89,55 @@ pub fn simulate(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
     region.destroy(&k, id)?;
     if k.machine.frames.free_lists() != before {
         return Err(SimError::Leak(format!("{:?}", k.machine.frames.usage())));
+    }
+    Ok(cost)
+}
+
+/// Grows a HugeTLB pool of `cfg.size` on a machine sized for it, measures the memmap of the
+/// pool's range, shrinks the pool to zero and checks that every frame came back (the PTE tables
+/// of split vmemmap PMDs stay, as in the kernel).
+fn simulate_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
+    let k = Kernel::boot(
+        MachineConfig {
+            arch: cfg.arch,
+            ram_size: cfg.machine_ram(),
+            device_size: ByteSize(0),
+        },
+        cfg.profile,
+    )?;
+    let g = k.machine.geometry;
+    let size = HugeSize::from_align(cfg.align).ok_or(PlanError::HugetlbAlign(cfg.align))?;
+    let want = cfg.size.0 / size.bytes().0;
+    let before = k.machine.frames.usage();
+    let init = k.struct_pages_initialized();
+    let got = set_nr_hugepages(&k, size, want)?;
+    if got != want {
+        return Err(SimError::PoolShort { got, want });
+    }
+    let (lo, _) = cfg.hugetlb_pool();
+    let nr = g.bytes_to_pages(cfg.size);
+    let after = k.machine.frames.usage();
+    let cost = MemmapCost {
+        memmap_bytes: memmap_frames_of(&k, g.phys_to_pfn(lo), nr) * g.page_size(),
+        pagetable_bytes: (after.pagetable - before.pagetable) * g.page_size(),
+        device_bytes: 0,
+        struct_pages: nr,
+        struct_pages_initialized: k.struct_pages_initialized() - init,
+    };
+    set_nr_hugepages(&k, size, 0)?;
+    let end = k.machine.frames.usage();
+    let split = k
+        .hugetlb
+        .stats
+        .split_pmds
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if end.memmap_ram != before.memmap_ram
+        || end.data != before.data
+        || end.pagetable != before.pagetable + split
+    {
+        return Err(SimError::Leak(format!(
+            "before {before:?}, after {end:?}, {split} split PMDs"
+        )));
     }
     Ok(cost)
 }

@@ -158,6 +158,34 @@ impl Buddy {
         Some(pfn)
     }
 
+    /// Like `alloc`, but takes the highest free block (the top part when splitting).
+    fn alloc_top(&mut self, order: u32) -> Option<u64> {
+        let (mut cur, pfn) = (order..=MAX_ORDER)
+            .filter_map(|o| self.free[o as usize].last().map(|&p| (o, p)))
+            .max_by_key(|&(o, p)| p + (1 << o))?;
+        self.free[cur as usize].remove(&pfn);
+        let mut pfn = pfn;
+        while cur > order {
+            cur -= 1;
+            self.free[cur as usize].insert(pfn);
+            pfn += 1 << cur;
+        }
+        self.allocated.insert(pfn, order);
+        self.nr_free -= 1 << order;
+        Some(pfn)
+    }
+
+    /// `split_page`: an allocated order-`order` block becomes `2^order` order-0 allocations.
+    fn split(&mut self, pfn: u64, order: u32) -> bool {
+        if self.allocated.get(&pfn) != Some(&order) {
+            return false;
+        }
+        for i in 0..1u64 << order {
+            self.allocated.insert(pfn + i, 0);
+        }
+        true
+    }
+
     fn free(&mut self, pfn: u64, order: u32) -> bool {
         if self.allocated.get(&pfn) != Some(&order) {
             return false;
@@ -335,6 +363,52 @@ impl FrameStore {
         Ok(pfn)
     }
 
+    /// Allocates from the top of System RAM (the highest free block), as gigantic-page and
+    /// boot-time huge page allocation effectively do: a HugeTLB pool then fills whole sections
+    /// from the top of memory down.
+    pub fn alloc_top(&self, order: u32, kind: FrameKind) -> Result<Pfn, FrameError> {
+        if self.should_fail() {
+            return Err(FrameError::OutOfMemory { order });
+        }
+        let pfn = {
+            let mut b = self.buddy.lock().unwrap_or_else(PoisonError::into_inner);
+            Pfn(b
+                .alloc_top(order)
+                .ok_or(FrameError::OutOfMemory { order })?)
+        };
+        let nr = 1u64 << order;
+        if kind.backed() {
+            if let Err(e) = self.back(pfn, nr, kind) {
+                self.buddy
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .free(pfn.0, order);
+                return Err(e);
+            }
+        }
+        self.usage[kind as usize].fetch_add(nr, Ordering::Relaxed);
+        Ok(pfn)
+    }
+
+    /// `split_page`: turns an allocated order-`order` block into order-0 frames that are freed
+    /// one by one; each gets a reference count of 1.
+    pub fn split(&self, pfn: Pfn, order: u32) -> Result<(), FrameError> {
+        if !self
+            .buddy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .split(pfn.0, order)
+        {
+            return Err(FrameError::BadFree { pfn, order });
+        }
+        for i in 0..1u64 << order {
+            if let Some(info) = self.info(pfn.add(i)) {
+                info.refcount.store(1, Ordering::Release);
+            }
+        }
+        Ok(())
+    }
+
     /// Returns a block to the buddy allocator (`__free_pages` with an explicit order).
     #[doc(alias = "__free_pages")]
     pub fn free(&self, pfn: Pfn, order: u32, kind: FrameKind) -> Result<(), FrameError> {
@@ -500,6 +574,26 @@ mod tests {
         let b = fs.alloc(0, FrameKind::Memmap).unwrap();
         assert_eq!(a, b);
         assert_eq!(fs.frame(b).unwrap()[7].load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn top_down_allocation_and_split() {
+        let fs = store();
+        let before = fs.free_lists();
+        let a = fs.alloc_top(9, FrameKind::Data).unwrap();
+        let b = fs.alloc_top(9, FrameKind::Data).unwrap();
+        // RAM ends at 2 GiB + 4 GiB = 6 GiB: the first block is the last 2 MiB below it.
+        assert_eq!(a, Pfn((6 << 18) - 512));
+        assert_eq!(b, Pfn(a.0 - 512));
+        let m = fs.alloc(9, FrameKind::Memmap).unwrap();
+        fs.split(m, 9).unwrap();
+        for i in 0..512 {
+            assert_eq!(fs.refcount(m.add(i)), 1);
+            fs.free(m.add(i), 0, FrameKind::Memmap).unwrap();
+        }
+        fs.free(a, 9, FrameKind::Data).unwrap();
+        fs.free(b, 9, FrameKind::Data).unwrap();
+        assert_eq!(fs.free_lists(), before, "split frames coalesce back");
     }
 
     #[test]

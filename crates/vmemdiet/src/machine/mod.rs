@@ -59,6 +59,8 @@ pub enum Fault {
     NotMapped(VirtAddr),
     #[error("write to read-only mapping at {0}")]
     ReadOnly(VirtAddr),
+    #[error("write to a read-only vmemmap alias: struct page {va} (pfn {pfn:#x}) shares its frame with other struct pages")]
+    ReadOnlyStructPage { va: VirtAddr, pfn: u64 },
 }
 
 /// The simulated machine.
@@ -73,6 +75,10 @@ pub struct Machine {
     /// Unique per machine in this process, so a TLB never serves one machine's entries to
     /// another.
     id: u64,
+    /// `hugetlb_optimize_vmemmap_key`: set once any HugeTLB page had its vmemmap optimized with
+    /// fake heads, so struct-page readers must check for them. (A kernel static key; it lives
+    /// here because struct-page readers hold only the machine.)
+    pub fake_heads_possible: std::sync::atomic::AtomicBool,
     pub config: MachineConfig,
 }
 
@@ -104,6 +110,7 @@ impl Machine {
             kernel_pt,
             tlb_gen: AtomicU64::new(1),
             id,
+            fake_heads_possible: std::sync::atomic::AtomicBool::new(false),
             config,
         })
     }

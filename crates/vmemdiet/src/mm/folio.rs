@@ -7,7 +7,7 @@
 use std::sync::atomic::Ordering;
 
 use crate::machine::Fault;
-use crate::mm::page::{decode_head, FolioTail, Memmap, Page, PagePtr, PG_DIRTY, PG_HEAD};
+use crate::mm::page::{FolioTail, Memmap, Page, PagePtr, PG_DIRTY, PG_HEAD};
 
 /// `GUP_PIN_COUNTING_BIAS`: a pin on an order-0 folio adds this much to its refcount.
 pub const GUP_PIN_COUNTING_BIAS: i32 = 1 << 10;
@@ -18,8 +18,7 @@ pub struct Folio(PagePtr);
 
 /// `page_folio`: the folio `page` belongs to.
 pub fn page_folio(mm: &mut Memmap<'_>, page: PagePtr) -> Result<Folio, Fault> {
-    let info = mm.page(page)?.compound_info.load(Ordering::Acquire);
-    Ok(Folio(decode_head(page, info)))
+    mm.compound_head(page).map(Folio)
 }
 
 /// Whether a reference is a plain get or a pin.

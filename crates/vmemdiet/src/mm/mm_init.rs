@@ -19,21 +19,24 @@ use crate::mm::Kernel;
 /// `_mapcount = -1`, empty `lru`, `PG_reserved`, the pgmap pointer (heads and order-0 pages;
 /// a tail's word 1 is overwritten by its encoding right after).
 fn init_zone_device_page(page: &Page, pgmap_ptr: u64) {
-    page.zero();
-    page.flags.store(
-        (ZONE_DEVICE << ZONES_PGSHIFT) | PG_RESERVED,
-        Ordering::Relaxed,
-    );
-    page.refcount.store(1, Ordering::Relaxed);
-    page.mapcount.store(-1, Ordering::Relaxed);
+    init_single_page(page, ZONE_DEVICE);
+    page.flags.fetch_or(PG_RESERVED, Ordering::Relaxed);
     // INIT_LIST_HEAD(&page->lru) is overlaid by the pgmap pointer (word 1) and
     // `zone_device_data = NULL` (word 2) on ZONE_DEVICE pages.
     page.compound_info.store(pgmap_ptr, Ordering::Relaxed);
     page.w2.store(0, Ordering::Release);
 }
 
+/// `__init_single_page`: zero, zone bits (node 0), `_refcount = 1`, `_mapcount = -1`.
+pub(crate) fn init_single_page(page: &Page, zone: u64) {
+    page.zero();
+    page.flags.store(zone << ZONES_PGSHIFT, Ordering::Relaxed);
+    page.refcount.store(1, Ordering::Relaxed);
+    page.mapcount.store(-1, Ordering::Relaxed);
+}
+
 /// `prep_compound_tail`: `mapping = TAIL_MAPPING`, word 1 = the tail encoding, `_refcount = 0`.
-fn prep_compound_tail(page: &Page, info: u64) {
+pub(crate) fn prep_compound_tail(page: &Page, info: u64) {
     page.mapping.store(TAIL_MAPPING, Ordering::Relaxed);
     page.compound_info.store(info, Ordering::Relaxed);
     page.refcount.store(0, Ordering::Release);
@@ -41,7 +44,7 @@ fn prep_compound_tail(page: &Page, info: u64) {
 
 /// `prep_compound_head` (writes into `page[1]`): order, `_large_mapcount = -1`,
 /// `_entire_mapcount = -1`, `_nr_pages_mapped = 0`, `_pincount = 0`, `_nr_pages`.
-fn prep_compound_head(tail1: &Page, order: Order) {
+pub(crate) fn prep_compound_head(tail1: &Page, order: Order) {
     let flags = tail1.flags.load(Ordering::Relaxed) & !0xff;
     tail1
         .flags
@@ -115,10 +118,10 @@ pub fn memmap_init_zone_device(
     Ok(written)
 }
 
-/// Writes the `next` profile's shared tail frame of `order`: 64 generic ZONE_DEVICE tails in the
-/// mask encoding, identical for every compound page of the order. Written through the frame
-/// itself because the vmemmap maps it read-only.
-pub fn init_shared_tail_frame(k: &Kernel, frame: Pfn, order: Order) {
+/// Writes the `next` profile's shared tail frame of `(zone, order)`: 64 generic tails in the
+/// mask encoding, identical for every compound page of the order in the zone. Written through
+/// the frame itself because the vmemmap maps it read-only.
+pub fn init_shared_tail_frame(k: &Kernel, frame: Pfn, zone: u64, order: Order) {
     let g = k.machine.geometry;
     let body = k
         .machine
@@ -130,7 +133,11 @@ pub fn init_shared_tail_frame(k: &Kernel, frame: Pfn, order: Order) {
     for i in 0..per {
         #[allow(clippy::cast_possible_truncation)]
         let page = crate::mm::page::page_in(body, (i * g.struct_page_size / 8) as usize);
-        init_zone_device_page(page, 0);
+        if zone == ZONE_DEVICE {
+            init_zone_device_page(page, 0);
+        } else {
+            init_single_page(page, zone);
+        }
         prep_compound_tail(page, info);
     }
     k.stats

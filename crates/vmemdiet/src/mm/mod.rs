@@ -2,6 +2,7 @@
 
 pub mod folio;
 pub mod gup;
+pub mod hugetlb;
 pub mod memremap;
 pub mod mm_init;
 pub mod page;
@@ -59,10 +60,13 @@ pub struct Kernel {
     pub machine: Machine,
     pub profile: Profile,
     pub stats: KernelStats,
+    /// HugeTLB pools.
+    pub hugetlb: hugetlb::Hugetlb,
     pub(crate) sparse: Mutex<Sparse>,
     /// `pgmap_array`: start pfn → (end pfn, pgmap).
     pub(crate) pgmaps: RwLock<BTreeMap<u64, (u64, Arc<DevPagemap>)>>,
-    pub(crate) shared_tails: Mutex<HashMap<u32, SharedTail>>,
+    /// `next`-profile shared tail frames by (zone, order).
+    pub(crate) shared_tails: Mutex<HashMap<(u64, u32), SharedTail>>,
     pub(crate) next_pgmap_id: AtomicU64,
     hotplug: Mutex<()>,
 }
@@ -77,6 +81,7 @@ impl Kernel {
             machine,
             profile,
             stats: KernelStats::default(),
+            hugetlb: hugetlb::Hugetlb::default(),
             sparse: Mutex::new(Sparse::default()),
             pgmaps: RwLock::new(BTreeMap::new()),
             shared_tails: Mutex::new(HashMap::new()),

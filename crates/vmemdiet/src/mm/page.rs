@@ -156,16 +156,40 @@ impl<'m> Memmap<'m> {
         self.deref(p, false)
     }
 
-    /// The struct page at `p`, for writing: faults if the vmemmap maps it read-only.
+    /// The struct page at `p`, for writing: faults, naming the struct page, if the vmemmap maps
+    /// it read-only (a shared tail alias).
     pub fn page_mut(&mut self, p: PagePtr) -> Result<&'m Page, Fault> {
-        self.deref(p, true)
+        self.deref(p, true).map_err(|f| match f {
+            Fault::ReadOnly(va) => Fault::ReadOnlyStructPage {
+                va,
+                pfn: p.pfn(self.machine.geometry).0,
+            },
+            f => f,
+        })
     }
 
     /// `compound_head`: the head of the compound page `p` belongs to (`p` itself if it is not a
-    /// tail).
+    /// tail), seeing through HugeTLB fake heads (`page_fixed_fake_head`) once HVO is in use.
     pub fn compound_head(&mut self, p: PagePtr) -> Result<PagePtr, Fault> {
-        let info = self.page(p)?.compound_info.load(Ordering::Acquire);
-        Ok(decode_head(p, info))
+        let page = self.page(p)?;
+        let info = page.compound_info.load(Ordering::Acquire);
+        if info & 1 == 1 {
+            return Ok(decode_head(p, info));
+        }
+        // Only a page-aligned struct page can alias a head page, and only while HVO is on.
+        let g = self.machine.geometry;
+        if page.flags() & PG_HEAD != 0
+            && p.0 .0 % g.page_size() == 0
+            && self.machine.fake_heads_possible.load(Ordering::Acquire)
+        {
+            let next = p.nth(g, 1);
+            let w = self.page(next)?.compound_info.load(Ordering::Acquire);
+            // A real head's page[1] points back at it; a fake head's names the real one.
+            if w & 1 == 1 && decode_head(next, w) != p {
+                return Ok(decode_head(next, w));
+            }
+        }
+        Ok(p)
     }
 }
 

@@ -134,6 +134,19 @@ pub enum SgMerge {
     FolioPgmap,
 }
 
+/// HugeTLB Vmemmap Optimization (brief §1.4, §3.2, §9.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hvo {
+    /// Every vmemmap page of a huge page stays its own frame.
+    Off,
+    /// 5.18+: keep one vmemmap page (a fresh copy of the head page); the other PTEs map it
+    /// read-only, so tails at page boundaries read as fake heads.
+    KeepOne,
+    /// `next` (Kiryl Shutsemau's 2026 scheme): keep an own head page; the other PTEs map one
+    /// read-only mask-encoded tail frame shared per (zone, order). No fake heads.
+    SharedTail,
+}
+
 /// The switches of a profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Switches {
@@ -167,6 +180,11 @@ pub struct Switches {
     pub umem_release: UmemRelease,
     /// Scatterlist merge rule for device pages.
     pub sg_merge: SgMerge,
+    /// HugeTLB vmemmap optimization.
+    pub hvo: Hvo,
+    /// The slow path takes one reference per huge page (`follow_hugetlb_page` batching, 5.12+)
+    /// instead of one per 4 KiB subpage.
+    pub hugetlb_slow_batched: bool,
     /// Device-dax leaves are ordinary folio mappings (6.15+): a mapping holds a folio reference
     /// and a mapcount; before, they are `devmap` pfn mappings with no reference.
     pub dax_folios: bool,
@@ -191,6 +209,8 @@ impl Profile {
             unpin: Unpin::PerFolioRun,
             umem_release: UmemRelease::PerSgRange,
             sg_merge: SgMerge::Contiguous,
+            hvo: Hvo::KeepOne,
+            hugetlb_slow_batched: true,
             dax_folios: false,
         };
         match self {
@@ -201,12 +221,15 @@ impl Profile {
                 pgmap_refs: PgmapRefs::PerPage,
                 unpin: Unpin::PerPage,
                 umem_release: UmemRelease::PerPage,
+                hvo: Hvo::Off,
+                hugetlb_slow_batched: false,
                 ..merged
             },
             Profile::Rfc => Switches {
                 fast_leaf: FastLeaf::PerLeaf,
                 slow_leaf: SlowLeaf::Batched,
                 umem_release: UmemRelease::PerSgFolioRuns,
+                hvo: Hvo::Off,
                 ..merged
             },
             Profile::V5_19 => merged,
@@ -232,6 +255,7 @@ impl Profile {
                 altmap_dedup: true,
                 pgmap_refs: PgmapRefs::None,
                 tail_encoding: TailEncoding::Mask,
+                hvo: Hvo::SharedTail,
                 reserve_nr_rule: true,
                 fast_leaf: FastLeaf::PerLeaf,
                 longterm_fast: true,

@@ -22,6 +22,7 @@ use crate::machine::frame_store::{FrameError, FrameKind};
 use crate::machine::page_table::{PtError, Pte};
 use crate::mm::memremap::VmemAltmap;
 use crate::mm::mm_init;
+use crate::mm::page::ZONE_DEVICE;
 use crate::mm::profile::{DaxDedup, Switches};
 use crate::mm::{Kernel, SharedTail};
 
@@ -308,7 +309,9 @@ fn populate_shared_tail(
             // Page tables first, so a failure cannot strand a fresh shared frame.
             let (slot, _) = m.kernel_pt.ensure(&m.frames, g, addr, 2)?;
             if !Pte(slot.load(Ordering::Acquire)).present() {
-                let table = shared_tail(k, cc.order, true)?.table.expect("requested");
+                let table = shared_tail(k, ZONE_DEVICE, cc.order, true)?
+                    .table
+                    .expect("requested");
                 m.frames.get(table);
                 slot.store(
                     Pte::new(table, Pte::PRESENT | Pte::SHARED_TABLE).0,
@@ -333,7 +336,7 @@ fn populate_shared_tail(
                 } else {
                     let t = match tail {
                         Some(t) => t,
-                        None => *tail.insert(shared_tail(k, cc.order, false)?.frame),
+                        None => *tail.insert(shared_tail(k, ZONE_DEVICE, cc.order, false)?.frame),
                     };
                     m.frames.get(t);
                     // Read-only: tails are a template shared by every compound page of the order.
@@ -346,21 +349,28 @@ fn populate_shared_tail(
     Ok(())
 }
 
-/// The shared tail frame (and, if `with_table`, the all-tail PTE table) of `order`, created on
-/// first use. The frame's refcount counts the PTEs that map it, the table's the PMD entries.
-fn shared_tail(k: &Kernel, order: Order, with_table: bool) -> Result<SharedTail, VmemmapError> {
+/// The shared tail frame (and, if `with_table`, the all-tail PTE table) of `(zone, order)`,
+/// created on first use. The frame's refcount counts the PTEs that map it, the table's the PMD
+/// entries.
+pub(crate) fn shared_tail(
+    k: &Kernel,
+    zone: u64,
+    order: Order,
+    with_table: bool,
+) -> Result<SharedTail, VmemmapError> {
     let m = &k.machine;
     let mut tails = k
         .shared_tails
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    let mut st = match tails.get(&order.0) {
+    let key = (zone, order.0);
+    let mut st = match tails.get(&key) {
         Some(st) => *st,
         None => {
             let frame = m.frames.alloc(0, FrameKind::Memmap)?;
             // The allocation reference is handed to the first PTE.
             let _ = m.frames.put(frame);
-            mm_init::init_shared_tail_frame(k, frame, order);
+            mm_init::init_shared_tail_frame(k, frame, zone, order);
             SharedTail { frame, table: None }
         }
     };
@@ -368,7 +378,7 @@ fn shared_tail(k: &Kernel, order: Order, with_table: bool) -> Result<SharedTail,
         let table = match m.frames.alloc(0, FrameKind::PageTable) {
             Ok(t) => t,
             Err(e) => {
-                if !tails.contains_key(&order.0) {
+                if !tails.contains_key(&key) {
                     m.frames
                         .free(st.frame, 0, FrameKind::Memmap)
                         .expect("just allocated");
@@ -384,13 +394,13 @@ fn shared_tail(k: &Kernel, order: Order, with_table: bool) -> Result<SharedTail,
         }
         st.table = Some(table);
     }
-    tails.insert(order.0, st);
+    tails.insert(key, st);
     Ok(st)
 }
 
 /// Drops one reference on a vmemmap data frame mapped by a PTE; frees it at zero (device
 /// frames go back to the altmap).
-fn put_vmemmap_frame(k: &Kernel, pfn: Pfn, altmap: Option<&VmemAltmap>) {
+pub(crate) fn put_vmemmap_frame(k: &Kernel, pfn: Pfn, altmap: Option<&VmemAltmap>) {
     let fs = &k.machine.frames;
     if !fs.is_ram(pfn) {
         let a = altmap.expect("device-backed memmap frames come from an altmap");
@@ -534,4 +544,24 @@ pub fn ptes_mapping(k: &Kernel, frame: Pfn, start: VirtAddr, end: VirtAddr) -> u
         addr = addr.offset(g.page_size());
     }
     n
+}
+
+/// The distinct frames that back the struct pages of `[start, start + nr)`: the memmap those
+/// pfns really cost, however it is mapped (PMD leaf, own pages, aliases, shared frames).
+#[must_use]
+pub fn memmap_frames_of(k: &Kernel, start: Pfn, nr: u64) -> u64 {
+    let m = &k.machine;
+    let g = m.geometry;
+    let p = g.page_size();
+    let first = g.pfn_to_page_va(start);
+    let last = VirtAddr(first.0 + nr * g.struct_page_size);
+    let mut frames = std::collections::HashSet::new();
+    let mut addr = VirtAddr(first.0 & !(p - 1));
+    while addr < last {
+        if let Some(leaf) = m.kernel_pt.lookup(&m.frames, g, addr) {
+            frames.insert(leaf.pfn);
+        }
+        addr = addr.offset(p);
+    }
+    frames.len() as u64
 }

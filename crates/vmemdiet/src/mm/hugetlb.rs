@@ -1,0 +1,466 @@
+//! HugeTLB pools and the HugeTLB Vmemmap Optimization (`mm/hugetlb.c`, `mm/hugetlb_vmemmap.c`;
+//! kernel brief §1.4, §3.2, §7, §9.1–9.2).
+//!
+//! Huge pages come from System RAM, whose memmap exists from boot (PMD-mapped on x86). HVO
+//! splits that mapping on demand into PTEs, keeps one vmemmap page per huge page and remaps the
+//! rest onto it read-only (or onto one shared tail frame in `next`), freeing the originals; it
+//! must allocate them again before the huge page can go back to the buddy allocator, which can
+//! fail under memory pressure (the page then stays in the pool).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use serde::Serialize;
+
+use crate::addr::{ByteSize, Order, Pfn, VirtAddr};
+use crate::machine::frame_store::{Frame, FrameError, FrameKind};
+use crate::machine::page_table::Pte;
+use crate::machine::Fault;
+use crate::mm::mm_init::{init_single_page, prep_compound_head, prep_compound_tail};
+use crate::mm::page::{Memmap, PagePtr, TailEncoding, PG_HEAD, ZONE_NORMAL};
+use crate::mm::profile::Hvo;
+use crate::mm::sparse_vmemmap::{put_vmemmap_frame, shared_tail, VmemmapError};
+use crate::mm::Kernel;
+
+/// A huge page size (`struct hstate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum HugeSize {
+    /// 2 MiB (PMD).
+    #[serde(rename = "2M")]
+    Pmd,
+    /// 1 GiB (PUD).
+    #[serde(rename = "1G")]
+    Pud,
+}
+
+impl HugeSize {
+    /// The huge page size for an alignment, if there is one.
+    #[must_use]
+    pub fn from_align(align: ByteSize) -> Option<HugeSize> {
+        match align.0 {
+            a if a == 2 << 20 => Some(HugeSize::Pmd),
+            a if a == 1 << 30 => Some(HugeSize::Pud),
+            _ => None,
+        }
+    }
+    /// Compound order.
+    #[must_use]
+    pub const fn order(self) -> Order {
+        match self {
+            HugeSize::Pmd => Order(9),
+            HugeSize::Pud => Order(18),
+        }
+    }
+    /// Bytes.
+    #[must_use]
+    pub const fn bytes(self) -> ByteSize {
+        ByteSize(4096 << self.order().0)
+    }
+}
+
+/// Errors of the pool.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HugetlbError {
+    #[error("restoring the vmemmap of the huge page at {pfn} needs {need} free pages and the allocation failed; it stays in the pool (pool now {nr} pages). Free memory and retry")]
+    RestoreFailed { pfn: Pfn, need: u64, nr: u64 },
+    #[error("struct page access: {0}")]
+    Memmap(#[from] Fault),
+}
+
+/// Pool state of one size.
+#[derive(Debug, Default)]
+struct Hstate {
+    free: Vec<Pfn>,
+    /// Pages in the pool (free + in use).
+    nr: u64,
+    /// In use pages waiting for their last reference to go (pinned after unmap).
+    deferred: Vec<Pfn>,
+}
+
+/// Counters of HVO work.
+#[derive(Debug, Default)]
+pub struct HugetlbStats {
+    /// PMD-mapped vmemmap blocks split into PTE tables.
+    pub split_pmds: AtomicU64,
+    /// Huge pages whose vmemmap is optimized now.
+    pub optimized: AtomicU64,
+}
+
+/// The HugeTLB subsystem: one pool per size.
+#[derive(Debug, Default)]
+pub struct Hugetlb {
+    pools: Mutex<HashMap<HugeSize, Hstate>>,
+    pub stats: HugetlbStats,
+}
+
+impl Hugetlb {
+    /// Pages in the pool of `size` (`nr_hugepages`).
+    #[must_use]
+    pub fn nr_hugepages(&self, size: HugeSize) -> u64 {
+        self.pools
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&size)
+            .map_or(0, |h| h.nr)
+    }
+    /// Free pages in the pool of `size` (`free_hugepages`).
+    #[must_use]
+    pub fn free_hugepages(&self, size: HugeSize) -> u64 {
+        self.pools
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&size)
+            .map_or(0, |h| h.free.len() as u64)
+    }
+}
+
+fn copy_frame(dst: &Frame, src: &Frame) {
+    for (d, s) in dst.iter().zip(src) {
+        d.store(s.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+}
+
+/// The vmemmap range `[start, end)` of the huge page at `head`.
+fn vmemmap_range(k: &Kernel, head: Pfn, order: Order) -> (VirtAddr, VirtAddr) {
+    let g = k.machine.geometry;
+    let start = g.pfn_to_page_va(head);
+    (
+        start,
+        VirtAddr(start.0 + order.nr_pages() * g.struct_page_size),
+    )
+}
+
+/// `vmemmap_split_pmd`: replaces the PMD leaf mapping `addr`'s 2 MiB of vmemmap with a PTE
+/// table mapping the same frames. A no-op if already split.
+fn split_pmd(k: &Kernel, addr: VirtAddr) -> Result<(), VmemmapError> {
+    let m = &k.machine;
+    let g = m.geometry;
+    let (slot, _) = m.kernel_pt.ensure(&m.frames, g, addr, 2)?;
+    let e = Pte(slot.load(Ordering::Acquire));
+    if !e.present() || !e.huge() {
+        return Ok(());
+    }
+    let table = m.frames.alloc(0, FrameKind::PageTable)?;
+    m.frames.split(e.pfn(), 9)?;
+    let entries = m.frames.frame(table).expect("page tables are backed");
+    for (i, pte) in entries.iter().enumerate() {
+        pte.store(
+            Pte::new(e.pfn().add(i as u64), Pte::PRESENT | Pte::RW).0,
+            Ordering::Relaxed,
+        );
+    }
+    // Release: the filled table is visible before the PMD points at it.
+    slot.store(Pte::new(table, Pte::PRESENT | Pte::RW).0, Ordering::Release);
+    m.flush_tlb_kernel();
+    k.hugetlb.stats.split_pmds.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
+/// `hugetlb_vmemmap_optimize_folio`: per the profile, keep one vmemmap page (a fresh copy of the
+/// head page) and map the others onto it read-only, or onto the shared tail frame of the order.
+fn vmemmap_optimize(k: &Kernel, head: Pfn, order: Order, mode: Hvo) -> Result<(), VmemmapError> {
+    let m = &k.machine;
+    let g = m.geometry;
+    let p = g.page_size();
+    let (start, end) = vmemmap_range(k, head, order);
+    let mut addr = start;
+    while addr < end {
+        split_pmd(k, addr)?;
+        addr = VirtAddr((addr.0 | (g.pmd_size().0 - 1)) + 1);
+    }
+    let h = m.frames.alloc(0, FrameKind::Memmap)?;
+    let first = m
+        .kernel_pt
+        .lookup(&m.frames, g, start)
+        .expect("mapped at boot")
+        .pfn;
+    copy_frame(
+        m.frames.frame(h).expect("backed"),
+        m.frames.frame(first).expect("backed"),
+    );
+    let tail = match mode {
+        Hvo::SharedTail => match shared_tail(k, ZONE_NORMAL, order, false) {
+            Ok(st) => st.frame,
+            Err(e) => {
+                m.frames.free(h, 0, FrameKind::Memmap)?;
+                return Err(e);
+            }
+        },
+        _ => h,
+    };
+    let mut old = Vec::new();
+    let mut addr = start;
+    while addr < end {
+        let run = m
+            .kernel_pt
+            .entry_run(&m.frames, g, addr, 1)
+            .expect("split above");
+        for slot in run {
+            if addr >= end {
+                break;
+            }
+            let (target, flags) = if addr == start {
+                (h, Pte::PRESENT | Pte::RW)
+            } else {
+                m.frames.get(tail);
+                (tail, Pte::PRESENT)
+            };
+            let prev = Pte(slot.swap(Pte::new(target, flags).0, Ordering::AcqRel));
+            old.push(prev.pfn());
+            addr = addr.offset(p);
+        }
+    }
+    if mode == Hvo::KeepOne {
+        // The page's own allocation reference was counted by `get` for every PTE but the first.
+        m.fake_heads_possible.store(true, Ordering::Release);
+    }
+    m.flush_tlb_kernel();
+    for f in old {
+        if m.frames.put(f) == 0 {
+            m.frames.free(f, 0, FrameKind::Memmap)?;
+        }
+    }
+    k.hugetlb.stats.optimized.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
+/// `hugetlb_vmemmap_restore_folio`: gives the huge page back its own vmemmap pages (V − 1 fresh
+/// frames, each a copy of the tails), all or nothing.
+fn vmemmap_restore(k: &Kernel, head: Pfn, order: Order) -> Result<(), FrameError> {
+    let m = &k.machine;
+    let g = m.geometry;
+    let p = g.page_size();
+    let (start, end) = vmemmap_range(k, head, order);
+    let v = (end.0 - start.0) / p;
+    let mut fresh = Vec::new();
+    for _ in 1..v {
+        match m.frames.alloc(0, FrameKind::Memmap) {
+            Ok(f) => fresh.push(f),
+            Err(e) => {
+                for f in fresh {
+                    m.frames.free(f, 0, FrameKind::Memmap)?;
+                }
+                return Err(e);
+            }
+        }
+    }
+    // The template: what page 1 maps now, with the first three struct pages reset to a copy of
+    // the fourth (`reset_struct_pages`: a kept head page holds the head and folio fields there).
+    let src = m
+        .kernel_pt
+        .lookup(&m.frames, g, start.offset(p))
+        .expect("mapped")
+        .pfn;
+    let per = usize::try_from(g.struct_page_size / 8).unwrap_or(8);
+    let mut fresh = fresh.into_iter();
+    let mut addr = start.offset(p);
+    while addr < end {
+        let run = m.kernel_pt.entry_run(&m.frames, g, addr, 1).expect("split");
+        for slot in run {
+            if addr >= end {
+                break;
+            }
+            let f = fresh.next().expect("one per page");
+            let body = m.frames.frame(f).expect("backed");
+            copy_frame(body, m.frames.frame(src).expect("backed"));
+            for sp in 0..3 {
+                for w in 0..per {
+                    body[sp * per + w]
+                        .store(body[3 * per + w].load(Ordering::Relaxed), Ordering::Relaxed);
+                }
+            }
+            let prev = Pte(slot.swap(Pte::new(f, Pte::PRESENT | Pte::RW).0, Ordering::AcqRel));
+            put_vmemmap_frame(k, prev.pfn(), None);
+            addr = addr.offset(p);
+        }
+    }
+    m.flush_tlb_kernel();
+    k.hugetlb.stats.optimized.fetch_sub(1, Ordering::Relaxed);
+    Ok(())
+}
+
+/// `prep_compound_page` for a new huge page: every struct page initialised (ZONE_NORMAL), the
+/// head marked, tails pointing at it, folio fields in page[1]; free huge pages have refcount 0.
+fn prep_compound(
+    k: &Kernel,
+    memmap: &mut Memmap<'_>,
+    head: Pfn,
+    order: Order,
+) -> Result<(), Fault> {
+    let g = k.machine.geometry;
+    let h = PagePtr::from_pfn(g, head);
+    let enc = match k.profile.switches().hvo {
+        Hvo::SharedTail => TailEncoding::Mask,
+        _ => TailEncoding::Classic,
+    };
+    let info = enc.encode(g, h, order);
+    let hp = memmap.page_mut(h)?;
+    init_single_page(hp, ZONE_NORMAL);
+    hp.flags.fetch_or(PG_HEAD, Ordering::Relaxed);
+    hp.refcount.store(0, Ordering::Release);
+    for i in 1..order.nr_pages() {
+        let t = memmap.page_mut(h.nth(g, i))?;
+        init_single_page(t, ZONE_NORMAL);
+        prep_compound_tail(t, info);
+        if i == 1 {
+            prep_compound_head(t, order);
+        }
+    }
+    k.stats
+        .struct_pages_initialized
+        .fetch_add(order.nr_pages(), Ordering::Relaxed);
+    Ok(())
+}
+
+/// Allocates, prepares and (per profile) optimizes one huge page for the pool.
+fn alloc_pool_page(
+    k: &Kernel,
+    memmap: &mut Memmap<'_>,
+    size: HugeSize,
+) -> Result<Option<Pfn>, HugetlbError> {
+    let order = size.order();
+    let Ok(pfn) = k.machine.frames.alloc_top(order.0, FrameKind::Data) else {
+        return Ok(None);
+    };
+    prep_compound(k, memmap, pfn, order)?;
+    let mode = k.profile.switches().hvo;
+    if mode != Hvo::Off {
+        // Like the kernel, a page whose vmemmap cannot be optimized is used unoptimized.
+        let _ = vmemmap_optimize(k, pfn, order, mode);
+    }
+    Ok(Some(pfn))
+}
+
+/// True if the huge page at `head` has an optimized vmemmap.
+fn is_optimized(k: &Kernel, head: Pfn) -> bool {
+    let m = &k.machine;
+    let g = m.geometry;
+    let va = g.pfn_to_page_va(head).offset(g.page_size());
+    m.kernel_pt
+        .lookup(&m.frames, g, va)
+        .is_some_and(|l| !l.entry.writable())
+}
+
+/// Gives a free huge page back to the buddy allocator: restore its vmemmap (may fail), destroy
+/// the compound page, free the frames.
+fn free_pool_page(
+    k: &Kernel,
+    memmap: &mut Memmap<'_>,
+    pfn: Pfn,
+    size: HugeSize,
+) -> Result<(), FrameError> {
+    let order = size.order();
+    if is_optimized(k, pfn) {
+        vmemmap_restore(k, pfn, order)?;
+    }
+    let g = k.machine.geometry;
+    let h = PagePtr::from_pfn(g, pfn);
+    for i in 0..order.nr_pages() {
+        if let Ok(p) = memmap.page_mut(h.nth(g, i)) {
+            p.zero();
+        }
+    }
+    k.machine.frames.free(pfn, order.0, FrameKind::Data)
+}
+
+/// Moves deferred pages whose last reference is gone back to the free list.
+fn reap(k: &Kernel, memmap: &mut Memmap<'_>, hs: &mut Hstate) -> Result<(), Fault> {
+    let g = k.machine.geometry;
+    let mut keep = Vec::new();
+    for pfn in hs.deferred.drain(..) {
+        if memmap.page(PagePtr::from_pfn(g, pfn))?.ref_count() == 0 {
+            hs.free.push(pfn);
+        } else {
+            keep.push(pfn);
+        }
+    }
+    hs.deferred = keep;
+    Ok(())
+}
+
+/// `echo N > nr_hugepages`: grows the pool (stopping quietly when RAM runs out, as the kernel
+/// does) or shrinks it by freeing free huge pages. Returns the pool size reached. Shrinking
+/// fails if a page's vmemmap cannot be restored; that page stays in the pool.
+pub fn set_nr_hugepages(k: &Kernel, size: HugeSize, target: u64) -> Result<u64, HugetlbError> {
+    let mut memmap = Memmap::new(&k.machine);
+    let mut pools = k
+        .hugetlb
+        .pools
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let hs = pools.entry(size).or_default();
+    reap(k, &mut memmap, hs)?;
+    while hs.nr < target {
+        let Some(pfn) = alloc_pool_page(k, &mut memmap, size)? else {
+            break;
+        };
+        hs.free.push(pfn);
+        hs.nr += 1;
+    }
+    while hs.nr > target {
+        let Some(pfn) = hs.free.pop() else { break };
+        if free_pool_page(k, &mut memmap, pfn, size).is_err() {
+            hs.free.push(pfn);
+            let need = k
+                .machine
+                .geometry
+                .vmemmap_pages_for(size.order().nr_pages())
+                - 1;
+            return Err(HugetlbError::RestoreFailed {
+                pfn,
+                need,
+                nr: hs.nr,
+            });
+        }
+        hs.nr -= 1;
+    }
+    Ok(hs.nr)
+}
+
+/// Takes a free huge page for a mapping (`alloc_hugetlb_folio`): its refcount becomes 1.
+pub fn alloc_huge_folio(
+    k: &Kernel,
+    memmap: &mut Memmap<'_>,
+    size: HugeSize,
+) -> Result<Option<Pfn>, Fault> {
+    let mut pools = k
+        .hugetlb
+        .pools
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let hs = pools.entry(size).or_default();
+    reap(k, memmap, hs)?;
+    let Some(pfn) = hs.free.pop() else {
+        return Ok(None);
+    };
+    memmap
+        .page_mut(PagePtr::from_pfn(k.machine.geometry, pfn))?
+        .refcount
+        .store(1, Ordering::Release);
+    Ok(Some(pfn))
+}
+
+/// Drops the page-cache reference of a huge page when its file goes away: back to the free list
+/// at refcount 0, or deferred until pins on it are released (`free_huge_folio`).
+pub fn release_huge_folio(
+    k: &Kernel,
+    memmap: &mut Memmap<'_>,
+    size: HugeSize,
+    pfn: Pfn,
+) -> Result<(), Fault> {
+    let head = memmap.page_mut(PagePtr::from_pfn(k.machine.geometry, pfn))?;
+    let left = head.refcount.fetch_sub(1, Ordering::AcqRel) - 1;
+    let mut pools = k
+        .hugetlb
+        .pools
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let hs = pools.entry(size).or_default();
+    if left == 0 {
+        hs.free.push(pfn);
+    } else {
+        hs.deferred.push(pfn);
+    }
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! HugeTLB pools and HVO: memmap per profile, fake heads (INV-3), read-only tails, grow/shrink
+//! returning every frame (INV-1) even after a failed restore, planner = simulation (INV-5).
+
+#![allow(clippy::cast_possible_truncation)]
+
+use vmemdiet::addr::{ByteSize, Pfn};
+use vmemdiet::drivers::dax::MapMode;
+use vmemdiet::machine::{Fault, MachineConfig};
+use vmemdiet::mm::hugetlb::{set_nr_hugepages, HugeSize, HugetlbError};
+use vmemdiet::mm::page::{FolioTail, Memmap, PagePtr, PG_HEAD};
+use vmemdiet::mm::profile::{Profile, ALL_PROFILES};
+use vmemdiet::mm::sparse_vmemmap::memmap_frames_of;
+use vmemdiet::mm::Kernel;
+use vmemdiet::plan::{plan, PlanConfig};
+use vmemdiet::simulate::simulate;
+
+fn boot(profile: Profile) -> Kernel {
+    Kernel::boot(
+        MachineConfig {
+            ram_size: ByteSize::gib(8),
+            device_size: ByteSize(0),
+            ..MachineConfig::default()
+        },
+        profile,
+    )
+    .unwrap()
+}
+
+/// The pool's pfn range: top of RAM (2 GiB + 8 GiB) down.
+fn pool_start(size: HugeSize, pages: u64) -> Pfn {
+    Pfn(((10u64 << 30) - pages * size.bytes().0) >> 12)
+}
+
+#[test]
+fn hvo_memmap_per_huge_page_by_profile() {
+    for profile in ALL_PROFILES {
+        for (size, pages) in [(HugeSize::Pmd, 512u64), (HugeSize::Pud, 2)] {
+            let k = boot(profile);
+            assert_eq!(set_nr_hugepages(&k, size, pages).unwrap(), pages);
+            let n = size.bytes().0 / 4096;
+            let frames = memmap_frames_of(&k, pool_start(size, pages), pages * n);
+            let want = match profile {
+                Profile::V5_10 | Profile::Rfc => pages * n / 64,
+                Profile::Next => pages + 1,
+                _ => pages,
+            };
+            assert_eq!(frames, want, "{profile} {size:?}");
+        }
+    }
+}
+
+#[test]
+fn inv3_every_tail_resolves_to_its_head_through_fake_heads() {
+    for profile in ALL_PROFILES {
+        for size in [HugeSize::Pmd, HugeSize::Pud] {
+            let k = boot(profile);
+            set_nr_hugepages(&k, size, 2).unwrap();
+            let g = k.machine.geometry;
+            let mut mm = Memmap::new(&k.machine);
+            let n = size.bytes().0 / 4096;
+            for hp in 0..2 {
+                let head = PagePtr::from_pfn(g, Pfn(pool_start(size, 2).0 + hp * n));
+                assert!(mm.page(head).unwrap().is_head());
+                assert_eq!(FolioTail(mm.page(head.nth(g, 1)).unwrap()).nr_pages(), n);
+                let step = if n > 512 { 61 } else { 1 };
+                let mut i = 1;
+                while i < n {
+                    let t = head.nth(g, i);
+                    assert_eq!(
+                        mm.compound_head(t).unwrap(),
+                        head,
+                        "{profile} {size:?} tail {i}"
+                    );
+                    i += step;
+                }
+                // Tail 64 reads the head's bytes under keep-one HVO: a fake head.
+                let fake = mm.page(head.nth(g, 64)).unwrap().flags() & PG_HEAD != 0;
+                assert_eq!(
+                    fake,
+                    matches!(profile, Profile::V5_19 | Profile::V6_12 | Profile::V6_15),
+                    "{profile}"
+                );
+                assert_eq!(mm.compound_head(head.nth(g, 64)).unwrap(), head);
+                assert_eq!(mm.compound_head(head).unwrap(), head);
+            }
+        }
+    }
+}
+
+#[test]
+fn writing_a_tail_through_the_read_only_alias_faults_and_names_the_struct_page() {
+    for profile in [Profile::V6_15, Profile::Next] {
+        let k = boot(profile);
+        set_nr_hugepages(&k, HugeSize::Pmd, 1).unwrap();
+        let g = k.machine.geometry;
+        let mut mm = Memmap::new(&k.machine);
+        let head = PagePtr::from_pfn(g, pool_start(HugeSize::Pmd, 1));
+        let t = head.nth(g, 100);
+        match mm.page_mut(t) {
+            Err(Fault::ReadOnlyStructPage { va, pfn }) => {
+                assert_eq!((va, pfn), (t.0, t.pfn(g).0));
+                assert!(Fault::ReadOnlyStructPage { va, pfn }
+                    .to_string()
+                    .contains("read-only"));
+            }
+            other => panic!("{profile}: expected a read-only fault, got {other:?}"),
+        }
+        assert!(
+            mm.page_mut(head.nth(g, 1)).is_ok(),
+            "page[1] (pincount) is in the kept head page"
+        );
+    }
+}
+
+#[test]
+fn inv1_grow_then_shrink_returns_every_frame_even_after_a_failed_restore() {
+    for profile in ALL_PROFILES {
+        for (size, pages) in [(HugeSize::Pmd, 100u64), (HugeSize::Pud, 2)] {
+            let k = boot(profile);
+            let before = k.machine.frames.usage();
+            set_nr_hugepages(&k, size, pages).unwrap();
+            assert_eq!(k.hugetlb.nr_hugepages(size), pages);
+            let hvo = !matches!(profile, Profile::V5_10 | Profile::Rfc);
+            if hvo {
+                // Memory pressure: the restore cannot allocate; the page stays in the pool.
+                k.machine.frames.inject_alloc_failure(Some(0));
+                let e = set_nr_hugepages(&k, size, 0).unwrap_err();
+                assert!(
+                    matches!(e, HugetlbError::RestoreFailed { nr, .. } if nr == pages),
+                    "{profile}: {e}"
+                );
+                assert_eq!(k.hugetlb.nr_hugepages(size), pages);
+                k.machine.frames.inject_alloc_failure(None);
+            }
+            assert_eq!(set_nr_hugepages(&k, size, 0).unwrap(), 0);
+            let after = k.machine.frames.usage();
+            let split = k
+                .hugetlb
+                .stats
+                .split_pmds
+                .load(std::sync::atomic::Ordering::Relaxed);
+            assert_eq!(after.memmap_ram, before.memmap_ram, "{profile} {size:?}");
+            assert_eq!(after.data, before.data);
+            assert_eq!(
+                after.free + split,
+                before.free,
+                "only the split PTE tables stay allocated"
+            );
+            assert_eq!(after.pagetable, before.pagetable + split);
+            assert!(k.shared_tails_empty());
+            // And the pool grows again.
+            assert_eq!(set_nr_hugepages(&k, size, pages).unwrap(), pages);
+        }
+    }
+}
+
+#[test]
+fn inv5_hugetlb_planner_equals_simulation() {
+    for profile in ALL_PROFILES {
+        for (align, size) in [
+            (ByteSize::mib(2), ByteSize::mib(200)),
+            (ByteSize::mib(2), ByteSize::gib(1)),
+            (ByteSize::gib(1), ByteSize::gib(2)),
+        ] {
+            let mut cfg = PlanConfig::new(size, align, MapMode::Mem, profile).hugetlb();
+            cfg.ram_size = ByteSize::gib(8);
+            assert_eq!(
+                plan(&cfg).unwrap(),
+                simulate(&cfg).unwrap(),
+                "{profile} {align} {size}"
+            );
+        }
+    }
+}
