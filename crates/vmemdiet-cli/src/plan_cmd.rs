@@ -6,7 +6,7 @@ use vmemdiet::addr::ByteSize;
 use vmemdiet::arch::Arch;
 use vmemdiet::drivers::dax::MapMode;
 use vmemdiet::mm::profile::Profile;
-use vmemdiet::plan::{plan, PlanConfig, PlanRow, DEFAULT_RAM};
+use vmemdiet::plan::{plan, Kind, PlanConfig, PlanRow, DEFAULT_RAM};
 use vmemdiet::simulate::simulate;
 
 use crate::output::{human, parse_size, print_json, progress, table};
@@ -29,6 +29,10 @@ pub struct PlanArgs {
     /// Kernel profile(s): v5.10, rfc, v5.19, v6.12, v6.15, next [default: v6.15, or v5.10,v6.15 when no --align is given either].
     #[arg(long, value_delimiter = ',')]
     profile: Vec<Profile>,
+    /// What the memory is: devdax (a device-dax device) or hugetlb (a HugeTLB pool in RAM); a
+    /// comma list gives rows for each, kinds in the order given.
+    #[arg(long, value_delimiter = ',', default_value = "devdax")]
+    kind: Vec<Kind>,
     /// Architecture geometry: x86_64 (4-level paging, 64 TiB) or x86_64-la57 (5-level).
     #[arg(long, default_value = "x86_64")]
     arch: Arch,
@@ -60,17 +64,20 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
         vec![Profile::default()]
     };
     let mut configs = Vec::new();
-    for &profile in &profiles {
-        for &map in &a.map {
-            for &align in &aligns {
-                configs.push(PlanConfig {
-                    size: a.size,
-                    align,
-                    map,
-                    profile,
-                    arch: a.arch,
-                    ram_size: a.ram,
-                });
+    for &kind in &a.kind {
+        for &profile in &profiles {
+            for &map in &a.map {
+                for &align in &aligns {
+                    configs.push(PlanConfig {
+                        size: a.size,
+                        align,
+                        map,
+                        profile,
+                        arch: a.arch,
+                        ram_size: a.ram,
+                        kind,
+                    });
+                }
             }
         }
     }
@@ -112,6 +119,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
         return print_json(&rows);
     }
     let mut t = table(&[
+        "kind",
         "size",
         "align",
         "map",
@@ -123,10 +131,12 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
         "struct pages",
         "initialized",
     ]);
-    for r in &rows {
+    let kinds: Vec<Kind> = configs.iter().map(|c| c.kind).collect();
+    for (i, r) in rows.iter().enumerate() {
         #[allow(clippy::cast_precision_loss)]
         let pct = r.memmap_bytes as f64 * 100.0 / r.size as f64;
         t.add_row(vec![
+            kinds[i].to_string(),
             ByteSize(r.size).to_string(),
             ByteSize(r.align).short(),
             r.map.to_string(),

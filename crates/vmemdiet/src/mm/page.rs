@@ -179,7 +179,7 @@ impl<'m> Memmap<'m> {
         // Only a page-aligned struct page can alias a head page, and only while HVO is on.
         let g = self.machine.geometry;
         if page.flags() & PG_HEAD != 0
-            && p.0 .0 % g.page_size() == 0
+            && p.0 .0.is_multiple_of(g.page_size())
             && self.machine.fake_heads_possible.load(Ordering::Acquire)
         {
             let next = p.nth(g, 1);
