@@ -172,3 +172,85 @@ fn inv5_hugetlb_planner_equals_simulation() {
         }
     }
 }
+
+#[test]
+fn gup_over_hugetlbfs_batches_per_huge_page_from_rfc_on_and_returns_pages_to_the_pool() {
+    use vmemdiet::addr::VirtAddr;
+    use vmemdiet::mm::gup::{
+        pin_user_pages, pin_user_pages_fast, unpin_user_pages, GupCtx, GupFlags,
+    };
+    use vmemdiet::mm::vm::Mm;
+    // 4 MiB of 2 MiB pages: 1024 subpages, 2 huge pages; 1 GiB page: 262144 subpages.
+    for profile in ALL_PROFILES {
+        for (size, pages) in [(HugeSize::Pmd, 2u64), (HugeSize::Pud, 1)] {
+            let k = boot(profile);
+            set_nr_hugepages(&k, size, pages).unwrap();
+            let len = pages * size.bytes().0;
+            let nr = (len / 4096) as usize;
+            let mut cx = GupCtx::new(&k);
+            let mm = Mm::new(&k).unwrap();
+            let va = mm.mmap_hugetlb(size, len, true).unwrap();
+            let mut out = Vec::new();
+            // The slow path faults the pages in from the pool.
+            assert_eq!(
+                pin_user_pages(
+                    &mut cx,
+                    &mm,
+                    va,
+                    nr,
+                    GupFlags::LONGTERM | GupFlags::WRITE,
+                    &mut out
+                )
+                .unwrap(),
+                nr
+            );
+            assert_eq!(k.hugetlb.free_hugepages(size), 0);
+            let batched = profile != Profile::V5_10;
+            assert_eq!(
+                cx.stats.refs.refcount_atomics,
+                if batched { pages } else { nr as u64 },
+                "{profile} {size:?}"
+            );
+            assert_eq!(
+                cx.stats.walks,
+                pages + pages,
+                "{profile}: a walk per huge page, plus one per fault retry"
+            );
+            unpin_user_pages(&mut cx, &k, &out).unwrap();
+            // The fast path grabs once per leaf in every profile, long-term pins included.
+            cx.stats = Default::default();
+            out.clear();
+            assert_eq!(
+                pin_user_pages_fast(
+                    &mut cx,
+                    &mm,
+                    VirtAddr(va.0 + 4096),
+                    nr - 1,
+                    GupFlags::LONGTERM,
+                    &mut out
+                )
+                .unwrap(),
+                nr - 1
+            );
+            assert_eq!(
+                (cx.stats.refs.refcount_atomics, cx.stats.slow_pages),
+                (pages, 0),
+                "{profile}"
+            );
+            unpin_user_pages(&mut cx, &k, &out).unwrap();
+            mm.munmap(&mut cx.memmap, va, len).unwrap();
+            assert_eq!(
+                k.hugetlb.free_hugepages(size),
+                pages,
+                "{profile}: the file's pages went back to the pool"
+            );
+            let g = k.machine.geometry;
+            let head = PagePtr::from_pfn(g, pool_start(size, pages));
+            let mut mm2 = Memmap::new(&k.machine);
+            assert_eq!(mm2.page(head).unwrap().ref_count(), 0);
+            assert_eq!(FolioTail(mm2.page(head.nth(g, 1)).unwrap()).pincount(), 0);
+            drop(mm);
+            assert_eq!(set_nr_hugepages(&k, size, 0).unwrap(), 0);
+        }
+    }
+}

@@ -359,7 +359,10 @@ fn next_profile_maps_shared_tails_read_only_and_faults_on_write() {
             .unwrap(),
         PagePtr::from_pfn(g, head.add(512))
     );
-    assert!(matches!(mm.page_mut(tail), Err(Fault::ReadOnlyStructPage { .. })));
+    assert!(matches!(
+        mm.page_mut(tail),
+        Err(Fault::ReadOnlyStructPage { .. })
+    ));
     assert!(
         mm.page_mut(PagePtr::from_pfn(g, head.add(1))).is_ok(),
         "page[1] holds folio fields: writable"

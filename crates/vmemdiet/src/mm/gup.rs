@@ -15,7 +15,7 @@ use crate::mm::folio::{page_folio, Folio, RefKind, RefStats};
 use crate::mm::memremap::DevPagemap;
 use crate::mm::page::{Memmap, PagePtr};
 use crate::mm::profile::{FastLeaf, SlowLeaf, Unpin};
-use crate::mm::vm::{Mm, VmError, PTE_DEVMAP};
+use crate::mm::vm::{Backing, Mm, VmError, PTE_DEVMAP};
 use crate::mm::Kernel;
 
 /// `FOLL_*` flags.
@@ -168,7 +168,7 @@ fn gup_fast_leaf(
         return Ok(false);
     }
     let devmap = leaf.0 & PTE_DEVMAP != 0;
-    if flags.contains(GupFlags::LONGTERM) && (devmap || !sw.longterm_fast) {
+    if flags.contains(GupFlags::LONGTERM) && devmap {
         // ≤ 6.14: every long-term pin of a devmap leaf goes to the slow path.
         return Ok(false);
     }
@@ -301,16 +301,36 @@ fn gup_slow(
             return done_or(i, GupError::Fault(addr));
         }
         let span_pages = g.level_span(leaf.level) >> g.page_shift;
-        let page_mask = match (sw.slow_leaf, leaf.level) {
-            (SlowLeaf::Batched, _) | (SlowLeaf::PudBatched, 3) => span_pages - 1,
+        let hugetlb = matches!(vma.backing, Backing::Hugetlb { .. });
+        // follow_hugetlb_page walks once per huge page; device-dax per the profile's page_mask.
+        let page_mask = match (hugetlb, sw.slow_leaf, leaf.level) {
+            (true, ..) | (false, SlowLeaf::Batched, _) | (false, SlowLeaf::PudBatched, 3) => {
+                span_pages - 1
+            }
             _ => 0,
         };
         let increm = (1 + (!(addr.0 >> g.page_shift) & page_mask)).min((nr - i) as u64);
         let page = PagePtr::from_pfn(g, leaf.pfn);
         let folio: Folio = page_folio(&mut cx.memmap, page)?;
-        let refs = u32::try_from(increm).unwrap_or(u32::MAX);
-        if !folio.try_grab(&mut cx.memmap, refs, kind, &mut cx.stats.refs)? {
-            return done_or(i, GupError::Overflow(leaf.pfn));
+        // Before 5.12 follow_hugetlb_page took one reference per subpage.
+        let grabs = if hugetlb && !sw.hugetlb_slow_batched {
+            increm
+        } else {
+            1
+        };
+        let refs = u32::try_from(increm / grabs).unwrap_or(u32::MAX);
+        for done in 0..grabs {
+            if !folio.try_grab(&mut cx.memmap, refs, kind, &mut cx.stats.refs)? {
+                if done > 0 {
+                    folio.put(
+                        &mut cx.memmap,
+                        u32::try_from(done).unwrap_or(u32::MAX) * refs,
+                        kind,
+                        &mut cx.stats.refs,
+                    )?;
+                }
+                return done_or(i, GupError::Overflow(leaf.pfn));
+            }
         }
         pages.extend((0..increm).map(|j| page.nth(g, j)));
         cx.stats.slow_pages += increm;

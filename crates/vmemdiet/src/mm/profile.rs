@@ -169,9 +169,6 @@ pub struct Switches {
     pub reserve_nr_rule: bool,
     /// GUP-fast on a device-dax leaf.
     pub fast_leaf: FastLeaf,
-    /// FOLL_LONGTERM pins of device-dax may use the fast path (6.15+); before, they always
-    /// fall back to the slow path.
-    pub longterm_fast: bool,
     /// The slow path on device-dax leaves.
     pub slow_leaf: SlowLeaf,
     /// `unpin_user_pages` strategy.
@@ -186,7 +183,8 @@ pub struct Switches {
     /// instead of one per 4 KiB subpage.
     pub hugetlb_slow_batched: bool,
     /// Device-dax leaves are ordinary folio mappings (6.15+): a mapping holds a folio reference
-    /// and a mapcount; before, they are `devmap` pfn mappings with no reference.
+    /// and a mapcount, and FOLL_LONGTERM pins may take the fast path; before, they are `devmap`
+    /// pfn mappings with no reference, whose long-term pins always fall back to the slow path.
     pub dax_folios: bool,
 }
 
@@ -204,7 +202,6 @@ impl Profile {
             tail_encoding: TailEncoding::Classic,
             reserve_nr_rule: false,
             fast_leaf: FastLeaf::PerPage,
-            longterm_fast: false,
             slow_leaf: SlowLeaf::PerPage,
             unpin: Unpin::PerFolioRun,
             umem_release: UmemRelease::PerSgRange,
@@ -243,7 +240,6 @@ impl Profile {
                 reserve_nr_rule: true,
                 pgmap_refs: PgmapRefs::None,
                 fast_leaf: FastLeaf::PerLeaf,
-                longterm_fast: true,
                 slow_leaf: SlowLeaf::Batched,
                 sg_merge: SgMerge::FolioPgmap,
                 dax_folios: true,
@@ -258,7 +254,6 @@ impl Profile {
                 hvo: Hvo::SharedTail,
                 reserve_nr_rule: true,
                 fast_leaf: FastLeaf::PerLeaf,
-                longterm_fast: true,
                 slow_leaf: SlowLeaf::Batched,
                 sg_merge: SgMerge::FolioPgmap,
                 dax_folios: true,

@@ -12,6 +12,7 @@ use crate::machine::frame_store::FrameError;
 use crate::machine::page_table::{free_tables, PageTable, PtError, Pte};
 use crate::machine::Fault;
 use crate::mm::folio::{page_folio, RefStats};
+use crate::mm::hugetlb::{self, HugeSize};
 use crate::mm::memremap::DevPagemap;
 use crate::mm::page::{Memmap, PagePtr};
 use crate::mm::Kernel;
@@ -52,6 +53,8 @@ pub enum VmError {
     PageTable(PtError),
     #[error("struct page access: {0}")]
     Memmap(#[from] Fault),
+    #[error("no free huge page for {0}: the pool is exhausted (SIGBUS); grow nr_hugepages")]
+    NoHugePages(VirtAddr),
 }
 
 impl From<PtError> for VmError {
@@ -63,17 +66,28 @@ impl From<PtError> for VmError {
     }
 }
 
-/// A `vm_area_struct` mapping (part of) a device-dax device, `MAP_SHARED`.
+/// What a mapping maps.
+#[derive(Debug, Clone)]
+pub enum Backing {
+    /// (Part of) a device-dax device: device pfn at `start`, and its pgmap.
+    DevDax { pfn: Pfn, pgmap: Arc<DevPagemap> },
+    /// A `MAP_HUGETLB` shared mapping: its hugetlbfs file's pages, allocated from the pool on
+    /// first fault, one per `align`-sized block.
+    Hugetlb {
+        size: HugeSize,
+        pages: Arc<Mutex<Vec<Option<Pfn>>>>,
+    },
+}
+
+/// A `vm_area_struct`, `MAP_SHARED`.
 #[derive(Debug, Clone)]
 pub struct Vma {
     pub start: VirtAddr,
     pub end: VirtAddr,
-    /// Device pfn mapped at `start`.
-    pub pfn: Pfn,
-    /// The device's align: the leaf size faults install.
+    /// The leaf size faults install (the device align, or the huge page size).
     pub align: ByteSize,
     pub writable: bool,
-    pub pgmap: Arc<DevPagemap>,
+    pub backing: Backing,
 }
 
 impl Vma {
@@ -240,16 +254,63 @@ impl<'k> Mm<'k> {
             .unwrap_or_else(PoisonError::into_inner);
         let start = ByteSize(tree.next).align_up(align).0;
         tree.next = start + len;
+        let pfn = g.phys_to_pfn(crate::addr::PhysAddr(data_start + offset));
+        dev.pgmap.map_get();
+        let backing = Backing::DevDax {
+            pfn,
+            pgmap: Arc::clone(&dev.pgmap),
+        };
         let vma = Vma {
             start: VirtAddr(start),
             end: VirtAddr(start + len),
-            pfn: g.phys_to_pfn(crate::addr::PhysAddr(data_start + offset)),
             align,
             writable,
-            pgmap: Arc::clone(&dev.pgmap),
+            backing,
         };
-        vma.pgmap.map_get();
         tree.vmas.insert(start, vma);
+        Ok(VirtAddr(start))
+    }
+
+    /// `mmap(NULL, len, ..., MAP_SHARED | MAP_HUGETLB | MAP_HUGE_2MB/1GB, -1, 0)`: a mapping of
+    /// `len` (a multiple of the huge page size) whose pages come from the HugeTLB pool on fault.
+    pub fn mmap_hugetlb(
+        &self,
+        size: HugeSize,
+        len: u64,
+        writable: bool,
+    ) -> Result<VirtAddr, VmError> {
+        let align = size.bytes();
+        if len == 0 {
+            return Err(VmError::ZeroLength);
+        }
+        if len % align.0 != 0 {
+            return Err(VmError::Misaligned {
+                what: "length",
+                value: len,
+                align,
+            });
+        }
+        let mut tree = self
+            .mmap_lock
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let start = ByteSize(tree.next).align_up(align).0;
+        tree.next = start + len;
+        let slots = usize::try_from(len / align.0).unwrap_or(0);
+        let backing = Backing::Hugetlb {
+            size,
+            pages: Arc::new(Mutex::new(vec![None; slots])),
+        };
+        tree.vmas.insert(
+            start,
+            Vma {
+                start: VirtAddr(start),
+                end: VirtAddr(start + len),
+                align,
+                writable,
+                backing,
+            },
+        );
         Ok(VirtAddr(start))
     }
 
@@ -272,13 +333,34 @@ impl<'k> Mm<'k> {
         let level = vma.leaf_level();
         let span = g.level_span(level);
         let leaf_va = VirtAddr(addr.0 & !(span - 1));
-        let pfn = vma.pfn.add((leaf_va.0 - vma.start.0) >> g.page_shift);
         let _ptl = self.ptl.lock().unwrap_or_else(PoisonError::into_inner);
         let (slot, _) = self.pt.ensure(&k.machine.frames, g, leaf_va, level)?;
         if Pte(slot.load(Ordering::Acquire)).present() {
             return Ok(());
         }
-        let dax_folios = k.profile.switches().dax_folios;
+        let (pfn, refcounted) = match &vma.backing {
+            Backing::DevDax { pfn, .. } => (
+                pfn.add((leaf_va.0 - vma.start.0) >> g.page_shift),
+                k.profile.switches().dax_folios,
+            ),
+            Backing::Hugetlb { size, pages } => {
+                let idx =
+                    usize::try_from((leaf_va.0 - vma.start.0) / vma.align.0).unwrap_or(usize::MAX);
+                let mut pages = pages.lock().unwrap_or_else(PoisonError::into_inner);
+                let pfn = match pages[idx] {
+                    Some(p) => p,
+                    None => {
+                        // hugetlb_no_page: a page from the pool, held by the file from now on.
+                        let p = hugetlb::alloc_huge_folio(k, memmap, *size)?
+                            .ok_or(VmError::NoHugePages(addr))?;
+                        pages[idx] = Some(p);
+                        p
+                    }
+                };
+                (pfn, true)
+            }
+        };
+        let dax_folios = refcounted;
         let mut flags = Pte::PRESENT | PTE_USER;
         if vma.writable {
             flags |= Pte::RW;
@@ -347,7 +429,6 @@ impl<'k> Mm<'k> {
         if !whole {
             return Err(VmError::PartialUnmap { start, len });
         }
-        let dax_folios = k.profile.switches().dax_folios;
         for s in covered {
             let vma = tree.vmas.remove(&s).expect("listed");
             let level = vma.leaf_level();
@@ -358,7 +439,7 @@ impl<'k> Mm<'k> {
                 while addr < vma.end {
                     if let Some(slot) = self.pt.entry(&k.machine.frames, g, addr, level) {
                         let e = Pte(slot.swap(0, Ordering::AcqRel));
-                        if e.present() && dax_folios {
+                        if e.present() && Self::refcounted(k, &vma) {
                             let folio = page_folio(memmap, PagePtr::from_pfn(g, e.pfn()))?;
                             memmap
                                 .page_mut(folio.head())?
@@ -382,9 +463,29 @@ impl<'k> Mm<'k> {
                 .unlink_empty(&k.machine.frames, g, vma.start, vma.end);
             self.gate.synchronize();
             free_tables(&k.machine.frames, &unlinked);
-            vma.pgmap.map_put();
+            match &vma.backing {
+                Backing::DevDax { pgmap, .. } => pgmap.map_put(),
+                Backing::Hugetlb { size, pages } => {
+                    // The file goes with its last mapping: its pages go back to the pool (or
+                    // wait there for outstanding pins).
+                    let pages =
+                        std::mem::take(&mut *pages.lock().unwrap_or_else(PoisonError::into_inner));
+                    for p in pages.into_iter().flatten() {
+                        hugetlb::release_huge_folio(k, memmap, *size, p)?;
+                    }
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Whether leaves of `vma` hold a folio reference and mapcount (HugeTLB always; device-dax
+    /// from 6.15).
+    fn refcounted(k: &Kernel, vma: &Vma) -> bool {
+        match vma.backing {
+            Backing::DevDax { .. } => k.profile.switches().dax_folios,
+            Backing::Hugetlb { .. } => true,
+        }
     }
 
     /// Unmaps everything (`exit_mmap`).
