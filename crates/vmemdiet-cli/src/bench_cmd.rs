@@ -5,8 +5,10 @@ use clap::{Args, Subcommand};
 use vmemdiet::addr::ByteSize;
 use vmemdiet::drivers::dax::MapMode;
 use vmemdiet::mm::profile::Profile;
+use vmemdiet::plan::Kind;
 use vmemdiet::workload::bootstrap::{self, BootstrapConfig};
 use vmemdiet::workload::gup::{self, GupConfig, GupOp};
+use vmemdiet::workload::hugetlb_pool::{self, PoolConfig};
 use vmemdiet::workload::mr::{self, MrConfig};
 
 use crate::output::{human, parse_size, progress, table, us};
@@ -20,6 +22,31 @@ pub enum BenchCommand {
     Gup(GupArgs),
     /// The seeds' MR reg/unreg loop: register and deregister an RDMA memory region for a fixed time.
     Mr(MrArgs),
+    /// Time growing and shrinking a HugeTLB pool (`nr_hugepages`), with and without HVO.
+    HugetlbPool(PoolArgs),
+}
+
+/// Arguments of `vmemdiet bench hugetlb-pool`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "JSON: an array of objects with size, align, profile, runs, pages, alloc_us, free_us (medians), memmap_bytes."
+)]
+pub struct PoolArgs {
+    /// Pool size(s).
+    #[arg(long, value_parser = parse_size, value_delimiter = ',', default_value = "20GiB")]
+    size: Vec<ByteSize>,
+    /// Huge page size(s): 2M, 1G.
+    #[arg(long, value_parser = parse_size, value_delimiter = ',', default_value = "2M")]
+    align: Vec<ByteSize>,
+    /// Kernel profile(s): v5.10 has no HVO, v5.19+ keep one vmemmap page, next shares tails.
+    #[arg(long, value_delimiter = ',', default_value = "v5.10,v6.15,next")]
+    profile: Vec<Profile>,
+    /// Timed runs (after one warm-up); medians are reported.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    runs: u32,
+    /// Machine-readable output (an array).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `vmemdiet bench mr`.
@@ -31,9 +58,9 @@ pub struct MrArgs {
     /// Region size each thread registers.
     #[arg(long, value_parser = parse_size, default_value = "1GiB")]
     size: ByteSize,
-    /// Device kind(s): devdax (hugetlbfs comes with HugeTLB support).
-    #[arg(long, value_delimiter = ',', default_value = "devdax", value_parser = ["devdax"])]
-    kind: Vec<String>,
+    /// Memory kind(s): devdax, hugetlb (hugetlbfs).
+    #[arg(long, value_delimiter = ',', default_value = "devdax")]
+    kind: Vec<Kind>,
     /// Alignment(s): 4K, 2M, 1G.
     #[arg(long, value_parser = parse_size, value_delimiter = ',', default_value = "2M,1G")]
     align: Vec<ByteSize>,
@@ -64,9 +91,9 @@ pub struct GupArgs {
         default_value = "gup-fast,pin-fast,pin-longterm"
     )]
     op: Vec<GupOp>,
-    /// Device kind: devdax (hugetlb comes with HugeTLB support).
-    #[arg(long, default_value = "devdax", value_parser = ["devdax"])]
-    kind: String,
+    /// Memory kind(s): devdax (a device-dax device), hugetlb (a MAP_HUGETLB mapping of a pool).
+    #[arg(long, value_delimiter = ',', default_value = "devdax")]
+    kind: Vec<Kind>,
     /// Mapping size(s).
     #[arg(long, value_parser = parse_size, value_delimiter = ',', default_value = "16GiB")]
     size: Vec<ByteSize>,
@@ -124,6 +151,7 @@ pub fn run(cmd: &BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Bootstrap(a) => bootstrap_cmd(a),
         BenchCommand::Gup(a) => gup_cmd(a),
         BenchCommand::Mr(a) => mr_cmd(a),
+        BenchCommand::HugetlbPool(a) => pool_cmd(a),
     }
 }
 
@@ -201,22 +229,25 @@ fn bootstrap_cmd(a: &BootstrapArgs) -> anyhow::Result<()> {
 
 fn gup_cmd(a: &GupArgs) -> anyhow::Result<()> {
     let mut configs = Vec::new();
-    for &size in &a.size {
-        for &profile in &a.profile {
-            for &map in &a.map {
-                for &align in &a.align {
-                    for &op in &a.op {
-                        configs.push(GupConfig {
-                            op,
-                            size,
-                            align,
-                            map,
-                            profile,
-                            threads: a.threads,
-                            runs: a.runs,
-                            nr_per_call: Some(a.nr_per_call),
-                            write: true,
-                        });
+    for &kind in &a.kind {
+        for &size in &a.size {
+            for &profile in &a.profile {
+                for &map in &a.map {
+                    for &align in &a.align {
+                        for &op in &a.op {
+                            configs.push(GupConfig {
+                                op,
+                                kind,
+                                size,
+                                align,
+                                map,
+                                profile,
+                                threads: a.threads,
+                                runs: a.runs,
+                                nr_per_call: Some(a.nr_per_call),
+                                write: true,
+                            });
+                        }
                     }
                 }
             }
@@ -264,6 +295,7 @@ fn gup_cmd(a: &GupArgs) -> anyhow::Result<()> {
     for r in &rows {
         t.add_row(vec![
             format!("{:?}", r.op),
+            r.kind.to_string(),
             ByteSize(r.size).to_string(),
             ByteSize(r.align).short(),
             r.profile.to_string(),
@@ -292,26 +324,34 @@ fn mr_cmd(a: &MrArgs) -> anyhow::Result<()> {
         );
     }
     let mut configs = Vec::new();
-    for &profile in &a.profile {
-        for &align in &a.align {
-            configs.push(MrConfig {
-                size: a.size,
-                align,
-                map: MapMode::Mem,
-                profile,
-                threads: a.threads,
-                seconds: a.seconds,
-            });
+    for &kind in &a.kind {
+        for &profile in &a.profile {
+            for &align in &a.align {
+                configs.push(MrConfig {
+                    kind,
+                    size: a.size,
+                    align,
+                    map: MapMode::Mem,
+                    profile,
+                    threads: a.threads,
+                    seconds: a.seconds,
+                });
+            }
         }
     }
     for c in &configs {
         let total = ByteSize(c.size.0 * u64::from(c.threads));
-        vmemdiet::plan::plan(&vmemdiet::plan::PlanConfig::new(
-            total, c.align, c.map, c.profile,
-        ))
-        .with_context(|| {
+        let spec = vmemdiet::workload::mapping::MappingSpec {
+            kind: c.kind,
+            size: total,
+            align: c.align,
+            map: c.map,
+            profile: c.profile,
+        };
+        vmemdiet::plan::plan(&spec.plan_config()).with_context(|| {
             format!(
-                "{} x {} at align {} ({})",
+                "{} {} x {} at align {} ({})",
+                c.kind,
                 c.threads,
                 c.size,
                 c.align.short(),
@@ -367,5 +407,73 @@ fn mr_cmd(a: &MrArgs) -> anyhow::Result<()> {
     }
     println!("{t}");
     println!("per round = thread-seconds / rounds; pin, sg and release split each round");
+    Ok(())
+}
+
+fn pool_cmd(a: &PoolArgs) -> anyhow::Result<()> {
+    let mut configs = Vec::new();
+    for &size in &a.size {
+        for &align in &a.align {
+            for &profile in &a.profile {
+                configs.push(PoolConfig {
+                    size,
+                    align,
+                    profile,
+                    runs: a.runs,
+                });
+            }
+        }
+    }
+    for c in &configs {
+        vmemdiet::plan::plan(
+            &vmemdiet::plan::PlanConfig::new(c.size, c.align, MapMode::Mem, c.profile).hugetlb(),
+        )
+        .with_context(|| {
+            format!(
+                "a {} pool of {} pages ({})",
+                c.size,
+                c.align.short(),
+                c.profile
+            )
+        })?;
+    }
+    let pb = progress(configs.len() as u64 * u64::from(a.runs), "hugetlb pool");
+    let mut rows = Vec::new();
+    for c in &configs {
+        rows.push(
+            hugetlb_pool::run(c, &mut || pb.inc(1))
+                .with_context(|| format!("pool of {} ({})", c.size, c.profile))?,
+        );
+    }
+    pb.finish_and_clear();
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    let mut t = table(&[
+        "size",
+        "page",
+        "profile",
+        "pages",
+        "grow",
+        "shrink",
+        "memmap (RAM)",
+    ]);
+    for r in &rows {
+        t.add_row(vec![
+            ByteSize(r.size).to_string(),
+            ByteSize(r.align).short(),
+            r.profile.to_string(),
+            r.pages.to_string(),
+            us(r.alloc_us),
+            us(r.free_us),
+            human(r.memmap_bytes),
+        ]);
+    }
+    println!("{t}");
+    println!(
+        "medians of {} runs after a warm-up; grow = nr_hugepages 0 -> pages, shrink = back to 0",
+        a.runs
+    );
     Ok(())
 }

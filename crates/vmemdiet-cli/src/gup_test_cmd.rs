@@ -8,6 +8,7 @@ use clap::Args;
 use vmemdiet::addr::ByteSize;
 use vmemdiet::drivers::dax::MapMode;
 use vmemdiet::mm::profile::Profile;
+use vmemdiet::plan::Kind;
 use vmemdiet::workload::gup::{self, GupConfig, GupOp};
 
 use crate::output::parse_size;
@@ -58,7 +59,7 @@ pub struct GupTestArgs {
     /// MAP_SHARED (device-dax requires it).
     #[arg(short = 'S')]
     shared: bool,
-    /// MAP_HUGETLB (hugetlbfs; not modelled yet: the test is skipped).
+    /// MAP_HUGETLB: map a HugeTLB pool of --align pages (2M or 1G) instead of a devdax device.
     #[arg(short = 'H')]
     hugetlb: bool,
     /// The file to map (accepted for compatibility; the device is simulated).
@@ -76,11 +77,11 @@ pub struct GupTestArgs {
 }
 
 pub fn run(a: &GupTestArgs) -> anyhow::Result<ExitCode> {
-    if a.hugetlb {
-        println!("# SKIP MAP_HUGETLB: hugetlbfs is not modelled by vmemdiet gup-test yet");
+    if a.hugetlb && a.align == ByteSize::kib(4) {
+        println!("# SKIP MAP_HUGETLB needs --align 2M or 1G");
         return Ok(ExitCode::from(KSFT_SKIP));
     }
-    if !a.shared {
+    if !a.shared && !a.hugetlb {
         anyhow::bail!("mmap: device-dax mappings must be MAP_SHARED; add -S");
     }
     let chosen = [
@@ -113,8 +114,14 @@ pub fn run(a: &GupTestArgs) -> anyhow::Result<ExitCode> {
             .checked_mul(ByteSize::MIB)
             .ok_or_else(|| anyhow::anyhow!("-m {} is too large", a.mib))?,
     );
+    let kind = if a.hugetlb {
+        Kind::Hugetlb
+    } else {
+        Kind::Devdax
+    };
     let cfg = GupConfig {
         op,
+        kind,
         size,
         align: a.align,
         map: a.map,
@@ -149,9 +156,10 @@ pub fn run(a: &GupTestArgs) -> anyhow::Result<ExitCode> {
         });
     }
     println!(
-        "# {} on {} ({} align {}, map={})",
+        "# {} on {} of {} ({} align {}, map={})",
         op.test_name(),
         ByteSize(size.0),
+        kind,
         a.profile,
         a.align.short(),
         a.map

@@ -260,16 +260,31 @@ fn gup_test_prints_time_lines_and_uses_kselftest_exit_codes() {
         assert!(out.status.success());
         assert!(String::from_utf8(out.stdout).unwrap().starts_with("ok 1 "));
     }
-    // hugetlbfs is skipped (4); a private mapping of devdax fails (1) with one line.
+    // hugetlbfs (-H) runs over a HugeTLB pool; with 4K pages it is skipped (4).
+    let out = vmemdiet()
+        .args([
+            "gup-test", "-H", "-m", "64", "-a", "-n", "512", "--align", "2M",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .contains("of hugetlb"));
     assert_eq!(
         vmemdiet()
-            .args(["gup-test", "-H"])
+            .args(["gup-test", "-H", "--align", "4K"])
             .output()
             .unwrap()
             .status
             .code(),
         Some(4)
     );
+    // A private mapping of devdax fails (1) with one line.
     let out = vmemdiet().args(["gup-test", "-m", "8"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(String::from_utf8(out.stderr).unwrap().lines().count(), 1);
@@ -394,4 +409,86 @@ fn bench_mr_json_has_the_documented_keys() {
         .unwrap();
     assert!(!bad.status.success());
     assert_eq!(String::from_utf8(bad.stderr).unwrap().lines().count(), 1);
+}
+
+#[test]
+fn hugetlb_kind_in_plan_and_benches() {
+    let out = vmemdiet()
+        .args([
+            "plan", "--size", "1TiB", "--kind", "hugetlb", "--align", "2M,1G", "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows[0]["memmap_bytes"], 2u64 << 30);
+    assert_eq!(rows[1]["memmap_bytes"], 4u64 << 20);
+    assert_eq!(
+        rows[0].as_object().unwrap().len(),
+        KEYS.len(),
+        "the same keys as devdax"
+    );
+    let out = vmemdiet()
+        .args([
+            "plan", "--size", "1TiB", "--kind", "hugetlb", "--align", "4K",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8(out.stderr).unwrap().contains("2M or 1G"));
+    let out = vmemdiet()
+        .args([
+            "bench",
+            "hugetlb-pool",
+            "--size",
+            "1G",
+            "--profile",
+            "v5.10,v6.15",
+            "--runs",
+            "1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["pages"], 512);
+    assert_eq!(v[1]["memmap_bytes"], 512 * 4096);
+    let out = vmemdiet()
+        .args([
+            "bench",
+            "gup",
+            "--kind",
+            "hugetlb",
+            "--size",
+            "64M",
+            "--align",
+            "2M",
+            "--profile",
+            "v5.10",
+            "--op",
+            "pin-longterm",
+            "--runs",
+            "1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["kind"], "hugetlb");
+    assert_eq!(v[0]["walks"], 32, "one walk per huge page");
+    assert_eq!(
+        v[0]["get_atomics"], 16384,
+        "one grab per 4 KiB page before 5.12"
+    );
 }

@@ -283,7 +283,7 @@ impl<'k> Mm<'k> {
         if len == 0 {
             return Err(VmError::ZeroLength);
         }
-        if len % align.0 != 0 {
+        if !len.is_multiple_of(align.0) {
             return Err(VmError::Misaligned {
                 what: "length",
                 value: len,

@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::addr::{ByteSize, VirtAddr};
-use crate::drivers::dax::{DaxRegion, DevDaxSpec, MapMode};
-use crate::machine::MachineConfig;
+use crate::drivers::dax::MapMode;
 use crate::mm::folio::page_folio;
 use crate::mm::gup::{
     get_user_pages_fast, pin_user_pages, pin_user_pages_fast, put_pages, unpin_user_pages, GupCtx,
@@ -18,9 +17,10 @@ use crate::mm::page::PagePtr;
 use crate::mm::profile::Profile;
 use crate::mm::vm::Mm;
 use crate::mm::Kernel;
-use crate::plan::{PlanConfig, DEFAULT_RAM};
-use crate::simulate::{self, SimError};
+use crate::plan::Kind;
+use crate::simulate::SimError;
 use crate::workload::limit::MemLimit;
+use crate::workload::mapping::{with_mapping, MappingSpec};
 
 /// What the benchmark calls (gup_test's commands).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -67,6 +67,8 @@ impl std::str::FromStr for GupOp {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GupConfig {
     pub op: GupOp,
+    /// Device-dax or HugeTLB.
+    pub kind: Kind,
     pub size: ByteSize,
     pub align: ByteSize,
     pub map: MapMode,
@@ -79,6 +81,20 @@ pub struct GupConfig {
     pub nr_per_call: Option<u64>,
     /// FOLL_WRITE (gup_test `-w`).
     pub write: bool,
+}
+
+impl GupConfig {
+    /// The memory this benchmark maps.
+    #[must_use]
+    pub fn spec(&self) -> MappingSpec {
+        MappingSpec {
+            kind: self.kind,
+            size: self.size,
+            align: self.align,
+            map: self.map,
+            profile: self.profile,
+        }
+    }
 }
 
 /// One repeat of one thread.
@@ -111,67 +127,33 @@ pub fn run(
     cfg: &GupConfig,
     sample: &mut (dyn FnMut(u32, u32, &GupSample) + Send),
 ) -> Result<(), GupBenchError> {
-    let plan_cfg = PlanConfig::new(cfg.size, cfg.align, cfg.map, cfg.profile);
-    let need = simulate::host_bytes_needed(&plan_cfg).map_err(SimError::from)?;
-    let budget = simulate::host_budget();
-    if need > budget {
-        return Err(SimError::TooBigForHost { need, budget }.into());
-    }
-    let k = Kernel::boot(
-        MachineConfig {
-            arch: plan_cfg.arch,
-            ram_size: DEFAULT_RAM,
-            device_size: cfg.size,
-        },
-        cfg.profile,
-    )
-    .map_err(SimError::from)?;
-    let mut region = DaxRegion::new(&k).map_err(SimError::from)?;
-    let dev = region
-        .create(
-            &k,
-            DevDaxSpec {
-                size: cfg.size,
-                align: cfg.align,
-                map: cfg.map,
-                at: None,
-            },
-        )
-        .map_err(SimError::from)?;
-    let len = dev.data_size().0;
-    let mm = Mm::new(&k).map_err(|e| GupBenchError::Setup(e.to_string()))?;
-    let va = mm
-        .mmap_devdax(dev, 0, len, true)
-        .map_err(|e| GupBenchError::Setup(e.to_string()))?;
-    let mut cx = GupCtx::new(&k);
-    mm.prefault(&mut cx.memmap, va, len, cfg.write)
-        .map_err(|e| GupBenchError::Setup(e.to_string()))?;
-    let nr = len / k.machine.geometry.page_size();
-    let sample = std::sync::Mutex::new(sample);
-    for r in 0..cfg.runs {
-        std::thread::scope(|s| -> Result<(), GupBenchError> {
-            let handles: Vec<_> = (0..cfg.threads)
-                .map(|t| {
-                    let (k, mm, sample) = (&k, &mm, &sample);
-                    s.spawn(move || -> Result<(), GupBenchError> {
-                        let smp = one_pass(k, mm, cfg, va, nr)?;
-                        let mut f = sample
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner);
-                        (*f)(r, t, &smp);
-                        Ok(())
+    with_mapping(&cfg.spec(), cfg.write, |k, mm, va, len| {
+        let nr = len / k.machine.geometry.page_size();
+        let sample = std::sync::Mutex::new(sample);
+        for r in 0..cfg.runs {
+            std::thread::scope(|s| -> Result<(), GupBenchError> {
+                let handles: Vec<_> = (0..cfg.threads)
+                    .map(|t| {
+                        let sample = &sample;
+                        s.spawn(move || -> Result<(), GupBenchError> {
+                            let smp = one_pass(k, mm, cfg, va, nr)?;
+                            let mut f = sample
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner);
+                            (*f)(r, t, &smp);
+                            Ok(())
+                        })
                     })
-                })
-                .collect();
-            for h in handles {
-                h.join()
-                    .map_err(|_| GupBenchError::Setup("benchmark thread panicked".into()))??;
-            }
-            Ok(())
-        })?;
-    }
-    drop(mm);
-    Ok(())
+                    .collect();
+                for h in handles {
+                    h.join()
+                        .map_err(|_| GupBenchError::Setup("benchmark thread panicked".into()))??;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
+    })
 }
 
 /// One gup_test ioctl: get/pin every page in calls of `nr_per_call`, then release them all.
@@ -237,100 +219,72 @@ fn one_pass(
 /// referenced (pinned, for pins), release, check it no longer does. Returns the pages that
 /// failed a check.
 pub fn basic_test(cfg: &GupConfig) -> Result<Vec<String>, GupBenchError> {
-    let k = Kernel::boot(
-        MachineConfig {
-            ram_size: DEFAULT_RAM,
-            device_size: cfg.size,
-            ..MachineConfig::default()
-        },
-        cfg.profile,
-    )
-    .map_err(SimError::from)?;
-    let mut region = DaxRegion::new(&k).map_err(SimError::from)?;
-    let dev = region
-        .create(
-            &k,
-            DevDaxSpec {
-                size: cfg.size,
-                align: cfg.align,
-                map: cfg.map,
-                at: None,
-            },
-        )
-        .map_err(SimError::from)?;
-    let len = dev.data_size().0;
-    let mm = Mm::new(&k).map_err(|e| GupBenchError::Setup(e.to_string()))?;
-    let va = mm
-        .mmap_devdax(dev, 0, len, true)
-        .map_err(|e| GupBenchError::Setup(e.to_string()))?;
-    let mut cx = GupCtx::new(&k);
-    mm.prefault(&mut cx.memmap, va, len, cfg.write)
-        .map_err(|e| GupBenchError::Setup(e.to_string()))?;
-    let nr = usize::try_from(len / k.machine.geometry.page_size()).unwrap_or(usize::MAX);
-    let mut pages = Vec::new();
-    let flags = if cfg.write {
-        GupFlags::WRITE
-    } else {
-        GupFlags::NONE
-    };
-    let mut before = Vec::new();
-    for i in 0..nr as u64 {
-        let f = page_folio(
-            &mut cx.memmap,
-            PagePtr::from_pfn(
-                k.machine.geometry,
-                k.machine
-                    .geometry
-                    .phys_to_pfn(crate::addr::PhysAddr(dev.layout.start.0))
-                    .add(i),
-            ),
-        )
-        .map_err(GupError::from)?;
-        before.push(f.ref_count(&mut cx.memmap).map_err(GupError::from)?);
-    }
-    let pin = cfg.op.pins();
-    if pin {
-        pin_user_pages_fast(&mut cx, &mm, va, nr, flags, &mut pages)?;
-    } else {
-        get_user_pages_fast(&mut cx, &mm, va, nr, flags, &mut pages)?;
-    }
-    let mut failures = Vec::new();
-    for (i, &p) in pages.iter().enumerate() {
-        let f = page_folio(&mut cx.memmap, p).map_err(GupError::from)?;
-        let ok = if pin {
-            f.maybe_dma_pinned(&mut cx.memmap).map_err(GupError::from)?
+    with_mapping(&cfg.spec(), cfg.write, |k, mm, va, len| {
+        let g = k.machine.geometry;
+        let mut cx = GupCtx::new(k);
+        let nr = usize::try_from(len / g.page_size()).unwrap_or(usize::MAX);
+        let flags = if cfg.write {
+            GupFlags::WRITE
         } else {
-            f.ref_count(&mut cx.memmap).map_err(GupError::from)? > before[i]
+            GupFlags::NONE
         };
-        if !ok {
-            failures.push(format!(
-                "page {i}: not {} after {}",
-                if pin { "dma-pinned" } else { "referenced" },
-                cfg.op.test_name()
-            ));
+        let refcount = |cx: &mut GupCtx<'_>, p: PagePtr| -> Result<i32, GupError> {
+            let f = page_folio(&mut cx.memmap, p)?;
+            Ok(f.ref_count(&mut cx.memmap)?)
+        };
+        let mut before = Vec::with_capacity(nr);
+        for i in 0..nr as u64 {
+            let leaf = mm
+                .pt
+                .lookup(&k.machine.frames, g, VirtAddr(va.0 + i * g.page_size()));
+            let pfn = leaf.ok_or(GupError::Fault(va))?.pfn;
+            before.push(refcount(&mut cx, PagePtr::from_pfn(g, pfn))?);
         }
-    }
-    if pin {
-        unpin_user_pages(&mut cx, &k, &pages).map_err(GupError::from)?;
-    } else {
-        put_pages(&mut cx, &pages).map_err(GupError::from)?;
-    }
-    for (i, &p) in pages.iter().enumerate() {
-        let f = page_folio(&mut cx.memmap, p).map_err(GupError::from)?;
-        if f.ref_count(&mut cx.memmap).map_err(GupError::from)? != before[i]
-            || (pin && f.maybe_dma_pinned(&mut cx.memmap).map_err(GupError::from)?)
-        {
-            failures.push(format!("page {i}: counts not restored after release"));
+        let pin = cfg.op.pins();
+        let mut pages = Vec::new();
+        if pin {
+            pin_user_pages_fast(&mut cx, mm, va, nr, flags, &mut pages)?;
+        } else {
+            get_user_pages_fast(&mut cx, mm, va, nr, flags, &mut pages)?;
         }
-    }
-    Ok(failures)
+        let mut failures = Vec::new();
+        for (i, &p) in pages.iter().enumerate() {
+            let f = page_folio(&mut cx.memmap, p).map_err(GupError::from)?;
+            let ok = if pin {
+                f.maybe_dma_pinned(&mut cx.memmap).map_err(GupError::from)?
+            } else {
+                refcount(&mut cx, p)? > before[i]
+            };
+            if !ok {
+                failures.push(format!(
+                    "page {i}: not {} after {}",
+                    if pin { "dma-pinned" } else { "referenced" },
+                    cfg.op.test_name()
+                ));
+            }
+        }
+        if pin {
+            unpin_user_pages(&mut cx, k, &pages).map_err(GupError::from)?;
+        } else {
+            put_pages(&mut cx, &pages).map_err(GupError::from)?;
+        }
+        for (i, &p) in pages.iter().enumerate() {
+            let f = page_folio(&mut cx.memmap, p).map_err(GupError::from)?;
+            if refcount(&mut cx, p)? != before[i]
+                || (pin && f.maybe_dma_pinned(&mut cx.memmap).map_err(GupError::from)?)
+            {
+                failures.push(format!("page {i}: counts not restored after release"));
+            }
+        }
+        Ok(failures)
+    })
 }
 
 /// Medians over runs of the slowest thread, with the section-5 limits measured in the same run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct GupResult {
     pub op: GupOp,
-    pub kind: &'static str,
+    pub kind: Kind,
     pub size: u64,
     pub align: u64,
     pub map: MapMode,
@@ -401,7 +355,7 @@ pub fn bench(cfg: &GupConfig, tick: &mut (dyn FnMut() + Send)) -> Result<GupResu
     }
     Ok(GupResult {
         op: cfg.op,
-        kind: "devdax",
+        kind: cfg.kind,
         size: cfg.size.0,
         align: cfg.align.0,
         map: cfg.map,

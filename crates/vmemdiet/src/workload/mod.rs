@@ -2,5 +2,7 @@
 
 pub mod bootstrap;
 pub mod gup;
+pub mod hugetlb_pool;
 pub mod limit;
+pub mod mapping;
 pub mod mr;

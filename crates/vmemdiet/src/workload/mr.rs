@@ -7,20 +7,19 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::addr::{ByteSize, VirtAddr};
-use crate::drivers::dax::{DaxRegion, DevDaxSpec, MapMode};
+use crate::drivers::dax::MapMode;
 use crate::drivers::ib_umem::{ib_dereg_mr, ib_reg_mr, UmemOpts, UmemTimes};
-use crate::machine::MachineConfig;
 use crate::mm::gup::GupCtx;
 use crate::mm::profile::Profile;
-use crate::mm::vm::Mm;
-use crate::mm::Kernel;
-use crate::plan::{PlanConfig, DEFAULT_RAM};
-use crate::simulate::{self, SimError};
+use crate::plan::Kind;
 use crate::workload::gup::GupBenchError;
+use crate::workload::mapping::{with_mapping, MappingSpec};
 
 /// One configuration.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MrConfig {
+    /// Device-dax or hugetlbfs.
+    pub kind: Kind,
     /// Region size each thread registers.
     pub size: ByteSize,
     pub align: ByteSize,
@@ -35,7 +34,7 @@ pub struct MrConfig {
 /// Totals and per-round averages.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct MrResult {
-    pub kind: &'static str,
+    pub kind: Kind,
     pub size: u64,
     pub align: u64,
     pub map: MapMode,
@@ -60,113 +59,86 @@ pub struct MrResult {
 /// Runs one configuration.
 pub fn run(cfg: &MrConfig) -> Result<MrResult, GupBenchError> {
     let total = ByteSize(cfg.size.0 * u64::from(cfg.threads));
-    let plan_cfg = PlanConfig::new(total, cfg.align, cfg.map, cfg.profile);
-    let need = simulate::host_bytes_needed(&plan_cfg).map_err(SimError::from)?;
-    let budget = simulate::host_budget();
-    if need > budget {
-        return Err(SimError::TooBigForHost { need, budget }.into());
-    }
-    let k = Kernel::boot(
-        MachineConfig {
-            arch: plan_cfg.arch,
-            ram_size: DEFAULT_RAM,
-            device_size: total,
-        },
-        cfg.profile,
-    )
-    .map_err(SimError::from)?;
-    let mut region = DaxRegion::new(&k).map_err(SimError::from)?;
-    let dev = region
-        .create(
-            &k,
-            DevDaxSpec {
-                size: total,
-                align: cfg.align,
-                map: cfg.map,
-                at: None,
-            },
-        )
-        .map_err(SimError::from)?;
-    let len = dev.data_size().0;
-    let mm = Mm::new(&k).map_err(|e| GupBenchError::Setup(e.to_string()))?;
-    let va = mm
-        .mmap_devdax(dev, 0, len, true)
-        .map_err(|e| GupBenchError::Setup(e.to_string()))?;
-    {
-        let mut cx = GupCtx::new(&k);
-        mm.prefault(&mut cx.memmap, va, len, true)
-            .map_err(|e| GupBenchError::Setup(e.to_string()))?;
-    }
-    let per_thread = len / u64::from(cfg.threads) / cfg.align.0 * cfg.align.0;
-    let limit = Duration::from_secs_f64(cfg.seconds.max(0.0));
-    let start = Instant::now();
-    let results: Vec<Result<(u64, UmemTimes, Duration, u64), GupBenchError>> =
-        std::thread::scope(|s| {
-            let hs: Vec<_> = (0..u64::from(cfg.threads))
-                .map(|t| {
-                    let (k, mm) = (&k, &mm);
-                    s.spawn(move || {
-                        let mut cx = GupCtx::new(k);
-                        let mut times = UmemTimes::default();
-                        let addr = VirtAddr(va.0 + t * per_thread);
-                        let mut rounds = 0;
-                        let mut entries = 0;
-                        let t0 = Instant::now();
-                        while rounds == 0 || t0.elapsed() < limit {
-                            let mr = ib_reg_mr(
-                                &mut cx,
-                                mm,
-                                addr,
-                                cfg.size.0.min(per_thread),
-                                UmemOpts::default(),
-                                &mut times,
-                            )
-                            .map_err(|e| GupBenchError::Setup(e.to_string()))?;
-                            entries = mr.umem.sgt.len() as u64;
-                            ib_dereg_mr(&mut cx, mm, mr, &mut times)
-                                .map_err(|e| GupBenchError::Setup(e.to_string()))?;
-                            rounds += 1;
-                        }
-                        Ok((rounds, times, t0.elapsed(), entries))
-                    })
-                })
-                .collect();
-            hs.into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(GupBenchError::Setup("MR thread panicked".into())))
-                })
-                .collect()
-        });
-    let wall = start.elapsed();
-    let mut rounds = 0;
-    let mut busy = Duration::ZERO;
-    let mut times = UmemTimes::default();
-    let mut sg_entries = 0;
-    for r in results {
-        let (n, t, b, e) = r?;
-        rounds += n;
-        busy += b;
-        times.pin += t.pin;
-        times.sg += t.sg;
-        times.release += t.release;
-        sg_entries = e;
-    }
-    #[allow(clippy::cast_precision_loss)]
-    let per = |d: Duration| d.as_secs_f64() * 1e6 / rounds.max(1) as f64;
-    Ok(MrResult {
-        kind: "devdax",
-        size: cfg.size.0,
-        align: cfg.align.0,
+    let spec = MappingSpec {
+        kind: cfg.kind,
+        size: total,
+        align: cfg.align,
         map: cfg.map,
         profile: cfg.profile,
-        threads: cfg.threads,
-        seconds: wall.as_secs_f64(),
-        rounds,
-        us_per_round: per(busy),
-        pin_us: per(times.pin),
-        sg_us: per(times.sg),
-        release_us: per(times.release),
-        sg_entries,
+    };
+    with_mapping(&spec, true, |k, mm, va, len| {
+        let per_thread = len / u64::from(cfg.threads) / cfg.align.0 * cfg.align.0;
+        let limit = Duration::from_secs_f64(cfg.seconds.max(0.0));
+        let start = Instant::now();
+        let results: Vec<Result<(u64, UmemTimes, Duration, u64), GupBenchError>> =
+            std::thread::scope(|s| {
+                let hs: Vec<_> = (0..u64::from(cfg.threads))
+                    .map(|t| {
+                        let (k, mm) = (&k, &mm);
+                        s.spawn(move || {
+                            let mut cx = GupCtx::new(k);
+                            let mut times = UmemTimes::default();
+                            let addr = VirtAddr(va.0 + t * per_thread);
+                            let mut rounds = 0;
+                            let mut entries = 0;
+                            let t0 = Instant::now();
+                            while rounds == 0 || t0.elapsed() < limit {
+                                let mr = ib_reg_mr(
+                                    &mut cx,
+                                    mm,
+                                    addr,
+                                    cfg.size.0.min(per_thread),
+                                    UmemOpts::default(),
+                                    &mut times,
+                                )
+                                .map_err(|e| GupBenchError::Setup(e.to_string()))?;
+                                entries = mr.umem.sgt.len() as u64;
+                                ib_dereg_mr(&mut cx, mm, mr, &mut times)
+                                    .map_err(|e| GupBenchError::Setup(e.to_string()))?;
+                                rounds += 1;
+                            }
+                            Ok((rounds, times, t0.elapsed(), entries))
+                        })
+                    })
+                    .collect();
+                hs.into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(GupBenchError::Setup("MR thread panicked".into()))
+                        })
+                    })
+                    .collect()
+            });
+        let wall = start.elapsed();
+        let mut rounds = 0;
+        let mut busy = Duration::ZERO;
+        let mut times = UmemTimes::default();
+        let mut sg_entries = 0;
+        for r in results {
+            let (n, t, b, e) = r?;
+            rounds += n;
+            busy += b;
+            times.pin += t.pin;
+            times.sg += t.sg;
+            times.release += t.release;
+            sg_entries = e;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let per = |d: Duration| d.as_secs_f64() * 1e6 / rounds.max(1) as f64;
+        Ok(MrResult {
+            kind: cfg.kind,
+            size: cfg.size.0,
+            align: cfg.align.0,
+            map: cfg.map,
+            profile: cfg.profile,
+            threads: cfg.threads,
+            seconds: wall.as_secs_f64(),
+            rounds,
+            us_per_round: per(busy),
+            pin_us: per(times.pin),
+            sg_us: per(times.sg),
+            release_us: per(times.release),
+            sg_entries,
+        })
     })
 }

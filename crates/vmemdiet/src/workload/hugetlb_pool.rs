@@ -1,0 +1,95 @@
+//! HugeTLB pool growth and shrink time, the cost HVO adds (the HVO v23 cover letter measured
+//! `echo 10240 > nr_hugepages` at ~2x slower to allocate and 2–3x slower to free).
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::addr::ByteSize;
+use crate::drivers::dax::MapMode;
+use crate::machine::MachineConfig;
+use crate::mm::hugetlb::{set_nr_hugepages, HugeSize};
+use crate::mm::profile::Profile;
+use crate::mm::Kernel;
+use crate::plan::{PlanConfig, PlanError};
+use crate::simulate::{self, SimError};
+
+/// One configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolConfig {
+    pub size: ByteSize,
+    pub align: ByteSize,
+    pub profile: Profile,
+    /// Timed runs after one warm-up.
+    pub runs: u32,
+}
+
+/// Medians over the runs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PoolResult {
+    pub size: u64,
+    pub align: u64,
+    pub profile: Profile,
+    pub runs: u32,
+    pub pages: u64,
+    /// Growing the pool from 0 to `pages`.
+    pub alloc_us: f64,
+    /// Shrinking it back to 0.
+    pub free_us: f64,
+    /// Memmap of the pool while it is full, bytes.
+    pub memmap_bytes: u64,
+}
+
+fn median_us(mut v: Vec<Duration>) -> f64 {
+    v.sort_unstable();
+    v.get(v.len() / 2).map_or(0.0, |d| d.as_secs_f64() * 1e6)
+}
+
+/// Runs one configuration.
+pub fn run(cfg: &PoolConfig, tick: &mut dyn FnMut()) -> Result<PoolResult, SimError> {
+    let plan_cfg = PlanConfig::new(cfg.size, cfg.align, MapMode::Mem, cfg.profile).hugetlb();
+    let need = simulate::host_bytes_needed(&plan_cfg)?;
+    let budget = simulate::host_budget();
+    if need > budget {
+        return Err(SimError::TooBigForHost { need, budget });
+    }
+    let size = HugeSize::from_align(cfg.align)
+        .ok_or(SimError::Plan(PlanError::HugetlbAlign(cfg.align)))?;
+    let pages = cfg.size.0 / size.bytes().0;
+    let k = Kernel::boot(
+        MachineConfig {
+            arch: plan_cfg.arch,
+            ram_size: plan_cfg.machine_ram(),
+            device_size: ByteSize(0),
+        },
+        cfg.profile,
+    )?;
+    let (mut alloc, mut free) = (Vec::new(), Vec::new());
+    for run in 0..=cfg.runs {
+        let t = Instant::now();
+        let got = set_nr_hugepages(&k, size, pages)?;
+        let a = t.elapsed();
+        if got != pages {
+            return Err(SimError::PoolShort { got, want: pages });
+        }
+        let t = Instant::now();
+        set_nr_hugepages(&k, size, 0)?;
+        let f = t.elapsed();
+        if run > 0 {
+            alloc.push(a);
+            free.push(f);
+            tick();
+        }
+    }
+    let memmap = crate::plan::plan(&plan_cfg)?.memmap_bytes;
+    Ok(PoolResult {
+        size: cfg.size.0,
+        align: cfg.align.0,
+        profile: cfg.profile,
+        runs: cfg.runs,
+        pages,
+        alloc_us: median_us(alloc),
+        free_us: median_us(free),
+        memmap_bytes: memmap,
+    })
+}
