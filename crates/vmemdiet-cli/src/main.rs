@@ -4,6 +4,7 @@ mod bench_cmd;
 mod gup_test_cmd;
 mod output;
 mod plan_cmd;
+mod report_cmd;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,9 @@ enum Command {
     /// Benchmarks, each timed beside its physical limit measured in the same run.
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
+    /// The main job: every measurement of the seeds, side by side with their published figures,
+    /// as terminal tables, report.json, report.md and SVG plots.
+    Report(report_cmd::ReportArgs),
     /// gup_test (tools/testing/selftests/mm) over a simulated device-dax device: same flags,
     /// same `Time: get:N put:N us` lines, kselftest exit codes.
     GupTest(gup_test_cmd::GupTestArgs),
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Bench(cmd) => bench_cmd::run(&cmd).map(|()| ExitCode::SUCCESS),
         Command::GupTest(args) => gup_test_cmd::run(&args),
+        Command::Report(args) => report_cmd::run(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -4,13 +4,14 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-/// The largest buffer a limit measurement writes; larger byte counts make several passes.
-const MAX_BUFFER: usize = 1 << 30;
+/// The largest buffer a limit measurement touches (in 64-bit words); larger byte counts make
+/// several passes.
+const MAX_WORDS: usize = 1 << 27;
 
 /// A reusable buffer for timing plain loads and stores.
 #[derive(Debug, Default)]
 pub struct MemLimit {
-    buf: Vec<u8>,
+    buf: Vec<u64>,
 }
 
 impl MemLimit {
@@ -20,24 +21,27 @@ impl MemLimit {
         MemLimit::default()
     }
 
-    /// Time to write `bytes` bytes with plain stores (memset), the least any code writing that
-    /// much memory can take. The buffer is allocated (and faulted in) on first use, outside the
-    /// timed region, like the frames a warmed-up simulation reuses.
-    pub fn write(&mut self, bytes: u64) -> Duration {
-        let want = usize::try_from(bytes).unwrap_or(usize::MAX).min(MAX_BUFFER);
+    /// Makes the buffer at least `bytes` long (capped), touching it outside any timed region,
+    /// like the frames a warmed-up simulation reuses. Returns the words to cover.
+    fn prepare(&mut self, bytes: u64) -> u64 {
+        let words = bytes.div_ceil(8);
+        let want = usize::try_from(words).unwrap_or(usize::MAX).min(MAX_WORDS);
         if self.buf.len() < want {
-            self.buf = vec![1u8; want];
+            self.buf = vec![1u64; want];
         }
-        let mut left = bytes;
+        words
+    }
+
+    /// Time to write `bytes` bytes with plain stores, the least any code writing that much
+    /// memory can take.
+    pub fn write(&mut self, bytes: u64) -> Duration {
+        let mut left = self.prepare(bytes);
         let t = Instant::now();
-        while left > 0 {
+        while left > 0 && !self.buf.is_empty() {
             let n = usize::try_from(left)
                 .unwrap_or(usize::MAX)
-                .min(self.buf.len().max(1));
-            if self.buf.is_empty() {
-                break;
-            }
-            self.buf[..n].fill(0x5a);
+                .min(self.buf.len());
+            self.buf[..n].fill(0x5a5a_5a5a_5a5a_5a5a);
             black_box(&mut self.buf);
             left -= n as u64;
         }
@@ -47,20 +51,14 @@ impl MemLimit {
     /// Time to read `bytes` bytes (summing 64-bit words), the least any code reading that much
     /// memory can take: the limit of unpinning N pages is reading their N pointers.
     pub fn read(&mut self, bytes: u64) -> Duration {
-        let want = usize::try_from(bytes).unwrap_or(usize::MAX).min(MAX_BUFFER);
-        if self.buf.len() < want {
-            self.buf = vec![1u8; want];
-        }
-        let mut left = bytes;
+        let mut left = self.prepare(bytes);
         let t = Instant::now();
         let mut acc = 0u64;
         while left > 0 && !self.buf.is_empty() {
             let n = usize::try_from(left)
                 .unwrap_or(usize::MAX)
                 .min(self.buf.len());
-            acc = self.buf[..n].chunks_exact(8).fold(acc, |a, c| {
-                a.wrapping_add(u64::from_ne_bytes(c.try_into().unwrap_or([0; 8])))
-            });
+            acc = self.buf[..n].iter().fold(acc, |a, &w| a.wrapping_add(w));
             left -= n as u64;
         }
         black_box(acc);

@@ -6,3 +6,4 @@ pub mod hugetlb_pool;
 pub mod limit;
 pub mod mapping;
 pub mod mr;
+pub mod report;

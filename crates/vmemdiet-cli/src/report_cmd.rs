@@ -1,0 +1,454 @@
+//! `vmemdiet report`: runs every measurement of the seeds and writes the tables and plots.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use plotters::prelude::*;
+use vmemdiet::addr::ByteSize;
+use vmemdiet::plan::Kind;
+use vmemdiet::workload::gup::GupOp;
+use vmemdiet::workload::report::{self, Comparison, Mode, Report, PROFILES};
+
+use crate::output::{progress, table};
+
+/// Arguments of `vmemdiet report`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Writes report.json (every figure), report.md (the tables) and SVG plots into --out.\nModes: default about two minutes on 2 cores; --quick seconds (tests, CI); --full the seeds' sizes (16 GiB GUP, 5 s MR loops, 1 TiB simulated)."
+)]
+pub struct ReportArgs {
+    /// Output folder.
+    #[arg(long, default_value = "report")]
+    out: PathBuf,
+    /// Small sizes, a few seconds.
+    #[arg(long, conflicts_with = "full")]
+    quick: bool,
+    /// The seeds' sizes (several minutes).
+    #[arg(long)]
+    full: bool,
+}
+
+pub fn run(a: &ReportArgs) -> anyhow::Result<()> {
+    let mode = if a.quick {
+        Mode::Quick
+    } else if a.full {
+        Mode::Full
+    } else {
+        Mode::Default
+    };
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let pb = progress(report::steps(), "report");
+    let r = report::collect(mode, &mut |what| {
+        pb.set_message(what.to_string());
+        pb.inc(1);
+    })?;
+    pb.finish_and_clear();
+    let md = markdown(&r);
+    std::fs::write(a.out.join("report.json"), serde_json::to_string_pretty(&r)?)?;
+    std::fs::write(a.out.join("report.md"), &md)?;
+    plots(&r, &a.out)?;
+    print_terminal(&r);
+    println!(
+        "\nwrote {}/report.json, report.md, memmap.svg, bootstrap.svg, gup.svg, mr.svg",
+        a.out.display()
+    );
+    Ok(())
+}
+
+fn fmt(v: f64, unit: &str) -> String {
+    if v >= 100.0 {
+        format!("{v:.0} {unit}")
+    } else if v >= 1.0 {
+        format!("{v:.1} {unit}")
+    } else {
+        format!("{v:.3} {unit}")
+    }
+}
+
+fn ratio(r: f64) -> String {
+    if r.is_finite() {
+        format!("{r:.1}x")
+    } else {
+        "inf".into()
+    }
+}
+
+fn comparison_rows(cs: &[Comparison]) -> Vec<Vec<String>> {
+    cs.iter()
+        .map(|c| {
+            vec![
+                c.what.clone(),
+                format!("{} -> {}", c.before, c.after),
+                format!(
+                    "{} -> {}",
+                    fmt(c.ours_before, c.unit),
+                    fmt(c.ours_after, c.unit)
+                ),
+                ratio(c.ours_ratio),
+                match (c.seeds_before, c.seeds_after) {
+                    (Some(b), Some(a)) => format!("{} -> {}", fmt(b, c.unit), fmt(a, c.unit)),
+                    _ => "-".into(),
+                },
+                c.seeds_ratio.map_or("-".into(), ratio),
+                c.after_over_limit
+                    .map_or("-".into(), |x| format!("{x:.1}x")),
+            ]
+        })
+        .collect()
+}
+
+const HEADER: [&str; 7] = [
+    "measurement",
+    "profiles",
+    "ours",
+    "ours ratio",
+    "seeds",
+    "seeds ratio",
+    "after / limit",
+];
+
+fn print_terminal(r: &Report) {
+    println!(
+        "vmemdiet report ({:?} mode) — the seeds side by side, ours measured on this machine\n",
+        r.mode
+    );
+    let mut t = table(&HEADER);
+    for row in comparison_rows(&r.comparisons) {
+        t.add_row(row);
+    }
+    println!("{t}");
+    let mut t = table(&[
+        "kind", "align", "v5.10", "rfc", "v5.19", "v6.12", "v6.15", "next",
+    ]);
+    for kind in [Kind::Devdax, Kind::Hugetlb] {
+        for align in [ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1)] {
+            let cells: Vec<String> = vmemdiet::mm::profile::ALL_PROFILES
+                .iter()
+                .filter_map(|p| {
+                    r.planner.iter().find(|e| {
+                        e.kind == kind
+                            && e.row.align == align.0
+                            && e.row.profile == *p
+                            && !e.row.simulated
+                    })
+                })
+                .map(|e| ByteSize(e.row.memmap_bytes).to_string())
+                .collect();
+            if cells.is_empty() {
+                continue;
+            }
+            let mut row = vec![kind.to_string(), align.short()];
+            row.extend(cells);
+            t.add_row(row);
+        }
+    }
+    println!("\nmemmap (struct-page frames in RAM) per TiB, planner:\n{t}");
+}
+
+fn markdown(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# vmemdiet report\n\nMode: {:?}. Sizes: {:?}.\n",
+        r.mode, r.sizes
+    );
+    let _ = writeln!(s, "## The seeds, side by side\n");
+    let _ = writeln!(s, "| {} |", HEADER.join(" | "));
+    let _ = writeln!(s, "|{}", "---|".repeat(HEADER.len()));
+    for row in comparison_rows(&r.comparisons) {
+        let _ = writeln!(s, "| {} |", row.join(" | "));
+    }
+    let _ = writeln!(s, "\n## Memmap per TiB (planner)\n\n| kind | align | profile | memmap | page tables | struct pages written | simulated |\n|---|---|---|---|---|---|---|");
+    for e in &r.planner {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            e.kind,
+            ByteSize(e.row.align).short(),
+            e.row.profile,
+            ByteSize(e.row.memmap_bytes),
+            ByteSize(e.row.pagetable_bytes),
+            e.row.struct_pages_initialized,
+            e.row.simulated
+        );
+    }
+    let _ = writeln!(s, "\n## Bootstrap (create / destroy a devdax device)\n\n| size | align | profile | create | destroy | limit | create/limit |\n|---|---|---|---|---|---|---|");
+    for b in &r.bootstrap {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {:.0} us | {:.0} us | {:.0} us | {:.1}x |",
+            ByteSize(b.size),
+            ByteSize(b.align).short(),
+            b.profile,
+            b.create_us,
+            b.destroy_us,
+            b.limit_us,
+            b.create_over_limit
+        );
+    }
+    let _ = writeln!(s, "\n## GUP and unpin\n\n| op | size | align | profile | get | put | get/limit | put/limit | atomics |\n|---|---|---|---|---|---|---|---|---|");
+    for g in &r.gup {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {:.0} us | {:.0} us | {:.1}x | {:.1}x | {} |",
+            g.op.test_name(),
+            ByteSize(g.size),
+            ByteSize(g.align).short(),
+            g.profile,
+            g.get_us,
+            g.put_us,
+            g.get_us / g.limit_get_us.max(1e-3),
+            g.put_us / g.limit_put_us.max(1e-3),
+            g.atomics
+        );
+    }
+    let _ = writeln!(s, "\n## MR reg/unreg\n\n| kind | size | align | profile | rounds | per round | pin | sg | release |\n|---|---|---|---|---|---|---|---|---|");
+    for m in &r.mr {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} in {:.2} s | {:.0} us | {:.0} us | {:.0} us | {:.0} us |",
+            m.kind,
+            ByteSize(m.size),
+            ByteSize(m.align).short(),
+            m.profile,
+            m.rounds,
+            m.seconds,
+            m.us_per_round,
+            m.pin_us,
+            m.sg_us,
+            m.release_us
+        );
+    }
+    let _ = writeln!(s, "\n## HugeTLB pool grow/shrink (HVO cost)\n\n| size | profile | pages | grow | shrink | memmap |\n|---|---|---|---|---|---|");
+    for p in &r.hugetlb_pool {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {:.0} us | {:.0} us | {} |",
+            ByteSize(p.size),
+            p.profile,
+            p.pages,
+            p.alloc_us,
+            p.free_us,
+            ByteSize(p.memmap_bytes)
+        );
+    }
+    s
+}
+
+/// Colors per profile, the same in every plot.
+fn color(i: usize) -> RGBColor {
+    [
+        RGBColor(120, 120, 120),
+        RGBColor(31, 119, 180),
+        RGBColor(44, 160, 44),
+        RGBColor(214, 39, 40),
+    ][i % 4]
+}
+
+/// A grouped bar chart: one group per label, one bar per profile of `PROFILES`.
+fn bars(
+    path: &Path,
+    title: &str,
+    y_desc: &str,
+    groups: &[(String, Vec<f64>)],
+    log: bool,
+) -> anyhow::Result<()> {
+    let root = SVGBackend::new(path, (1000, 540)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let n = groups.len().max(1);
+    let maxv = groups
+        .iter()
+        .flat_map(|g| g.1.iter().copied())
+        .fold(0.0f64, f64::max)
+        .max(1e-3);
+    let minv = groups
+        .iter()
+        .flat_map(|g| g.1.iter().copied())
+        .filter(|v| *v > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let per = PROFILES.len();
+    #[allow(clippy::cast_precision_loss)]
+    let x_range = 0f64..(n * (per + 1)) as f64;
+    let labels: Vec<String> = groups.iter().map(|g| g.0.clone()).collect();
+    let label_at = move |x: &f64| {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let g = (*x / (per + 1) as f64) as usize;
+        #[allow(clippy::cast_precision_loss)]
+        let centre = (g * (per + 1)) as f64 + per as f64 / 2.0;
+        if (x - centre).abs() < 0.51 {
+            labels.get(g).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
+    macro_rules! body {
+        ($chart:expr) => {{
+            let mut chart = $chart;
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(n * (per + 1) * 2)
+                .x_label_formatter(&label_at)
+                .y_desc(y_desc)
+                .draw()?;
+            for (pi, p) in PROFILES.iter().enumerate() {
+                let c = color(pi);
+                chart
+                    .draw_series(groups.iter().enumerate().filter_map(|(gi, g)| {
+                        let v = *g.1.get(pi)?;
+                        #[allow(clippy::cast_precision_loss)]
+                        let x0 = (gi * (per + 1) + pi) as f64;
+                        let base = if log { minv / 2.0 } else { 0.0 };
+                        Some(Rectangle::new(
+                            [(x0 + 0.05, base), (x0 + 0.95, v.max(base))],
+                            c.filled(),
+                        ))
+                    }))?
+                    .label(p.name())
+                    .legend(move |(x, y)| {
+                        Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled())
+                    });
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .border_style(BLACK)
+                .background_style(WHITE.mix(0.9))
+                .draw()?;
+        }};
+    }
+    let mut b = ChartBuilder::on(&root);
+    b.caption(title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(80);
+    if log {
+        body!(b.build_cartesian_2d(x_range, ((minv / 2.0)..(maxv * 30.0)).log_scale())?);
+    } else {
+        body!(b.build_cartesian_2d(x_range, 0f64..maxv * 1.5)?);
+    }
+    root.present()?;
+    Ok(())
+}
+
+fn plots(r: &Report, out: &Path) -> anyhow::Result<()> {
+    let mib = |b: u64| {
+        #[allow(clippy::cast_precision_loss)]
+        let v = b as f64 / f64::from(1 << 20);
+        v
+    };
+    let memmap: Vec<(String, Vec<f64>)> = [
+        (Kind::Devdax, ByteSize::kib(4)),
+        (Kind::Devdax, ByteSize::mib(2)),
+        (Kind::Devdax, ByteSize::gib(1)),
+        (Kind::Hugetlb, ByteSize::mib(2)),
+        (Kind::Hugetlb, ByteSize::gib(1)),
+    ]
+    .iter()
+    .map(|&(kind, align)| {
+        let vals = PROFILES
+            .iter()
+            .map(|p| {
+                r.planner
+                    .iter()
+                    .find(|e| {
+                        e.kind == kind
+                            && e.row.align == align.0
+                            && e.row.profile == *p
+                            && !e.row.simulated
+                    })
+                    .map_or(0.0, |e| mib(e.row.memmap_bytes))
+            })
+            .collect();
+        (format!("{kind} {}", align.short()), vals)
+    })
+    .collect();
+    bars(
+        &out.join("memmap.svg"),
+        "memmap per TiB (MiB, log scale)",
+        "MiB",
+        &memmap,
+        true,
+    )?;
+    let boot: Vec<(String, Vec<f64>)> = [ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1)]
+        .iter()
+        .map(|a| {
+            let vals = PROFILES
+                .iter()
+                .map(|p| {
+                    r.bootstrap
+                        .iter()
+                        .find(|b| b.profile == *p && b.align == a.0)
+                        .map_or(0.0, |b| b.create_us / 1000.0)
+                })
+                .collect();
+            (format!("align {}", a.short()), vals)
+        })
+        .collect();
+    bars(
+        &out.join("bootstrap.svg"),
+        &format!("devdax create time, {} (ms, log scale)", r.sizes.bootstrap),
+        "ms",
+        &boot,
+        true,
+    )?;
+    let mut gup = Vec::new();
+    for (op, what) in [
+        (GupOp::GupFast, "GUP-fast"),
+        (GupOp::PinFast, "PIN-fast"),
+        (GupOp::PinLongterm, "PIN-LT"),
+        (GupOp::PinFast, "unpin"),
+    ] {
+        for a in [ByteSize::mib(2), ByteSize::gib(1)] {
+            let vals = PROFILES
+                .iter()
+                .map(|p| {
+                    r.gup
+                        .iter()
+                        .find(|g| g.profile == *p && g.align == a.0 && g.op == op)
+                        .map_or(
+                            0.0,
+                            |g| if what == "unpin" { g.put_us } else { g.get_us } / 1000.0,
+                        )
+                })
+                .collect();
+            gup.push((format!("{what} {}", a.short()), vals));
+        }
+    }
+    bars(
+        &out.join("gup.svg"),
+        &format!("GUP and unpin of {} (ms, log scale)", r.sizes.gup),
+        "ms",
+        &gup,
+        true,
+    )?;
+    let mr: Vec<(String, Vec<f64>)> = [
+        (Kind::Devdax, ByteSize::mib(2)),
+        (Kind::Devdax, ByteSize::gib(1)),
+        (Kind::Hugetlb, ByteSize::mib(2)),
+        (Kind::Hugetlb, ByteSize::gib(1)),
+    ]
+    .iter()
+    .map(|&(kind, a)| {
+        let vals = PROFILES
+            .iter()
+            .map(|p| {
+                r.mr.iter()
+                    .find(|m| m.kind == kind && m.profile == *p && m.align == a.0)
+                    .map_or(0.0, |m| 1e6 / m.us_per_round.max(1e-3))
+            })
+            .collect();
+        (format!("{kind} {}", a.short()), vals)
+    })
+    .collect();
+    bars(
+        &out.join("mr.svg"),
+        "MR reg+dereg rounds per second (higher is better, log scale)",
+        "rounds/s",
+        &mr,
+        true,
+    )?;
+    Ok(())
+}

@@ -1,0 +1,77 @@
+//! `vmemdiet report --quick`: every file is written, the JSON has every section, and every
+//! before/after comparison points the right way (after is cheaper).
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+#[test]
+fn quick_report_writes_every_file_and_after_is_cheaper() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("vmemdiet")
+        .unwrap()
+        .args(["report", "--quick", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains(&dir.path().display().to_string()),
+        "says where the files are"
+    );
+    for f in [
+        "report.json",
+        "report.md",
+        "memmap.svg",
+        "bootstrap.svg",
+        "gup.svg",
+        "mr.svg",
+    ] {
+        let p = dir.path().join(f);
+        assert!(
+            p.metadata().map(|m| m.len() > 100).unwrap_or(false),
+            "{f} missing or empty"
+        );
+    }
+    for f in ["memmap.svg", "gup.svg"] {
+        let svg = std::fs::read_to_string(dir.path().join(f)).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("v5.10") && svg.contains("v6.15"),
+            "{f} has a legend"
+        );
+    }
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    for section in [
+        "planner",
+        "bootstrap",
+        "gup",
+        "mr",
+        "hugetlb_pool",
+        "comparisons",
+    ] {
+        assert!(
+            v[section].as_array().is_some_and(|a| !a.is_empty()),
+            "section {section}"
+        );
+    }
+    let comparisons = v["comparisons"].as_array().unwrap();
+    let sections: std::collections::HashSet<&str> = comparisons
+        .iter()
+        .map(|c| c["section"].as_str().unwrap())
+        .collect();
+    for s in ["memmap", "bootstrap", "gup", "mr", "hugetlb"] {
+        assert!(sections.contains(s), "a comparison for {s}");
+    }
+    for c in comparisons {
+        let r = c["ours_ratio"].as_f64().unwrap_or(f64::INFINITY);
+        assert!(r > 1.0, "after should be cheaper: {c}");
+    }
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.contains("## The seeds, side by side") && md.contains("| v5.10 -> rfc |"));
+}
