@@ -55,7 +55,7 @@ impl Mode {
             },
             Mode::Default => Sizes {
                 bootstrap: ByteSize::gib(64),
-                gup: ByteSize::gib(4),
+                gup: ByteSize::gib(16),
                 mr: ByteSize::gib(1),
                 mr_seconds: 2.0,
                 pool: ByteSize::gib(8),
@@ -458,8 +458,9 @@ fn compare(
             "MiB",
             (Profile::V5_10, mib(b.memmap_bytes)),
             (Profile::V6_15, mib(a.memmap_bytes)),
-            Some((16.0, 2.0)),
-            "HVO: keep 1 of 8 vmemmap pages",
+            // HVO keeps 1 of the 8 vmemmap pages of a 2 MiB page: size/64 before, size/512 after.
+            Some((mib(a.size / 64), mib(a.size / 512))),
+            "HVO (5.18+): keep 1 of 8 vmemmap pages per 2 MiB page",
             None,
         ));
     }
