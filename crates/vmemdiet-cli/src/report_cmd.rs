@@ -149,10 +149,18 @@ fn print_terminal(r: &Report) {
 
 fn markdown(r: &Report) -> String {
     let mut s = String::new();
+    let z = &r.sizes;
     let _ = writeln!(
         s,
-        "# vmemdiet report\n\nMode: {:?}. Sizes: {:?}.\n",
-        r.mode, r.sizes
+        "# vmemdiet report\n\nMode: {:?}. Bootstrap {}, GUP {}, MR {} for {} s a configuration, HugeTLB pool {}, {} runs per figure{}.\n",
+        r.mode,
+        z.bootstrap,
+        z.gup,
+        z.mr,
+        z.mr_seconds,
+        z.pool,
+        z.runs,
+        z.simulate.map_or(String::new(), |s| format!(", planner checked by simulating {s}"))
     );
     let _ = writeln!(s, "## The seeds, side by side\n");
     let _ = writeln!(s, "| {} |", HEADER.join(" | "));

@@ -220,6 +220,47 @@ fn range_unpin_does_one_atomic_per_folio() {
 }
 
 #[test]
+fn get_user_pages_slow_path_faults_in_and_put_balances() {
+    use vmemdiet::mm::gup::get_user_pages;
+    for profile in ALL_PROFILES {
+        let k = boot(profile, ByteSize::mib(4));
+        let mut r = DaxRegion::new(&k).unwrap();
+        r.create(
+            &k,
+            DevDaxSpec {
+                size: ByteSize::mib(4),
+                align: MIB2,
+                map: MapMode::Mem,
+                at: None,
+            },
+        )
+        .unwrap();
+        let mut cx = GupCtx::new(&k);
+        let mm = Mm::new(&k).unwrap();
+        // Not prefaulted: the slow path faults the leaves in.
+        let va = mm
+            .mmap_devdax(r.devices().next().unwrap(), 0, 4 << 20, true)
+            .unwrap();
+        let head = pages_head(&k, &r);
+        let mut pages = Vec::new();
+        assert_eq!(
+            get_user_pages(&mut cx, &mm, va, 1024, GupFlags::WRITE, &mut pages).unwrap(),
+            1024
+        );
+        assert_eq!(pages[1000], head.nth(k.machine.geometry, 1000));
+        let mapped = i32::from(profile.switches().dax_folios);
+        let gets = if profile.switches().compound_devmap {
+            512
+        } else {
+            1
+        };
+        assert_eq!(counts(&mut cx, head), (1 + mapped + gets, 0), "{profile}");
+        put_pages(&mut cx, &pages).unwrap();
+        assert_eq!(counts(&mut cx, head), (1 + mapped, 0), "{profile}: INV-4");
+    }
+}
+
+#[test]
 fn get_user_pages_fast_then_put_balances() {
     for profile in ALL_PROFILES {
         let (k, r) = setup(profile, ByteSize::mib(4), MIB2);

@@ -416,7 +416,18 @@ pub fn get_user_pages(
     flags: GupFlags,
     pages: &mut Vec<PagePtr>,
 ) -> Result<usize, GupError> {
-    let flags = validate(flags, false)?;
+    slow_only(cx, mm, start, nr, validate(flags, false)?, pages)
+}
+
+/// The slow path alone, after argument checks (`__gup_longterm_locked`).
+fn slow_only(
+    cx: &mut GupCtx<'_>,
+    mm: &Mm<'_>,
+    start: VirtAddr,
+    nr: usize,
+    flags: GupFlags,
+    pages: &mut Vec<PagePtr>,
+) -> Result<usize, GupError> {
     check_args(mm.k, start, nr)?;
     if nr == 0 {
         return Ok(0);
@@ -433,12 +444,7 @@ pub fn pin_user_pages(
     flags: GupFlags,
     pages: &mut Vec<PagePtr>,
 ) -> Result<usize, GupError> {
-    let flags = validate(flags, true)?;
-    check_args(mm.k, start, nr)?;
-    if nr == 0 {
-        return Ok(0);
-    }
-    gup_slow(cx, mm, start, nr, flags, pages)
+    slow_only(cx, mm, start, nr, validate(flags, true)?, pages)
 }
 
 fn unpin_runs(
