@@ -1,5 +1,5 @@
-//! Units that cannot be mixed: page frame numbers, physical and virtual addresses, page counts,
-//! compound orders and byte sizes.
+//! Units that cannot be mixed: page frame numbers, physical and virtual addresses, compound
+//! orders and byte sizes.
 //!
 //! Most bugs in this field are unit mix-ups (pfn vs index vs byte, head vs tail), so every
 //! quantity that crosses a module boundary has its own type. Conversions that depend on the
@@ -83,10 +83,6 @@ impl fmt::Display for VirtAddr {
         write!(f, "{:#x}", self.0)
     }
 }
-
-/// A number of base pages (frames).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct NrPages(pub u64);
 
 /// A compound order: a compound page spans `1 << order` base pages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::PoisonError;
 use std::sync::{Mutex, OnceLock};
 
-use crate::addr::{Pfn, PhysAddr};
+use crate::addr::Pfn;
 use crate::machine::phys_map::PhysMap;
 
 /// The 4 KiB body of a backed frame, seen as 512 64-bit words.
@@ -473,16 +473,6 @@ impl FrameStore {
             .map_or(0, |i| i.refcount.load(Ordering::Acquire))
     }
 
-    /// The kind a backed frame is in use for, if any.
-    #[must_use]
-    pub fn kind(&self, pfn: Pfn) -> Option<FrameKind> {
-        match self.info(pfn)?.kind.load(Ordering::Relaxed) {
-            1 => Some(FrameKind::Memmap),
-            2 => Some(FrameKind::PageTable),
-            _ => None,
-        }
-    }
-
     /// Current usage.
     #[must_use]
     pub fn usage(&self) -> FrameUsage {
@@ -514,12 +504,6 @@ impl FrameStore {
     pub fn free_lists(&self) -> Vec<Vec<u64>> {
         let b = self.buddy.lock().unwrap_or_else(PoisonError::into_inner);
         b.free.iter().map(|s| s.iter().copied().collect()).collect()
-    }
-
-    /// The physical address of a frame.
-    #[must_use]
-    pub fn phys(pfn: Pfn) -> PhysAddr {
-        PhysAddr(pfn.0 << 12)
     }
 }
 

@@ -140,12 +140,6 @@ impl<'m> Memmap<'m> {
         self.machine.geometry
     }
 
-    /// TLB statistics: (hits, misses).
-    #[must_use]
-    pub fn tlb_stats(&self) -> (u64, u64) {
-        (self.tlb.hits, self.tlb.misses)
-    }
-
     fn deref(&mut self, p: PagePtr, write: bool) -> Result<&'m Page, Fault> {
         let (frame, word) = self.machine.kernel_frame(&mut self.tlb, p.0, write)?;
         Ok(page_in(frame, word))
