@@ -342,39 +342,29 @@ impl FrameStore {
     /// frame's reference count is 1.
     #[doc(alias = "alloc_pages")]
     pub fn alloc(&self, order: u32, kind: FrameKind) -> Result<Pfn, FrameError> {
-        if self.should_fail() {
-            return Err(FrameError::OutOfMemory { order });
-        }
-        let pfn = {
-            let mut b = self.buddy.lock().unwrap_or_else(PoisonError::into_inner);
-            Pfn(b.alloc(order).ok_or(FrameError::OutOfMemory { order })?)
-        };
-        let nr = 1u64 << order;
-        if kind.backed() {
-            if let Err(e) = self.back(pfn, nr, kind) {
-                self.buddy
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .free(pfn.0, order);
-                return Err(e);
-            }
-        }
-        self.usage[kind as usize].fetch_add(nr, Ordering::Relaxed);
-        Ok(pfn)
+        self.alloc_with(order, kind, Buddy::alloc)
     }
 
     /// Allocates from the top of System RAM (the highest free block), as gigantic-page and
     /// boot-time huge page allocation effectively do: a HugeTLB pool then fills whole sections
     /// from the top of memory down.
     pub fn alloc_top(&self, order: u32, kind: FrameKind) -> Result<Pfn, FrameError> {
+        self.alloc_with(order, kind, Buddy::alloc_top)
+    }
+
+    /// Takes a block with `pick`, backs it if `kind` needs host memory, and counts it.
+    fn alloc_with(
+        &self,
+        order: u32,
+        kind: FrameKind,
+        pick: fn(&mut Buddy, u32) -> Option<u64>,
+    ) -> Result<Pfn, FrameError> {
         if self.should_fail() {
             return Err(FrameError::OutOfMemory { order });
         }
         let pfn = {
             let mut b = self.buddy.lock().unwrap_or_else(PoisonError::into_inner);
-            Pfn(b
-                .alloc_top(order)
-                .ok_or(FrameError::OutOfMemory { order })?)
+            Pfn(pick(&mut b, order).ok_or(FrameError::OutOfMemory { order })?)
         };
         let nr = 1u64 << order;
         if kind.backed() {
