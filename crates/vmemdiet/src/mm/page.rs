@@ -170,11 +170,12 @@ impl<'m> Memmap<'m> {
         if info & 1 == 1 {
             return Ok(decode_head(p, info));
         }
-        // Only a page-aligned struct page can alias a head page, and only while HVO is on.
+        // Only while HVO is on (the static key, checked first so heads and order-0 pages pay
+        // nothing otherwise), and only a page-aligned struct page, can alias a head page.
         let g = self.machine.geometry;
-        if page.flags() & PG_HEAD != 0
+        if self.machine.fake_heads_possible.load(Ordering::Relaxed)
             && p.0 .0.is_multiple_of(g.page_size())
-            && self.machine.fake_heads_possible.load(Ordering::Acquire)
+            && page.flags() & PG_HEAD != 0
         {
             let next = p.nth(g, 1);
             let w = self.page(next)?.compound_info.load(Ordering::Acquire);
