@@ -210,8 +210,8 @@ fn bootstrap_cmd(a: &BootstrapArgs) -> anyhow::Result<()> {
     ]);
     for r in &rows {
         t.add_row(vec![
-            ByteSize(r.size).to_string(),
-            ByteSize(r.align).short(),
+            ByteSize::new(r.size).to_string(),
+            ByteSize::new(r.align).short(),
             r.map.to_string(),
             r.profile.to_string(),
             us(r.create_us),
@@ -296,8 +296,8 @@ fn gup_cmd(a: &GupArgs) -> anyhow::Result<()> {
         t.add_row(vec![
             format!("{:?}", r.op),
             r.kind.to_string(),
-            ByteSize(r.size).to_string(),
-            ByteSize(r.align).short(),
+            ByteSize::new(r.size).to_string(),
+            ByteSize::new(r.align).short(),
             r.profile.to_string(),
             us(r.get_us),
             us(r.put_us),
@@ -340,7 +340,7 @@ fn mr_cmd(a: &MrArgs) -> anyhow::Result<()> {
         }
     }
     for c in &configs {
-        let total = ByteSize(c.size.0 * u64::from(c.threads));
+        let total = ByteSize::new(c.size.bytes() * u64::from(c.threads));
         let spec = vmemdiet::workload::mapping::MappingSpec {
             kind: c.kind,
             size: total,
@@ -393,8 +393,8 @@ fn mr_cmd(a: &MrArgs) -> anyhow::Result<()> {
     for r in &rows {
         t.add_row(vec![
             r.kind.to_string(),
-            ByteSize(r.size).to_string(),
-            ByteSize(r.align).short(),
+            ByteSize::new(r.size).to_string(),
+            ByteSize::new(r.align).short(),
             r.profile.to_string(),
             r.threads.to_string(),
             format!("{} in {:.3} s", r.rounds, r.seconds),
@@ -461,8 +461,8 @@ fn pool_cmd(a: &PoolArgs) -> anyhow::Result<()> {
     ]);
     for r in &rows {
         t.add_row(vec![
-            ByteSize(r.size).to_string(),
-            ByteSize(r.align).short(),
+            ByteSize::new(r.size).to_string(),
+            ByteSize::new(r.align).short(),
             r.profile.to_string(),
             r.pages.to_string(),
             us(r.alloc_us),

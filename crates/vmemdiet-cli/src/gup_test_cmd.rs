@@ -109,7 +109,7 @@ pub fn run(a: &GupTestArgs) -> anyhow::Result<ExitCode> {
         n if n >= 1 => Some(u64::try_from(n).unwrap_or(1)),
         n => anyhow::bail!("-n {n}: give a positive number of pages per call, or -1 for all"),
     };
-    let size = ByteSize(
+    let size = ByteSize::new(
         a.mib
             .checked_mul(ByteSize::MIB)
             .ok_or_else(|| anyhow::anyhow!("-m {} is too large", a.mib))?,
@@ -158,7 +158,7 @@ pub fn run(a: &GupTestArgs) -> anyhow::Result<ExitCode> {
     println!(
         "# {} on {} of {} ({} align {}, map={})",
         op.test_name(),
-        ByteSize(size.0),
+        ByteSize::new(size.bytes()),
         kind,
         a.profile,
         a.align.short(),

@@ -51,7 +51,7 @@ pub fn human(bytes: u64) -> String {
     if bytes == 0 {
         "0".into()
     } else {
-        ByteSize(bytes).to_string()
+        ByteSize::new(bytes).to_string()
     }
 }
 

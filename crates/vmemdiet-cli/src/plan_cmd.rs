@@ -137,8 +137,8 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
         let pct = r.memmap_bytes as f64 * 100.0 / r.size as f64;
         t.add_row(vec![
             kinds[i].to_string(),
-            ByteSize(r.size).to_string(),
-            ByteSize(r.align).short(),
+            ByteSize::new(r.size).to_string(),
+            ByteSize::new(r.align).short(),
             r.map.to_string(),
             r.profile.to_string(),
             human(r.memmap_bytes),

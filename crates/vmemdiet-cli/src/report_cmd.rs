@@ -129,12 +129,12 @@ fn print_terminal(r: &Report) {
                 .filter_map(|p| {
                     r.planner.iter().find(|e| {
                         e.kind == kind
-                            && e.row.align == align.0
+                            && e.row.align == align.bytes()
                             && e.row.profile == *p
                             && !e.row.simulated
                     })
                 })
-                .map(|e| ByteSize(e.row.memmap_bytes).to_string())
+                .map(|e| ByteSize::new(e.row.memmap_bytes).to_string())
                 .collect();
             if cells.is_empty() {
                 continue;
@@ -174,10 +174,10 @@ fn markdown(r: &Report) -> String {
             s,
             "| {} | {} | {} | {} | {} | {} | {} |",
             e.kind,
-            ByteSize(e.row.align).short(),
+            ByteSize::new(e.row.align).short(),
             e.row.profile,
-            ByteSize(e.row.memmap_bytes),
-            ByteSize(e.row.pagetable_bytes),
+            ByteSize::new(e.row.memmap_bytes),
+            ByteSize::new(e.row.pagetable_bytes),
             e.row.struct_pages_initialized,
             e.row.simulated
         );
@@ -187,8 +187,8 @@ fn markdown(r: &Report) -> String {
         let _ = writeln!(
             s,
             "| {} | {} | {} | {:.0} us | {:.0} us | {:.0} us | {:.1}x |",
-            ByteSize(b.size),
-            ByteSize(b.align).short(),
+            ByteSize::new(b.size),
+            ByteSize::new(b.align).short(),
             b.profile,
             b.create_us,
             b.destroy_us,
@@ -202,8 +202,8 @@ fn markdown(r: &Report) -> String {
             s,
             "| {} | {} | {} | {} | {:.0} us | {:.0} us | {:.1}x | {:.1}x | {} |",
             g.op.test_name(),
-            ByteSize(g.size),
-            ByteSize(g.align).short(),
+            ByteSize::new(g.size),
+            ByteSize::new(g.align).short(),
             g.profile,
             g.get_us,
             g.put_us,
@@ -218,8 +218,8 @@ fn markdown(r: &Report) -> String {
             s,
             "| {} | {} | {} | {} | {} in {:.2} s | {:.0} us | {:.0} us | {:.0} us | {:.0} us |",
             m.kind,
-            ByteSize(m.size),
-            ByteSize(m.align).short(),
+            ByteSize::new(m.size),
+            ByteSize::new(m.align).short(),
             m.profile,
             m.rounds,
             m.seconds,
@@ -234,12 +234,12 @@ fn markdown(r: &Report) -> String {
         let _ = writeln!(
             s,
             "| {} | {} | {} | {:.0} us | {:.0} us | {} |",
-            ByteSize(p.size),
+            ByteSize::new(p.size),
             p.profile,
             p.pages,
             p.alloc_us,
             p.free_us,
-            ByteSize(p.memmap_bytes)
+            ByteSize::new(p.memmap_bytes)
         );
     }
     s
@@ -363,7 +363,7 @@ fn plots(r: &Report, out: &Path) -> anyhow::Result<()> {
                     .iter()
                     .find(|e| {
                         e.kind == kind
-                            && e.row.align == align.0
+                            && e.row.align == align.bytes()
                             && e.row.profile == *p
                             && !e.row.simulated
                     })
@@ -388,7 +388,7 @@ fn plots(r: &Report, out: &Path) -> anyhow::Result<()> {
                 .map(|p| {
                     r.bootstrap
                         .iter()
-                        .find(|b| b.profile == *p && b.align == a.0)
+                        .find(|b| b.profile == *p && b.align == a.bytes())
                         .map_or(0.0, |b| b.create_us / 1000.0)
                 })
                 .collect();
@@ -415,7 +415,7 @@ fn plots(r: &Report, out: &Path) -> anyhow::Result<()> {
                 .map(|p| {
                     r.gup
                         .iter()
-                        .find(|g| g.profile == *p && g.align == a.0 && g.op == op)
+                        .find(|g| g.profile == *p && g.align == a.bytes() && g.op == op)
                         .map_or(
                             0.0,
                             |g| if what == "unpin" { g.put_us } else { g.get_us } / 1000.0,
@@ -444,7 +444,7 @@ fn plots(r: &Report, out: &Path) -> anyhow::Result<()> {
             .iter()
             .map(|p| {
                 r.mr.iter()
-                    .find(|m| m.kind == kind && m.profile == *p && m.align == a.0)
+                    .find(|m| m.kind == kind && m.profile == *p && m.align == a.bytes())
                     .map_or(0.0, |m| 1e6 / m.us_per_round.max(1e-3))
             })
             .collect();

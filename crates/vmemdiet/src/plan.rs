@@ -87,7 +87,8 @@ impl PlanConfig {
         match self.kind {
             Kind::Devdax => self.ram_size,
             Kind::Hugetlb => self.ram_size.max(
-                ByteSize(self.size.0 + self.size.0 / 64 + (8 << 30)).align_up(ByteSize::gib(1)),
+                ByteSize::new(self.size.bytes() + self.size.bytes() / 64 + (8 << 30))
+                    .align_up(ByteSize::gib(1)),
             ),
         }
     }
@@ -95,9 +96,14 @@ impl PlanConfig {
     /// Where a HugeTLB pool of this plan lies: huge pages are taken from the top of RAM down.
     #[must_use]
     pub fn hugetlb_pool(&self) -> (PhysAddr, PhysAddr) {
-        let end = ByteSize(crate::machine::phys_map::LOW_RAM_END.0 + self.machine_ram().0)
-            .align_down(self.align);
-        (PhysAddr(end.0 - self.size.0), PhysAddr(end.0))
+        let end = ByteSize::new(
+            crate::machine::phys_map::LOW_RAM_END.as_u64() + self.machine_ram().bytes(),
+        )
+        .align_down(self.align);
+        (
+            PhysAddr::new(end.bytes() - self.size.bytes()),
+            PhysAddr::new(end.bytes()),
+        )
     }
 }
 
@@ -125,8 +131,8 @@ impl PlanRow {
     #[must_use]
     pub fn new(cfg: &PlanConfig, c: MemmapCost, simulated: bool) -> PlanRow {
         PlanRow {
-            size: cfg.size.0,
-            align: cfg.align.0,
+            size: cfg.size.bytes(),
+            align: cfg.align.bytes(),
             map: cfg.map,
             profile: cfg.profile,
             arch: cfg.arch,
@@ -224,14 +230,14 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
     };
     let layout = dax::layout(g, &sw, &spec, start)?;
     if start
-        .0
-        .checked_add(cfg.size.0)
-        .is_none_or(|end| end > g.max_phys().0)
+        .as_u64()
+        .checked_add(cfg.size.bytes())
+        .is_none_or(|end| end > g.max_phys().as_u64())
     {
         return Err(PlanError::TooLarge {
             size: cfg.size,
             start,
-            limit: ByteSize(g.max_phys().0),
+            limit: ByteSize::new(g.max_phys().as_u64()),
             arch: cfg.arch,
         });
     }
@@ -241,7 +247,7 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
     let altmap = layout.reserve.is_some();
     let order = layout.order;
     let n = order.nr_pages();
-    let dedup = order.0 > 0 && vmemmap_can_optimize(g, &sw, altmap, order);
+    let dedup = order.get() > 0 && vmemmap_can_optimize(g, &sw, altmap, order);
     let sections = nr.div_ceil(pps);
     let (full, partial_pages) = (nr / pps, nr % pps);
 
@@ -290,20 +296,20 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
     // the device's vmemmap touches that the boot memmap of RAM did not.
     // Offsets into the vmemmap serve as addresses: its base is aligned to every span counted.
     let va = |pa: u64| pa / page * g.struct_page_size;
-    let (dev_lo, dev_hi) = (va(start.0), va(start.0 + cfg.size.0));
-    let ram = PhysMap::standard(cfg.ram_size, ByteSize(0)).boot_memmap_spans(g);
+    let (dev_lo, dev_hi) = (va(start.as_u64()), va(start.as_u64() + cfg.size.bytes()));
+    let ram = PhysMap::standard(cfg.ram_size, ByteSize::new(0)).boot_memmap_spans(g);
     let mut upper = 0;
     for level in 2..g.pt_levels {
         let span = g.level_span(level + 1);
         let taken: Vec<_> = ram
             .iter()
-            .map(|(s, e)| blocks(va(s.0), va(e.0), span))
+            .map(|(s, e)| blocks(va(s.as_u64()), va(e.as_u64()), span))
             .collect();
         upper += new_blocks(blocks(dev_lo, dev_hi, span), &taken);
     }
 
     let init_pages = nr - layout.reserve.map_or(0, |r| g.bytes_to_pages(r.offset));
-    let struct_pages_initialized = if order.0 == 0 {
+    let struct_pages_initialized = if order.get() == 0 {
         init_pages
     } else {
         init_pages / n * compound_nr_pages(g, &sw, altmap, order) + init_extra
@@ -311,7 +317,7 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
     let cost = MemmapCost {
         memmap_bytes: memmap_frames * page,
         pagetable_bytes: (pte_tables + upper) * page,
-        device_bytes: layout.reserve.map_or(0, |r| r.offset.0),
+        device_bytes: layout.reserve.map_or(0, |r| r.offset.bytes()),
         struct_pages: nr,
         struct_pages_initialized,
     };
@@ -329,7 +335,7 @@ fn plan_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
     if cfg.map != MapMode::Mem {
         return Err(PlanError::HugetlbMap);
     }
-    if cfg.size.0 == 0 {
+    if cfg.size.bytes() == 0 {
         return Err(DaxError::ZeroSize.into());
     }
     if !cfg.size.is_multiple_of(cfg.align) {
@@ -342,20 +348,20 @@ fn plan_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
         }
         .into());
     }
-    let ram_end = crate::machine::phys_map::LOW_RAM_END.0 + cfg.machine_ram().0;
-    if ram_end > g.max_phys().0 {
+    let ram_end = crate::machine::phys_map::LOW_RAM_END.as_u64() + cfg.machine_ram().bytes();
+    if ram_end > g.max_phys().as_u64() {
         return Err(PlanError::TooLarge {
             size: cfg.size,
-            start: PhysAddr(0),
-            limit: ByteSize(g.max_phys().0),
+            start: PhysAddr::new(0),
+            limit: ByteSize::new(g.max_phys().as_u64()),
             arch: cfg.arch,
         });
     }
     let page = g.page_size();
     let nr = g.bytes_to_pages(cfg.size);
-    let pages = cfg.size.0 / size.bytes().0;
+    let pages = cfg.size.bytes() / size.bytes().bytes();
     let (lo, hi) = cfg.hugetlb_pool();
-    let sections = blocks(lo.0, hi.0, g.section_size().0).count() as u64;
+    let sections = blocks(lo.as_u64(), hi.as_u64(), g.section_size().bytes()).count() as u64;
     let (memmap_frames, tables, extra_init) = match cfg.profile.switches().hvo {
         crate::mm::profile::Hvo::Off => (nr * g.struct_page_size / page, 0, 0),
         crate::mm::profile::Hvo::KeepOne => (pages, sections, 0),

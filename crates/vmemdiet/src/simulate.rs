@@ -33,11 +33,11 @@ pub fn host_bytes_needed(cfg: &PlanConfig) -> Result<ByteSize, PlanError> {
     let (c, device_frames) = plan::plan_frames(cfg)?;
     if cfg.kind == Kind::Hugetlb {
         // Every struct page of the pool is written before HVO frees most of their frames.
-        return Ok(ByteSize(c.struct_pages * 64 + c.pagetable_bytes));
+        return Ok(ByteSize::new(c.struct_pages * 64 + c.pagetable_bytes));
     }
     // With --map=dev the memmap frames are backed too (they just live at device addresses).
     let page = cfg.arch.geometry().page_size();
-    Ok(ByteSize(
+    Ok(ByteSize::new(
         c.memmap_bytes + c.pagetable_bytes + device_frames * page,
     ))
 }
@@ -53,8 +53,8 @@ pub fn host_budget() -> ByteSize {
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|kb| kb.parse::<u64>().ok())
         })
-        .map_or(ByteSize::gib(8), |kb| ByteSize(kb * 1024));
-    ByteSize(avail.0 / 4 * 3)
+        .map_or(ByteSize::gib(8), |kb| ByteSize::new(kb * 1024));
+    ByteSize::new(avail.bytes() / 4 * 3)
 }
 
 /// Boots a machine sized for `cfg`, creates the device, measures it, destroys it and checks
@@ -101,13 +101,13 @@ fn simulate_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
         MachineConfig {
             arch: cfg.arch,
             ram_size: cfg.machine_ram(),
-            device_size: ByteSize(0),
+            device_size: ByteSize::new(0),
         },
         cfg.profile,
     )?;
     let g = k.machine.geometry;
     let size = HugeSize::from_align(cfg.align).ok_or(PlanError::HugetlbAlign(cfg.align))?;
-    let want = cfg.size.0 / size.bytes().0;
+    let want = cfg.size.bytes() / size.bytes().bytes();
     let before = k.machine.frames.usage();
     let init = k.struct_pages_initialized();
     let got = set_nr_hugepages(&k, size, want)?;
@@ -159,7 +159,7 @@ mod tests {
         let cfg = PlanConfig::new(tib, ByteSize::gib(1), MapMode::Mem, Profile::V6_15);
         assert_eq!(
             host_bytes_needed(&cfg).unwrap(),
-            ByteSize((8 << 20) + (32 << 20) + 16 * 4096)
+            ByteSize::new((8 << 20) + (32 << 20) + 16 * 4096)
         );
     }
 }

@@ -53,7 +53,7 @@ fn setup(profile: Profile, size: ByteSize, align: ByteSize) -> (Kernel, DaxRegio
 
 fn map<'k>(k: &'k Kernel, r: &DaxRegion, cx: &mut GupCtx<'k>) -> (Mm<'k>, VirtAddr, u64) {
     let dev = r.devices().next().unwrap();
-    let len = dev.data_size().0;
+    let len = dev.data_size().bytes();
     let mm = Mm::new(k).unwrap();
     let va = mm.mmap_devdax(dev, 0, len, true).unwrap();
     mm.prefault(&mut cx.memmap, va, len, true).unwrap();
@@ -111,7 +111,7 @@ fn pinning_100_subpages_of_a_2m_folio_adds_100_to_refcount_and_pincount() {
             ),
         );
         let mut pages = Vec::new();
-        let start = VirtAddr(va.0 + 7 * 4096);
+        let start = VirtAddr::new(va.as_u64() + 7 * 4096);
         assert_eq!(
             pin_user_pages_fast(&mut cx, &mm, start, 100, GupFlags::WRITE, &mut pages).unwrap(),
             100
@@ -144,7 +144,7 @@ fn counted_head_atomics_for_16g_of_2m_devdax_match_appendix_b() {
         let (mm, va, _) = map(&k, &r, &mut cx);
         let mut pages = Vec::with_capacity(4 << 20);
         for c in 0..calls {
-            let start = VirtAddr(va.0 + c as u64 * (2 << 20));
+            let start = VirtAddr::new(va.as_u64() + c as u64 * (2 << 20));
             assert_eq!(
                 pin_user_pages_fast(&mut cx, &mm, start, 512, GupFlags::WRITE, &mut pages).unwrap(),
                 512
@@ -300,23 +300,23 @@ fn inv6_errors_leave_counts_unchanged_and_report_partial_progress() {
         pin_user_pages_fast(
             &mut cx,
             &mm,
-            VirtAddr(0x1000),
+            VirtAddr::new(0x1000),
             4,
             GupFlags::NONE,
             &mut pages
         ),
-        Err(GupError::Fault(VirtAddr(0x1000)))
+        Err(GupError::Fault(VirtAddr::new(0x1000)))
     );
     assert_eq!(
         pin_user_pages_fast(
             &mut cx,
             &mm,
-            VirtAddr(va.0 + 1),
+            VirtAddr::new(va.as_u64() + 1),
             4,
             GupFlags::NONE,
             &mut pages
         ),
-        Err(GupError::BadRange(VirtAddr(va.0 + 1)))
+        Err(GupError::BadRange(VirtAddr::new(va.as_u64() + 1)))
     );
     assert_eq!(
         pin_user_pages_fast(&mut cx, &mm, va, 4, GupFlags::GET, &mut pages),

@@ -69,7 +69,7 @@ fn run(profile: Profile, align: ByteSize, ops: &[Op]) {
     let k = Kernel::boot(
         MachineConfig {
             ram_size: ByteSize::gib(4),
-            device_size: ByteSize(DEVICE),
+            device_size: ByteSize::new(DEVICE),
             ..MachineConfig::default()
         },
         profile,
@@ -81,7 +81,7 @@ fn run(profile: Profile, align: ByteSize, ops: &[Op]) {
         .create(
             &k,
             DevDaxSpec {
-                size: ByteSize(DEVICE),
+                size: ByteSize::new(DEVICE),
                 align,
                 map: MapMode::Mem,
                 at: None,
@@ -92,12 +92,12 @@ fn run(profile: Profile, align: ByteSize, ops: &[Op]) {
     let g = k.machine.geometry;
     let first = g.phys_to_pfn(region.device(id).unwrap().layout.start);
     let folio_pages = if profile.switches().compound_devmap {
-        align.0 / 4096
+        align.bytes() / 4096
     } else {
         1
     };
     let dax_folios = profile.switches().dax_folios;
-    let mut model = RefModel::new(first.0, DEVICE / 4096, folio_pages, 1);
+    let mut model = RefModel::new(first.as_u64(), DEVICE / 4096, folio_pages, 1);
     let mut cx = GupCtx::new(&k);
     let mm = Mm::new(&k).unwrap();
     let dev = region.device(id).unwrap();
@@ -106,8 +106,8 @@ fn run(profile: Profile, align: ByteSize, ops: &[Op]) {
         mm.prefault(&mut cx.memmap, va, DEVICE, true).unwrap();
         if dax_folios {
             // One leaf per align-sized block maps its folio.
-            for leaf in 0..DEVICE / align.0 {
-                model.map(first.0 + leaf * align.0 / 4096, 1);
+            for leaf in 0..DEVICE / align.bytes() {
+                model.map(first.as_u64() + leaf * align.bytes() / 4096, 1);
             }
         }
         va
@@ -118,7 +118,7 @@ fn run(profile: Profile, align: ByteSize, ops: &[Op]) {
         for head in model.heads() {
             let f = page_folio(
                 &mut cx.memmap,
-                PagePtr::from_pfn(g, vmemdiet::addr::Pfn(head)),
+                PagePtr::from_pfn(g, vmemdiet::addr::Pfn::new(head)),
             )
             .unwrap();
             let got = (
@@ -145,7 +145,7 @@ fn run(profile: Profile, align: ByteSize, ops: &[Op]) {
                 } else {
                     GupFlags::NONE
                 };
-                let start = VirtAddr(va.0 + page * 4096);
+                let start = VirtAddr::new(va.as_u64() + page * 4096);
                 let got = pin_user_pages_fast(&mut cx, &mm, start, n as usize, flags, &mut pages)
                     .unwrap();
                 assert_eq!(
@@ -153,12 +153,12 @@ fn run(profile: Profile, align: ByteSize, ops: &[Op]) {
                     n.min(DEVICE / 4096 - page),
                     "partial progress is the mapped part"
                 );
-                model.pin(&pages.iter().map(|p| p.pfn(g).0).collect::<Vec<_>>());
+                model.pin(&pages.iter().map(|p| p.pfn(g).as_u64()).collect::<Vec<_>>());
                 batches.push(Batch { pages, pin: true });
             }
             Op::PinSlow { page, n } => {
                 let mut pages = Vec::new();
-                let start = VirtAddr(va.0 + page * 4096);
+                let start = VirtAddr::new(va.as_u64() + page * 4096);
                 pin_user_pages(
                     &mut cx,
                     &mm,
@@ -168,15 +168,15 @@ fn run(profile: Profile, align: ByteSize, ops: &[Op]) {
                     &mut pages,
                 )
                 .unwrap();
-                model.pin(&pages.iter().map(|p| p.pfn(g).0).collect::<Vec<_>>());
+                model.pin(&pages.iter().map(|p| p.pfn(g).as_u64()).collect::<Vec<_>>());
                 batches.push(Batch { pages, pin: true });
             }
             Op::GetFast { page, n } => {
                 let mut pages = Vec::new();
-                let start = VirtAddr(va.0 + page * 4096);
+                let start = VirtAddr::new(va.as_u64() + page * 4096);
                 get_user_pages_fast(&mut cx, &mm, start, n as usize, GupFlags::NONE, &mut pages)
                     .unwrap();
-                model.get(&pages.iter().map(|p| p.pfn(g).0).collect::<Vec<_>>());
+                model.get(&pages.iter().map(|p| p.pfn(g).as_u64()).collect::<Vec<_>>());
                 batches.push(Batch { pages, pin: false });
             }
             Op::Release { i } => {
@@ -184,7 +184,7 @@ fn run(profile: Profile, align: ByteSize, ops: &[Op]) {
                     continue;
                 }
                 let b = batches.remove(i % batches.len());
-                let pfns: Vec<u64> = b.pages.iter().map(|p| p.pfn(g).0).collect();
+                let pfns: Vec<u64> = b.pages.iter().map(|p| p.pfn(g).as_u64()).collect();
                 if b.pin {
                     unpin_user_pages(&mut cx, &k, &b.pages).unwrap();
                     model.unpin(&pfns);
@@ -196,8 +196,8 @@ fn run(profile: Profile, align: ByteSize, ops: &[Op]) {
             Op::Remap => {
                 mm.munmap(&mut cx.memmap, va, DEVICE).unwrap();
                 if dax_folios {
-                    for leaf in 0..DEVICE / align.0 {
-                        model.map(first.0 + leaf * align.0 / 4096, -1);
+                    for leaf in 0..DEVICE / align.bytes() {
+                        model.map(first.as_u64() + leaf * align.bytes() / 4096, -1);
                     }
                 }
                 va = map(&mut cx, &mut model);
@@ -206,7 +206,7 @@ fn run(profile: Profile, align: ByteSize, ops: &[Op]) {
         check(&mut cx, &model, &format!("{op:?}"));
     }
     for b in batches.drain(..) {
-        let pfns: Vec<u64> = b.pages.iter().map(|p| p.pfn(g).0).collect();
+        let pfns: Vec<u64> = b.pages.iter().map(|p| p.pfn(g).as_u64()).collect();
         if b.pin {
             unpin_user_pages(&mut cx, &k, &b.pages).unwrap();
             model.unpin(&pfns);
@@ -217,7 +217,7 @@ fn run(profile: Profile, align: ByteSize, ops: &[Op]) {
     }
     mm.munmap(&mut cx.memmap, va, DEVICE).unwrap();
     drop(mm);
-    let baseline = RefModel::new(first.0, DEVICE / 4096, folio_pages, 1);
+    let baseline = RefModel::new(first.as_u64(), DEVICE / 4096, folio_pages, 1);
     check(&mut cx, &baseline, "releasing everything");
     region.destroy(&k, id).unwrap();
     assert_eq!(

@@ -25,7 +25,7 @@ fn stress(profile: Profile, align: ByteSize) {
     let k = Kernel::boot(
         MachineConfig {
             ram_size: ByteSize::gib(4),
-            device_size: ByteSize(SIZE),
+            device_size: ByteSize::new(SIZE),
             ..MachineConfig::default()
         },
         profile,
@@ -37,7 +37,7 @@ fn stress(profile: Profile, align: ByteSize) {
         .create(
             &k,
             DevDaxSpec {
-                size: ByteSize(SIZE),
+                size: ByteSize::new(SIZE),
                 align,
                 map: MapMode::Mem,
                 at: None,
@@ -54,7 +54,7 @@ fn stress(profile: Profile, align: ByteSize) {
         let mut cx = GupCtx::new(&k);
         let va = mm.mmap_devdax(dev, 0, SIZE, true).unwrap();
         mm.prefault(&mut cx.memmap, va, SIZE, true).unwrap();
-        current.store(va.0, Ordering::Release);
+        current.store(va.as_u64(), Ordering::Release);
     }
     std::thread::scope(|s| {
         for t in 0..3u64 {
@@ -71,7 +71,7 @@ fn stress(profile: Profile, align: ByteSize) {
                     seed ^= seed << 17;
                     let page = seed % (SIZE / 4096);
                     let n = 1 + (seed >> 20) % 1500;
-                    let start = VirtAddr(current.load(Ordering::Acquire) + page * 4096);
+                    let start = VirtAddr::new(current.load(Ordering::Acquire) + page * 4096);
                     let mut pages = Vec::new();
                     let pin = seed & 1 == 0;
                     let r = if pin {
@@ -123,11 +123,11 @@ fn stress(profile: Profile, align: ByteSize) {
         s.spawn(move || {
             let mut cx = GupCtx::new(k);
             for _ in 0..60 {
-                let va = VirtAddr(current.load(Ordering::Acquire));
+                let va = VirtAddr::new(current.load(Ordering::Acquire));
                 mm.munmap(&mut cx.memmap, va, SIZE).unwrap();
                 let nva = mm.mmap_devdax(dev, 0, SIZE, true).unwrap();
                 mm.prefault(&mut cx.memmap, nva, SIZE, true).unwrap();
-                current.store(nva.0, Ordering::Release);
+                current.store(nva.as_u64(), Ordering::Release);
                 std::thread::yield_now();
             }
             stop.store(true, Ordering::Release);
@@ -143,13 +143,13 @@ fn stress(profile: Profile, align: ByteSize) {
     let g = k.machine.geometry;
     let first = g.phys_to_pfn(region.device(id).unwrap().layout.start);
     let step = if profile.switches().compound_devmap {
-        align.0 / 4096
+        align.bytes() / 4096
     } else {
         1
     };
-    let mut pfn = first.0;
-    while pfn < first.0 + SIZE / 4096 {
-        let f = page_folio(&mut cx.memmap, PagePtr::from_pfn(g, Pfn(pfn))).unwrap();
+    let mut pfn = first.as_u64();
+    while pfn < first.as_u64() + SIZE / 4096 {
+        let f = page_folio(&mut cx.memmap, PagePtr::from_pfn(g, Pfn::new(pfn))).unwrap();
         assert_eq!(
             f.ref_count(&mut cx.memmap).unwrap(),
             1,

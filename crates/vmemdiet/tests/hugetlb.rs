@@ -18,7 +18,7 @@ fn boot(profile: Profile) -> Kernel {
     Kernel::boot(
         MachineConfig {
             ram_size: ByteSize::gib(8),
-            device_size: ByteSize(0),
+            device_size: ByteSize::new(0),
             ..MachineConfig::default()
         },
         profile,
@@ -28,7 +28,7 @@ fn boot(profile: Profile) -> Kernel {
 
 /// The pool's pfn range: top of RAM (2 GiB + 8 GiB) down.
 fn pool_start(size: HugeSize, pages: u64) -> Pfn {
-    Pfn(((10u64 << 30) - pages * size.bytes().0) >> 12)
+    Pfn::new(((10u64 << 30) - pages * size.bytes().bytes()) >> 12)
 }
 
 #[test]
@@ -37,7 +37,7 @@ fn hvo_memmap_per_huge_page_by_profile() {
         for (size, pages) in [(HugeSize::Pmd, 512u64), (HugeSize::Pud, 2)] {
             let k = boot(profile);
             assert_eq!(set_nr_hugepages(&k, size, pages).unwrap(), pages);
-            let n = size.bytes().0 / 4096;
+            let n = size.bytes().bytes() / 4096;
             let frames = memmap_frames_of(&k, pool_start(size, pages), pages * n);
             let want = match profile {
                 Profile::V5_10 | Profile::Rfc => pages * n / 64,
@@ -57,9 +57,9 @@ fn inv3_every_tail_resolves_to_its_head_through_fake_heads() {
             set_nr_hugepages(&k, size, 2).unwrap();
             let g = k.machine.geometry;
             let mut mm = Memmap::new(&k.machine);
-            let n = size.bytes().0 / 4096;
+            let n = size.bytes().bytes() / 4096;
             for hp in 0..2 {
-                let head = PagePtr::from_pfn(g, Pfn(pool_start(size, 2).0 + hp * n));
+                let head = PagePtr::from_pfn(g, Pfn::new(pool_start(size, 2).as_u64() + hp * n));
                 assert!(mm.page(head).unwrap().is_head());
                 assert_eq!(FolioTail(mm.page(head.nth(g, 1)).unwrap()).nr_pages(), n);
                 let step = if n > 512 { 61 } else { 1 };
@@ -98,7 +98,7 @@ fn writing_a_tail_through_the_read_only_alias_faults_and_names_the_struct_page()
         let t = head.nth(g, 100);
         match mm.page_mut(t) {
             Err(Fault::ReadOnlyStructPage { va, pfn }) => {
-                assert_eq!((va, pfn), (t.0, t.pfn(g).0));
+                assert_eq!((va, pfn), (t.0, t.pfn(g).as_u64()));
                 assert!(Fault::ReadOnlyStructPage { va, pfn }
                     .to_string()
                     .contains("read-only"));
@@ -185,7 +185,7 @@ fn gup_over_hugetlbfs_batches_per_huge_page_from_rfc_on_and_returns_pages_to_the
         for (size, pages) in [(HugeSize::Pmd, 2u64), (HugeSize::Pud, 1)] {
             let k = boot(profile);
             set_nr_hugepages(&k, size, pages).unwrap();
-            let len = pages * size.bytes().0;
+            let len = pages * size.bytes().bytes();
             let nr = (len / 4096) as usize;
             let mut cx = GupCtx::new(&k);
             let mm = Mm::new(&k).unwrap();
@@ -224,7 +224,7 @@ fn gup_over_hugetlbfs_batches_per_huge_page_from_rfc_on_and_returns_pages_to_the
                 pin_user_pages_fast(
                     &mut cx,
                     &mm,
-                    VirtAddr(va.0 + 4096),
+                    VirtAddr::new(va.as_u64() + 4096),
                     nr - 1,
                     GupFlags::LONGTERM,
                     &mut out

@@ -24,7 +24,7 @@ fn kernel(profile: Profile, size: u64) -> Kernel {
     Kernel::boot(
         MachineConfig {
             ram_size: ByteSize::gib(4),
-            device_size: ByteSize(size),
+            device_size: ByteSize::new(size),
             ..MachineConfig::default()
         },
         profile,
@@ -37,7 +37,7 @@ fn device(k: &Kernel, size: u64, align: ByteSize) -> DaxRegion {
     r.create(
         k,
         DevDaxSpec {
-            size: ByteSize(size),
+            size: ByteSize::new(size),
             align,
             map: MapMode::Mem,
             at: None,
@@ -53,10 +53,14 @@ fn all_counts(k: &Kernel, r: &DaxRegion, cx: &mut GupCtx<'_>) -> Vec<(i32, i64)>
     let d = r.devices().next().unwrap();
     let first = g.phys_to_pfn(d.layout.start);
     let step = (d.pgmap.vmemmap_nr()).max(1);
-    (0..d.layout.size.0 / 4096)
+    (0..d.layout.size.bytes() / 4096)
         .step_by(step as usize)
         .map(|i| {
-            let f = page_folio(&mut cx.memmap, PagePtr::from_pfn(g, Pfn(first.0 + i))).unwrap();
+            let f = page_folio(
+                &mut cx.memmap,
+                PagePtr::from_pfn(g, Pfn::new(first.as_u64() + i)),
+            )
+            .unwrap();
             (
                 f.ref_count(&mut cx.memmap).unwrap(),
                 f.pincount(&mut cx.memmap).unwrap(),
@@ -126,7 +130,7 @@ fn discontiguous_pages_give_one_entry_per_run_and_segments_respect_max_seg() {
     // Device [1G, 2G) then [0, 1G) at adjacent virtual addresses.
     let a = mm.mmap_devdax(dev, GIB, GIB, true).unwrap();
     let b = mm.mmap_devdax(dev, 0, GIB, true).unwrap();
-    assert_eq!(b.0, a.0 + GIB);
+    assert_eq!(b.as_u64(), a.as_u64() + GIB);
     let mut t = UmemTimes::default();
     let umem = ib_umem_get(&mut cx, &mm, a, 2 * GIB, UmemOpts::default(), &mut t).unwrap();
     assert_eq!(umem.sgt.len(), 2);
@@ -187,7 +191,7 @@ fn inv6_failure_midway_restores_every_count_and_pinned_vm() {
         let e = ib_umem_get(
             &mut cx,
             &mm,
-            VirtAddr(va.0 + 1),
+            VirtAddr::new(va.as_u64() + 1),
             0,
             UmemOpts::default(),
             &mut t,
@@ -225,7 +229,7 @@ fn inv7_registering_from_threads_while_others_deregister_ends_at_baseline() {
                         let mr = ib_reg_mr(
                             &mut cx,
                             mm,
-                            VirtAddr(va.0 + off),
+                            VirtAddr::new(va.as_u64() + off),
                             4 << 20,
                             UmemOpts::default(),
                             &mut times,

@@ -11,11 +11,11 @@ use vmemdiet_testkit::{expected_counts, OracleConfig};
 
 fn oracle(cfg: &PlanConfig) -> MemmapCost {
     let o = expected_counts(&OracleConfig {
-        size: cfg.size.0,
-        align: cfg.align.0,
+        size: cfg.size.bytes(),
+        align: cfg.align.bytes(),
         map_dev: cfg.map == MapMode::Dev,
         profile: cfg.profile.name().to_string(),
-        ram_size: cfg.ram_size.0,
+        ram_size: cfg.ram_size.bytes(),
     });
     MemmapCost {
         memmap_bytes: o.memmap_bytes,
@@ -43,7 +43,7 @@ fn config(
     let align = [ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1)][align_idx];
     let unit = align.max(ByteSize::mib(2));
     let mut cfg = PlanConfig::new(
-        ByteSize(unit.0 * units),
+        ByteSize::new(unit.bytes() * units),
         align,
         if dev { MapMode::Dev } else { MapMode::Mem },
         profile,

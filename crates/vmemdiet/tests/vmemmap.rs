@@ -39,14 +39,14 @@ fn vmemmap_range(k: &Kernel, start: PhysAddr, size: ByteSize) -> (VirtAddr, Virt
     let s = g.pfn_to_page_va(g.phys_to_pfn(start));
     (
         s,
-        VirtAddr(s.0 + g.bytes_to_pages(size) * g.struct_page_size),
+        VirtAddr::new(s.as_u64() + g.bytes_to_pages(size) * g.struct_page_size),
     )
 }
 
 /// The frame (pfn) that backs vmemmap page `j` of the compound page starting at `head_pfn`.
 fn vmemmap_frame(k: &Kernel, head_pfn: Pfn, j: u64) -> Pfn {
     let g = k.machine.geometry;
-    let va = VirtAddr(g.pfn_to_page_va(head_pfn).0 + j * g.page_size());
+    let va = VirtAddr::new(g.pfn_to_page_va(head_pfn).as_u64() + j * g.page_size());
     k.machine
         .kernel_pt
         .lookup(&k.machine.frames, g, va)
@@ -113,7 +113,7 @@ fn inv2_reuse_frame_refcount_equals_ptes_mapping_it() {
             let first = g.phys_to_pfn(dev.layout.start);
             let n = g.bytes_to_pages(align);
             let mut checked = 0;
-            for c in 0..dev.layout.size.0 / align.0 {
+            for c in 0..dev.layout.size.bytes() / align.bytes() {
                 for j in [0, 1, 2] {
                     let frame = vmemmap_frame(&k, first.add(c * n), j);
                     let ptes = ptes_mapping(&k, frame, s, e);
@@ -149,7 +149,7 @@ fn inv3_every_tail_resolves_to_its_head_and_only_heads_carry_counts() {
             let n = g.bytes_to_pages(align);
             let mut mm = Memmap::new(&k.machine);
             let compound = profile != Profile::V5_10;
-            for c in 0..dev.layout.size.0 / align.0 {
+            for c in 0..dev.layout.size.bytes() / align.bytes() {
                 let head = PagePtr::from_pfn(g, first.add(c * n));
                 let hp = mm.page(head).unwrap();
                 assert_eq!(hp.ref_count(), 1, "{profile}: head refcount");
@@ -157,7 +157,7 @@ fn inv3_every_tail_resolves_to_its_head_and_only_heads_carry_counts() {
                 assert_eq!(hp.is_head(), compound);
                 if compound {
                     let t1 = FolioTail(mm.page(head.nth(g, 1)).unwrap());
-                    assert_eq!(t1.order(), Order(n.trailing_zeros()));
+                    assert_eq!(t1.order(), Order::new(n.trailing_zeros()));
                     assert_eq!(t1.nr_pages(), n);
                     assert_eq!(t1.pincount(), 0);
                 }
@@ -235,7 +235,10 @@ fn inv6_bad_input_is_refused_with_state_unchanged() {
     let usage = k.machine.frames.usage();
     let lists = k.machine.frames.free_lists();
     let bad = [
-        (spec(ByteSize(0), ByteSize::mib(2), MapMode::Mem), "zero"),
+        (
+            spec(ByteSize::new(0), ByteSize::mib(2), MapMode::Mem),
+            "zero",
+        ),
         (
             spec(ByteSize::mib(3), ByteSize::mib(2), MapMode::Mem),
             "misaligned size",
@@ -261,7 +264,7 @@ fn inv6_bad_input_is_refused_with_state_unchanged() {
         ),
         (
             DevDaxSpec {
-                at: Some(PhysAddr(r.start.0 + 4096)),
+                at: Some(PhysAddr::new(r.start.as_u64() + 4096)),
                 ..spec(ByteSize::mib(2), ByteSize::mib(2), MapMode::Mem)
             },
             "misaligned address",

@@ -47,7 +47,7 @@ pub const X86_64: Geometry = Geometry {
     subsection_shift: 21,
     pt_levels: 4,
     pt_index_bits: 9,
-    vmemmap_base: VirtAddr(0xffff_ea00_0000_0000),
+    vmemmap_base: VirtAddr::new(0xffff_ea00_0000_0000),
     max_physmem_bits: 46,
     vmemmap_reserve_nr: 2,
 };
@@ -57,7 +57,7 @@ pub const X86_64: Geometry = Geometry {
 pub const X86_64_LA57: Geometry = Geometry {
     name: "x86_64-la57",
     pt_levels: 5,
-    vmemmap_base: VirtAddr(0xffd4_0000_0000_0000),
+    vmemmap_base: VirtAddr::new(0xffd4_0000_0000_0000),
     max_physmem_bits: 52,
     ..X86_64
 };
@@ -89,12 +89,12 @@ impl Geometry {
     /// Section size in bytes.
     #[must_use]
     pub const fn section_size(&self) -> ByteSize {
-        ByteSize(1 << self.section_size_bits)
+        ByteSize::new(1 << self.section_size_bits)
     }
     /// Subsection size in bytes (the `memremap_pages` granularity).
     #[must_use]
     pub const fn subsection_size(&self) -> ByteSize {
-        ByteSize(1 << self.subsection_shift)
+        ByteSize::new(1 << self.subsection_shift)
     }
     /// Entries in one page-table page.
     #[must_use]
@@ -109,17 +109,17 @@ impl Geometry {
     /// `PMD_SIZE`: 2 MiB on x86-64.
     #[must_use]
     pub const fn pmd_size(&self) -> ByteSize {
-        ByteSize(self.level_span(2))
+        ByteSize::new(self.level_span(2))
     }
     /// `PUD_SIZE`: 1 GiB on x86-64.
     #[must_use]
     pub const fn pud_size(&self) -> ByteSize {
-        ByteSize(self.level_span(3))
+        ByteSize::new(self.level_span(3))
     }
     /// Physical address space the vmemmap can describe.
     #[must_use]
     pub const fn max_phys(&self) -> PhysAddr {
-        PhysAddr(1 << self.max_physmem_bits)
+        PhysAddr::new(1 << self.max_physmem_bits)
     }
     /// `V(N)`: vmemmap pages needed to describe a compound page of `nr_pages` without dedup.
     #[must_use]
@@ -129,32 +129,33 @@ impl Geometry {
     /// `pfn_to_page`: the struct page address of a pfn.
     #[must_use]
     pub const fn pfn_to_page_va(&self, pfn: Pfn) -> VirtAddr {
-        VirtAddr(self.vmemmap_base.0 + pfn.0 * self.struct_page_size)
+        self.vmemmap_base
+            .offset(pfn.as_u64() * self.struct_page_size)
     }
     /// `page_to_pfn`: the pfn whose struct page is at `va` (which must be in the vmemmap).
     #[must_use]
     pub const fn page_va_to_pfn(&self, va: VirtAddr) -> Pfn {
-        Pfn((va.0 - self.vmemmap_base.0) / self.struct_page_size)
+        Pfn::new(va.distance_from(self.vmemmap_base) / self.struct_page_size)
     }
     /// `PHYS_PFN`.
     #[must_use]
     pub const fn phys_to_pfn(&self, pa: PhysAddr) -> Pfn {
-        Pfn(pa.0 >> self.page_shift)
+        Pfn::new(pa.as_u64() >> self.page_shift)
     }
     /// `PFN_PHYS`.
     #[must_use]
     pub const fn pfn_to_phys(&self, pfn: Pfn) -> PhysAddr {
-        PhysAddr(pfn.0 << self.page_shift)
+        PhysAddr::new(pfn.as_u64() << self.page_shift)
     }
     /// Base pages in `bytes` (which must be page aligned).
     #[must_use]
     pub const fn bytes_to_pages(&self, bytes: ByteSize) -> u64 {
-        bytes.0 >> self.page_shift
+        bytes.bytes() >> self.page_shift
     }
     /// Bytes in `pages` base pages.
     #[must_use]
     pub const fn pages_to_bytes(&self, pages: u64) -> ByteSize {
-        ByteSize(pages << self.page_shift)
+        ByteSize::new(pages << self.page_shift)
     }
 }
 
@@ -217,10 +218,13 @@ mod tests {
         assert_eq!(g.vmemmap_pages_for(512), 8);
         assert_eq!(g.vmemmap_pages_for(1 << 18), 4096);
         // One section's memmap is exactly one PMD leaf of vmemmap.
-        assert_eq!(g.pages_per_section() * g.struct_page_size, g.pmd_size().0);
+        assert_eq!(
+            g.pages_per_section() * g.struct_page_size,
+            g.pmd_size().bytes()
+        );
         // The 4-level vmemmap (1 TiB of VA) describes 64 TiB.
         assert_eq!(
-            g.max_phys().0 / g.page_size() * g.struct_page_size,
+            g.max_phys().as_u64() / g.page_size() * g.struct_page_size,
             ByteSize::TIB
         );
     }

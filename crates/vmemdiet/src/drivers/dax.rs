@@ -123,7 +123,7 @@ pub enum DaxError {
 
 /// Display helper for "no smaller valid size".
 fn size_or_none(s: ByteSize) -> String {
-    if s.0 == 0 {
+    if s.bytes() == 0 {
         "none smaller".into()
     } else {
         s.short()
@@ -161,7 +161,7 @@ pub fn layout(
     if !VALID_ALIGNS.contains(&spec.align) {
         return Err(DaxError::UnsupportedAlign(spec.align));
     }
-    if spec.size.0 == 0 {
+    if spec.size.bytes() == 0 {
         return Err(DaxError::ZeroSize);
     }
     let unit = unit(g, spec.align);
@@ -174,19 +174,23 @@ pub fn layout(
             up: spec.size.align_up(unit).short(),
         });
     }
-    let order = if sw.compound_devmap && spec.align > ByteSize(g.page_size()) {
-        Order(g.bytes_to_pages(spec.align).trailing_zeros())
+    let order = if sw.compound_devmap && spec.align > ByteSize::new(g.page_size()) {
+        Order::new(g.bytes_to_pages(spec.align).trailing_zeros())
     } else {
-        Order(0)
+        Order::new(0)
     };
     let reserve =
         (spec.map == MapMode::Dev).then(|| dev_reserve(g, sw, start, spec.size, spec.align, order));
     if let Some(r) = reserve {
-        if spec.size.0 < r.offset.0 + spec.align.0 {
-            let mut min = ByteSize(r.offset.0 + unit.0);
-            while dev_reserve(g, sw, start, min, spec.align, order).offset.0 + spec.align.0 > min.0
+        if spec.size.bytes() < r.offset.bytes() + spec.align.bytes() {
+            let mut min = ByteSize::new(r.offset.bytes() + unit.bytes());
+            while dev_reserve(g, sw, start, min, spec.align, order)
+                .offset
+                .bytes()
+                + spec.align.bytes()
+                > min.bytes()
             {
-                min = ByteSize(min.0 + unit.0);
+                min = ByteSize::new(min.bytes() + unit.bytes());
             }
             return Err(DaxError::ReserveTooLarge {
                 size: spec.size,
@@ -216,8 +220,8 @@ fn dev_reserve(
     align: ByteSize,
     order: Order,
 ) -> PfnReserve {
-    let memmap = if order.0 > 0 && vmemmap_can_optimize(g, sw, true, order) {
-        size.0 / align.0 * g.page_size()
+    let memmap = if order.get() > 0 && vmemmap_can_optimize(g, sw, true, order) {
+        size.bytes() / align.bytes() * g.page_size()
     } else {
         nd_pfn::kernel_memmap_bytes(g, size)
     };
@@ -257,7 +261,9 @@ impl DevDax {
     /// Bytes usable for data (size minus the `--map=dev` reserve).
     #[must_use]
     pub fn data_size(&self) -> ByteSize {
-        ByteSize(self.layout.size.0 - self.layout.reserve.map_or(0, |r| r.offset.0))
+        ByteSize::new(
+            self.layout.size.bytes() - self.layout.reserve.map_or(0, |r| r.offset.bytes()),
+        )
     }
 }
 
@@ -298,9 +304,10 @@ impl DaxRegion {
     }
 
     fn overlapping(&self, at: PhysAddr, size: ByteSize) -> Option<&DevDax> {
-        self.devices
-            .values()
-            .find(|d| at.0 < d.layout.start.0 + d.layout.size.0 && d.layout.start.0 < at.0 + size.0)
+        self.devices.values().find(|d| {
+            at.as_u64() < d.layout.start.as_u64() + d.layout.size.bytes()
+                && d.layout.start.as_u64() < at.as_u64() + size.bytes()
+        })
     }
 
     /// The lowest `unit`-aligned address where `size` fits, or the largest free aligned extent.
@@ -308,25 +315,32 @@ impl DaxRegion {
         let mut spans: Vec<(u64, u64)> = self
             .devices
             .values()
-            .map(|d| (d.layout.start.0, d.layout.start.0 + d.layout.size.0))
+            .map(|d| {
+                (
+                    d.layout.start.as_u64(),
+                    d.layout.start.as_u64() + d.layout.size.bytes(),
+                )
+            })
             .collect();
         spans.sort_unstable();
-        let mut cursor = self.start.0;
+        let mut cursor = self.start.as_u64();
         let mut largest = 0;
         for (s, e) in spans
             .into_iter()
-            .chain(std::iter::once((self.end().0, self.end().0)))
+            .chain(std::iter::once((self.end().as_u64(), self.end().as_u64())))
         {
-            let at = ByteSize(cursor).align_up(unit).0;
+            let at = ByteSize::new(cursor).align_up(unit).bytes();
             if at <= s {
-                if s - at >= size.0 {
-                    return Ok(PhysAddr(at));
+                if s - at >= size.bytes() {
+                    return Ok(PhysAddr::new(at));
                 }
                 largest = largest.max(s - at);
             }
             cursor = cursor.max(e);
         }
-        Err(ByteSize(ByteSize(largest).align_down(unit).0))
+        Err(ByteSize::new(
+            ByteSize::new(largest).align_down(unit).bytes(),
+        ))
     }
 
     /// Creates a device (`ndctl create-namespace -m devdax`): validates, places it, maps its
@@ -339,15 +353,15 @@ impl DaxRegion {
         let unit = unit(g, spec.align);
         let at = match spec.at {
             Some(at) => {
-                if !ByteSize(at.0).is_multiple_of(unit) {
+                if !ByteSize::new(at.as_u64()).is_multiple_of(unit) {
                     return Err(DaxError::AddressMisaligned {
                         at,
                         unit,
-                        down: PhysAddr(ByteSize(at.0).align_down(unit).0),
-                        up: PhysAddr(ByteSize(at.0).align_up(unit).0),
+                        down: PhysAddr::new(ByteSize::new(at.as_u64()).align_down(unit).bytes()),
+                        up: PhysAddr::new(ByteSize::new(at.as_u64()).align_up(unit).bytes()),
                     });
                 }
-                if at < self.start || at.0 + spec.size.0 > self.end().0 {
+                if at < self.start || at.as_u64() + spec.size.bytes() > self.end().as_u64() {
                     return Err(DaxError::OutsideRegion {
                         size: spec.size,
                         at,
@@ -399,7 +413,7 @@ impl DaxRegion {
         let cost = MemmapCost {
             memmap_bytes: (after.memmap_ram - before.0.memmap_ram) * page,
             pagetable_bytes: (after.pagetable - before.0.pagetable) * page,
-            device_bytes: layout.reserve.map_or(0, |r| r.offset.0),
+            device_bytes: layout.reserve.map_or(0, |r| r.offset.bytes()),
             struct_pages: k
                 .stats
                 .struct_pages_populated

@@ -201,11 +201,11 @@ pub fn ib_umem_get(
     let g = mm.k.machine.geometry;
     let p = g.page_size();
     let end = addr
-        .0
+        .as_u64()
         .checked_add(size)
         .filter(|_| size > 0)
         .ok_or(UmemError::BadRegion { addr, size })?;
-    let first = addr.0 & !(p - 1);
+    let first = addr.as_u64() & !(p - 1);
     let npages = (end.div_ceil(p) * p - first) / p;
     if npages > u64::from(u32::MAX) {
         return Err(UmemError::BadRegion { addr, size });
@@ -235,12 +235,12 @@ pub fn ib_umem_get(
         page_list.clear();
         let want = usize::try_from(left).unwrap_or(chunk).min(chunk);
         let t = Instant::now();
-        let r = pin_user_pages_fast(cx, mm, VirtAddr(cur), want, flags, &mut page_list);
+        let r = pin_user_pages_fast(cx, mm, VirtAddr::new(cur), want, flags, &mut page_list);
         times.pin += t.elapsed();
         let pinned = match r {
             Ok(n) if n > 0 => n,
             Ok(_) | Err(_) => {
-                let source = r.err().unwrap_or(GupError::Fault(VirtAddr(cur)));
+                let source = r.err().unwrap_or(GupError::Fault(VirtAddr::new(cur)));
                 let t = Instant::now();
                 release_pages(cx, mm, &sgt, false)?;
                 times.release += t.elapsed();

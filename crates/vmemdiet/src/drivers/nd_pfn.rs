@@ -30,22 +30,22 @@ pub struct PfnReserve {
 #[doc(alias = "nd_pfn_init")]
 pub fn reserve(g: &Geometry, start: PhysAddr, align: ByteSize, memmap_bytes: u64) -> PfnReserve {
     let a = align.max(g.subsection_size());
-    let end = ByteSize(start.0 + INFO_BLOCK.0 + memmap_bytes).align_up(a);
-    let offset = ByteSize(end.0 - start.0);
+    let end = ByteSize::new(start.as_u64() + INFO_BLOCK.bytes() + memmap_bytes).align_up(a);
+    let offset = ByteSize::new(end.bytes() - start.as_u64());
     let start_pfn = g.phys_to_pfn(start);
-    let base_pfn = Pfn(start_pfn.0 & !(g.pages_per_subsection() - 1));
+    let base_pfn = start_pfn.align_down(g.pages_per_subsection());
     PfnReserve {
         offset,
         base_pfn,
         reserve: g.bytes_to_pages(INFO_BLOCK) + start_pfn.distance_from(base_pfn),
-        free: g.bytes_to_pages(ByteSize(offset.0 - INFO_BLOCK.0)),
+        free: g.bytes_to_pages(ByteSize::new(offset.bytes() - INFO_BLOCK.bytes())),
     }
 }
 
 /// The kernel's reserve size: `MAX_STRUCT_PAGE_SIZE × npfns` with `npfns = (size − 8K) / 4K`.
 #[must_use]
 pub fn kernel_memmap_bytes(g: &Geometry, size: ByteSize) -> u64 {
-    g.bytes_to_pages(ByteSize(size.0 - INFO_BLOCK.0)) * g.struct_page_size
+    g.bytes_to_pages(ByteSize::new(size.bytes() - INFO_BLOCK.bytes())) * g.struct_page_size
 }
 
 #[cfg(test)]
@@ -56,7 +56,7 @@ mod tests {
     #[test]
     fn one_gib_namespace_at_2m_reserves_18_mib() {
         let g = &X86_64;
-        let start = PhysAddr(320 << 30);
+        let start = PhysAddr::new(320 << 30);
         let r = reserve(
             g,
             start,

@@ -233,9 +233,9 @@ impl FrameStore {
         assert_eq!(page_shift, 12, "the frame store models 4 KiB frames");
         let ram: Vec<(u64, u64)> = map
             .ram()
-            .map(|r| (r.start.0 >> page_shift, r.end.0 >> page_shift))
+            .map(|r| (r.start.as_u64() >> page_shift, r.end.as_u64() >> page_shift))
             .collect();
-        let end_pfn = map.end().0 >> page_shift;
+        let end_pfn = map.end().as_u64() >> page_shift;
         let slots = end_pfn.div_ceil(CHUNK_FRAMES * DIR_CHUNKS);
         FrameStore {
             dir: (0..slots).map(|_| OnceLock::new()).collect(),
@@ -249,7 +249,7 @@ impl FrameStore {
     }
 
     fn chunk(&self, pfn: Pfn) -> Option<&Chunk> {
-        let c = pfn.0 / CHUNK_FRAMES;
+        let c = pfn.as_u64() / CHUNK_FRAMES;
         #[allow(clippy::cast_possible_truncation)]
         let slot = self.dir.get((c / DIR_CHUNKS) as usize)?.get()?;
         #[allow(clippy::cast_possible_truncation)]
@@ -257,7 +257,7 @@ impl FrameStore {
     }
 
     fn chunk_or_create(&self, pfn: Pfn) -> Result<&Chunk, FrameError> {
-        let c = pfn.0 / CHUNK_FRAMES;
+        let c = pfn.as_u64() / CHUNK_FRAMES;
         #[allow(clippy::cast_possible_truncation)]
         let slot = self
             .dir
@@ -274,7 +274,7 @@ impl FrameStore {
     /// Zeroes a frame and marks it free in the side table.
     fn scrub(&self, pfn: Pfn) {
         if let Some(c) = self.chunk(pfn) {
-            let idx = pfn.0 % CHUNK_FRAMES;
+            let idx = pfn.as_u64() % CHUNK_FRAMES;
             for w in c.frame(idx) {
                 w.store(0, Ordering::Relaxed);
             }
@@ -287,19 +287,22 @@ impl FrameStore {
 
     fn info(&self, pfn: Pfn) -> Option<&FrameInfo> {
         self.chunk(pfn)
-            .map(|c| &c.info[usize::try_from(pfn.0 % CHUNK_FRAMES).unwrap_or(0)])
+            .map(|c| &c.info[usize::try_from(pfn.as_u64() % CHUNK_FRAMES).unwrap_or(0)])
     }
 
     /// The body of a backed frame, or `None` if the frame has no host memory.
     #[must_use]
     pub fn frame(&self, pfn: Pfn) -> Option<&Frame> {
-        self.chunk(pfn).map(|c| c.frame(pfn.0 % CHUNK_FRAMES))
+        self.chunk(pfn)
+            .map(|c| c.frame(pfn.as_u64() % CHUNK_FRAMES))
     }
 
     /// True if `pfn` is System RAM.
     #[must_use]
     pub fn is_ram(&self, pfn: Pfn) -> bool {
-        self.ram.iter().any(|&(s, e)| pfn.0 >= s && pfn.0 < e)
+        self.ram
+            .iter()
+            .any(|&(s, e)| pfn.as_u64() >= s && pfn.as_u64() < e)
     }
 
     /// Make every later allocation after the next `n` fail (`None`: never fail). For tests of
@@ -327,7 +330,7 @@ impl FrameStore {
         for i in 0..nr {
             let p = pfn.add(i);
             let chunk = self.chunk_or_create(p)?;
-            let idx = p.0 % CHUNK_FRAMES;
+            let idx = p.as_u64() % CHUNK_FRAMES;
             // Frames are zeroed when freed (and fresh chunks are zero), so a new frame is zero
             // without touching it here: untouched boot memmap costs no host memory.
             #[allow(clippy::cast_possible_truncation)]
@@ -364,7 +367,7 @@ impl FrameStore {
         }
         let pfn = {
             let mut b = self.buddy.lock().unwrap_or_else(PoisonError::into_inner);
-            Pfn(pick(&mut b, order).ok_or(FrameError::OutOfMemory { order })?)
+            Pfn::new(pick(&mut b, order).ok_or(FrameError::OutOfMemory { order })?)
         };
         let nr = 1u64 << order;
         if kind.backed() {
@@ -372,7 +375,7 @@ impl FrameStore {
                 self.buddy
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .free(pfn.0, order);
+                    .free(pfn.as_u64(), order);
                 return Err(e);
             }
         }
@@ -387,7 +390,7 @@ impl FrameStore {
             .buddy
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .split(pfn.0, order)
+            .split(pfn.as_u64(), order)
         {
             return Err(FrameError::BadFree { pfn, order });
         }
@@ -406,7 +409,7 @@ impl FrameStore {
             .buddy
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .free(pfn.0, order);
+            .free(pfn.as_u64(), order);
         if !ok {
             return Err(FrameError::BadFree { pfn, order });
         }
@@ -557,8 +560,8 @@ mod tests {
         let a = fs.alloc_top(9, FrameKind::Data).unwrap();
         let b = fs.alloc_top(9, FrameKind::Data).unwrap();
         // RAM ends at 2 GiB + 4 GiB = 6 GiB: the first block is the last 2 MiB below it.
-        assert_eq!(a, Pfn((6 << 18) - 512));
-        assert_eq!(b, Pfn(a.0 - 512));
+        assert_eq!(a, Pfn::new((6 << 18) - 512));
+        assert_eq!(b, Pfn::new(a.as_u64() - 512));
         let m = fs.alloc(9, FrameKind::Memmap).unwrap();
         fs.split(m, 9).unwrap();
         for i in 0..512 {

@@ -95,8 +95,8 @@ impl Machine {
         let map = PhysMap::standard(config.ram_size, config.device_size);
         if map.end() > g.max_phys() {
             return Err(MachineError::TooLarge {
-                end: map.end().0,
-                limit: ByteSize(g.max_phys().0),
+                end: map.end().as_u64(),
+                limit: ByteSize::new(g.max_phys().as_u64()),
                 arch: config.arch,
             });
         }
@@ -172,7 +172,7 @@ impl Machine {
         // before the generation flush) still points at live, all-atomic memory.
         let frame = unsafe { &*(c.host as *const Frame) };
         #[allow(clippy::cast_possible_truncation)]
-        let word = ((va.0 & (self.geometry.page_size() - 1)) / 8) as usize;
+        let word = ((va.as_u64() & (self.geometry.page_size() - 1)) / 8) as usize;
         Ok((frame, word))
     }
 }

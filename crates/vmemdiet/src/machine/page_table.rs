@@ -26,7 +26,7 @@ impl Pte {
     /// An entry pointing at `pfn` with `flags`.
     #[must_use]
     pub const fn new(pfn: Pfn, flags: u64) -> Pte {
-        Pte((pfn.0 << 12) & Self::PFN_MASK | flags)
+        Pte((pfn.as_u64() << 12) & Self::PFN_MASK | flags)
     }
     /// True if present.
     #[must_use]
@@ -51,7 +51,7 @@ impl Pte {
     /// The frame it points at.
     #[must_use]
     pub const fn pfn(self) -> Pfn {
-        Pfn((self.0 & Self::PFN_MASK) >> 12)
+        Pfn::new((self.0 & Self::PFN_MASK) >> 12)
     }
 }
 
@@ -83,8 +83,8 @@ pub struct PageTable {
 
 fn index(g: &Geometry, va: VirtAddr, level: u32) -> usize {
     #[allow(clippy::cast_possible_truncation)]
-    let i =
-        ((va.0 >> (g.page_shift + g.pt_index_bits * (level - 1))) & (g.pt_entries() - 1)) as usize;
+    let i = ((va.as_u64() >> (g.page_shift + g.pt_index_bits * (level - 1))) & (g.pt_entries() - 1))
+        as usize;
     i
 }
 
@@ -174,7 +174,7 @@ impl PageTable {
                 return None;
             }
             if level == 1 || e.huge() {
-                let within = (va.0 & (g.level_span(level) - 1)) >> g.page_shift;
+                let within = (va.as_u64() & (g.level_span(level) - 1)) >> g.page_shift;
                 return Some(Leaf {
                     pfn: e.pfn().add(within),
                     level,
@@ -259,7 +259,7 @@ impl PageTable {
         // Work on addresses with the sign-extension bits stripped, so table bases and the range
         // compare as plain numbers.
         let mask = (1u64 << (g.page_shift + g.pt_index_bits * g.pt_levels)) - 1;
-        let range = (start.0 & mask, (end.0 - 1) & mask);
+        let range = (start.as_u64() & mask, (end.as_u64() - 1) & mask);
         let mut out = Vec::new();
         unlink_table(fs, g, self.root, g.pt_levels, 0, range, &mut out);
         out
@@ -297,7 +297,7 @@ fn unlink_table(
     if lo > hi {
         return;
     }
-    for i in index(g, VirtAddr(lo), level)..=index(g, VirtAddr(hi), level) {
+    for i in index(g, VirtAddr::new(lo), level)..=index(g, VirtAddr::new(hi), level) {
         let s = slot(fs, table, i);
         let e = Pte(s.load(Ordering::Acquire));
         if !e.present() || e.huge() || e.shared_table() {
@@ -332,7 +332,7 @@ mod tests {
         let fs = FrameStore::new(&PhysMap::standard(ByteSize::gib(4), ByteSize::gib(1)), 12);
         let g = &X86_64;
         let pt = PageTable::new(&fs).unwrap();
-        let va = VirtAddr(0xffff_ea00_1234_5000);
+        let va = VirtAddr::new(0xffff_ea00_1234_5000);
         let frame = fs.alloc(0, FrameKind::Memmap).unwrap();
         let (s, n) = pt.ensure(&fs, g, va, 1).unwrap();
         assert_eq!(n, 3, "PUD, PMD and PTE tables below the PGD");
@@ -352,7 +352,7 @@ mod tests {
         let fs = FrameStore::new(&PhysMap::standard(ByteSize::gib(4), ByteSize::gib(1)), 12);
         let g = &X86_64;
         let pt = PageTable::new(&fs).unwrap();
-        let va = VirtAddr(0xffff_ea00_0020_0000);
+        let va = VirtAddr::new(0xffff_ea00_0020_0000);
         let block = fs.alloc(9, FrameKind::Memmap).unwrap();
         let (s, _) = pt.ensure(&fs, g, va, 2).unwrap();
         s.store(

@@ -37,11 +37,11 @@ impl PhysRange {
 }
 
 /// Low RAM ends at 2 GiB; 2–4 GiB is the PCI hole, as on most x86 servers.
-pub const LOW_RAM_END: PhysAddr = PhysAddr(2 << 30);
+pub const LOW_RAM_END: PhysAddr = PhysAddr::new(2 << 30);
 /// The first MiB is firmware/BIOS territory.
-pub const LOW_RAM_START: PhysAddr = PhysAddr(1 << 20);
+pub const LOW_RAM_START: PhysAddr = PhysAddr::new(1 << 20);
 /// High RAM starts above the PCI hole.
-pub const HIGH_RAM_START: PhysAddr = PhysAddr(4 << 30);
+pub const HIGH_RAM_START: PhysAddr = PhysAddr::new(4 << 30);
 /// Device regions start on a 64 GiB boundary above RAM, the way platform firmware places
 /// persistent-memory regions; it also keeps their vmemmap out of the RAM's PMD tables.
 pub const DEVICE_REGION_ALIGN: ByteSize = ByteSize::gib(64);
@@ -57,7 +57,7 @@ impl PhysMap {
     /// device region of `device_size` at the next 64 GiB boundary.
     #[must_use]
     pub fn standard(ram_size: ByteSize, device_size: ByteSize) -> PhysMap {
-        let high_end = PhysAddr(LOW_RAM_END.0 + ram_size.0);
+        let high_end = PhysAddr::new(LOW_RAM_END.as_u64() + ram_size.bytes());
         let device_start = device_region_start(ram_size);
         let mut ranges = vec![
             PhysRange {
@@ -71,7 +71,7 @@ impl PhysMap {
                 kind: RangeKind::SystemRam,
             },
         ];
-        if device_size.0 > 0 {
+        if device_size.bytes() > 0 {
             ranges.push(PhysRange {
                 start: device_start,
                 end: device_start + device_size,
@@ -114,8 +114,8 @@ impl PhysMap {
         self.ram()
             .map(|r| {
                 (
-                    PhysAddr(ByteSize(r.start.0).align_down(sec).0),
-                    PhysAddr(ByteSize(r.end.0).align_up(sec).0),
+                    PhysAddr::new(ByteSize::new(r.start.as_u64()).align_down(sec).bytes()),
+                    PhysAddr::new(ByteSize::new(r.end.as_u64()).align_up(sec).bytes()),
                 )
             })
             .collect()
@@ -125,9 +125,9 @@ impl PhysMap {
 /// Where the device region of a machine with `ram_size` of RAM starts.
 #[must_use]
 pub fn device_region_start(ram_size: ByteSize) -> PhysAddr {
-    PhysAddr(
-        ByteSize(LOW_RAM_END.0 + ram_size.0)
+    PhysAddr::new(
+        ByteSize::new(LOW_RAM_END.as_u64() + ram_size.bytes())
             .align_up(DEVICE_REGION_ALIGN)
-            .0,
+            .bytes(),
     )
 }

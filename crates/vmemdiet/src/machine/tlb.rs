@@ -64,7 +64,7 @@ impl Tlb {
     /// The cached translation of virtual page `va >> 12` on machine `machine`, if current.
     #[must_use]
     pub fn lookup(&mut self, machine: u64, va: VirtAddr, gen: u64, write: bool) -> Option<Cached> {
-        let vpn = va.0 >> 12;
+        let vpn = va.as_u64() >> 12;
         let e = self.entries[Self::slot(vpn)];
         if e.gen == gen && e.vpn == vpn && e.machine == machine && (e.writable || !write) {
             self.hits += 1;
@@ -82,7 +82,7 @@ impl Tlb {
     /// frame body's host address; the machine hands it back only to itself (the id check), and
     /// frame bodies live as long as their machine.
     pub fn fill(&mut self, machine: u64, va: VirtAddr, c: Cached, writable: bool, gen: u64) {
-        let vpn = va.0 >> 12;
+        let vpn = va.as_u64() >> 12;
         self.entries[Self::slot(vpn)] = Entry {
             vpn,
             pfn: c.pfn,

@@ -115,7 +115,7 @@ fn check_args(k: &Kernel, start: VirtAddr, nr: usize) -> Result<u64, GupError> {
     let len = (nr as u64)
         .checked_mul(p)
         .ok_or(GupError::BadRange(start))?;
-    if !start.0.is_multiple_of(p) || start.0.checked_add(len).is_none() {
+    if !start.as_u64().is_multiple_of(p) || start.as_u64().checked_add(len).is_none() {
         return Err(GupError::BadRange(start));
     }
     Ok(len)
@@ -173,8 +173,8 @@ fn gup_fast_leaf(
         return Ok(false);
     }
     let span = g.level_span(level);
-    let first = leaf.pfn().add((addr.0 & (span - 1)) >> g.page_shift);
-    let refs = (next.0 - addr.0) >> g.page_shift;
+    let first = leaf.pfn().add((addr.as_u64() & (span - 1)) >> g.page_shift);
+    let refs = next.distance_from(addr) >> g.page_shift;
     let kind = flags.kind();
     let recorded = pages.len();
     if devmap && sw.fast_leaf == FastLeaf::PerPage {
@@ -239,15 +239,15 @@ fn gup_fast(
     let before = pages.len();
     {
         let _irqs_off = mm.gate.enter();
-        let end = start.0 + nr as u64 * g.page_size();
+        let end = start.as_u64() + nr as u64 * g.page_size();
         let mut addr = start;
-        while addr.0 < end {
+        while addr.as_u64() < end {
             cx.stats.walks += 1;
             let Some((slot, leaf, level)) = mm.pt.walk_leaf(fs, g, addr) else {
                 break;
             };
             let span = g.level_span(level);
-            let next = VirtAddr(((addr.0 & !(span - 1)) + span).min(end));
+            let next = addr.addr_end(span, VirtAddr::new(end));
             if !gup_fast_leaf(cx, k, slot, leaf, level, addr, next, flags, pages)? {
                 break;
             }
@@ -282,7 +282,7 @@ fn gup_slow(
     let done_or = |i: usize, e: GupError| if i > 0 { Ok(i) } else { Err(e) };
     let mut cached = None;
     while i < nr {
-        let addr = VirtAddr(start.0 + i as u64 * g.page_size());
+        let addr = VirtAddr::new(start.as_u64() + i as u64 * g.page_size());
         let Some(vma) = tree.find(addr) else {
             return done_or(i, GupError::Fault(addr));
         };
@@ -309,7 +309,7 @@ fn gup_slow(
             }
             _ => 0,
         };
-        let increm = (1 + (!(addr.0 >> g.page_shift) & page_mask)).min((nr - i) as u64);
+        let increm = (1 + (!(addr.as_u64() >> g.page_shift) & page_mask)).min((nr - i) as u64);
         let page = PagePtr::from_pfn(g, leaf.pfn);
         let folio: Folio = page_folio(&mut cx.memmap, page)?;
         // Before 5.12 follow_hugetlb_page took one reference per subpage.
@@ -372,7 +372,7 @@ fn fast_fallback(
     if n == nr || flags.contains(GupFlags::FAST_ONLY) {
         return Ok(n);
     }
-    let rest = VirtAddr(start.0 + n as u64 * mm.k.machine.geometry.page_size());
+    let rest = VirtAddr::new(start.as_u64() + n as u64 * mm.k.machine.geometry.page_size());
     match gup_slow(cx, mm, rest, nr - n, flags, pages) {
         Ok(m) => Ok(n + m),
         Err(_) if n > 0 => Ok(n),

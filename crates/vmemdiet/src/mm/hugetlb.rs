@@ -38,7 +38,7 @@ impl HugeSize {
     /// The huge page size for an alignment, if there is one.
     #[must_use]
     pub fn from_align(align: ByteSize) -> Option<HugeSize> {
-        match align.0 {
+        match align.bytes() {
             a if a == 2 << 20 => Some(HugeSize::Pmd),
             a if a == 1 << 30 => Some(HugeSize::Pud),
             _ => None,
@@ -48,14 +48,14 @@ impl HugeSize {
     #[must_use]
     pub const fn order(self) -> Order {
         match self {
-            HugeSize::Pmd => Order(9),
-            HugeSize::Pud => Order(18),
+            HugeSize::Pmd => Order::new(9),
+            HugeSize::Pud => Order::new(18),
         }
     }
     /// Bytes.
     #[must_use]
     pub const fn bytes(self) -> ByteSize {
-        ByteSize(4096 << self.order().0)
+        ByteSize::new(4096 << self.order().get())
     }
 }
 
@@ -125,10 +125,7 @@ fn copy_frame(dst: &Frame, src: &Frame) {
 fn vmemmap_range(k: &Kernel, head: Pfn, order: Order) -> (VirtAddr, VirtAddr) {
     let g = k.machine.geometry;
     let start = g.pfn_to_page_va(head);
-    (
-        start,
-        VirtAddr(start.0 + order.nr_pages() * g.struct_page_size),
-    )
+    (start, start.offset(order.nr_pages() * g.struct_page_size))
 }
 
 /// `vmemmap_split_pmd`: replaces the PMD leaf mapping `addr`'s 2 MiB of vmemmap with a PTE
@@ -167,7 +164,9 @@ fn vmemmap_optimize(k: &Kernel, head: Pfn, order: Order, mode: Hvo) -> Result<()
     let mut addr = start;
     while addr < end {
         split_pmd(k, addr)?;
-        addr = VirtAddr((addr.0 | (g.pmd_size().0 - 1)) + 1);
+        addr = addr
+            .align_down(g.pmd_size().bytes())
+            .offset(g.pmd_size().bytes());
     }
     let h = m.frames.alloc(0, FrameKind::Memmap)?;
     let first = m
@@ -232,7 +231,7 @@ fn vmemmap_restore(k: &Kernel, head: Pfn, order: Order) -> Result<(), FrameError
     let g = m.geometry;
     let p = g.page_size();
     let (start, end) = vmemmap_range(k, head, order);
-    let v = (end.0 - start.0) / p;
+    let v = end.distance_from(start) / p;
     let mut fresh = Vec::new();
     for _ in 1..v {
         match m.frames.alloc(0, FrameKind::Memmap) {
@@ -320,7 +319,7 @@ fn alloc_pool_page(
     size: HugeSize,
 ) -> Result<Option<Pfn>, HugetlbError> {
     let order = size.order();
-    let Ok(pfn) = k.machine.frames.alloc_top(order.0, FrameKind::Data) else {
+    let Ok(pfn) = k.machine.frames.alloc_top(order.get(), FrameKind::Data) else {
         return Ok(None);
     };
     prep_compound(k, memmap, pfn, order)?;
@@ -361,7 +360,7 @@ fn free_pool_page(
             p.zero();
         }
     }
-    k.machine.frames.free(pfn, order.0, FrameKind::Data)
+    k.machine.frames.free(pfn, order.get(), FrameKind::Data)
 }
 
 /// Moves deferred pages whose last reference is gone back to the free list.

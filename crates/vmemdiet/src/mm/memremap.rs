@@ -61,14 +61,14 @@ impl VmemAltmap {
             self.alloc.load(Ordering::Acquire),
             self.align.load(Ordering::Acquire),
         );
-        let next = self.base_pfn.0 + self.reserve + alloc + align;
+        let next = self.base_pfn.as_u64() + self.reserve + alloc + align;
         let class = 1u64 << nr.trailing_zeros();
         let pad = next.next_multiple_of(class) - next;
         let nr_free = self.free.saturating_sub(alloc + align);
         if nr + pad > nr_free {
             return Err(VmemmapError::AltmapFull);
         }
-        let pfn = Pfn(next + pad);
+        let pfn = Pfn::new(next + pad);
         k.machine.frames.claim_device(pfn, nr)?;
         self.alloc.store(alloc + nr, Ordering::Release);
         self.align.store(align + pad, Ordering::Release);
@@ -207,13 +207,13 @@ impl DevPagemap {
 /// Splits `[start, end)` at section boundaries (`__add_pages`).
 fn section_chunks(k: &Kernel, start: Pfn, end: Pfn) -> impl Iterator<Item = (Pfn, u64)> {
     let per = k.machine.geometry.pages_per_section();
-    let mut pfn = start.0;
+    let mut pfn = start.as_u64();
     std::iter::from_fn(move || {
-        if pfn >= end.0 {
+        if pfn >= end.as_u64() {
             return None;
         }
-        let n = (end.0 - pfn).min((pfn / per + 1) * per - pfn);
-        let chunk = (Pfn(pfn), n);
+        let n = (end.as_u64() - pfn).min((pfn / per + 1) * per - pfn);
+        let chunk = (Pfn::new(pfn), n);
         pfn += n;
         Some(chunk)
     })
@@ -248,9 +248,9 @@ pub fn memremap_pages(k: &Kernel, params: PagemapParams) -> Result<Arc<DevPagema
         let map = k.pgmaps.read().unwrap_or_else(PoisonError::into_inner);
         for &(start, end) in &params.ranges {
             if map
-                .range(..end.0)
+                .range(..end.as_u64())
                 .next_back()
-                .is_some_and(|(_, (e, _))| *e > start.0)
+                .is_some_and(|(_, (e, _))| *e > start.as_u64())
             {
                 return Err(MemremapError::Conflict { start, end });
             }
@@ -284,10 +284,10 @@ fn pagemap_range(k: &Kernel, pgmap: &Arc<DevPagemap>, i: usize) -> Result<(), Me
     k.pgmaps
         .write()
         .unwrap_or_else(PoisonError::into_inner)
-        .insert(start.0, (end.0, Arc::clone(pgmap)));
+        .insert(start.as_u64(), (end.as_u64(), Arc::clone(pgmap)));
     let ctx = PopulateCtx {
         altmap: pgmap.altmap.as_ref(),
-        compound: (pgmap.vmemmap_shift.0 > 0).then_some(CompoundCtx {
+        compound: (pgmap.vmemmap_shift.get() > 0).then_some(CompoundCtx {
             order: pgmap.vmemmap_shift,
             range_start: start,
         }),
@@ -301,7 +301,7 @@ fn pagemap_range(k: &Kernel, pgmap: &Arc<DevPagemap>, i: usize) -> Result<(), Me
             k.pgmaps
                 .write()
                 .unwrap_or_else(PoisonError::into_inner)
-                .remove(&start.0);
+                .remove(&start.as_u64());
             return Err(e.into());
         }
         done.push((pfn, nr));
@@ -313,7 +313,7 @@ fn pagemap_range(k: &Kernel, pgmap: &Arc<DevPagemap>, i: usize) -> Result<(), Me
     }
     let refs = match k.profile.switches().pgmap_refs {
         PgmapRefs::PerPage => end.distance_from(start),
-        PgmapRefs::PerCompound => end.distance_from(start) >> pgmap.vmemmap_shift.0,
+        PgmapRefs::PerCompound => end.distance_from(start) >> pgmap.vmemmap_shift.get(),
         PgmapRefs::None => 0,
     };
     pgmap.refs.fetch_add(refs, Ordering::AcqRel);
@@ -330,7 +330,7 @@ fn unmap_ranges(k: &Kernel, pgmap: &DevPagemap, n: usize) {
         k.pgmaps
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(&start.0);
+            .remove(&start.as_u64());
     }
 }
 
@@ -341,10 +341,9 @@ fn check_unpinned(k: &Kernel, pgmap: &DevPagemap) -> Result<(), MemremapError> {
     let mut memmap = Memmap::new(&k.machine);
     let n = pgmap.vmemmap_nr();
     for &(start, end) in &pgmap.ranges {
-        let first = pgmap
-            .altmap
-            .as_ref()
-            .map_or(start, |a| Pfn(a.base_pfn.0 + a.offset()).max(start));
+        let first = pgmap.altmap.as_ref().map_or(start, |a| {
+            Pfn::new(a.base_pfn.as_u64() + a.offset()).max(start)
+        });
         let mut pfn = first;
         while pfn < end {
             let head = crate::mm::page::PagePtr::from_pfn(g, pfn);

@@ -48,7 +48,7 @@ pub(crate) fn prep_compound_head(tail1: &Page, order: Order) {
     let flags = tail1.flags.load(Ordering::Relaxed) & !0xff;
     tail1
         .flags
-        .store(flags | u64::from(order.0), Ordering::Relaxed);
+        .store(flags | u64::from(order.get()), Ordering::Relaxed);
     tail1.w2.store(u64::MAX, Ordering::Relaxed);
     tail1.mapping.store(u64::MAX, Ordering::Relaxed);
     tail1.index.store(0, Ordering::Relaxed);
@@ -81,7 +81,7 @@ pub fn memmap_init_zone_device(
 ) -> Result<u64, Fault> {
     let g = k.machine.geometry;
     let start = match &pgmap.altmap {
-        Some(a) => Pfn(a.base_pfn.0 + a.offset()).max(start),
+        Some(a) => Pfn::new(a.base_pfn.as_u64() + a.offset()).max(start),
         None => start,
     };
     let n = pgmap.vmemmap_nr();
@@ -128,7 +128,7 @@ pub fn init_shared_tail_frame(k: &Kernel, frame: Pfn, zone: u64, order: Order) {
         .frames
         .frame(frame)
         .expect("memmap frames are backed");
-    let info = TailEncoding::Mask.encode(g, PagePtr::from_pfn(g, Pfn(0)), order);
+    let info = TailEncoding::Mask.encode(g, PagePtr::from_pfn(g, Pfn::new(0)), order);
     let per = g.struct_pages_per_page();
     for i in 0..per {
         #[allow(clippy::cast_possible_truncation)]

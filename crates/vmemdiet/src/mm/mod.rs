@@ -116,9 +116,9 @@ impl Kernel {
     #[must_use]
     pub fn pgmap_of(&self, pfn: Pfn) -> Option<Arc<DevPagemap>> {
         let map = self.pgmaps.read().unwrap_or_else(PoisonError::into_inner);
-        map.range(..=pfn.0)
+        map.range(..=pfn.as_u64())
             .next_back()
-            .filter(|(_, (end, _))| pfn.0 < *end)
+            .filter(|(_, (end, _))| pfn.as_u64() < *end)
             .map(|(_, (_, p))| Arc::clone(p))
     }
 }

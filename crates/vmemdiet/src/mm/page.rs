@@ -82,7 +82,7 @@ impl TailEncoding {
     #[must_use]
     pub fn encode(self, g: &Geometry, head: PagePtr, order: Order) -> u64 {
         match self {
-            TailEncoding::Classic => head.0 .0 | 1,
+            TailEncoding::Classic => head.0.as_u64() | 1,
             TailEncoding::Mask => mask_for(g, order) | 1,
         }
     }
@@ -91,7 +91,7 @@ impl TailEncoding {
 /// The mask of the mask encoding: all ones above bit `order + log2(sizeof(struct page))`.
 #[must_use]
 pub fn mask_for(g: &Geometry, order: Order) -> u64 {
-    !((1u64 << (order.0 + g.struct_page_size.trailing_zeros())) - 1)
+    !((1u64 << (order.get() + g.struct_page_size.trailing_zeros())) - 1)
 }
 
 /// A `struct page *`: the kernel virtual address of a struct page in the vmemmap.
@@ -156,7 +156,7 @@ impl<'m> Memmap<'m> {
         self.deref(p, true).map_err(|f| match f {
             Fault::ReadOnly(va) => Fault::ReadOnlyStructPage {
                 va,
-                pfn: p.pfn(self.machine.geometry).0,
+                pfn: p.pfn(self.machine.geometry).as_u64(),
             },
             f => f,
         })
@@ -174,7 +174,7 @@ impl<'m> Memmap<'m> {
         // nothing otherwise), and only a page-aligned struct page, can alias a head page.
         let g = self.machine.geometry;
         if self.machine.fake_heads_possible.load(Ordering::Relaxed)
-            && p.0 .0.is_multiple_of(g.page_size())
+            && p.0.as_u64().is_multiple_of(g.page_size())
             && page.flags() & PG_HEAD != 0
         {
             let next = p.nth(g, 1);
@@ -201,9 +201,9 @@ pub fn decode_head(p: PagePtr, info: u64) -> PagePtr {
     // A mask is of the form 1...10...0; a head address is not (it is a struct page address in
     // the vmemmap whose low bits, below the compound size, are not all zero except for page 0).
     if v.leading_ones() + v.trailing_zeros() == 64 {
-        PagePtr(VirtAddr(p.0 .0 & v))
+        PagePtr(VirtAddr::new(p.0.as_u64() & v))
     } else {
-        PagePtr(VirtAddr(v))
+        PagePtr(VirtAddr::new(v))
     }
 }
 
@@ -271,7 +271,7 @@ impl FolioTail<'_> {
     #[must_use]
     pub fn order(&self) -> Order {
         #[allow(clippy::cast_possible_truncation)]
-        Order((self.0.flags() & 0xff) as u32)
+        Order::new((self.0.flags() & 0xff) as u32)
     }
     /// `_pincount`.
     #[must_use]
@@ -295,8 +295,8 @@ mod tests {
     #[test]
     fn both_tail_encodings_decode_to_the_head() {
         let g = &X86_64;
-        for order in [Order(9), Order(18)] {
-            let head = PagePtr::from_pfn(g, Pfn(order.nr_pages() * 37));
+        for order in [Order::new(9), Order::new(18)] {
+            let head = PagePtr::from_pfn(g, Pfn::new(order.nr_pages() * 37));
             for i in [1, 63, 64, 65, 300, order.nr_pages() - 1] {
                 let tail = head.nth(g, i);
                 for enc in [TailEncoding::Classic, TailEncoding::Mask] {
@@ -313,15 +313,15 @@ mod tests {
     #[test]
     fn mask_encoding_makes_tails_of_one_order_identical() {
         let g = &X86_64;
-        let a = PagePtr::from_pfn(g, Pfn(512 * 7));
-        let b = PagePtr::from_pfn(g, Pfn(512 * 100));
+        let a = PagePtr::from_pfn(g, Pfn::new(512 * 7));
+        let b = PagePtr::from_pfn(g, Pfn::new(512 * 100));
         assert_eq!(
-            TailEncoding::Mask.encode(g, a, Order(9)),
-            TailEncoding::Mask.encode(g, b, Order(9))
+            TailEncoding::Mask.encode(g, a, Order::new(9)),
+            TailEncoding::Mask.encode(g, b, Order::new(9))
         );
         assert_ne!(
-            TailEncoding::Classic.encode(g, a, Order(9)),
-            TailEncoding::Classic.encode(g, b, Order(9))
+            TailEncoding::Classic.encode(g, a, Order::new(9)),
+            TailEncoding::Classic.encode(g, b, Order::new(9))
         );
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::PoisonError;
 
-use crate::addr::{Pfn, VirtAddr};
+use crate::addr::Pfn;
 use crate::machine::frame_store::FrameKind;
 use crate::machine::page_table::Pte;
 use crate::mm::sparse_vmemmap::{self, PopulateCtx, VmemmapError};
@@ -43,9 +43,12 @@ pub(crate) fn sparse_init(k: &Kernel) -> Result<(), BootError> {
     let g = m.geometry;
     let mut sparse = k.sparse.lock().unwrap_or_else(PoisonError::into_inner);
     for (start, end) in m.map.boot_memmap_spans(g) {
-        let (first, last) = (start.0 >> g.section_size_bits, end.0 >> g.section_size_bits);
+        let (first, last) = (
+            start.as_u64() >> g.section_size_bits,
+            end.as_u64() >> g.section_size_bits,
+        );
         for nr in first..last {
-            let va = g.pfn_to_page_va(Pfn(nr * g.pages_per_section()));
+            let va = g.pfn_to_page_va(Pfn::new(nr * g.pages_per_section()));
             let (slot, _) = m.kernel_pt.ensure(&m.frames, g, va, 2)?;
             if Pte(slot.load(Ordering::Acquire)).present() {
                 continue;
@@ -71,14 +74,14 @@ pub(crate) fn sparse_init(k: &Kernel) -> Result<(), BootError> {
 fn section_and_mask(k: &Kernel, pfn: Pfn, nr: u64) -> (u64, u64) {
     let g = k.machine.geometry;
     let per = g.pages_per_subsection();
-    let first = (pfn.0 % g.pages_per_section()) / per;
+    let first = (pfn.as_u64() % g.pages_per_section()) / per;
     let count = nr.div_ceil(per);
     let mask = if count >= 64 {
         u64::MAX
     } else {
         ((1u64 << count) - 1) << first
     };
-    (pfn.0 >> (g.section_size_bits - g.page_shift), mask)
+    (pfn.as_u64() >> (g.section_size_bits - g.page_shift), mask)
 }
 
 /// `sparse_add_section` → `section_activate`: marks the subsections of `[pfn, pfn + nr)` (inside
@@ -153,6 +156,6 @@ fn section_deactivate(
         return;
     }
     let start = g.pfn_to_page_va(pfn);
-    let end = VirtAddr(start.0 + nr * g.struct_page_size);
+    let end = start.offset(nr * g.struct_page_size);
     sparse_vmemmap::vmemmap_free(k, start, end, altmap);
 }

@@ -70,7 +70,7 @@ pub fn vmemmap_can_optimize(g: &Geometry, sw: &Switches, altmap: bool, order: Or
     sw.dax_dedup != DaxDedup::None
         && sw.compound_devmap
         && g.struct_page_size.is_power_of_two()
-        && order.0 > 0
+        && order.get() > 0
         && v > min
         && (!altmap || sw.altmap_dedup)
 }
@@ -91,7 +91,7 @@ pub fn populate_section_memmap(
         return Err(VmemmapError::Misaligned { pfn, nr });
     }
     let start = g.pfn_to_page_va(pfn);
-    let end = VirtAddr(start.0 + nr * g.struct_page_size);
+    let end = start.offset(nr * g.struct_page_size);
     match ctx.compound {
         Some(cc)
             if vmemmap_can_optimize(g, &k.profile.switches(), ctx.altmap.is_some(), cc.order) =>
@@ -111,19 +111,19 @@ fn vmemmap_populate(
     altmap: Option<&VmemAltmap>,
 ) -> Result<(), VmemmapError> {
     let g = k.machine.geometry;
-    if end.0 - start.0 < g.pages_per_section() * g.struct_page_size {
+    if end.distance_from(start) < g.pages_per_section() * g.struct_page_size {
         return populate_basepages(k, start, end);
     }
     let m = &k.machine;
-    let pmd = g.pmd_size().0;
+    let pmd = g.pmd_size().bytes();
     let mut addr = start;
     while addr < end {
-        let next = VirtAddr((addr.0 | (pmd - 1)) + 1).min(end);
+        let next = addr.addr_end(pmd, end);
         let (slot, _) = m.kernel_pt.ensure(&m.frames, g, addr, 2)?;
         let e = Pte(slot.load(Ordering::Acquire));
         if !e.present() {
             let block = match altmap {
-                Some(a) => Some(a.alloc_block(k, g.pmd_size().0 >> g.page_shift)?),
+                Some(a) => Some(a.alloc_block(k, g.pmd_size().bytes() >> g.page_shift)?),
                 None => m.frames.alloc(9, FrameKind::Memmap).ok(),
             };
             if let Some(block) = block {
@@ -252,14 +252,16 @@ fn populate_tail_reuse(
     if reuse_compound_section(k, start_pfn, cc) {
         // Continuation: map every vmemmap page to the page mapped just before `start` (the
         // previous section's reuse frame; sections are populated in ascending order).
-        let prev = VirtAddr(start.0 - p);
+        let prev = VirtAddr::new(start.as_u64() - p);
         let leaf = m
             .kernel_pt
             .lookup(&m.frames, g, prev)
             .ok_or(VmemmapError::NoContinuation(start))?;
         return populate_range_reuse(k, start, end, leaf.pfn, Pte::PRESENT | Pte::RW);
     }
-    let size = (end.0 - start.0).min(cc.order.nr_pages() * g.struct_page_size);
+    let size = end
+        .distance_from(start)
+        .min(cc.order.nr_pages() * g.struct_page_size);
     let mut addr = start;
     while addr < end {
         populate_address(k, addr, None)?;
@@ -290,18 +292,18 @@ fn populate_shared_tail(
     let m = &k.machine;
     let g = m.geometry;
     let p = g.page_size();
-    let pmd = g.pmd_size().0;
+    let pmd = g.pmd_size().bytes();
     let vmemmap_per_compound = g.vmemmap_pages_for(cc.order.nr_pages());
     let pages_per_vpage = g.struct_pages_per_page();
     let first_index = start_pfn.distance_from(cc.range_start) / pages_per_vpage;
     let mut addr = start;
     while addr < end {
-        let idx = first_index + (addr.0 - start.0) / p;
+        let idx = first_index + addr.distance_from(start) / p;
         let in_compound = idx % vmemmap_per_compound;
         // A whole PTE table's worth of vmemmap pages with no head among them.
         let table_pages = pmd / p;
-        if addr.0.is_multiple_of(pmd)
-            && addr.0 + pmd <= end.0
+        if addr.as_u64().is_multiple_of(pmd)
+            && addr.as_u64() + pmd <= end.as_u64()
             && in_compound != 0
             && in_compound + table_pages <= vmemmap_per_compound
             && k.profile.switches().pmd_tail_reuse
@@ -328,7 +330,7 @@ fn populate_shared_tail(
             if addr >= end {
                 break;
             }
-            let in_compound = (first_index + (addr.0 - start.0) / p) % vmemmap_per_compound;
+            let in_compound = (first_index + addr.distance_from(start) / p) % vmemmap_per_compound;
             if !Pte(slot.load(Ordering::Acquire)).present() {
                 if in_compound == 0 {
                     let frame = alloc_vmemmap_frame(k, altmap)?;
@@ -363,7 +365,7 @@ pub(crate) fn shared_tail(
         .shared_tails
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    let key = (zone, order.0);
+    let key = (zone, order.get());
     let mut st = match tails.get(&key) {
         Some(st) => *st,
         None => {
@@ -464,11 +466,11 @@ pub fn vmemmap_free(k: &Kernel, start: VirtAddr, end: VirtAddr, altmap: Option<&
     let m = &k.machine;
     let g = m.geometry;
     let fs = &m.frames;
-    let pmd = g.pmd_size().0;
+    let pmd = g.pmd_size().bytes();
     let p = g.page_size();
     let mut addr = start;
     while addr < end {
-        let next = VirtAddr((addr.0 | (pmd - 1)) + 1).min(end);
+        let next = addr.addr_end(pmd, end);
         let Some(pmd_slot) = m.kernel_pt.entry(fs, g, addr, 2) else {
             addr = next;
             continue;
@@ -477,7 +479,7 @@ pub fn vmemmap_free(k: &Kernel, start: VirtAddr, end: VirtAddr, altmap: Option<&
         if !e.present() {
         } else if e.huge() {
             debug_assert!(
-                addr.0.is_multiple_of(pmd) && next.0 - addr.0 == pmd,
+                addr.as_u64().is_multiple_of(pmd) && next.distance_from(addr) == pmd,
                 "a PMD leaf is freed whole"
             );
             pmd_slot.store(0, Ordering::Release);
@@ -494,7 +496,7 @@ pub fn vmemmap_free(k: &Kernel, start: VirtAddr, end: VirtAddr, altmap: Option<&
             put_shared_table(k, e.pfn());
         } else {
             if let Some(run) = m.kernel_pt.entry_run(fs, g, addr, 1) {
-                let n = usize::try_from((next.0 - addr.0) / p).unwrap_or(run.len());
+                let n = usize::try_from(next.distance_from(addr) / p).unwrap_or(run.len());
                 for slot in &run[..n] {
                     let pte = Pte(slot.swap(0, Ordering::AcqRel));
                     if pte.present() {
@@ -519,8 +521,8 @@ pub fn ptes_mapping(k: &Kernel, frame: Pfn, start: VirtAddr, end: VirtAddr) -> u
     let mut seen_tables = std::collections::HashSet::new();
     let mut addr = start;
     while addr < end {
-        let pmd = g.pmd_size().0;
-        let next = VirtAddr((addr.0 | (pmd - 1)) + 1).min(end);
+        let pmd = g.pmd_size().bytes();
+        let next = addr.addr_end(pmd, end);
         if let Some(s) = m.kernel_pt.entry(&m.frames, g, addr, 2) {
             let e = Pte(s.load(Ordering::Acquire));
             if e.present() && e.shared_table() {
@@ -554,9 +556,9 @@ pub fn memmap_frames_of(k: &Kernel, start: Pfn, nr: u64) -> u64 {
     let g = m.geometry;
     let p = g.page_size();
     let first = g.pfn_to_page_va(start);
-    let last = VirtAddr(first.0 + nr * g.struct_page_size);
+    let last = first.offset(nr * g.struct_page_size);
     let mut frames = std::collections::HashSet::new();
-    let mut addr = VirtAddr(first.0 & !(p - 1));
+    let mut addr = first.align_down(p);
     while addr < last {
         if let Some(leaf) = m.kernel_pt.lookup(&m.frames, g, addr) {
             frames.insert(leaf.pfn);

@@ -94,7 +94,7 @@ impl Vma {
     /// Page-table level of this mapping's leaves (1 = PTE, 2 = PMD, 3 = PUD).
     #[must_use]
     pub fn leaf_level(&self) -> u32 {
-        match self.align.0 {
+        match self.align.bytes() {
             a if a >= 1 << 30 => 3,
             a if a >= 2 << 20 => 2,
             _ => 1,
@@ -171,7 +171,7 @@ impl VmaTree {
     #[must_use]
     pub fn find(&self, addr: VirtAddr) -> Option<&Vma> {
         self.vmas
-            .range(..=addr.0)
+            .range(..=addr.as_u64())
             .next_back()
             .map(|(_, v)| v)
             .filter(|v| addr < v.end)
@@ -234,12 +234,12 @@ impl<'k> Mm<'k> {
             return Err(VmError::ZeroLength);
         }
         for (what, value) in [("offset", offset), ("length", len)] {
-            if value % align.0 != 0 {
+            if value % align.bytes() != 0 {
                 return Err(VmError::Misaligned { what, value, align });
             }
         }
         let data = dev.data_size();
-        if offset.checked_add(len).is_none_or(|e| e > data.0) {
+        if offset.checked_add(len).is_none_or(|e| e > data.bytes()) {
             return Err(VmError::BeyondDevice {
                 offset,
                 len,
@@ -247,28 +247,29 @@ impl<'k> Mm<'k> {
             });
         }
         let g = self.k.machine.geometry;
-        let data_start = dev.layout.start.0 + dev.layout.reserve.map_or(0, |r| r.offset.0);
+        let data_start =
+            dev.layout.start.as_u64() + dev.layout.reserve.map_or(0, |r| r.offset.bytes());
         let mut tree = self
             .mmap_lock
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        let start = ByteSize(tree.next).align_up(align).0;
+        let start = ByteSize::new(tree.next).align_up(align).bytes();
         tree.next = start + len;
-        let pfn = g.phys_to_pfn(crate::addr::PhysAddr(data_start + offset));
+        let pfn = g.phys_to_pfn(crate::addr::PhysAddr::new(data_start + offset));
         dev.pgmap.map_get();
         let backing = Backing::DevDax {
             pfn,
             pgmap: Arc::clone(&dev.pgmap),
         };
         let vma = Vma {
-            start: VirtAddr(start),
-            end: VirtAddr(start + len),
+            start: VirtAddr::new(start),
+            end: VirtAddr::new(start + len),
             align,
             writable,
             backing,
         };
         tree.vmas.insert(start, vma);
-        Ok(VirtAddr(start))
+        Ok(VirtAddr::new(start))
     }
 
     /// `mmap(NULL, len, ..., MAP_SHARED | MAP_HUGETLB | MAP_HUGE_2MB/1GB, -1, 0)`: a mapping of
@@ -283,7 +284,7 @@ impl<'k> Mm<'k> {
         if len == 0 {
             return Err(VmError::ZeroLength);
         }
-        if !len.is_multiple_of(align.0) {
+        if !len.is_multiple_of(align.bytes()) {
             return Err(VmError::Misaligned {
                 what: "length",
                 value: len,
@@ -294,9 +295,9 @@ impl<'k> Mm<'k> {
             .mmap_lock
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        let start = ByteSize(tree.next).align_up(align).0;
+        let start = ByteSize::new(tree.next).align_up(align).bytes();
         tree.next = start + len;
-        let slots = usize::try_from(len / align.0).unwrap_or(0);
+        let slots = usize::try_from(len / align.bytes()).unwrap_or(0);
         let backing = Backing::Hugetlb {
             size,
             pages: Arc::new(Mutex::new(vec![None; slots])),
@@ -304,14 +305,14 @@ impl<'k> Mm<'k> {
         tree.vmas.insert(
             start,
             Vma {
-                start: VirtAddr(start),
-                end: VirtAddr(start + len),
+                start: VirtAddr::new(start),
+                end: VirtAddr::new(start + len),
                 align,
                 writable,
                 backing,
             },
         );
-        Ok(VirtAddr(start))
+        Ok(VirtAddr::new(start))
     }
 
     /// The device-dax fault handler: installs the leaf (PTE, PMD or PUD per the device's
@@ -332,7 +333,7 @@ impl<'k> Mm<'k> {
         let g = k.machine.geometry;
         let level = vma.leaf_level();
         let span = g.level_span(level);
-        let leaf_va = VirtAddr(addr.0 & !(span - 1));
+        let leaf_va = addr.align_down(span);
         let _ptl = self.ptl.lock().unwrap_or_else(PoisonError::into_inner);
         let (slot, _) = self.pt.ensure(&k.machine.frames, g, leaf_va, level)?;
         if Pte(slot.load(Ordering::Acquire)).present() {
@@ -340,12 +341,12 @@ impl<'k> Mm<'k> {
         }
         let (pfn, refcounted) = match &vma.backing {
             Backing::DevDax { pfn, .. } => (
-                pfn.add((leaf_va.0 - vma.start.0) >> g.page_shift),
+                pfn.add(leaf_va.distance_from(vma.start) >> g.page_shift),
                 k.profile.switches().dax_folios,
             ),
             Backing::Hugetlb { size, pages } => {
-                let idx =
-                    usize::try_from((leaf_va.0 - vma.start.0) / vma.align.0).unwrap_or(usize::MAX);
+                let idx = usize::try_from(leaf_va.distance_from(vma.start) / vma.align.bytes())
+                    .unwrap_or(usize::MAX);
                 let mut pages = pages.lock().unwrap_or_else(PoisonError::into_inner);
                 let pfn = match pages[idx] {
                     Some(p) => p,
@@ -398,11 +399,11 @@ impl<'k> Mm<'k> {
     ) -> Result<(), VmError> {
         let tree = self.mmap_read();
         let mut addr = start;
-        while addr.0 < start.0 + len {
+        while addr.as_u64() < start.as_u64() + len {
             let vma = tree.find(addr).ok_or(VmError::NoVma(addr))?;
             let span = self.k.machine.geometry.level_span(vma.leaf_level());
             self.fault(memmap, &tree, addr, write)?;
-            addr = VirtAddr((addr.0 & !(span - 1)) + span);
+            addr = addr.align_down(span).offset(span);
         }
         Ok(())
     }
@@ -417,12 +418,16 @@ impl<'k> Mm<'k> {
     ) -> Result<(), VmError> {
         let k = self.k;
         let g = k.machine.geometry;
-        let end = VirtAddr(start.0 + len);
+        let end = start.offset(len);
         let mut tree = self
             .mmap_lock
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        let covered: Vec<u64> = tree.vmas.range(start.0..end.0).map(|(s, _)| *s).collect();
+        let covered: Vec<u64> = tree
+            .vmas
+            .range(start.as_u64()..end.as_u64())
+            .map(|(s, _)| *s)
+            .collect();
         let whole = covered.iter().all(|s| tree.vmas[s].end <= end)
             && tree.find(start).is_none_or(|v| v.start == start)
             && !covered.is_empty();
@@ -494,7 +499,7 @@ impl<'k> Mm<'k> {
             .mmap_read()
             .vmas
             .values()
-            .map(|v| (v.start, v.end.0 - v.start.0))
+            .map(|v| (v.start, v.end.distance_from(v.start)))
             .collect();
         for (s, l) in spans {
             self.munmap(memmap, s, l)?;
@@ -510,7 +515,8 @@ impl Drop for Mm<'_> {
         let _ = self.unmap_all(&mut memmap);
         let g = self.k.machine.geometry;
         let fs = &self.k.machine.frames;
-        self.pt.prune(fs, g, VirtAddr(0), VirtAddr(1 << 47));
+        self.pt
+            .prune(fs, g, VirtAddr::new(0), VirtAddr::new(1 << 47));
         let _ = fs.free(
             self.pt.root,
             0,

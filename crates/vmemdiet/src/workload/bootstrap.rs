@@ -108,8 +108,8 @@ pub fn run(cfg: &BootstrapConfig, tick: &mut dyn FnMut()) -> Result<BootstrapRes
     let (create_us, destroy_us, limit_us) =
         (median_us(create), median_us(destroy), median_us(limits));
     Ok(BootstrapResult {
-        size: cfg.size.0,
-        align: cfg.align.0,
+        size: cfg.size.bytes(),
+        align: cfg.align.bytes(),
         map: cfg.map,
         profile: cfg.profile,
         runs: cfg.runs,

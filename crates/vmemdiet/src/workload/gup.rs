@@ -167,7 +167,7 @@ fn one_pass(
     let mut cx = GupCtx::new(k);
     let per_call = cfg.nr_per_call.unwrap_or(nr).clamp(1, nr);
     // gup_test allocates the page array zeroed (kvcalloc) before it starts the clock.
-    let mut pages: Vec<PagePtr> = vec![PagePtr(VirtAddr(0)); usize::try_from(nr).unwrap_or(0)];
+    let mut pages: Vec<PagePtr> = vec![PagePtr(VirtAddr::new(0)); usize::try_from(nr).unwrap_or(0)];
     pages.clear();
     let mut flags = if cfg.write {
         GupFlags::WRITE
@@ -182,7 +182,7 @@ fn one_pass(
     let mut i = 0;
     while i < nr {
         let n = usize::try_from(per_call.min(nr - i)).unwrap_or(usize::MAX);
-        let start = VirtAddr(va.0 + i * p);
+        let start = va.offset(i * p);
         let got = match cfg.op {
             GupOp::GupFast => get_user_pages_fast(&mut cx, mm, start, n, flags, &mut pages)?,
             GupOp::PinFast => pin_user_pages_fast(&mut cx, mm, start, n, flags, &mut pages)?,
@@ -234,9 +234,11 @@ pub fn basic_test(cfg: &GupConfig) -> Result<Vec<String>, GupBenchError> {
         };
         let mut before = Vec::with_capacity(nr);
         for i in 0..nr as u64 {
-            let leaf = mm
-                .pt
-                .lookup(&k.machine.frames, g, VirtAddr(va.0 + i * g.page_size()));
+            let leaf = mm.pt.lookup(
+                &k.machine.frames,
+                g,
+                VirtAddr::new(va.as_u64() + i * g.page_size()),
+            );
             let pfn = leaf.ok_or(GupError::Fault(va))?.pfn;
             before.push(refcount(&mut cx, PagePtr::from_pfn(g, pfn))?);
         }
@@ -356,8 +358,8 @@ pub fn bench(cfg: &GupConfig, tick: &mut (dyn FnMut() + Send)) -> Result<GupResu
     Ok(GupResult {
         op: cfg.op,
         kind: cfg.kind,
-        size: cfg.size.0,
-        align: cfg.align.0,
+        size: cfg.size.bytes(),
+        align: cfg.align.bytes(),
         map: cfg.map,
         profile: cfg.profile,
         threads: cfg.threads,

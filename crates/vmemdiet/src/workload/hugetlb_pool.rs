@@ -55,12 +55,12 @@ pub fn run(cfg: &PoolConfig, tick: &mut dyn FnMut()) -> Result<PoolResult, SimEr
     }
     let size = HugeSize::from_align(cfg.align)
         .ok_or(SimError::Plan(PlanError::HugetlbAlign(cfg.align)))?;
-    let pages = cfg.size.0 / size.bytes().0;
+    let pages = cfg.size.bytes() / size.bytes().bytes();
     let k = Kernel::boot(
         MachineConfig {
             arch: plan_cfg.arch,
             ram_size: plan_cfg.machine_ram(),
-            device_size: ByteSize(0),
+            device_size: ByteSize::new(0),
         },
         cfg.profile,
     )?;
@@ -83,8 +83,8 @@ pub fn run(cfg: &PoolConfig, tick: &mut dyn FnMut()) -> Result<PoolResult, SimEr
     }
     let memmap = crate::plan::plan(&plan_cfg)?.memmap_bytes;
     Ok(PoolResult {
-        size: cfg.size.0,
-        align: cfg.align.0,
+        size: cfg.size.bytes(),
+        align: cfg.align.bytes(),
         profile: cfg.profile,
         runs: cfg.runs,
         pages,

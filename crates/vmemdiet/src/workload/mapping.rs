@@ -55,7 +55,7 @@ pub fn with_mapping<R>(
     let device_size = if spec.kind == Kind::Devdax {
         spec.size
     } else {
-        ByteSize(0)
+        ByteSize::new(0)
     };
     let k = Kernel::boot(
         MachineConfig {
@@ -82,21 +82,21 @@ pub fn with_mapping<R>(
                     },
                 )
                 .map_err(SimError::from)?;
-            let len = dev.data_size().0;
+            let len = dev.data_size().bytes();
             (mm.mmap_devdax(dev, 0, len, true).map_err(setup_err)?, len)
         }
         Kind::Hugetlb => {
             let size = HugeSize::from_align(spec.align)
                 .ok_or(SimError::Plan(PlanError::HugetlbAlign(spec.align)))?;
-            let want = spec.size.0 / size.bytes().0;
+            let want = spec.size.bytes() / size.bytes().bytes();
             let got = set_nr_hugepages(&k, size, want).map_err(SimError::from)?;
             if got != want {
                 return Err(SimError::PoolShort { got, want }.into());
             }
             (
-                mm.mmap_hugetlb(size, spec.size.0, true)
+                mm.mmap_hugetlb(size, spec.size.bytes(), true)
                     .map_err(setup_err)?,
-                spec.size.0,
+                spec.size.bytes(),
             )
         }
     };

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::addr::{ByteSize, VirtAddr};
+use crate::addr::ByteSize;
 use crate::drivers::dax::MapMode;
 use crate::drivers::ib_umem::{ib_dereg_mr, ib_reg_mr, UmemOpts, UmemTimes};
 use crate::mm::gup::GupCtx;
@@ -58,7 +58,7 @@ pub struct MrResult {
 
 /// Runs one configuration.
 pub fn run(cfg: &MrConfig) -> Result<MrResult, GupBenchError> {
-    let total = ByteSize(cfg.size.0 * u64::from(cfg.threads));
+    let total = ByteSize::new(cfg.size.bytes() * u64::from(cfg.threads));
     let spec = MappingSpec {
         kind: cfg.kind,
         size: total,
@@ -67,7 +67,7 @@ pub fn run(cfg: &MrConfig) -> Result<MrResult, GupBenchError> {
         profile: cfg.profile,
     };
     with_mapping(&spec, true, |k, mm, va, len| {
-        let per_thread = len / u64::from(cfg.threads) / cfg.align.0 * cfg.align.0;
+        let per_thread = len / u64::from(cfg.threads) / cfg.align.bytes() * cfg.align.bytes();
         let limit = Duration::from_secs_f64(cfg.seconds.max(0.0));
         let start = Instant::now();
         let results: Vec<Result<(u64, UmemTimes, Duration, u64), GupBenchError>> =
@@ -78,7 +78,7 @@ pub fn run(cfg: &MrConfig) -> Result<MrResult, GupBenchError> {
                         s.spawn(move || {
                             let mut cx = GupCtx::new(k);
                             let mut times = UmemTimes::default();
-                            let addr = VirtAddr(va.0 + t * per_thread);
+                            let addr = va.offset(t * per_thread);
                             let mut rounds = 0;
                             let mut entries = 0;
                             let t0 = Instant::now();
@@ -87,7 +87,7 @@ pub fn run(cfg: &MrConfig) -> Result<MrResult, GupBenchError> {
                                     &mut cx,
                                     mm,
                                     addr,
-                                    cfg.size.0.min(per_thread),
+                                    cfg.size.bytes().min(per_thread),
                                     UmemOpts::default(),
                                     &mut times,
                                 )
@@ -127,8 +127,8 @@ pub fn run(cfg: &MrConfig) -> Result<MrResult, GupBenchError> {
         let per = |d: Duration| d.as_secs_f64() * 1e6 / rounds.max(1) as f64;
         Ok(MrResult {
             kind: cfg.kind,
-            size: cfg.size.0,
-            align: cfg.align.0,
+            size: cfg.size.bytes(),
+            align: cfg.align.bytes(),
             map: cfg.map,
             profile: cfg.profile,
             threads: cfg.threads,

@@ -298,7 +298,7 @@ fn compare(
         planner
             .iter()
             .find(|e| {
-                e.kind == kind && e.row.profile == p && e.row.align == a.0 && !e.row.simulated
+                e.kind == kind && e.row.profile == p && e.row.align == a.bytes() && !e.row.simulated
             })
             .map(|e| e.row)
     };
@@ -345,7 +345,8 @@ fn compare(
             ));
         }
     }
-    let boot_of = |p: Profile, a: ByteSize| boot.iter().find(|r| r.profile == p && r.align == a.0);
+    let boot_of =
+        |p: Profile, a: ByteSize| boot.iter().find(|r| r.profile == p && r.align == a.bytes());
     for (align, seeds) in [
         (ByteSize::mib(2), (750.0, 190.0)),
         (ByteSize::gib(1), (750.0, 1.0)),
@@ -354,7 +355,11 @@ fn compare(
             if let (Some(b), Some(a)) = (boot_of(Profile::V5_10, align), boot_of(after, align)) {
                 out.push(cmp(
                     "bootstrap",
-                    format!("namespace create, {} {}", ByteSize(a.size), align.short()),
+                    format!(
+                        "namespace create, {} {}",
+                        ByteSize::new(a.size),
+                        align.short()
+                    ),
                     "ms",
                     (Profile::V5_10, b.create_us / 1000.0),
                     (after, a.create_us / 1000.0),
@@ -367,7 +372,7 @@ fn compare(
     }
     let gup_of = |p: Profile, a: ByteSize, op: GupOp| {
         gups.iter()
-            .find(|r| r.profile == p && r.align == a.0 && r.op == op)
+            .find(|r| r.profile == p && r.align == a.bytes() && r.op == op)
     };
     for (op, align, seeds) in [
         (GupOp::GupFast, ByteSize::mib(2), (75.0, 5.2)),
@@ -384,7 +389,7 @@ fn compare(
                 format!(
                     "{} get, {} {}",
                     op.test_name(),
-                    ByteSize(a.size),
+                    ByteSize::new(a.size),
                     align.short()
                 ),
                 "ms",
@@ -402,7 +407,7 @@ fn compare(
     ) {
         out.push(cmp(
             "gup",
-            format!("unpin_user_pages, {} 2M", ByteSize(a.size)),
+            format!("unpin_user_pages, {} 2M", ByteSize::new(a.size)),
             "ms",
             (Profile::V5_10, b.put_us / 1000.0),
             (Profile::V6_15, a.put_us / 1000.0),
@@ -417,7 +422,7 @@ fn compare(
     ) {
         out.push(cmp(
             "gup",
-            format!("PIN_LONGTERM get (slow path), {} 2M", ByteSize(a.size)),
+            format!("PIN_LONGTERM get (slow path), {} 2M", ByteSize::new(a.size)),
             "ms",
             (Profile::V5_10, b.get_us / 1000.0),
             (Profile::V6_15, a.get_us / 1000.0),
@@ -428,7 +433,7 @@ fn compare(
     }
     let mr_of = |k: Kind, p: Profile, a: ByteSize| {
         mrs.iter()
-            .find(|r| r.kind == k && r.profile == p && r.align == a.0)
+            .find(|r| r.kind == k && r.profile == p && r.align == a.bytes())
     };
     for (kind, seeds) in [
         (Kind::Devdax, (31.617_923, 16.426_047)),
@@ -440,7 +445,10 @@ fn compare(
         ) {
             out.push(cmp(
                 "mr",
-                format!("MR reg+dereg per round, {kind} {} 2M", ByteSize(a.size)),
+                format!(
+                    "MR reg+dereg per round, {kind} {} 2M",
+                    ByteSize::new(a.size)
+                ),
                 "ms",
                 (Profile::V5_10, b.us_per_round / 1000.0),
                 (Profile::Rfc, a.us_per_round / 1000.0),
@@ -454,7 +462,7 @@ fn compare(
     if let (Some(b), Some(a)) = (pool_of(Profile::V5_10), pool_of(Profile::V6_15)) {
         out.push(cmp(
             "hugetlb",
-            format!("HVO memmap of a {} pool of 2M pages", ByteSize(a.size)),
+            format!("HVO memmap of a {} pool of 2M pages", ByteSize::new(a.size)),
             "MiB",
             (Profile::V5_10, mib(b.memmap_bytes)),
             (Profile::V6_15, mib(a.memmap_bytes)),
