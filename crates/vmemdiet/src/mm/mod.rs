@@ -1,6 +1,7 @@
 //! The kernel side, one module per kernel file it mirrors.
 
 pub mod folio;
+pub mod gate;
 pub mod gup;
 pub mod hugetlb;
 pub mod memremap;
