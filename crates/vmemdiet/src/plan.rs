@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::addr::{ByteSize, PhysAddr};
-use crate::arch::{Arch, Geometry};
+use crate::arch::{Arch, Geometry, Level};
 use crate::drivers::dax::{self, DaxError, DevDaxSpec, MapMode, MemmapCost};
 use crate::machine::phys_map::{device_region_start, PhysMap};
 use crate::mm::mm_init::compound_nr_pages;
@@ -299,8 +299,10 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
     let (dev_lo, dev_hi) = (va(start.as_u64()), va(start.as_u64() + cfg.size.bytes()));
     let ram = PhysMap::standard(cfg.ram_size, ByteSize::new(0)).boot_memmap_spans(g);
     let mut upper = 0;
-    for level in 2..g.pt_levels {
-        let span = g.level_span(level + 1);
+    let mut level = Level::PMD;
+    while level < g.root_level() {
+        let span = g.level_span(level.above());
+        level = level.above();
         let taken: Vec<_> = ram
             .iter()
             .map(|(s, e)| blocks(va(s.as_u64()), va(e.as_u64()), span))

@@ -77,7 +77,7 @@ pub fn simulate(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
         cfg.profile,
     )?;
     let mut region = DaxRegion::new(&k)?;
-    let before = k.machine.frames.free_lists();
+    let before = k.machine.frames().free_lists();
     let spec = DevDaxSpec {
         size: cfg.size,
         align: cfg.align,
@@ -87,8 +87,8 @@ pub fn simulate(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
     let dev = region.create(&k, spec)?;
     let (id, cost) = (dev.id, dev.cost);
     region.destroy(&k, id)?;
-    if k.machine.frames.free_lists() != before {
-        return Err(SimError::Leak(format!("{:?}", k.machine.frames.usage())));
+    if k.machine.frames().free_lists() != before {
+        return Err(SimError::Leak(format!("{:?}", k.machine.frames().usage())));
     }
     Ok(cost)
 }
@@ -105,10 +105,10 @@ fn simulate_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
         },
         cfg.profile,
     )?;
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     let size = HugeSize::from_align(cfg.align).ok_or(PlanError::HugetlbAlign(cfg.align))?;
     let want = cfg.size.bytes() / size.bytes().bytes();
-    let before = k.machine.frames.usage();
+    let before = k.machine.frames().usage();
     let init = k.struct_pages_initialized();
     let got = set_nr_hugepages(&k, size, want)?;
     if got != want {
@@ -116,7 +116,7 @@ fn simulate_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
     }
     let (lo, _) = cfg.hugetlb_pool();
     let nr = g.bytes_to_pages(cfg.size);
-    let after = k.machine.frames.usage();
+    let after = k.machine.frames().usage();
     let cost = MemmapCost {
         memmap_bytes: memmap_frames_of(&k, g.phys_to_pfn(lo), nr) * g.page_size(),
         pagetable_bytes: (after.pagetable - before.pagetable) * g.page_size(),
@@ -125,7 +125,7 @@ fn simulate_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
         struct_pages_initialized: k.struct_pages_initialized() - init,
     };
     set_nr_hugepages(&k, size, 0)?;
-    let end = k.machine.frames.usage();
+    let end = k.machine.frames().usage();
     let split = k
         .hugetlb
         .stats

@@ -104,9 +104,9 @@ fn pinning_100_subpages_of_a_2m_folio_adds_100_to_refcount_and_pincount() {
         let base = counts(
             &mut cx,
             PagePtr::from_pfn(
-                k.machine.geometry,
+                k.machine.geometry(),
                 k.machine
-                    .geometry
+                    .geometry()
                     .phys_to_pfn(r.devices().next().unwrap().layout.start),
             ),
         );
@@ -247,7 +247,7 @@ fn get_user_pages_slow_path_faults_in_and_put_balances() {
             get_user_pages(&mut cx, &mm, va, 1024, GupFlags::WRITE, &mut pages).unwrap(),
             1024
         );
-        assert_eq!(pages[1000], head.nth(k.machine.geometry, 1000));
+        assert_eq!(pages[1000], head.nth(k.machine.geometry(), 1000));
         let mapped = i32::from(profile.switches().dax_folios);
         let gets = if profile.switches().compound_devmap {
             512
@@ -267,9 +267,9 @@ fn get_user_pages_fast_then_put_balances() {
         let mut cx = GupCtx::new(&k);
         let (mm, va, _) = map(&k, &r, &mut cx);
         let head = PagePtr::from_pfn(
-            k.machine.geometry,
+            k.machine.geometry(),
             k.machine
-                .geometry
+                .geometry()
                 .phys_to_pfn(r.devices().next().unwrap().layout.start),
         );
         let base = counts(&mut cx, head);
@@ -348,7 +348,7 @@ fn inv6_errors_leave_counts_unchanged_and_report_partial_progress() {
 }
 
 fn pages_head(k: &Kernel, r: &DaxRegion) -> PagePtr {
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     PagePtr::from_pfn(g, g.phys_to_pfn(r.devices().next().unwrap().layout.start))
 }
 
@@ -356,8 +356,8 @@ fn pages_head(k: &Kernel, r: &DaxRegion) -> PagePtr {
 fn teardown_while_mapped_or_pinned_is_refused_and_frees_nothing() {
     for profile in ALL_PROFILES {
         let k = boot(profile, ByteSize::gib(1));
-        let lists = k.machine.frames.free_lists();
-        let usage = k.machine.frames.usage();
+        let lists = k.machine.frames().free_lists();
+        let usage = k.machine.frames().usage();
         let mut r = DaxRegion::new(&k).unwrap();
         let id = r
             .create(
@@ -395,8 +395,8 @@ fn teardown_while_mapped_or_pinned_is_refused_and_frees_nothing() {
         unpin_user_pages(&mut cx, &k, &pages).unwrap();
         drop(mm);
         r.destroy(&k, id).unwrap();
-        assert_eq!(k.machine.frames.usage(), usage, "{profile}: INV-1");
-        assert_eq!(k.machine.frames.free_lists(), lists, "{profile}: INV-1");
+        assert_eq!(k.machine.frames().usage(), usage, "{profile}: INV-1");
+        assert_eq!(k.machine.frames().free_lists(), lists, "{profile}: INV-1");
     }
 }
 

@@ -75,7 +75,7 @@ fn run(profile: Profile, align: ByteSize, ops: &[Op]) {
         profile,
     )
     .unwrap();
-    let lists = k.machine.frames.free_lists();
+    let lists = k.machine.frames().free_lists();
     let mut region = DaxRegion::new(&k).unwrap();
     let id = region
         .create(
@@ -89,7 +89,7 @@ fn run(profile: Profile, align: ByteSize, ops: &[Op]) {
         )
         .unwrap()
         .id;
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     let first = g.phys_to_pfn(region.device(id).unwrap().layout.start);
     let folio_pages = if profile.switches().compound_devmap {
         align.bytes() / 4096
@@ -221,7 +221,7 @@ fn run(profile: Profile, align: ByteSize, ops: &[Op]) {
     check(&mut cx, &baseline, "releasing everything");
     region.destroy(&k, id).unwrap();
     assert_eq!(
-        k.machine.frames.free_lists(),
+        k.machine.frames().free_lists(),
         lists,
         "INV-1 after the sequence"
     );

@@ -31,7 +31,7 @@ fn stress(profile: Profile, align: ByteSize) {
         profile,
     )
     .unwrap();
-    let lists = k.machine.frames.free_lists();
+    let lists = k.machine.frames().free_lists();
     let mut region = DaxRegion::new(&k).unwrap();
     let id = region
         .create(
@@ -140,7 +140,7 @@ fn stress(profile: Profile, align: ByteSize) {
     let mut cx = GupCtx::new(&k);
     mm.unmap_all(&mut cx.memmap).unwrap();
     drop(mm);
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     let first = g.phys_to_pfn(region.device(id).unwrap().layout.start);
     let step = if profile.switches().compound_devmap {
         align.bytes() / 4096
@@ -163,7 +163,7 @@ fn stress(profile: Profile, align: ByteSize) {
         pfn += step;
     }
     region.destroy(&k, id).unwrap();
-    assert_eq!(k.machine.frames.free_lists(), lists, "{profile}: INV-1");
+    assert_eq!(k.machine.frames().free_lists(), lists, "{profile}: INV-1");
 }
 
 #[test]

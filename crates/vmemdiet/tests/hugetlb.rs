@@ -55,7 +55,7 @@ fn inv3_every_tail_resolves_to_its_head_through_fake_heads() {
         for size in [HugeSize::Pmd, HugeSize::Pud] {
             let k = boot(profile);
             set_nr_hugepages(&k, size, 2).unwrap();
-            let g = k.machine.geometry;
+            let g = k.machine.geometry();
             let mut mm = Memmap::new(&k.machine);
             let n = size.bytes().bytes() / 4096;
             for hp in 0..2 {
@@ -92,7 +92,7 @@ fn writing_a_tail_through_the_read_only_alias_faults_and_names_the_struct_page()
     for profile in [Profile::V6_15, Profile::Next] {
         let k = boot(profile);
         set_nr_hugepages(&k, HugeSize::Pmd, 1).unwrap();
-        let g = k.machine.geometry;
+        let g = k.machine.geometry();
         let mut mm = Memmap::new(&k.machine);
         let head = PagePtr::from_pfn(g, pool_start(HugeSize::Pmd, 1));
         let t = head.nth(g, 100);
@@ -117,23 +117,23 @@ fn inv1_grow_then_shrink_returns_every_frame_even_after_a_failed_restore() {
     for profile in ALL_PROFILES {
         for (size, pages) in [(HugeSize::Pmd, 100u64), (HugeSize::Pud, 2)] {
             let k = boot(profile);
-            let before = k.machine.frames.usage();
+            let before = k.machine.frames().usage();
             set_nr_hugepages(&k, size, pages).unwrap();
             assert_eq!(k.hugetlb.nr_hugepages(size), pages);
             let hvo = !matches!(profile, Profile::V5_10 | Profile::Rfc);
             if hvo {
                 // Memory pressure: the restore cannot allocate; the page stays in the pool.
-                k.machine.frames.inject_alloc_failure(Some(0));
+                k.machine.frames().inject_alloc_failure(Some(0));
                 let e = set_nr_hugepages(&k, size, 0).unwrap_err();
                 assert!(
                     matches!(e, HugetlbError::RestoreFailed { nr, .. } if nr == pages),
                     "{profile}: {e}"
                 );
                 assert_eq!(k.hugetlb.nr_hugepages(size), pages);
-                k.machine.frames.inject_alloc_failure(None);
+                k.machine.frames().inject_alloc_failure(None);
             }
             assert_eq!(set_nr_hugepages(&k, size, 0).unwrap(), 0);
-            let after = k.machine.frames.usage();
+            let after = k.machine.frames().usage();
             let split = k
                 .hugetlb
                 .stats
@@ -244,7 +244,7 @@ fn gup_over_hugetlbfs_batches_per_huge_page_from_rfc_on_and_returns_pages_to_the
                 pages,
                 "{profile}: the file's pages went back to the pool"
             );
-            let g = k.machine.geometry;
+            let g = k.machine.geometry();
             let head = PagePtr::from_pfn(g, pool_start(size, pages));
             let mut mm2 = Memmap::new(&k.machine);
             assert_eq!(mm2.page(head).unwrap().ref_count(), 0);

@@ -49,7 +49,7 @@ fn device(k: &Kernel, size: u64, align: ByteSize) -> DaxRegion {
 
 /// Every folio's (refcount, pincount), in pfn order.
 fn all_counts(k: &Kernel, r: &DaxRegion, cx: &mut GupCtx<'_>) -> Vec<(i32, i64)> {
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     let d = r.devices().next().unwrap();
     let first = g.phys_to_pfn(d.layout.start);
     let step = (d.pgmap.vmemmap_nr()).max(1);

@@ -35,7 +35,7 @@ fn spec(size: ByteSize, align: ByteSize, map: MapMode) -> DevDaxSpec {
 }
 
 fn vmemmap_range(k: &Kernel, start: PhysAddr, size: ByteSize) -> (VirtAddr, VirtAddr) {
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     let s = g.pfn_to_page_va(g.phys_to_pfn(start));
     (
         s,
@@ -45,13 +45,9 @@ fn vmemmap_range(k: &Kernel, start: PhysAddr, size: ByteSize) -> (VirtAddr, Virt
 
 /// The frame (pfn) that backs vmemmap page `j` of the compound page starting at `head_pfn`.
 fn vmemmap_frame(k: &Kernel, head_pfn: Pfn, j: u64) -> Pfn {
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     let va = VirtAddr::new(g.pfn_to_page_va(head_pfn).as_u64() + j * g.page_size());
-    k.machine
-        .kernel_pt
-        .lookup(&k.machine.frames, g, va)
-        .unwrap()
-        .pfn
+    k.machine.kernel_pt().lookup(va).unwrap().pfn()
 }
 
 #[test]
@@ -65,7 +61,7 @@ fn golden_2m_compound_page_costs_two_frames_and_the_reuse_frame_has_refcount_7()
         assert_eq!(dev.cost.memmap_bytes, 2 * 4096, "{profile}");
         assert_eq!(dev.cost.struct_pages_initialized, 128);
         assert_eq!(dev.cost.struct_pages, 512);
-        let head = k.machine.geometry.phys_to_pfn(dev.layout.start);
+        let head = k.machine.geometry().phys_to_pfn(dev.layout.start);
         let (h, reuse) = (vmemmap_frame(&k, head, 0), vmemmap_frame(&k, head, 1));
         assert_ne!(h, reuse);
         for j in 2..8 {
@@ -75,8 +71,8 @@ fn golden_2m_compound_page_costs_two_frames_and_the_reuse_frame_has_refcount_7()
                 "vmemmap page {j} aliases the reuse frame"
             );
         }
-        assert_eq!(k.machine.frames.refcount(h), 1);
-        assert_eq!(k.machine.frames.refcount(reuse), 7);
+        assert_eq!(k.machine.frames().refcount(h), 1);
+        assert_eq!(k.machine.frames().refcount(reuse), 7);
     }
 }
 
@@ -91,12 +87,12 @@ fn golden_1g_compound_page_spans_eight_sections_with_reuse_refcount_4095() {
     // 8 PTE tables plus one PMD table (the device region is 64 GiB aligned, away from RAM's).
     assert_eq!(dev.cost.pagetable_bytes, 9 * 4096);
     assert_eq!(dev.cost.struct_pages_initialized, 128);
-    let head = k.machine.geometry.phys_to_pfn(dev.layout.start);
+    let head = k.machine.geometry().phys_to_pfn(dev.layout.start);
     let reuse = vmemmap_frame(&k, head, 1);
     for j in [2, 511, 512, 513, 4095] {
         assert_eq!(vmemmap_frame(&k, head, j), reuse);
     }
-    assert_eq!(k.machine.frames.refcount(reuse), 4095);
+    assert_eq!(k.machine.frames().refcount(reuse), 4095);
 }
 
 #[test]
@@ -109,7 +105,7 @@ fn inv2_reuse_frame_refcount_equals_ptes_mapping_it() {
                 .create(&k, spec(ByteSize::gib(2), align, MapMode::Mem))
                 .unwrap();
             let (s, e) = vmemmap_range(&k, dev.layout.start, dev.layout.size);
-            let g = k.machine.geometry;
+            let g = k.machine.geometry();
             let first = g.phys_to_pfn(dev.layout.start);
             let n = g.bytes_to_pages(align);
             let mut checked = 0;
@@ -117,7 +113,7 @@ fn inv2_reuse_frame_refcount_equals_ptes_mapping_it() {
                 for j in [0, 1, 2] {
                     let frame = vmemmap_frame(&k, first.add(c * n), j);
                     let ptes = ptes_mapping(&k, frame, s, e);
-                    let rc = u64::from(k.machine.frames.refcount(frame));
+                    let rc = u64::from(k.machine.frames().refcount(frame));
                     if profile == Profile::V5_10 {
                         // PMD-mapped 2 MiB blocks: one PMD leaf, no PTEs.
                         assert_eq!(ptes, 0);
@@ -144,7 +140,7 @@ fn inv3_every_tail_resolves_to_its_head_and_only_heads_carry_counts() {
             let dev = r
                 .create(&k, spec(ByteSize::gib(2), align, MapMode::Mem))
                 .unwrap();
-            let g = k.machine.geometry;
+            let g = k.machine.geometry();
             let first = g.phys_to_pfn(dev.layout.start);
             let n = g.bytes_to_pages(align);
             let mut mm = Memmap::new(&k.machine);
@@ -196,8 +192,8 @@ fn inv1_teardown_returns_every_frame_for_every_profile_align_and_map() {
         for align in ALIGNS {
             for map in [MapMode::Mem, MapMode::Dev] {
                 let k = boot(profile, ByteSize::gib(4));
-                let start = k.machine.frames.free_lists();
-                let usage = k.machine.frames.usage();
+                let start = k.machine.frames().free_lists();
+                let usage = k.machine.frames().usage();
                 let mut r = DaxRegion::new(&k).unwrap();
                 // Two devices, one not a whole number of sections, destroyed in creation order.
                 let a = r.create(&k, spec(ByteSize::gib(2), align, map)).unwrap().id;
@@ -208,12 +204,12 @@ fn inv1_teardown_returns_every_frame_for_every_profile_align_and_map() {
                     _ => ByteSize::mib(130),
                 };
                 let b = r.create(&k, spec(small, align, map)).unwrap().id;
-                assert!(k.machine.frames.usage() != usage);
+                assert!(k.machine.frames().usage() != usage);
                 r.destroy(&k, a).unwrap();
                 r.destroy(&k, b).unwrap();
-                assert_eq!(k.machine.frames.usage(), usage, "{profile} {align} {map}");
+                assert_eq!(k.machine.frames().usage(), usage, "{profile} {align} {map}");
                 assert_eq!(
-                    k.machine.frames.free_lists(),
+                    k.machine.frames().free_lists(),
                     start,
                     "{profile} {align} {map}"
                 );
@@ -232,8 +228,8 @@ fn inv6_bad_input_is_refused_with_state_unchanged() {
     let mut r = DaxRegion::new(&k).unwrap();
     r.create(&k, spec(ByteSize::gib(1), ByteSize::gib(1), MapMode::Mem))
         .unwrap();
-    let usage = k.machine.frames.usage();
-    let lists = k.machine.frames.free_lists();
+    let usage = k.machine.frames().usage();
+    let lists = k.machine.frames().free_lists();
     let bad = [
         (
             spec(ByteSize::new(0), ByteSize::mib(2), MapMode::Mem),
@@ -282,8 +278,8 @@ fn inv6_bad_input_is_refused_with_state_unchanged() {
             | ("misaligned address", DaxError::AddressMisaligned { .. }) => {}
             _ => panic!("{what}: unexpected error {e}"),
         }
-        assert_eq!(k.machine.frames.usage(), usage, "{what}");
-        assert_eq!(k.machine.frames.free_lists(), lists, "{what}");
+        assert_eq!(k.machine.frames().usage(), usage, "{what}");
+        assert_eq!(k.machine.frames().free_lists(), lists, "{what}");
     }
     assert_eq!(r.devices().count(), 1);
     let msg = r
@@ -303,14 +299,14 @@ fn inv6_allocation_failure_midway_unwinds_everything() {
             for map in [MapMode::Mem, MapMode::Dev] {
                 let k = boot(profile, ByteSize::gib(2));
                 let mut r = DaxRegion::new(&k).unwrap();
-                let usage = k.machine.frames.usage();
-                let lists = k.machine.frames.free_lists();
+                let usage = k.machine.frames().usage();
+                let lists = k.machine.frames().free_lists();
                 let populated = k.stats.struct_pages_populated.load(Ordering::Relaxed);
                 // Fail at a few points inside population.
                 for n in [0, 1, 3, 40, 300] {
-                    k.machine.frames.inject_alloc_failure(Some(n));
+                    k.machine.frames().inject_alloc_failure(Some(n));
                     let res = r.create(&k, spec(ByteSize::gib(2), align, map));
-                    k.machine.frames.inject_alloc_failure(None);
+                    k.machine.frames().inject_alloc_failure(None);
                     if let Ok(d) = res {
                         // Fewer allocations than `n` were needed: undo and go on.
                         let id = d.id;
@@ -319,11 +315,11 @@ fn inv6_allocation_failure_midway_unwinds_everything() {
                         assert_eq!(r.devices().count(), 0);
                     }
                     assert_eq!(
-                        k.machine.frames.usage(),
+                        k.machine.frames().usage(),
                         usage,
                         "{profile} {align} {map} fail after {n}"
                     );
-                    assert_eq!(k.machine.frames.free_lists(), lists);
+                    assert_eq!(k.machine.frames().free_lists(), lists);
                     assert_eq!(
                         k.stats.struct_pages_populated.load(Ordering::Relaxed),
                         populated
@@ -349,7 +345,7 @@ fn next_profile_maps_shared_tails_read_only_and_faults_on_write() {
         3 * 4096,
         "two head frames plus the order's shared tail frame"
     );
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     let head = g.phys_to_pfn(a.layout.start);
     // Both compound pages' tails (vmemmap pages 1..7) are the same frame.
     let shared = vmemmap_frame(&k, head, 1);
@@ -375,9 +371,9 @@ fn next_profile_maps_shared_tails_read_only_and_faults_on_write() {
 #[test]
 fn struct_page_pointers_really_walk_the_vmemmap() {
     let k = boot(Profile::V6_15, ByteSize::gib(1));
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     let mut mm = Memmap::new(&k.machine);
-    let region_pfn = g.phys_to_pfn(k.machine.map.device_region().unwrap().start);
+    let region_pfn = g.phys_to_pfn(k.machine.phys_map().device_region().unwrap().start);
     assert!(
         matches!(
             mm.page(PagePtr::from_pfn(g, region_pfn)),

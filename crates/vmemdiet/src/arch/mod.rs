@@ -12,6 +12,49 @@ use serde::Serialize;
 
 use crate::addr::{ByteSize, Pfn, PhysAddr, VirtAddr};
 
+/// A page-table level: 1 is the PTE level, 2 the PMD, 3 the PUD, up to the root. Typed so a
+/// level cannot be mixed up with an order or an index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Level(u32);
+
+impl Level {
+    /// The PTE level: entries map base pages.
+    pub const PTE: Level = Level(1);
+    /// The PMD level: entries map PTE tables or PMD leaves.
+    pub const PMD: Level = Level(2);
+    /// The PUD level: entries map PMD tables or PUD leaves.
+    pub const PUD: Level = Level(3);
+
+    /// Level `n` (1 = PTE). Panics on 0 (a model bug).
+    #[must_use]
+    pub const fn new(n: u32) -> Level {
+        assert!(n >= 1, "page-table levels start at 1 (PTE)");
+        Level(n)
+    }
+
+    /// The level number (1 = PTE).
+    #[must_use]
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+
+    /// The level below (`None` below the PTE level).
+    #[must_use]
+    pub const fn below(self) -> Option<Level> {
+        if self.0 > 1 {
+            Some(Level(self.0 - 1))
+        } else {
+            None
+        }
+    }
+
+    /// The level above.
+    #[must_use]
+    pub const fn above(self) -> Level {
+        Level(self.0 + 1)
+    }
+}
+
 /// The geometry of one architecture configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Geometry {
@@ -101,20 +144,48 @@ impl Geometry {
     pub const fn pt_entries(&self) -> u64 {
         1 << self.pt_index_bits
     }
-    /// Bytes of virtual address space mapped by one entry at `level` (1 = PTE, 2 = PMD, ...).
+    /// Bytes of virtual address space mapped by one entry at `level`.
     #[must_use]
-    pub const fn level_span(&self, level: u32) -> u64 {
-        1 << (self.page_shift + self.pt_index_bits * (level - 1))
+    pub const fn level_span(&self, level: Level) -> u64 {
+        1 << (self.page_shift + self.pt_index_bits * (level.0 - 1))
+    }
+    /// The root level of the page tables (PGD).
+    #[must_use]
+    pub const fn root_level(&self) -> Level {
+        Level(self.pt_levels)
+    }
+    /// The index of `va` in a table at `level`.
+    #[must_use]
+    pub const fn pt_index(&self, va: VirtAddr, level: Level) -> usize {
+        #[allow(clippy::cast_possible_truncation)]
+        let i = ((va.as_u64() >> (self.page_shift + self.pt_index_bits * (level.0 - 1)))
+            & (self.pt_entries() - 1)) as usize;
+        i
+    }
+    /// Bytes of virtual address space the page tables translate (below the sign extension).
+    #[must_use]
+    pub const fn va_bits(&self) -> u32 {
+        self.page_shift + self.pt_index_bits * self.pt_levels
     }
     /// `PMD_SIZE`: 2 MiB on x86-64.
     #[must_use]
     pub const fn pmd_size(&self) -> ByteSize {
-        ByteSize::new(self.level_span(2))
+        ByteSize::new(self.level_span(Level::PMD))
+    }
+    /// `PMD_ORDER`: base pages in a PMD leaf, as a buddy order (9 on x86-64).
+    #[must_use]
+    pub const fn pmd_order(&self) -> u32 {
+        self.pt_index_bits
+    }
+    /// `PUD_ORDER`: base pages in a PUD leaf, as a buddy order (18 on x86-64).
+    #[must_use]
+    pub const fn pud_order(&self) -> u32 {
+        2 * self.pt_index_bits
     }
     /// `PUD_SIZE`: 1 GiB on x86-64.
     #[must_use]
     pub const fn pud_size(&self) -> ByteSize {
-        ByteSize::new(self.level_span(3))
+        ByteSize::new(self.level_span(Level::PUD))
     }
     /// Physical address space the vmemmap can describe.
     #[must_use]

@@ -279,7 +279,11 @@ pub struct DaxRegion {
 impl DaxRegion {
     /// The region of `k`'s machine.
     pub fn new(k: &Kernel) -> Result<DaxRegion, DaxError> {
-        let r = k.machine.map.device_region().ok_or(DaxError::NoRegion)?;
+        let r = k
+            .machine
+            .phys_map()
+            .device_region()
+            .ok_or(DaxError::NoRegion)?;
         Ok(DaxRegion {
             start: r.start,
             size: r.size(),
@@ -346,7 +350,7 @@ impl DaxRegion {
     /// Creates a device (`ndctl create-namespace -m devdax`): validates, places it, maps its
     /// memmap with `memremap_pages`, and measures what that cost.
     pub fn create(&mut self, k: &Kernel, spec: DevDaxSpec) -> Result<&DevDax, DaxError> {
-        let g = k.machine.geometry;
+        let g = k.machine.geometry();
         let sw = k.profile.switches();
         // Validate the shape before placing so the error names the real problem.
         layout(g, &sw, &spec, spec.at.unwrap_or(self.start))?;
@@ -394,7 +398,7 @@ impl DaxRegion {
             .reserve
             .map(|r| VmemAltmap::new(r.base_pfn, r.reserve, r.free));
         let before = (
-            k.machine.frames.usage(),
+            k.machine.frames().usage(),
             k.struct_pages_initialized(),
             k.stats
                 .struct_pages_populated
@@ -408,7 +412,7 @@ impl DaxRegion {
                 altmap,
             },
         )?;
-        let after = k.machine.frames.usage();
+        let after = k.machine.frames().usage();
         let page = g.page_size();
         let cost = MemmapCost {
             memmap_bytes: (after.memmap_ram - before.0.memmap_ram) * page,

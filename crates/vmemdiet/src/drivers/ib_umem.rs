@@ -198,7 +198,7 @@ pub fn ib_umem_get(
     opts: UmemOpts,
     times: &mut UmemTimes,
 ) -> Result<IbUmem, UmemError> {
-    let g = mm.k.machine.geometry;
+    let g = mm.k.machine.geometry();
     let p = g.page_size();
     let end = addr
         .as_u64()

@@ -4,7 +4,8 @@
 //! Only frames that hold kernel metadata (memmap, page tables) are *backed* by host memory;
 //! data frames (device memory, user pages, huge pages) are tracked but never backed. Backing
 //! comes lazily in 32 MiB chunks of anonymous host memory, so describing 1 TiB of device memory costs
-//! only its metadata. Chunk memory is never returned to the host while the store lives, which is
+//! only its metadata. A frame is one base page of the architecture (`PAGE_SIZE`), seen as
+//! 64-bit words. Chunk memory is never returned to the host while the store lives, which is
 //! what makes handing out `&Frame` references from `&self` sound.
 
 use std::collections::{BTreeSet, HashMap};
@@ -13,16 +14,14 @@ use std::sync::PoisonError;
 use std::sync::{Mutex, OnceLock};
 
 use crate::addr::Pfn;
+use crate::arch::Geometry;
 use crate::machine::phys_map::PhysMap;
 
-/// The 4 KiB body of a backed frame, seen as 512 64-bit words.
-pub type Frame = [AtomicU64; FRAME_WORDS];
-/// Words in a frame.
-pub const FRAME_WORDS: usize = 512;
-const FRAME_BYTES: usize = FRAME_WORDS * 8;
-/// Frames per backing chunk (32 MiB of host memory: large enough that the host allocator always
-/// maps it fresh, so untouched frames cost no resident memory).
-const CHUNK_FRAMES: u64 = 8192;
+/// The body of a backed frame (one base page), seen as 64-bit words.
+pub type Frame = [AtomicU64];
+/// Host memory per backing chunk: large enough that the host allocator always maps it fresh,
+/// so untouched frames cost no resident memory.
+const CHUNK_BYTES: usize = 32 << 20;
 /// Chunks per directory slot (16 TiB of physical address space).
 const DIR_CHUNKS: u64 = 512;
 /// The largest buddy order: 1 GiB blocks, so gigantic pages can come from the same allocator.
@@ -44,6 +43,26 @@ impl FrameKind {
     const fn backed(self) -> bool {
         !matches!(self, FrameKind::Data)
     }
+
+    /// The kind stored in the side table (0: unused).
+    const fn from_raw(v: u8) -> Option<FrameKind> {
+        match v {
+            1 => Some(FrameKind::Memmap),
+            2 => Some(FrameKind::PageTable),
+            3 => Some(FrameKind::Data),
+            _ => None,
+        }
+    }
+}
+
+/// What the side table says of a backed frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameState {
+    /// Free, or never backed: no reference may be taken or dropped.
+    Unused,
+    /// Allocated for `kind`, with `refcount` users (a split or continuation frame may be in use
+    /// with a count of 0 until it is handed out).
+    Used { kind: FrameKind, refcount: u32 },
 }
 
 /// Per-frame state the simulated kernel keeps outside the frame itself. (In Linux this is the
@@ -65,27 +84,30 @@ struct Chunk {
     info: Box<[FrameInfo]>,
 }
 
-#[allow(clippy::cast_possible_truncation)]
-const CHUNK_BYTES: usize = CHUNK_FRAMES as usize * FRAME_BYTES;
-
 impl Chunk {
-    fn new() -> Chunk {
+    fn new(frames: u64) -> Chunk {
         let map = memmap2::MmapMut::map_anon(CHUNK_BYTES).unwrap_or_else(|e| {
             panic!("host refused {CHUNK_BYTES} bytes of anonymous memory: {e}")
         });
-        let info = (0..CHUNK_FRAMES).map(|_| FrameInfo::default()).collect();
+        let info = (0..frames).map(|_| FrameInfo::default()).collect();
         Chunk { map, info }
     }
 
-    fn frame(&self, idx: u64) -> &Frame {
-        debug_assert!(idx < CHUNK_FRAMES);
+    /// Frame `idx` of the chunk, `words` 64-bit words long.
+    fn frame(&self, idx: u64, words: usize) -> &Frame {
         #[allow(clippy::cast_possible_truncation)]
-        let offset = idx as usize * FRAME_BYTES;
-        // SAFETY: the mapping is CHUNK_BYTES long, page aligned (so every frame is 8-aligned),
-        // zero-filled by the host and lives as long as `self`; all-zero bytes are valid
-        // `AtomicU64`s and every access goes through atomics, so shared references into it are
-        // sound.
-        unsafe { &*self.map.as_ptr().add(offset).cast::<Frame>() }
+        let offset = idx as usize * words * 8;
+        assert!(
+            offset + words * 8 <= CHUNK_BYTES,
+            "frame index inside the chunk"
+        );
+        // SAFETY: `[offset, offset + words * 8)` is inside the CHUNK_BYTES-long mapping (checked
+        // above), which is page aligned (so every frame is 8-aligned), zero-filled by the host
+        // and lives as long as `self`; all-zero bytes are valid `AtomicU64`s and every access
+        // goes through atomics, so shared references into it are sound.
+        unsafe {
+            std::slice::from_raw_parts(self.map.as_ptr().add(offset).cast::<AtomicU64>(), words)
+        }
     }
 }
 
@@ -216,6 +238,10 @@ pub struct FrameStore {
     /// Fault injection: allocations left before one fails (negative = never fail).
     fail_after: AtomicI64,
     ram: Vec<(u64, u64)>,
+    /// 64-bit words in a frame (`PAGE_SIZE / 8`).
+    frame_words: usize,
+    /// Frames per backing chunk.
+    chunk_frames: u64,
 }
 
 impl std::fmt::Debug for FrameStore {
@@ -227,16 +253,19 @@ impl std::fmt::Debug for FrameStore {
 }
 
 impl FrameStore {
-    /// A store covering `map`, all System RAM free. `page_shift` must be 12.
+    /// A store covering `map`, all System RAM free, with frames of `g`'s base page size.
     #[must_use]
-    pub fn new(map: &PhysMap, page_shift: u32) -> FrameStore {
-        assert_eq!(page_shift, 12, "the frame store models 4 KiB frames");
+    pub fn new(map: &PhysMap, g: &Geometry) -> FrameStore {
+        let page_shift = g.page_shift;
+        #[allow(clippy::cast_possible_truncation)]
+        let frame_words = (g.page_size() / 8) as usize;
+        let chunk_frames = (CHUNK_BYTES / (frame_words * 8)) as u64;
         let ram: Vec<(u64, u64)> = map
             .ram()
             .map(|r| (r.start.as_u64() >> page_shift, r.end.as_u64() >> page_shift))
             .collect();
         let end_pfn = map.end().as_u64() >> page_shift;
-        let slots = end_pfn.div_ceil(CHUNK_FRAMES * DIR_CHUNKS);
+        let slots = end_pfn.div_ceil(chunk_frames * DIR_CHUNKS);
         FrameStore {
             dir: (0..slots).map(|_| OnceLock::new()).collect(),
             buddy: Mutex::new(Buddy::new(&ram)),
@@ -245,11 +274,13 @@ impl FrameStore {
             chunks: AtomicU64::new(0),
             fail_after: AtomicI64::new(-1),
             ram,
+            frame_words,
+            chunk_frames,
         }
     }
 
     fn chunk(&self, pfn: Pfn) -> Option<&Chunk> {
-        let c = pfn.as_u64() / CHUNK_FRAMES;
+        let c = pfn.as_u64() / self.chunk_frames;
         #[allow(clippy::cast_possible_truncation)]
         let slot = self.dir.get((c / DIR_CHUNKS) as usize)?.get()?;
         #[allow(clippy::cast_possible_truncation)]
@@ -257,7 +288,7 @@ impl FrameStore {
     }
 
     fn chunk_or_create(&self, pfn: Pfn) -> Result<&Chunk, FrameError> {
-        let c = pfn.as_u64() / CHUNK_FRAMES;
+        let c = pfn.as_u64() / self.chunk_frames;
         #[allow(clippy::cast_possible_truncation)]
         let slot = self
             .dir
@@ -267,15 +298,15 @@ impl FrameStore {
         #[allow(clippy::cast_possible_truncation)]
         Ok(slot[(c % DIR_CHUNKS) as usize].get_or_init(|| {
             self.chunks.fetch_add(1, Ordering::Relaxed);
-            Chunk::new()
+            Chunk::new(self.chunk_frames)
         }))
     }
 
     /// Zeroes a frame and marks it free in the side table.
     fn scrub(&self, pfn: Pfn) {
         if let Some(c) = self.chunk(pfn) {
-            let idx = pfn.as_u64() % CHUNK_FRAMES;
-            for w in c.frame(idx) {
+            let idx = pfn.as_u64() % self.chunk_frames;
+            for w in c.frame(idx, self.frame_words) {
                 w.store(0, Ordering::Relaxed);
             }
             #[allow(clippy::cast_possible_truncation)]
@@ -287,14 +318,14 @@ impl FrameStore {
 
     fn info(&self, pfn: Pfn) -> Option<&FrameInfo> {
         self.chunk(pfn)
-            .map(|c| &c.info[usize::try_from(pfn.as_u64() % CHUNK_FRAMES).unwrap_or(0)])
+            .map(|c| &c.info[usize::try_from(pfn.as_u64() % self.chunk_frames).unwrap_or(0)])
     }
 
     /// The body of a backed frame, or `None` if the frame has no host memory.
     #[must_use]
     pub fn frame(&self, pfn: Pfn) -> Option<&Frame> {
         self.chunk(pfn)
-            .map(|c| c.frame(pfn.as_u64() % CHUNK_FRAMES))
+            .map(|c| c.frame(pfn.as_u64() % self.chunk_frames, self.frame_words))
     }
 
     /// True if `pfn` is System RAM.
@@ -330,7 +361,7 @@ impl FrameStore {
         for i in 0..nr {
             let p = pfn.add(i);
             let chunk = self.chunk_or_create(p)?;
-            let idx = p.as_u64() % CHUNK_FRAMES;
+            let idx = p.as_u64() % self.chunk_frames;
             // Frames are zeroed when freed (and fresh chunks are zero), so a new frame is zero
             // without touching it here: untouched boot memmap costs no host memory.
             #[allow(clippy::cast_possible_truncation)]
@@ -441,29 +472,55 @@ impl FrameStore {
         self.memmap_device.fetch_sub(nr, Ordering::Relaxed);
     }
 
-    /// `get_page` on a backed frame.
+    /// `get_page` on a backed frame. Panics if the frame is unused (a model bug): references
+    /// are only taken on allocated frames (a fresh frame whose allocation reference was handed
+    /// over may be at 0, see [`FrameState::Used`]).
     pub fn get(&self, pfn: Pfn) {
         if let Some(i) = self.info(pfn) {
+            assert!(
+                i.kind.load(Ordering::Relaxed) != 0,
+                "get_page on unused {pfn}"
+            );
             // Relaxed: a reference is only taken by a holder of another reference (the PTE being
-            // copied), as with page_ref_inc.
+            // copied) or the allocator's owner, as with page_ref_inc.
             i.refcount.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     /// `put_page` on a backed frame; returns the count left (0: the caller frees the frame).
+    /// Panics on a frame with no reference left instead of wrapping (a model bug).
     #[must_use]
     pub fn put(&self, pfn: Pfn) -> u32 {
         // AcqRel: pairs with other puts so the last one sees every earlier use of the frame.
         self.info(pfn).map_or(0, |i| {
-            i.refcount.fetch_sub(1, Ordering::AcqRel).saturating_sub(1)
+            let old = i.refcount.fetch_sub(1, Ordering::AcqRel);
+            assert!(old > 0, "put_page underflow on {pfn}");
+            old - 1
         })
     }
 
-    /// The reference count of a backed frame (0 if free or unbacked).
+    /// The state of a frame: unused, or used for a kind with a reference count.
+    #[must_use]
+    pub fn state(&self, pfn: Pfn) -> FrameState {
+        match self.info(pfn) {
+            None => FrameState::Unused,
+            Some(i) => match FrameKind::from_raw(i.kind.load(Ordering::Acquire)) {
+                None => FrameState::Unused,
+                Some(kind) => FrameState::Used {
+                    kind,
+                    refcount: i.refcount.load(Ordering::Acquire),
+                },
+            },
+        }
+    }
+
+    /// The reference count of a backed frame (0 if unused or unbacked).
     #[must_use]
     pub fn refcount(&self, pfn: Pfn) -> u32 {
-        self.info(pfn)
-            .map_or(0, |i| i.refcount.load(Ordering::Acquire))
+        match self.state(pfn) {
+            FrameState::Unused => 0,
+            FrameState::Used { refcount, .. } => refcount,
+        }
     }
 
     /// Current usage.
@@ -487,7 +544,7 @@ impl FrameStore {
     /// touched). Chunks are kept for reuse until the store is dropped.
     #[must_use]
     pub fn host_bytes(&self) -> u64 {
-        self.chunks.load(Ordering::Relaxed) * CHUNK_FRAMES * FRAME_BYTES as u64
+        self.chunks.load(Ordering::Relaxed) * CHUNK_BYTES as u64
     }
 
     /// A fingerprint of the allocator state: free blocks per order. Two equal fingerprints
@@ -504,9 +561,13 @@ impl FrameStore {
 mod tests {
     use super::*;
     use crate::addr::ByteSize;
+    use crate::arch::X86_64;
 
     fn store() -> FrameStore {
-        FrameStore::new(&PhysMap::standard(ByteSize::gib(4), ByteSize::gib(1)), 12)
+        FrameStore::new(
+            &PhysMap::standard(ByteSize::gib(4), ByteSize::gib(1)),
+            &X86_64,
+        )
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::addr::{ByteSize, Pfn, VirtAddr};
 use crate::arch::{Arch, Geometry};
 use frame_store::{Frame, FrameError, FrameStore};
-use page_table::PageTable;
+use page_table::{PageTable, PageTables};
 use phys_map::PhysMap;
 use tlb::Tlb;
 
@@ -63,14 +63,17 @@ pub enum Fault {
     ReadOnlyStructPage { va: VirtAddr, pfn: u64 },
 }
 
-/// The simulated machine.
+/// The simulated machine. Kernel code reaches its hardware through methods only: frames
+/// ([`frames`](Self::frames): allocate, free, reference), page tables
+/// ([`kernel_pt`](Self::kernel_pt), [`page_tables`](Self::page_tables): map, unmap, look up)
+/// and address translation ([`kernel_frame`](Self::kernel_frame), through a TLB).
 #[derive(Debug)]
 pub struct Machine {
-    pub geometry: &'static Geometry,
-    pub map: PhysMap,
-    pub frames: FrameStore,
+    geometry: &'static Geometry,
+    map: PhysMap,
+    frames: FrameStore,
     /// The kernel page tables (`init_mm.pgd`), which map the vmemmap.
-    pub kernel_pt: PageTable,
+    kernel_pt: PageTable,
     tlb_gen: AtomicU64,
     /// Unique per machine in this process, so a TLB never serves one machine's entries to
     /// another.
@@ -78,8 +81,8 @@ pub struct Machine {
     /// `hugetlb_optimize_vmemmap_key`: set once any HugeTLB page had its vmemmap optimized with
     /// fake heads, so struct-page readers must check for them. (A kernel static key; it lives
     /// here because struct-page readers hold only the machine.)
-    pub fake_heads_possible: std::sync::atomic::AtomicBool,
-    pub config: MachineConfig,
+    fake_heads_possible: std::sync::atomic::AtomicBool,
+    config: MachineConfig,
 }
 
 static NEXT_MACHINE_ID: AtomicU64 = AtomicU64::new(1);
@@ -100,8 +103,8 @@ impl Machine {
                 arch: config.arch,
             });
         }
-        let frames = FrameStore::new(&map, g.page_shift);
-        let kernel_pt = PageTable::new(&frames)?;
+        let frames = FrameStore::new(&map, g);
+        let kernel_pt = PageTables::create(&frames, g)?.table();
         let id = NEXT_MACHINE_ID.fetch_add(1, Ordering::Relaxed);
         Ok(Machine {
             geometry: g,
@@ -113,6 +116,59 @@ impl Machine {
             fake_heads_possible: std::sync::atomic::AtomicBool::new(false),
             config,
         })
+    }
+
+    /// The architecture's geometry.
+    #[must_use]
+    pub fn geometry(&self) -> &'static Geometry {
+        self.geometry
+    }
+
+    /// The shape the machine was built with.
+    #[must_use]
+    pub fn config(&self) -> MachineConfig {
+        self.config
+    }
+
+    /// The physical memory map.
+    #[must_use]
+    pub fn phys_map(&self) -> &PhysMap {
+        &self.map
+    }
+
+    /// The frames: allocation, freeing, per-frame references and accounting.
+    #[must_use]
+    pub fn frames(&self) -> &FrameStore {
+        &self.frames
+    }
+
+    /// The kernel page tables (`init_mm`), which map the vmemmap.
+    #[must_use]
+    pub fn kernel_pt(&self) -> PageTables<'_> {
+        PageTables::of(&self.frames, self.geometry, self.kernel_pt)
+    }
+
+    /// A new, empty page-table tree (a user address space's `pgd`).
+    pub fn new_page_table(&self) -> Result<PageTable, FrameError> {
+        PageTables::create(&self.frames, self.geometry).map(|t| t.table())
+    }
+
+    /// The view of page-table tree `pt` of this machine.
+    #[must_use]
+    pub fn page_tables(&self, pt: PageTable) -> PageTables<'_> {
+        PageTables::of(&self.frames, self.geometry, pt)
+    }
+
+    /// `static_branch_enable(&hugetlb_optimize_vmemmap_key)`: from now on, struct-page readers
+    /// must check for HugeTLB fake heads.
+    pub fn enable_fake_heads(&self) {
+        self.fake_heads_possible.store(true, Ordering::Relaxed);
+    }
+
+    /// `static_branch_unlikely(&hugetlb_optimize_vmemmap_key)`.
+    #[must_use]
+    pub fn fake_heads_possible(&self) -> bool {
+        self.fake_heads_possible.load(Ordering::Relaxed)
     }
 
     /// The current TLB generation.
@@ -141,20 +197,24 @@ impl Machine {
         if let Some(c) = tlb.lookup(self.id, va, gen, write) {
             return Ok(c);
         }
-        let leaf = self
-            .kernel_pt
-            .lookup(&self.frames, self.geometry, va)
-            .ok_or(Fault::NotMapped(va))?;
-        if write && !leaf.entry.writable() {
+        let leaf = self.kernel_pt().lookup(va).ok_or(Fault::NotMapped(va))?;
+        if write && !leaf.entry().writable() {
             return Err(Fault::ReadOnly(va));
         }
-        let frame = self.frames.frame(leaf.pfn).ok_or(Fault::NotMapped(va))?;
+        let frame = self.frames.frame(leaf.pfn()).ok_or(Fault::NotMapped(va))?;
         let c = tlb::Cached {
-            pfn: leaf.pfn,
-            host: std::ptr::from_ref(frame) as usize,
+            pfn: leaf.pfn(),
+            host: frame.as_ptr() as usize,
         };
-        tlb.fill(self.id, va, c, leaf.entry.writable(), gen);
+        tlb.fill(self.id, va, c, leaf.entry().writable(), gen);
         Ok(c)
+    }
+
+    /// 64-bit words in a frame.
+    fn frame_words(&self) -> usize {
+        #[allow(clippy::cast_possible_truncation)]
+        let w = (self.geometry.page_size() / 8) as usize;
+        w
     }
 
     /// The backed frame holding kernel virtual address `va`, and the word index of `va` in it.
@@ -169,8 +229,10 @@ impl Machine {
         // are tagged with the machine id and only this machine fills or reads them with its
         // id); frame bodies are never unmapped while the frame store lives, and `&self` keeps
         // it alive for the returned lifetime. A stale entry (after the frame was freed and
-        // before the generation flush) still points at live, all-atomic memory.
-        let frame = unsafe { &*(c.host as *const Frame) };
+        // before the generation flush) still points at live, all-atomic memory. The frame is
+        // `frame_words()` words long, as the store made it.
+        let frame: &Frame =
+            unsafe { std::slice::from_raw_parts(c.host as *const AtomicU64, self.frame_words()) };
         #[allow(clippy::cast_possible_truncation)]
         let word = ((va.as_u64() & (self.geometry.page_size() - 1)) / 8) as usize;
         Ok((frame, word))

@@ -1,218 +1,261 @@
-//! Multi-level page tables (x86-64 layout: 512 eight-byte entries a level) stored in simulated
-//! frames. The same code serves the kernel's vmemmap and, later, user address spaces.
+//! Multi-level page tables stored in simulated frames, in the shape the architecture gives
+//! (levels, entries per table). The same code serves the kernel's vmemmap and user address
+//! spaces.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::addr::{Pfn, VirtAddr};
-use crate::arch::Geometry;
-use crate::machine::frame_store::{FrameError, FrameKind, FrameStore};
+use crate::arch::{Geometry, Level};
+use crate::machine::frame_store::{Frame, FrameError, FrameKind, FrameStore};
 
-/// An x86-64 style page-table entry.
+/// A page-table entry in the simulated MMU's format, the same on every architecture: a frame
+/// number above bit [`Pte::PFN_SHIFT`] and flag bits below it (positions borrowed from x86-64
+/// for familiarity). The architecture decides the table shape (`arch::Geometry`), not the
+/// entry encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Pte(pub u64);
+pub struct Pte(u64);
 
 impl Pte {
-    /// `_PAGE_PRESENT`.
+    /// Present.
     pub const PRESENT: u64 = 1 << 0;
-    /// `_PAGE_RW`.
+    /// Writable.
     pub const RW: u64 = 1 << 1;
-    /// `_PAGE_PSE`: a leaf at PMD or PUD level.
+    /// User-accessible (`_PAGE_USER`).
+    pub const USER: u64 = 1 << 2;
+    /// A leaf above the PTE level (`_PAGE_PSE`, a PMD or PUD leaf).
     pub const HUGE: u64 = 1 << 7;
-    /// Software bit 9: this PMD entry points at a page table shared by several PMD entries
+    /// Software bit: this PMD entry points at a page table shared by several PMD entries
     /// (the `next` profile's all-tail PTE table). Such a table is refcounted, not pruned.
     pub const SHARED_TABLE: u64 = 1 << 9;
-    const PFN_MASK: u64 = ((1 << 52) - 1) & !0xfff;
+    /// Software bit (`_PAGE_DEVMAP`): a `devmap` pfn mapping of ZONE_DEVICE memory (≤ 6.14).
+    pub const DEVMAP: u64 = 1 << 58;
+    /// Where the frame number starts in an entry.
+    pub const PFN_SHIFT: u32 = 12;
+    /// Bits of an entry that hold the frame number (46 bits of frame number).
+    const PFN_MASK: u64 = ((1 << 58) - 1) & !((1 << Self::PFN_SHIFT) - 1);
 
     /// An entry pointing at `pfn` with `flags`.
     #[must_use]
     pub const fn new(pfn: Pfn, flags: u64) -> Pte {
-        Pte((pfn.as_u64() << 12) & Self::PFN_MASK | flags)
+        Pte((pfn.as_u64() << Self::PFN_SHIFT) & Self::PFN_MASK | flags)
+    }
+    /// The entry as stored in a table.
+    #[must_use]
+    pub const fn raw(self) -> u64 {
+        self.0
+    }
+    /// The entry stored as `raw`.
+    #[must_use]
+    pub const fn from_raw(raw: u64) -> Pte {
+        Pte(raw)
+    }
+    /// True if every bit of `flags` is set.
+    #[must_use]
+    pub const fn has(self, flags: u64) -> bool {
+        self.0 & flags == flags
     }
     /// True if present.
     #[must_use]
     pub const fn present(self) -> bool {
-        self.0 & Self::PRESENT != 0
+        self.has(Self::PRESENT)
     }
     /// True if writable.
     #[must_use]
     pub const fn writable(self) -> bool {
-        self.0 & Self::RW != 0
+        self.has(Self::RW)
     }
     /// True if a huge leaf.
     #[must_use]
     pub const fn huge(self) -> bool {
-        self.0 & Self::HUGE != 0
+        self.has(Self::HUGE)
     }
     /// True if it points at a shared page table.
     #[must_use]
     pub const fn shared_table(self) -> bool {
-        self.0 & Self::SHARED_TABLE != 0
+        self.has(Self::SHARED_TABLE)
     }
     /// The frame it points at.
     #[must_use]
     pub const fn pfn(self) -> Pfn {
-        Pfn::new((self.0 & Self::PFN_MASK) >> 12)
+        Pfn::new((self.0 & Self::PFN_MASK) >> Self::PFN_SHIFT)
     }
 }
 
-/// A translation: the 4 KiB frame that backs an address and how it is mapped.
+/// A translation: the base-page frame that backs an address and how it is mapped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Leaf {
-    /// The 4 KiB frame holding the address.
-    pub pfn: Pfn,
-    /// The level of the leaf entry (1 = PTE, 2 = PMD leaf, 3 = PUD leaf).
-    pub level: u32,
+    pfn: Pfn,
+    level: Level,
+    entry: Pte,
+}
+
+impl Leaf {
+    /// The base-page frame holding the address.
+    #[must_use]
+    pub const fn pfn(&self) -> Pfn {
+        self.pfn
+    }
+    /// The level of the leaf entry.
+    #[must_use]
+    pub const fn level(&self) -> Level {
+        self.level
+    }
     /// The leaf entry itself.
-    pub entry: Pte,
+    #[must_use]
+    pub const fn entry(&self) -> Pte {
+        self.entry
+    }
 }
 
 /// Page-table errors.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PtError {
-    #[error("{va} is already mapped by a level-{level} leaf")]
-    LeafInTheWay { va: VirtAddr, level: u32 },
+    #[error("{va} is already mapped by a level-{} leaf", level.get())]
+    LeafInTheWay { va: VirtAddr, level: Level },
     #[error(transparent)]
     Frame(#[from] FrameError),
 }
 
-/// A page-table tree: its root (PGD) frame.
+/// A page-table tree, named by its root (PGD) frame. Operations go through a [`PageTables`]
+/// view from the machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageTable {
-    pub root: Pfn,
-}
-
-fn index(g: &Geometry, va: VirtAddr, level: u32) -> usize {
-    #[allow(clippy::cast_possible_truncation)]
-    let i = ((va.as_u64() >> (g.page_shift + g.pt_index_bits * (level - 1))) & (g.pt_entries() - 1))
-        as usize;
-    i
-}
-
-fn slot(fs: &FrameStore, table: Pfn, i: usize) -> &AtomicU64 {
-    let frame = fs.frame(table).expect("page-table frames are backed");
-    &frame[i]
+    root: Pfn,
 }
 
 impl PageTable {
-    /// A new, empty tree (allocates the root).
-    pub fn new(fs: &FrameStore) -> Result<PageTable, FrameError> {
-        Ok(PageTable {
-            root: fs.alloc(0, FrameKind::PageTable)?,
+    /// The root frame.
+    #[must_use]
+    pub const fn root(&self) -> Pfn {
+        self.root
+    }
+}
+
+/// One page-table tree of a machine, with the frames and geometry it lives in: the interface
+/// mm code uses to map, unmap and look up (`pgd_offset` .. `pte_offset`, `lookup_address`).
+#[derive(Debug, Clone, Copy)]
+pub struct PageTables<'m> {
+    fs: &'m FrameStore,
+    g: &'static Geometry,
+    pt: PageTable,
+}
+
+/// One slot of a table frame.
+fn slot(fs: &FrameStore, table: Pfn, i: usize) -> &AtomicU64 {
+    &table_frame(fs, table)[i]
+}
+
+/// The body of a page-table frame.
+fn table_frame(fs: &FrameStore, table: Pfn) -> &Frame {
+    fs.frame(table).expect("page-table frames are backed")
+}
+
+impl<'m> PageTables<'m> {
+    /// A new, empty tree in `fs` (allocates the root).
+    pub(crate) fn create(fs: &'m FrameStore, g: &'static Geometry) -> Result<Self, FrameError> {
+        let root = fs.alloc(0, FrameKind::PageTable)?;
+        Ok(PageTables {
+            fs,
+            g,
+            pt: PageTable { root },
         })
+    }
+
+    /// The view of an existing tree.
+    pub(crate) const fn of(fs: &'m FrameStore, g: &'static Geometry, pt: PageTable) -> Self {
+        PageTables { fs, g, pt }
+    }
+
+    /// The tree this view operates on.
+    #[must_use]
+    pub const fn table(&self) -> PageTable {
+        self.pt
     }
 
     /// The entry for `va` at `level` if every table above it exists; `None` if the walk ends
     /// earlier (a missing table, or a leaf above `level`).
     #[must_use]
-    pub fn entry<'f>(
-        &self,
-        fs: &'f FrameStore,
-        g: &Geometry,
-        va: VirtAddr,
-        level: u32,
-    ) -> Option<&'f AtomicU64> {
-        self.entry_run(fs, g, va, level).map(|run| &run[0])
+    pub fn entry(&self, va: VirtAddr, level: Level) -> Option<&'m AtomicU64> {
+        self.entry_run(va, level).map(|run| &run[0])
     }
 
     /// Like [`entry`](Self::entry), but returns the slots for `va` and every later address of
     /// the same table, so a caller walking consecutive addresses walks from the root once per
     /// table.
     #[must_use]
-    pub fn entry_run<'f>(
-        &self,
-        fs: &'f FrameStore,
-        g: &Geometry,
-        va: VirtAddr,
-        level: u32,
-    ) -> Option<&'f [AtomicU64]> {
-        let mut table = self.root;
-        for l in (level + 1..=g.pt_levels).rev() {
-            let e = Pte(slot(fs, table, index(g, va, l)).load(Ordering::Acquire));
+    pub fn entry_run(&self, va: VirtAddr, level: Level) -> Option<&'m [AtomicU64]> {
+        let g = self.g;
+        let mut table = self.pt.root;
+        let mut l = g.root_level();
+        while l > level {
+            let e = Pte(slot(self.fs, table, g.pt_index(va, l)).load(Ordering::Acquire));
             if !e.present() || e.huge() {
                 return None;
             }
             table = e.pfn();
+            l = l.below()?;
         }
-        Some(&fs.frame(table).expect("page-table frames are backed")[index(g, va, level)..])
+        Some(&table_frame(self.fs, table)[g.pt_index(va, level)..])
     }
 
     /// A lockless walk to the leaf mapping `va`: the leaf's slot (for a later re-check), its
     /// value and its level. `None` if nothing is mapped. The caller must keep the tables alive
     /// (the GUP-fast gate).
     #[must_use]
-    pub fn walk_leaf<'f>(
-        &self,
-        fs: &'f FrameStore,
-        g: &Geometry,
-        va: VirtAddr,
-    ) -> Option<(&'f AtomicU64, Pte, u32)> {
-        let mut table = self.root;
-        for level in (1..=g.pt_levels).rev() {
-            let s = slot(fs, table, index(g, va, level));
+    pub fn walk_leaf(&self, va: VirtAddr) -> Option<(&'m AtomicU64, Pte, Level)> {
+        let g = self.g;
+        let mut table = self.pt.root;
+        let mut level = g.root_level();
+        loop {
+            let s = slot(self.fs, table, g.pt_index(va, level));
             let e = Pte(s.load(Ordering::Acquire));
             if !e.present() {
                 return None;
             }
-            if level == 1 || e.huge() {
+            if level == Level::PTE || e.huge() {
                 return Some((s, e, level));
             }
             table = e.pfn();
+            level = level.below()?;
         }
-        None
     }
 
     /// Walks to the leaf mapping `va` (`lookup_address`).
     #[must_use]
     #[doc(alias = "lookup_address")]
-    pub fn lookup(&self, fs: &FrameStore, g: &Geometry, va: VirtAddr) -> Option<Leaf> {
-        let mut table = self.root;
-        for level in (1..=g.pt_levels).rev() {
-            // Acquire: pairs with the Release store that published the entry, so the table or
-            // frame it points at is seen initialised.
-            let e = Pte(slot(fs, table, index(g, va, level)).load(Ordering::Acquire));
-            if !e.present() {
-                return None;
-            }
-            if level == 1 || e.huge() {
-                let within = (va.as_u64() & (g.level_span(level) - 1)) >> g.page_shift;
-                return Some(Leaf {
-                    pfn: e.pfn().add(within),
-                    level,
-                    entry: e,
-                });
-            }
-            table = e.pfn();
-        }
-        None
+    pub fn lookup(&self, va: VirtAddr) -> Option<Leaf> {
+        // Acquire in the walk pairs with the Release store that published each entry, so the
+        // table or frame it points at is seen initialised.
+        let (_, e, level) = self.walk_leaf(va)?;
+        let g = self.g;
+        let within = (va.as_u64() & (g.level_span(level) - 1)) >> g.page_shift;
+        Some(Leaf {
+            pfn: e.pfn().add(within),
+            level,
+            entry: e,
+        })
     }
 
     /// The slot for `va` at `level`, allocating zeroed page-table frames for missing levels
     /// above it (`vmemmap_pgd_populate` .. `vmemmap_pmd_populate`). Returns the slot and how
     /// many table frames were allocated.
-    pub fn ensure<'f>(
-        &self,
-        fs: &'f FrameStore,
-        g: &Geometry,
-        va: VirtAddr,
-        level: u32,
-    ) -> Result<(&'f AtomicU64, u64), PtError> {
-        self.ensure_run(fs, g, va, level)
-            .map(|(run, n)| (&run[0], n))
+    pub fn ensure(&self, va: VirtAddr, level: Level) -> Result<(&'m AtomicU64, u64), PtError> {
+        self.ensure_run(va, level).map(|(run, n)| (&run[0], n))
     }
 
     /// Like [`ensure`](Self::ensure), but returns the slots for `va` and every later address of
     /// the same table.
-    pub fn ensure_run<'f>(
+    pub fn ensure_run(
         &self,
-        fs: &'f FrameStore,
-        g: &Geometry,
         va: VirtAddr,
-        level: u32,
-    ) -> Result<(&'f [AtomicU64], u64), PtError> {
-        let mut table = self.root;
+        level: Level,
+    ) -> Result<(&'m [AtomicU64], u64), PtError> {
+        let (fs, g) = (self.fs, self.g);
+        let mut table = self.pt.root;
         let mut allocated = 0;
-        for l in (level + 1..=g.pt_levels).rev() {
-            let s = slot(fs, table, index(g, va, l));
+        let mut l = g.root_level();
+        while l > level {
+            let s = slot(fs, table, g.pt_index(va, l));
             let e = Pte(s.load(Ordering::Acquire));
             table = if !e.present() {
                 let t = fs.alloc(0, FrameKind::PageTable)?;
@@ -225,22 +268,20 @@ impl PageTable {
             } else {
                 e.pfn()
             };
+            l = l.below().expect("above `level` ≥ PTE");
         }
-        Ok((
-            &fs.frame(table).expect("page-table frames are backed")[index(g, va, level)..],
-            allocated,
-        ))
+        Ok((&table_frame(fs, table)[g.pt_index(va, level)..], allocated))
     }
 
     /// Frees every page-table frame below the root that maps nothing inside `[start, end)`
     /// and whose entries are all clear (`free_pte_table`, `free_pmd_table`, ...), bottom up.
     /// Tables marked shared are left to their owner. Returns the number of frames freed. Only
     /// for trees no lockless walker reads; otherwise [`unlink_empty`](Self::unlink_empty), wait
-    /// out the walkers, then [`free_tables`].
+    /// out the walkers, then [`free_tables`](Self::free_tables).
     #[doc(alias = "free_pte_table")]
-    pub fn prune(&self, fs: &FrameStore, g: &Geometry, start: VirtAddr, end: VirtAddr) -> u64 {
-        let unlinked = self.unlink_empty(fs, g, start, end);
-        free_tables(fs, &unlinked);
+    pub fn prune(&self, start: VirtAddr, end: VirtAddr) -> u64 {
+        let unlinked = self.unlink_empty(start, end);
+        self.free_tables(&unlinked);
         unlinked.len() as u64
     }
 
@@ -249,73 +290,67 @@ impl PageTable {
     /// lockless walker that loaded the parent entry earlier may still be reading them
     /// (`free_pgtables` before `tlb_remove_table`).
     #[must_use]
-    pub fn unlink_empty(
-        &self,
-        fs: &FrameStore,
-        g: &Geometry,
-        start: VirtAddr,
-        end: VirtAddr,
-    ) -> Vec<Pfn> {
+    pub fn unlink_empty(&self, start: VirtAddr, end: VirtAddr) -> Vec<Pfn> {
+        let g = self.g;
         // Work on addresses with the sign-extension bits stripped, so table bases and the range
         // compare as plain numbers.
-        let mask = (1u64 << (g.page_shift + g.pt_index_bits * g.pt_levels)) - 1;
+        let mask = (1u64 << g.va_bits()) - 1;
         let range = (start.as_u64() & mask, (end.as_u64() - 1) & mask);
         let mut out = Vec::new();
-        unlink_table(fs, g, self.root, g.pt_levels, 0, range, &mut out);
+        self.unlink_table(self.pt.root, g.root_level(), 0, range, &mut out);
         out
     }
-}
 
-/// Frees page-table frames unlinked by [`PageTable::unlink_empty`].
-pub fn free_tables(fs: &FrameStore, tables: &[Pfn]) {
-    for &t in tables {
-        // Zero again: a detached table is empty by construction, but scrub before reuse.
-        fs.free(t, 0, FrameKind::PageTable)
-            .expect("page-table frame was allocated");
-    }
-}
-
-/// Unlinks empty tables below `table` (at `level`, mapping from masked address `base`) within
-/// the inclusive masked range.
-fn unlink_table(
-    fs: &FrameStore,
-    g: &Geometry,
-    table: Pfn,
-    level: u32,
-    base: u64,
-    range: (u64, u64),
-    out: &mut Vec<Pfn>,
-) {
-    if level == 1 {
-        return;
-    }
-    let span = g.level_span(level);
-    let (lo, hi) = (
-        range.0.max(base),
-        range.1.min(base + span * g.pt_entries() - 1),
-    );
-    if lo > hi {
-        return;
-    }
-    for i in index(g, VirtAddr::new(lo), level)..=index(g, VirtAddr::new(hi), level) {
-        let s = slot(fs, table, i);
-        let e = Pte(s.load(Ordering::Acquire));
-        if !e.present() || e.huge() || e.shared_table() {
-            continue;
+    /// Frees page-table frames unlinked by [`unlink_empty`](Self::unlink_empty).
+    pub fn free_tables(&self, tables: &[Pfn]) {
+        for &t in tables {
+            self.fs
+                .free(t, 0, FrameKind::PageTable)
+                .expect("page-table frame was allocated");
         }
-        unlink_table(
-            fs,
-            g,
-            e.pfn(),
-            level - 1,
-            base + span * i as u64,
-            range,
-            out,
+    }
+
+    /// Frees the root of a tree whose lower tables are all gone.
+    pub fn free_root(self) -> Result<(), FrameError> {
+        self.fs.free(self.pt.root, 0, FrameKind::PageTable)
+    }
+
+    /// Unlinks empty tables below `table` (at `level`, mapping from masked address `base`)
+    /// within the inclusive masked range.
+    fn unlink_table(
+        &self,
+        table: Pfn,
+        level: Level,
+        base: u64,
+        range: (u64, u64),
+        out: &mut Vec<Pfn>,
+    ) {
+        let (fs, g) = (self.fs, self.g);
+        let Some(child_level) = level.below() else {
+            return;
+        };
+        let span = g.level_span(level);
+        let (lo, hi) = (
+            range.0.max(base),
+            range.1.min(base + span * g.pt_entries() - 1),
         );
-        let child = fs.frame(e.pfn()).expect("page-table frames are backed");
-        if child.iter().all(|w| w.load(Ordering::Relaxed) == 0) {
-            s.store(0, Ordering::Release);
-            out.push(e.pfn());
+        if lo > hi {
+            return;
+        }
+        for i in g.pt_index(VirtAddr::new(lo), level)..=g.pt_index(VirtAddr::new(hi), level) {
+            let s = slot(fs, table, i);
+            let e = Pte(s.load(Ordering::Acquire));
+            if !e.present() || e.huge() || e.shared_table() {
+                continue;
+            }
+            self.unlink_table(e.pfn(), child_level, base + span * i as u64, range, out);
+            if table_frame(fs, e.pfn())
+                .iter()
+                .all(|w| w.load(Ordering::Relaxed) == 0)
+            {
+                s.store(0, Ordering::Release);
+                out.push(e.pfn());
+            }
         }
     }
 }
@@ -329,41 +364,48 @@ mod tests {
 
     #[test]
     fn map_lookup_and_prune_back_to_the_root() {
-        let fs = FrameStore::new(&PhysMap::standard(ByteSize::gib(4), ByteSize::gib(1)), 12);
-        let g = &X86_64;
-        let pt = PageTable::new(&fs).unwrap();
+        let fs = FrameStore::new(
+            &PhysMap::standard(ByteSize::gib(4), ByteSize::gib(1)),
+            &X86_64,
+        );
+        let pt = PageTables::create(&fs, &X86_64).unwrap();
         let va = VirtAddr::new(0xffff_ea00_1234_5000);
         let frame = fs.alloc(0, FrameKind::Memmap).unwrap();
-        let (s, n) = pt.ensure(&fs, g, va, 1).unwrap();
+        let (s, n) = pt.ensure(va, Level::PTE).unwrap();
         assert_eq!(n, 3, "PUD, PMD and PTE tables below the PGD");
         s.store(Pte::new(frame, Pte::PRESENT | Pte::RW).0, Ordering::Release);
-        let leaf = pt.lookup(&fs, g, va.offset(0x10)).unwrap();
-        assert_eq!((leaf.pfn, leaf.level), (frame, 1));
-        assert!(pt.lookup(&fs, g, va.offset(0x1000)).is_none());
+        let leaf = pt.lookup(va.offset(0x10)).unwrap();
+        assert_eq!((leaf.pfn(), leaf.level()), (frame, Level::PTE));
+        assert!(pt.lookup(va.offset(0x1000)).is_none());
         assert_eq!(fs.usage().pagetable, 4);
-        assert_eq!(pt.prune(&fs, g, va, va.offset(0x1000)), 0, "still mapped");
+        assert_eq!(pt.prune(va, va.offset(0x1000)), 0, "still mapped");
         s.store(0, Ordering::Release);
-        assert_eq!(pt.prune(&fs, g, va, va.offset(0x1000)), 3);
+        assert_eq!(pt.prune(va, va.offset(0x1000)), 3);
         assert_eq!(fs.usage().pagetable, 1);
     }
 
     #[test]
     fn huge_leaf_translates_every_4k_inside_and_blocks_lower_levels() {
-        let fs = FrameStore::new(&PhysMap::standard(ByteSize::gib(4), ByteSize::gib(1)), 12);
-        let g = &X86_64;
-        let pt = PageTable::new(&fs).unwrap();
+        let fs = FrameStore::new(
+            &PhysMap::standard(ByteSize::gib(4), ByteSize::gib(1)),
+            &X86_64,
+        );
+        let pt = PageTables::create(&fs, &X86_64).unwrap();
         let va = VirtAddr::new(0xffff_ea00_0020_0000);
         let block = fs.alloc(9, FrameKind::Memmap).unwrap();
-        let (s, _) = pt.ensure(&fs, g, va, 2).unwrap();
+        let (s, _) = pt.ensure(va, Level::PMD).unwrap();
         s.store(
             Pte::new(block, Pte::PRESENT | Pte::RW | Pte::HUGE).0,
             Ordering::Release,
         );
-        let leaf = pt.lookup(&fs, g, va.offset(5 * 4096 + 8)).unwrap();
-        assert_eq!((leaf.pfn, leaf.level), (block.add(5), 2));
+        let leaf = pt.lookup(va.offset(5 * 4096 + 8)).unwrap();
+        assert_eq!((leaf.pfn(), leaf.level()), (block.add(5), Level::PMD));
         assert_eq!(
-            pt.ensure(&fs, g, va, 1).unwrap_err(),
-            PtError::LeafInTheWay { va, level: 2 }
+            pt.ensure(va, Level::PTE).unwrap_err(),
+            PtError::LeafInTheWay {
+                va,
+                level: Level::PMD
+            }
         );
     }
 }

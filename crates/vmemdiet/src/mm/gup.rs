@@ -10,12 +10,14 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::addr::{Pfn, VirtAddr};
+use crate::arch::Level;
+use crate::machine::page_table::Pte;
 use crate::machine::Fault;
 use crate::mm::folio::{page_folio, Folio, RefKind, RefStats};
 use crate::mm::memremap::DevPagemap;
 use crate::mm::page::{Memmap, PagePtr};
 use crate::mm::profile::{FastLeaf, SlowLeaf, Unpin};
-use crate::mm::vm::{Backing, Mm, VmError, PTE_DEVMAP};
+use crate::mm::vm::{Backing, Mm, VmError};
 use crate::mm::Kernel;
 
 /// `FOLL_*` flags.
@@ -111,7 +113,7 @@ impl<'k> GupCtx<'k> {
 }
 
 fn check_args(k: &Kernel, start: VirtAddr, nr: usize) -> Result<u64, GupError> {
-    let p = k.machine.geometry.page_size();
+    let p = k.machine.geometry().page_size();
     let len = (nr as u64)
         .checked_mul(p)
         .ok_or(GupError::BadRange(start))?;
@@ -155,19 +157,19 @@ fn gup_fast_leaf(
     cx: &mut GupCtx<'_>,
     k: &Kernel,
     slot: &std::sync::atomic::AtomicU64,
-    leaf: crate::machine::page_table::Pte,
-    level: u32,
+    leaf: Pte,
+    level: Level,
     addr: VirtAddr,
     next: VirtAddr,
     flags: GupFlags,
     pages: &mut Vec<PagePtr>,
 ) -> Result<bool, Fault> {
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     let sw = k.profile.switches();
     if flags.contains(GupFlags::WRITE) && !leaf.writable() {
         return Ok(false);
     }
-    let devmap = leaf.0 & PTE_DEVMAP != 0;
+    let devmap = leaf.has(Pte::DEVMAP);
     if flags.contains(GupFlags::LONGTERM) && devmap {
         // ≤ 6.14: every long-term pin of a devmap leaf goes to the slow path.
         return Ok(false);
@@ -195,7 +197,7 @@ fn gup_fast_leaf(
             pages.push(page);
         }
         // Re-check the leaf after the grabs (the kernel's full barrier is in the grab).
-        if slot.load(Ordering::Acquire) != leaf.0 {
+        if slot.load(Ordering::Acquire) != leaf.raw() {
             let grabbed: Vec<PagePtr> = pages.drain(recorded..).collect();
             undo_pages(cx, &grabbed, kind)?;
             return Ok(false);
@@ -207,7 +209,7 @@ fn gup_fast_leaf(
         if !folio.try_grab(&mut cx.memmap, refs32, kind, &mut cx.stats.refs)? {
             return Ok(false);
         }
-        if slot.load(Ordering::Acquire) != leaf.0 {
+        if slot.load(Ordering::Acquire) != leaf.raw() {
             folio.put(&mut cx.memmap, refs32, kind, &mut cx.stats.refs)?;
             cx.stats.undone += refs;
             return Ok(false);
@@ -229,8 +231,7 @@ fn gup_fast(
     pages: &mut Vec<PagePtr>,
 ) -> Result<usize, Fault> {
     let k = mm.k;
-    let g = k.machine.geometry;
-    let fs = &k.machine.frames;
+    let g = k.machine.geometry();
     let pin = flags.contains(GupFlags::PIN);
     let seq = mm.write_protect_seq.load(Ordering::Acquire);
     if pin && seq & 1 == 1 {
@@ -243,7 +244,7 @@ fn gup_fast(
         let mut addr = start;
         while addr.as_u64() < end {
             cx.stats.walks += 1;
-            let Some((slot, leaf, level)) = mm.pt.walk_leaf(fs, g, addr) else {
+            let Some((slot, leaf, level)) = mm.page_tables().walk_leaf(addr) else {
                 break;
             };
             let span = g.level_span(level);
@@ -272,8 +273,7 @@ fn gup_slow(
     pages: &mut Vec<PagePtr>,
 ) -> Result<usize, GupError> {
     let k = mm.k;
-    let g = k.machine.geometry;
-    let fs = &k.machine.frames;
+    let g = k.machine.geometry();
     let sw = k.profile.switches();
     let kind = flags.kind();
     let write = flags.contains(GupFlags::WRITE);
@@ -290,27 +290,27 @@ fn gup_slow(
             return done_or(i, GupError::Fault(addr));
         }
         cx.stats.walks += 1;
-        let Some(leaf) = mm.pt.lookup(fs, g, addr) else {
+        let Some(leaf) = mm.page_tables().lookup(addr) else {
             if let Err(e) = mm.fault(&mut cx.memmap, &tree, addr, write) {
                 return done_or(i, e.into());
             }
             continue;
         };
-        let devmap = leaf.entry.0 & PTE_DEVMAP != 0;
-        if devmap && !get_dev_pagemap(k, leaf.pfn, &mut cached, &mut cx.stats) {
+        let devmap = leaf.entry().has(Pte::DEVMAP);
+        if devmap && !get_dev_pagemap(k, leaf.pfn(), &mut cached, &mut cx.stats) {
             return done_or(i, GupError::Fault(addr));
         }
-        let span_pages = g.level_span(leaf.level) >> g.page_shift;
+        let span_pages = g.level_span(leaf.level()) >> g.page_shift;
         let hugetlb = matches!(vma.backing, Backing::Hugetlb { .. });
         // follow_hugetlb_page walks once per huge page; device-dax per the profile's page_mask.
-        let page_mask = match (hugetlb, sw.slow_leaf, leaf.level) {
-            (true, ..) | (false, SlowLeaf::Batched, _) | (false, SlowLeaf::PudBatched, 3) => {
-                span_pages - 1
-            }
+        let page_mask = match (hugetlb, sw.slow_leaf, leaf.level()) {
+            (true, ..)
+            | (false, SlowLeaf::Batched, _)
+            | (false, SlowLeaf::PudBatched, Level::PUD) => span_pages - 1,
             _ => 0,
         };
         let increm = (1 + (!(addr.as_u64() >> g.page_shift) & page_mask)).min((nr - i) as u64);
-        let page = PagePtr::from_pfn(g, leaf.pfn);
+        let page = PagePtr::from_pfn(g, leaf.pfn());
         let folio: Folio = page_folio(&mut cx.memmap, page)?;
         // Before 5.12 follow_hugetlb_page took one reference per subpage.
         let grabs = if hugetlb && !sw.hugetlb_slow_batched {
@@ -329,7 +329,7 @@ fn gup_slow(
                         &mut cx.stats.refs,
                     )?;
                 }
-                return done_or(i, GupError::Overflow(leaf.pfn));
+                return done_or(i, GupError::Overflow(leaf.pfn()));
             }
         }
         pages.extend((0..increm).map(|j| page.nth(g, j)));
@@ -372,7 +372,7 @@ fn fast_fallback(
     if n == nr || flags.contains(GupFlags::FAST_ONLY) {
         return Ok(n);
     }
-    let rest = VirtAddr::new(start.as_u64() + n as u64 * mm.k.machine.geometry.page_size());
+    let rest = VirtAddr::new(start.as_u64() + n as u64 * mm.k.machine.geometry().page_size());
     match gup_slow(cx, mm, rest, nr - n, flags, pages) {
         Ok(m) => Ok(n + m),
         Err(_) if n > 0 => Ok(n),

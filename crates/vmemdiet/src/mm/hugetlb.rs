@@ -14,6 +14,7 @@ use std::sync::{Mutex, PoisonError};
 use serde::Serialize;
 
 use crate::addr::{ByteSize, Order, Pfn, VirtAddr};
+use crate::arch::Level;
 use crate::machine::frame_store::{Frame, FrameError, FrameKind};
 use crate::machine::page_table::Pte;
 use crate::machine::Fault;
@@ -123,7 +124,7 @@ fn copy_frame(dst: &Frame, src: &Frame) {
 
 /// The vmemmap range `[start, end)` of the huge page at `head`.
 fn vmemmap_range(k: &Kernel, head: Pfn, order: Order) -> (VirtAddr, VirtAddr) {
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     let start = g.pfn_to_page_va(head);
     (start, start.offset(order.nr_pages() * g.struct_page_size))
 }
@@ -132,23 +133,26 @@ fn vmemmap_range(k: &Kernel, head: Pfn, order: Order) -> (VirtAddr, VirtAddr) {
 /// table mapping the same frames. A no-op if already split.
 fn split_pmd(k: &Kernel, addr: VirtAddr) -> Result<(), VmemmapError> {
     let m = &k.machine;
-    let g = m.geometry;
-    let (slot, _) = m.kernel_pt.ensure(&m.frames, g, addr, 2)?;
-    let e = Pte(slot.load(Ordering::Acquire));
+    let g = m.geometry();
+    let (slot, _) = m.kernel_pt().ensure(addr, Level::PMD)?;
+    let e = Pte::from_raw(slot.load(Ordering::Acquire));
     if !e.present() || !e.huge() {
         return Ok(());
     }
-    let table = m.frames.alloc(0, FrameKind::PageTable)?;
-    m.frames.split(e.pfn(), 9)?;
-    let entries = m.frames.frame(table).expect("page tables are backed");
+    let table = m.frames().alloc(0, FrameKind::PageTable)?;
+    m.frames().split(e.pfn(), g.pmd_order())?;
+    let entries = m.frames().frame(table).expect("page tables are backed");
     for (i, pte) in entries.iter().enumerate() {
         pte.store(
-            Pte::new(e.pfn().add(i as u64), Pte::PRESENT | Pte::RW).0,
+            Pte::new(e.pfn().add(i as u64), Pte::PRESENT | Pte::RW).raw(),
             Ordering::Relaxed,
         );
     }
     // Release: the filled table is visible before the PMD points at it.
-    slot.store(Pte::new(table, Pte::PRESENT | Pte::RW).0, Ordering::Release);
+    slot.store(
+        Pte::new(table, Pte::PRESENT | Pte::RW).raw(),
+        Ordering::Release,
+    );
     m.flush_tlb_kernel();
     k.hugetlb.stats.split_pmds.fetch_add(1, Ordering::Relaxed);
     Ok(())
@@ -158,7 +162,7 @@ fn split_pmd(k: &Kernel, addr: VirtAddr) -> Result<(), VmemmapError> {
 /// head page) and map the others onto it read-only, or onto the shared tail frame of the order.
 fn vmemmap_optimize(k: &Kernel, head: Pfn, order: Order, mode: Hvo) -> Result<(), VmemmapError> {
     let m = &k.machine;
-    let g = m.geometry;
+    let g = m.geometry();
     let p = g.page_size();
     let (start, end) = vmemmap_range(k, head, order);
     let mut addr = start;
@@ -168,21 +172,17 @@ fn vmemmap_optimize(k: &Kernel, head: Pfn, order: Order, mode: Hvo) -> Result<()
             .align_down(g.pmd_size().bytes())
             .offset(g.pmd_size().bytes());
     }
-    let h = m.frames.alloc(0, FrameKind::Memmap)?;
-    let first = m
-        .kernel_pt
-        .lookup(&m.frames, g, start)
-        .expect("mapped at boot")
-        .pfn;
+    let h = m.frames().alloc(0, FrameKind::Memmap)?;
+    let first = m.kernel_pt().lookup(start).expect("mapped at boot").pfn();
     copy_frame(
-        m.frames.frame(h).expect("backed"),
-        m.frames.frame(first).expect("backed"),
+        m.frames().frame(h).expect("backed"),
+        m.frames().frame(first).expect("backed"),
     );
     let tail = match mode {
         Hvo::SharedTail => match shared_tail(k, ZONE_NORMAL, order, false) {
             Ok(st) => st.frame,
             Err(e) => {
-                m.frames.free(h, 0, FrameKind::Memmap)?;
+                m.frames().free(h, 0, FrameKind::Memmap)?;
                 return Err(e);
             }
         },
@@ -192,8 +192,8 @@ fn vmemmap_optimize(k: &Kernel, head: Pfn, order: Order, mode: Hvo) -> Result<()
     let mut addr = start;
     while addr < end {
         let run = m
-            .kernel_pt
-            .entry_run(&m.frames, g, addr, 1)
+            .kernel_pt()
+            .entry_run(addr, Level::PTE)
             .expect("split above");
         for slot in run {
             if addr >= end {
@@ -202,22 +202,22 @@ fn vmemmap_optimize(k: &Kernel, head: Pfn, order: Order, mode: Hvo) -> Result<()
             let (target, flags) = if addr == start {
                 (h, Pte::PRESENT | Pte::RW)
             } else {
-                m.frames.get(tail);
+                m.frames().get(tail);
                 (tail, Pte::PRESENT)
             };
-            let prev = Pte(slot.swap(Pte::new(target, flags).0, Ordering::AcqRel));
+            let prev = Pte::from_raw(slot.swap(Pte::new(target, flags).raw(), Ordering::AcqRel));
             old.push(prev.pfn());
             addr = addr.offset(p);
         }
     }
     if mode == Hvo::KeepOne {
         // The page's own allocation reference was counted by `get` for every PTE but the first.
-        m.fake_heads_possible.store(true, Ordering::Release);
+        m.enable_fake_heads();
     }
     m.flush_tlb_kernel();
     for f in old {
-        if m.frames.put(f) == 0 {
-            m.frames.free(f, 0, FrameKind::Memmap)?;
+        if m.frames().put(f) == 0 {
+            m.frames().free(f, 0, FrameKind::Memmap)?;
         }
     }
     k.hugetlb.stats.optimized.fetch_add(1, Ordering::Relaxed);
@@ -228,17 +228,17 @@ fn vmemmap_optimize(k: &Kernel, head: Pfn, order: Order, mode: Hvo) -> Result<()
 /// frames, each a copy of the tails), all or nothing.
 fn vmemmap_restore(k: &Kernel, head: Pfn, order: Order) -> Result<(), FrameError> {
     let m = &k.machine;
-    let g = m.geometry;
+    let g = m.geometry();
     let p = g.page_size();
     let (start, end) = vmemmap_range(k, head, order);
     let v = end.distance_from(start) / p;
     let mut fresh = Vec::new();
     for _ in 1..v {
-        match m.frames.alloc(0, FrameKind::Memmap) {
+        match m.frames().alloc(0, FrameKind::Memmap) {
             Ok(f) => fresh.push(f),
             Err(e) => {
                 for f in fresh {
-                    m.frames.free(f, 0, FrameKind::Memmap)?;
+                    m.frames().free(f, 0, FrameKind::Memmap)?;
                 }
                 return Err(e);
             }
@@ -246,30 +246,28 @@ fn vmemmap_restore(k: &Kernel, head: Pfn, order: Order) -> Result<(), FrameError
     }
     // The template: what page 1 maps now, with the first three struct pages reset to a copy of
     // the fourth (`reset_struct_pages`: a kept head page holds the head and folio fields there).
-    let src = m
-        .kernel_pt
-        .lookup(&m.frames, g, start.offset(p))
-        .expect("mapped")
-        .pfn;
+    let src = m.kernel_pt().lookup(start.offset(p)).expect("mapped").pfn();
     let per = usize::try_from(g.struct_page_size / 8).unwrap_or(8);
     let mut fresh = fresh.into_iter();
     let mut addr = start.offset(p);
     while addr < end {
-        let run = m.kernel_pt.entry_run(&m.frames, g, addr, 1).expect("split");
+        let run = m.kernel_pt().entry_run(addr, Level::PTE).expect("split");
         for slot in run {
             if addr >= end {
                 break;
             }
             let f = fresh.next().expect("one per page");
-            let body = m.frames.frame(f).expect("backed");
-            copy_frame(body, m.frames.frame(src).expect("backed"));
+            let body = m.frames().frame(f).expect("backed");
+            copy_frame(body, m.frames().frame(src).expect("backed"));
             for sp in 0..3 {
                 for w in 0..per {
                     body[sp * per + w]
                         .store(body[3 * per + w].load(Ordering::Relaxed), Ordering::Relaxed);
                 }
             }
-            let prev = Pte(slot.swap(Pte::new(f, Pte::PRESENT | Pte::RW).0, Ordering::AcqRel));
+            let prev = Pte::from_raw(
+                slot.swap(Pte::new(f, Pte::PRESENT | Pte::RW).raw(), Ordering::AcqRel),
+            );
             put_vmemmap_frame(k, prev.pfn(), None);
             addr = addr.offset(p);
         }
@@ -287,7 +285,7 @@ fn prep_compound(
     head: Pfn,
     order: Order,
 ) -> Result<(), Fault> {
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     let h = PagePtr::from_pfn(g, head);
     let enc = match k.profile.switches().hvo {
         Hvo::SharedTail => TailEncoding::Mask,
@@ -319,7 +317,7 @@ fn alloc_pool_page(
     size: HugeSize,
 ) -> Result<Option<Pfn>, HugetlbError> {
     let order = size.order();
-    let Ok(pfn) = k.machine.frames.alloc_top(order.get(), FrameKind::Data) else {
+    let Ok(pfn) = k.machine.frames().alloc_top(order.get(), FrameKind::Data) else {
         return Ok(None);
     };
     prep_compound(k, memmap, pfn, order)?;
@@ -334,11 +332,11 @@ fn alloc_pool_page(
 /// True if the huge page at `head` has an optimized vmemmap.
 fn is_optimized(k: &Kernel, head: Pfn) -> bool {
     let m = &k.machine;
-    let g = m.geometry;
+    let g = m.geometry();
     let va = g.pfn_to_page_va(head).offset(g.page_size());
-    m.kernel_pt
-        .lookup(&m.frames, g, va)
-        .is_some_and(|l| !l.entry.writable())
+    m.kernel_pt()
+        .lookup(va)
+        .is_some_and(|l| !l.entry().writable())
 }
 
 /// Gives a free huge page back to the buddy allocator: restore its vmemmap (may fail), destroy
@@ -353,19 +351,19 @@ fn free_pool_page(
     if is_optimized(k, pfn) {
         vmemmap_restore(k, pfn, order)?;
     }
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     let h = PagePtr::from_pfn(g, pfn);
     for i in 0..order.nr_pages() {
         if let Ok(p) = memmap.page_mut(h.nth(g, i)) {
             p.zero();
         }
     }
-    k.machine.frames.free(pfn, order.get(), FrameKind::Data)
+    k.machine.frames().free(pfn, order.get(), FrameKind::Data)
 }
 
 /// Moves deferred pages whose last reference is gone back to the free list.
 fn reap(k: &Kernel, memmap: &mut Memmap<'_>, hs: &mut Hstate) -> Result<(), Fault> {
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     let mut keep = Vec::new();
     for pfn in hs.deferred.drain(..) {
         if memmap.page(PagePtr::from_pfn(g, pfn))?.ref_count() == 0 {
@@ -403,7 +401,7 @@ pub fn set_nr_hugepages(k: &Kernel, size: HugeSize, target: u64) -> Result<u64, 
             hs.free.push(pfn);
             let need = k
                 .machine
-                .geometry
+                .geometry()
                 .vmemmap_pages_for(size.order().nr_pages())
                 - 1;
             return Err(HugetlbError::RestoreFailed {
@@ -434,7 +432,7 @@ pub fn alloc_huge_folio(
         return Ok(None);
     };
     memmap
-        .page_mut(PagePtr::from_pfn(k.machine.geometry, pfn))?
+        .page_mut(PagePtr::from_pfn(k.machine.geometry(), pfn))?
         .refcount
         .store(1, Ordering::Release);
     Ok(Some(pfn))
@@ -448,7 +446,7 @@ pub fn release_huge_folio(
     size: HugeSize,
     pfn: Pfn,
 ) -> Result<(), Fault> {
-    let head = memmap.page_mut(PagePtr::from_pfn(k.machine.geometry, pfn))?;
+    let head = memmap.page_mut(PagePtr::from_pfn(k.machine.geometry(), pfn))?;
     let left = head.refcount.fetch_sub(1, Ordering::AcqRel) - 1;
     let mut pools = k
         .hugetlb

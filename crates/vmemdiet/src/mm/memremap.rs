@@ -69,7 +69,7 @@ impl VmemAltmap {
             return Err(VmemmapError::AltmapFull);
         }
         let pfn = Pfn::new(next + pad);
-        k.machine.frames.claim_device(pfn, nr)?;
+        k.machine.frames().claim_device(pfn, nr)?;
         self.alloc.store(alloc + nr, Ordering::Release);
         self.align.store(align + pad, Ordering::Release);
         Ok(pfn)
@@ -206,7 +206,7 @@ impl DevPagemap {
 
 /// Splits `[start, end)` at section boundaries (`__add_pages`).
 fn section_chunks(k: &Kernel, start: Pfn, end: Pfn) -> impl Iterator<Item = (Pfn, u64)> {
-    let per = k.machine.geometry.pages_per_section();
+    let per = k.machine.geometry().pages_per_section();
     let mut pfn = start.as_u64();
     std::iter::from_fn(move || {
         if pfn >= end.as_u64() {
@@ -227,7 +227,7 @@ fn section_chunks(k: &Kernel, start: Pfn, end: Pfn) -> impl Iterator<Item = (Pfn
 /// Deviation: the kernel's `__add_pages` leaves sections populated before a failing one in
 /// place; we unwind them so that a failed call leaves no trace.
 pub fn memremap_pages(k: &Kernel, params: PagemapParams) -> Result<Arc<DevPagemap>, MemremapError> {
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     let per = g.pages_per_subsection();
     if params.altmap.is_some() && params.ranges.len() > 1 {
         return Err(MemremapError::AltmapMultipleRanges);
@@ -237,7 +237,7 @@ pub fn memremap_pages(k: &Kernel, params: PagemapParams) -> Result<Arc<DevPagema
             return Err(MemremapError::Misaligned { start, end });
         }
         if k.machine
-            .map
+            .phys_map()
             .intersects_ram(g.pfn_to_phys(start), g.pfn_to_phys(end))
         {
             return Err(MemremapError::IntersectsRam { start, end });
@@ -337,7 +337,7 @@ fn unmap_ranges(k: &Kernel, pgmap: &DevPagemap, n: usize) {
 /// Fails if any folio of `pgmap` holds references beyond its idle one (a pin or a get outlived
 /// the user mapping). Walks heads only, so it costs one struct page per folio.
 fn check_unpinned(k: &Kernel, pgmap: &DevPagemap) -> Result<(), MemremapError> {
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     let mut memmap = Memmap::new(&k.machine);
     let n = pgmap.vmemmap_nr();
     for &(start, end) in &pgmap.ranges {

@@ -79,7 +79,7 @@ pub fn memmap_init_zone_device(
     start: Pfn,
     end: Pfn,
 ) -> Result<u64, Fault> {
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     let start = match &pgmap.altmap {
         Some(a) => Pfn::new(a.base_pfn.as_u64() + a.offset()).max(start),
         None => start,
@@ -122,10 +122,10 @@ pub fn memmap_init_zone_device(
 /// mask encoding, identical for every compound page of the order in the zone. Written through
 /// the frame itself because the vmemmap maps it read-only.
 pub fn init_shared_tail_frame(k: &Kernel, frame: Pfn, zone: u64, order: Order) {
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     let body = k
         .machine
-        .frames
+        .frames()
         .frame(frame)
         .expect("memmap frames are backed");
     let info = TailEncoding::Mask.encode(g, PagePtr::from_pfn(g, Pfn::new(0)), order);

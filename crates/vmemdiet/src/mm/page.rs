@@ -137,7 +137,7 @@ impl<'m> Memmap<'m> {
     /// The geometry.
     #[must_use]
     pub fn geometry(&self) -> &'static Geometry {
-        self.machine.geometry
+        self.machine.geometry()
     }
 
     fn deref(&mut self, p: PagePtr, write: bool) -> Result<&'m Page, Fault> {
@@ -156,7 +156,7 @@ impl<'m> Memmap<'m> {
         self.deref(p, true).map_err(|f| match f {
             Fault::ReadOnly(va) => Fault::ReadOnlyStructPage {
                 va,
-                pfn: p.pfn(self.machine.geometry).as_u64(),
+                pfn: p.pfn(self.machine.geometry()).as_u64(),
             },
             f => f,
         })
@@ -172,8 +172,8 @@ impl<'m> Memmap<'m> {
         }
         // Only while HVO is on (the static key, checked first so heads and order-0 pages pay
         // nothing otherwise), and only a page-aligned struct page, can alias a head page.
-        let g = self.machine.geometry;
-        if self.machine.fake_heads_possible.load(Ordering::Relaxed)
+        let g = self.machine.geometry();
+        if self.machine.fake_heads_possible()
             && p.0.as_u64().is_multiple_of(g.page_size())
             && page.flags() & PG_HEAD != 0
         {

@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::PoisonError;
 
 use crate::addr::Pfn;
+use crate::arch::Level;
 use crate::machine::frame_store::FrameKind;
 use crate::machine::page_table::Pte;
 use crate::mm::sparse_vmemmap::{self, PopulateCtx, VmemmapError};
@@ -40,22 +41,22 @@ pub enum SparseError {
 /// section (x86 `vmemmap_populate_hugepages` from memblock).
 pub(crate) fn sparse_init(k: &Kernel) -> Result<(), BootError> {
     let m = &k.machine;
-    let g = m.geometry;
+    let g = m.geometry();
     let mut sparse = k.sparse.lock().unwrap_or_else(PoisonError::into_inner);
-    for (start, end) in m.map.boot_memmap_spans(g) {
+    for (start, end) in m.phys_map().boot_memmap_spans(g) {
         let (first, last) = (
             start.as_u64() >> g.section_size_bits,
             end.as_u64() >> g.section_size_bits,
         );
         for nr in first..last {
             let va = g.pfn_to_page_va(Pfn::new(nr * g.pages_per_section()));
-            let (slot, _) = m.kernel_pt.ensure(&m.frames, g, va, 2)?;
-            if Pte(slot.load(Ordering::Acquire)).present() {
+            let (slot, _) = m.kernel_pt().ensure(va, Level::PMD)?;
+            if Pte::from_raw(slot.load(Ordering::Acquire)).present() {
                 continue;
             }
-            let block = m.frames.alloc(9, FrameKind::Memmap)?;
+            let block = m.frames().alloc(g.pmd_order(), FrameKind::Memmap)?;
             slot.store(
-                Pte::new(block, Pte::PRESENT | Pte::RW | Pte::HUGE).0,
+                Pte::new(block, Pte::PRESENT | Pte::RW | Pte::HUGE).raw(),
                 Ordering::Release,
             );
             sparse.sections.insert(
@@ -72,7 +73,7 @@ pub(crate) fn sparse_init(k: &Kernel) -> Result<(), BootError> {
 
 /// The section number of `pfn` and the `subsection_map` bits of `[pfn, pfn + nr)` in it.
 fn section_and_mask(k: &Kernel, pfn: Pfn, nr: u64) -> (u64, u64) {
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     let per = g.pages_per_subsection();
     let first = (pfn.as_u64() % g.pages_per_section()) / per;
     let count = nr.div_ceil(per);
@@ -92,7 +93,7 @@ pub(crate) fn sparse_add_section(
     nr: u64,
     ctx: &PopulateCtx<'_>,
 ) -> Result<(), SparseError> {
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     let (nr_section, mask) = section_and_mask(k, pfn, nr);
     let early = {
         let mut sparse = k.sparse.lock().unwrap_or_else(PoisonError::into_inner);
@@ -138,7 +139,7 @@ fn section_deactivate(
     nr: u64,
     altmap: Option<&crate::mm::memremap::VmemAltmap>,
 ) {
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     let (nr_section, mask) = section_and_mask(k, pfn, nr);
     let early = {
         let mut sparse = k.sparse.lock().unwrap_or_else(PoisonError::into_inner);

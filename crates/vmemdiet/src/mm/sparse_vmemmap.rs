@@ -18,6 +18,7 @@ use std::sync::PoisonError;
 
 use crate::addr::{Order, Pfn, VirtAddr};
 use crate::arch::Geometry;
+use crate::arch::Level;
 use crate::machine::frame_store::{FrameError, FrameKind};
 use crate::machine::page_table::{PtError, Pte};
 use crate::mm::memremap::VmemAltmap;
@@ -85,7 +86,7 @@ pub fn populate_section_memmap(
     nr: u64,
     ctx: &PopulateCtx<'_>,
 ) -> Result<(), VmemmapError> {
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     let per = g.pages_per_subsection();
     if !pfn.is_aligned(per) || !nr.is_multiple_of(per) || nr == 0 {
         return Err(VmemmapError::Misaligned { pfn, nr });
@@ -110,7 +111,7 @@ fn vmemmap_populate(
     end: VirtAddr,
     altmap: Option<&VmemAltmap>,
 ) -> Result<(), VmemmapError> {
-    let g = k.machine.geometry;
+    let g = k.machine.geometry();
     if end.distance_from(start) < g.pages_per_section() * g.struct_page_size {
         return populate_basepages(k, start, end);
     }
@@ -119,16 +120,16 @@ fn vmemmap_populate(
     let mut addr = start;
     while addr < end {
         let next = addr.addr_end(pmd, end);
-        let (slot, _) = m.kernel_pt.ensure(&m.frames, g, addr, 2)?;
-        let e = Pte(slot.load(Ordering::Acquire));
+        let (slot, _) = m.kernel_pt().ensure(addr, Level::PMD)?;
+        let e = Pte::from_raw(slot.load(Ordering::Acquire));
         if !e.present() {
             let block = match altmap {
                 Some(a) => Some(a.alloc_block(k, g.pmd_size().bytes() >> g.page_shift)?),
-                None => m.frames.alloc(9, FrameKind::Memmap).ok(),
+                None => m.frames().alloc(g.pmd_order(), FrameKind::Memmap).ok(),
             };
             if let Some(block) = block {
                 slot.store(
-                    Pte::new(block, Pte::PRESENT | Pte::RW | Pte::HUGE).0,
+                    Pte::new(block, Pte::PRESENT | Pte::RW | Pte::HUGE).raw(),
                     Ordering::Release,
                 );
                 addr = next;
@@ -148,7 +149,7 @@ fn vmemmap_populate(
 /// `vmemmap_populate_basepages` with no altmap: one fresh RAM frame per vmemmap page.
 #[doc(alias = "vmemmap_populate_basepages")]
 fn populate_basepages(k: &Kernel, start: VirtAddr, end: VirtAddr) -> Result<(), VmemmapError> {
-    let p = k.machine.geometry.page_size();
+    let p = k.machine.geometry().page_size();
     let mut addr = start;
     while addr < end {
         populate_address(k, addr, None)?;
@@ -166,13 +167,16 @@ fn populate_address(
     altmap: Option<&VmemAltmap>,
 ) -> Result<Pfn, VmemmapError> {
     let m = &k.machine;
-    let (slot, _) = m.kernel_pt.ensure(&m.frames, m.geometry, addr, 1)?;
-    let e = Pte(slot.load(Ordering::Acquire));
+    let (slot, _) = m.kernel_pt().ensure(addr, Level::PTE)?;
+    let e = Pte::from_raw(slot.load(Ordering::Acquire));
     if e.present() {
         return Ok(e.pfn());
     }
     let frame = alloc_vmemmap_frame(k, altmap)?;
-    slot.store(Pte::new(frame, Pte::PRESENT | Pte::RW).0, Ordering::Release);
+    slot.store(
+        Pte::new(frame, Pte::PRESENT | Pte::RW).raw(),
+        Ordering::Release,
+    );
     Ok(frame)
 }
 
@@ -180,7 +184,7 @@ fn populate_address(
 fn alloc_vmemmap_frame(k: &Kernel, altmap: Option<&VmemAltmap>) -> Result<Pfn, VmemmapError> {
     Ok(match altmap {
         Some(a) => a.alloc_block(k, 1)?,
-        None => k.machine.frames.alloc(0, FrameKind::Memmap)?,
+        None => k.machine.frames().alloc(0, FrameKind::Memmap)?,
     })
 }
 
@@ -195,18 +199,18 @@ fn populate_range_reuse(
     flags: u64,
 ) -> Result<(), VmemmapError> {
     let m = &k.machine;
-    let g = m.geometry;
+    let g = m.geometry();
     let p = g.page_size();
     let mut addr = start;
     while addr < end {
-        let (run, _) = m.kernel_pt.ensure_run(&m.frames, g, addr, 1)?;
+        let (run, _) = m.kernel_pt().ensure_run(addr, Level::PTE)?;
         for slot in run {
             if addr >= end {
                 break;
             }
-            if !Pte(slot.load(Ordering::Acquire)).present() {
-                m.frames.get(reuse);
-                slot.store(Pte::new(reuse, flags).0, Ordering::Release);
+            if !Pte::from_raw(slot.load(Ordering::Acquire)).present() {
+                m.frames().get(reuse);
+                slot.store(Pte::new(reuse, flags).raw(), Ordering::Release);
             }
             addr = addr.offset(p);
         }
@@ -219,7 +223,7 @@ fn populate_range_reuse(
 fn reuse_compound_section(k: &Kernel, start_pfn: Pfn, cc: CompoundCtx) -> bool {
     let n = cc.order.nr_pages();
     let offset = start_pfn.distance_from(cc.range_start);
-    !offset.is_multiple_of(n) && n > k.machine.geometry.pages_per_subsection()
+    !offset.is_multiple_of(n) && n > k.machine.geometry().pages_per_subsection()
 }
 
 /// `vmemmap_populate_compound_pages`, for both dedup schemes.
@@ -247,17 +251,17 @@ fn populate_tail_reuse(
     cc: CompoundCtx,
 ) -> Result<(), VmemmapError> {
     let m = &k.machine;
-    let g = m.geometry;
+    let g = m.geometry();
     let p = g.page_size();
     if reuse_compound_section(k, start_pfn, cc) {
         // Continuation: map every vmemmap page to the page mapped just before `start` (the
         // previous section's reuse frame; sections are populated in ascending order).
         let prev = VirtAddr::new(start.as_u64() - p);
         let leaf = m
-            .kernel_pt
-            .lookup(&m.frames, g, prev)
+            .kernel_pt()
+            .lookup(prev)
             .ok_or(VmemmapError::NoContinuation(start))?;
-        return populate_range_reuse(k, start, end, leaf.pfn, Pte::PRESENT | Pte::RW);
+        return populate_range_reuse(k, start, end, leaf.pfn(), Pte::PRESENT | Pte::RW);
     }
     let size = end
         .distance_from(start)
@@ -290,7 +294,7 @@ fn populate_shared_tail(
     altmap: Option<&VmemAltmap>,
 ) -> Result<(), VmemmapError> {
     let m = &k.machine;
-    let g = m.geometry;
+    let g = m.geometry();
     let p = g.page_size();
     let pmd = g.pmd_size().bytes();
     let vmemmap_per_compound = g.vmemmap_pages_for(cc.order.nr_pages());
@@ -309,14 +313,14 @@ fn populate_shared_tail(
             && k.profile.switches().pmd_tail_reuse
         {
             // Page tables first, so a failure cannot strand a fresh shared frame.
-            let (slot, _) = m.kernel_pt.ensure(&m.frames, g, addr, 2)?;
-            if !Pte(slot.load(Ordering::Acquire)).present() {
+            let (slot, _) = m.kernel_pt().ensure(addr, Level::PMD)?;
+            if !Pte::from_raw(slot.load(Ordering::Acquire)).present() {
                 let table = shared_tail(k, ZONE_DEVICE, cc.order, true)?
                     .table
                     .expect("requested");
-                m.frames.get(table);
+                m.frames().get(table);
                 slot.store(
-                    Pte::new(table, Pte::PRESENT | Pte::SHARED_TABLE).0,
+                    Pte::new(table, Pte::PRESENT | Pte::SHARED_TABLE).raw(),
                     Ordering::Release,
                 );
             }
@@ -324,25 +328,28 @@ fn populate_shared_tail(
             continue;
         }
         // The rest of this PTE table, one slot per vmemmap page.
-        let (run, _) = m.kernel_pt.ensure_run(&m.frames, g, addr, 1)?;
+        let (run, _) = m.kernel_pt().ensure_run(addr, Level::PTE)?;
         let mut tail = None;
         for slot in run {
             if addr >= end {
                 break;
             }
             let in_compound = (first_index + addr.distance_from(start) / p) % vmemmap_per_compound;
-            if !Pte(slot.load(Ordering::Acquire)).present() {
+            if !Pte::from_raw(slot.load(Ordering::Acquire)).present() {
                 if in_compound == 0 {
                     let frame = alloc_vmemmap_frame(k, altmap)?;
-                    slot.store(Pte::new(frame, Pte::PRESENT | Pte::RW).0, Ordering::Release);
+                    slot.store(
+                        Pte::new(frame, Pte::PRESENT | Pte::RW).raw(),
+                        Ordering::Release,
+                    );
                 } else {
                     let t = match tail {
                         Some(t) => t,
                         None => *tail.insert(shared_tail(k, ZONE_DEVICE, cc.order, false)?.frame),
                     };
-                    m.frames.get(t);
+                    m.frames().get(t);
                     // Read-only: tails are a template shared by every compound page of the order.
-                    slot.store(Pte::new(t, Pte::PRESENT).0, Ordering::Release);
+                    slot.store(Pte::new(t, Pte::PRESENT).raw(), Ordering::Release);
                 }
             }
             addr = addr.offset(p);
@@ -369,30 +376,30 @@ pub(crate) fn shared_tail(
     let mut st = match tails.get(&key) {
         Some(st) => *st,
         None => {
-            let frame = m.frames.alloc(0, FrameKind::Memmap)?;
+            let frame = m.frames().alloc(0, FrameKind::Memmap)?;
             // The allocation reference is handed to the first PTE.
-            let _ = m.frames.put(frame);
+            let _ = m.frames().put(frame);
             mm_init::init_shared_tail_frame(k, frame, zone, order);
             SharedTail { frame, table: None }
         }
     };
     if with_table && st.table.is_none() {
-        let table = match m.frames.alloc(0, FrameKind::PageTable) {
+        let table = match m.frames().alloc(0, FrameKind::PageTable) {
             Ok(t) => t,
             Err(e) => {
                 if !tails.contains_key(&key) {
-                    m.frames
+                    m.frames()
                         .free(st.frame, 0, FrameKind::Memmap)
                         .expect("just allocated");
                 }
                 return Err(e.into());
             }
         };
-        let _ = m.frames.put(table);
-        let entries = m.frames.frame(table).expect("page tables are backed");
+        let _ = m.frames().put(table);
+        let entries = m.frames().frame(table).expect("page tables are backed");
         for e in entries {
-            m.frames.get(st.frame);
-            e.store(Pte::new(st.frame, Pte::PRESENT).0, Ordering::Release);
+            m.frames().get(st.frame);
+            e.store(Pte::new(st.frame, Pte::PRESENT).raw(), Ordering::Release);
         }
         st.table = Some(table);
     }
@@ -403,7 +410,7 @@ pub(crate) fn shared_tail(
 /// Drops one reference on a vmemmap data frame mapped by a PTE; frees it at zero (device
 /// frames go back to the altmap).
 pub(crate) fn put_vmemmap_frame(k: &Kernel, pfn: Pfn, altmap: Option<&VmemAltmap>) {
-    let fs = &k.machine.frames;
+    let fs = k.machine.frames();
     if !fs.is_ram(pfn) {
         let a = altmap.expect("device-backed memmap frames come from an altmap");
         a.free_block(1);
@@ -424,7 +431,7 @@ pub(crate) fn put_vmemmap_frame(k: &Kernel, pfn: Pfn, altmap: Option<&VmemAltmap
 
 /// Drops one PMD reference on a shared all-tail table; at zero, unmaps it and frees it.
 fn put_shared_table(k: &Kernel, table: Pfn) {
-    let fs = &k.machine.frames;
+    let fs = k.machine.frames();
     if fs.put(table) != 0 {
         return;
     }
@@ -442,7 +449,7 @@ fn put_shared_table(k: &Kernel, table: Pfn) {
     let entries = fs.frame(table).expect("page tables are backed");
     let mut tail = None;
     for e in entries {
-        let pte = Pte(e.swap(0, Ordering::AcqRel));
+        let pte = Pte::from_raw(e.swap(0, Ordering::AcqRel));
         if pte.present() {
             tail = Some(pte.pfn());
         }
@@ -459,23 +466,23 @@ fn put_shared_table(k: &Kernel, table: Pfn) {
 }
 
 /// `vmemmap_free` (x86 `remove_pagetable` for the vmemmap): unmaps `[start, end)`, dropping a
-/// reference on every mapped frame (PMD leaves are freed whole, order 9, or returned to the
+/// reference on every mapped frame (PMD leaves are freed whole, at PMD order, or returned to the
 /// altmap), then frees page-table frames left empty.
 #[doc(alias = "remove_pagetable")]
 pub fn vmemmap_free(k: &Kernel, start: VirtAddr, end: VirtAddr, altmap: Option<&VmemAltmap>) {
     let m = &k.machine;
-    let g = m.geometry;
-    let fs = &m.frames;
+    let g = m.geometry();
+    let fs = m.frames();
     let pmd = g.pmd_size().bytes();
     let p = g.page_size();
     let mut addr = start;
     while addr < end {
         let next = addr.addr_end(pmd, end);
-        let Some(pmd_slot) = m.kernel_pt.entry(fs, g, addr, 2) else {
+        let Some(pmd_slot) = m.kernel_pt().entry(addr, Level::PMD) else {
             addr = next;
             continue;
         };
-        let e = Pte(pmd_slot.load(Ordering::Acquire));
+        let e = Pte::from_raw(pmd_slot.load(Ordering::Acquire));
         if !e.present() {
         } else if e.huge() {
             debug_assert!(
@@ -484,7 +491,7 @@ pub fn vmemmap_free(k: &Kernel, start: VirtAddr, end: VirtAddr, altmap: Option<&
             );
             pmd_slot.store(0, Ordering::Release);
             if fs.is_ram(e.pfn()) {
-                fs.free(e.pfn(), 9, FrameKind::Memmap)
+                fs.free(e.pfn(), g.pmd_order(), FrameKind::Memmap)
                     .expect("PMD vmemmap block was allocated");
             } else {
                 let a = altmap.expect("device PMD leaves come from an altmap");
@@ -495,10 +502,10 @@ pub fn vmemmap_free(k: &Kernel, start: VirtAddr, end: VirtAddr, altmap: Option<&
             pmd_slot.store(0, Ordering::Release);
             put_shared_table(k, e.pfn());
         } else {
-            if let Some(run) = m.kernel_pt.entry_run(fs, g, addr, 1) {
+            if let Some(run) = m.kernel_pt().entry_run(addr, Level::PTE) {
                 let n = usize::try_from(next.distance_from(addr) / p).unwrap_or(run.len());
                 for slot in &run[..n] {
-                    let pte = Pte(slot.swap(0, Ordering::AcqRel));
+                    let pte = Pte::from_raw(slot.swap(0, Ordering::AcqRel));
                     if pte.present() {
                         put_vmemmap_frame(k, pte.pfn(), altmap);
                     }
@@ -508,7 +515,7 @@ pub fn vmemmap_free(k: &Kernel, start: VirtAddr, end: VirtAddr, altmap: Option<&
         addr = next;
     }
     m.flush_tlb_kernel();
-    m.kernel_pt.prune(fs, g, start, end);
+    m.kernel_pt().prune(start, end);
 }
 
 /// The number of PTEs in the kernel page tables that map `frame` within `[start, end)` of the
@@ -516,29 +523,29 @@ pub fn vmemmap_free(k: &Kernel, start: VirtAddr, end: VirtAddr, altmap: Option<&
 #[must_use]
 pub fn ptes_mapping(k: &Kernel, frame: Pfn, start: VirtAddr, end: VirtAddr) -> u64 {
     let m = &k.machine;
-    let g = m.geometry;
+    let g = m.geometry();
     let mut n = 0;
     let mut seen_tables = std::collections::HashSet::new();
     let mut addr = start;
     while addr < end {
         let pmd = g.pmd_size().bytes();
         let next = addr.addr_end(pmd, end);
-        if let Some(s) = m.kernel_pt.entry(&m.frames, g, addr, 2) {
-            let e = Pte(s.load(Ordering::Acquire));
+        if let Some(s) = m.kernel_pt().entry(addr, Level::PMD) {
+            let e = Pte::from_raw(s.load(Ordering::Acquire));
             if e.present() && e.shared_table() {
                 if seen_tables.insert(e.pfn()) {
-                    let t = m.frames.frame(e.pfn()).expect("backed");
+                    let t = m.frames().frame(e.pfn()).expect("backed");
                     n += t
                         .iter()
-                        .filter(|w| Pte(w.load(Ordering::Relaxed)).pfn() == frame)
+                        .filter(|w| Pte::from_raw(w.load(Ordering::Relaxed)).pfn() == frame)
                         .count() as u64;
                 }
                 addr = next;
                 continue;
             }
         }
-        if let Some(s) = m.kernel_pt.entry(&m.frames, g, addr, 1) {
-            let e = Pte(s.load(Ordering::Acquire));
+        if let Some(s) = m.kernel_pt().entry(addr, Level::PTE) {
+            let e = Pte::from_raw(s.load(Ordering::Acquire));
             if e.present() && e.pfn() == frame {
                 n += 1;
             }
@@ -553,15 +560,15 @@ pub fn ptes_mapping(k: &Kernel, frame: Pfn, start: VirtAddr, end: VirtAddr) -> u
 #[must_use]
 pub fn memmap_frames_of(k: &Kernel, start: Pfn, nr: u64) -> u64 {
     let m = &k.machine;
-    let g = m.geometry;
+    let g = m.geometry();
     let p = g.page_size();
     let first = g.pfn_to_page_va(start);
     let last = first.offset(nr * g.struct_page_size);
     let mut frames = std::collections::HashSet::new();
     let mut addr = first.align_down(p);
     while addr < last {
-        if let Some(leaf) = m.kernel_pt.lookup(&m.frames, g, addr) {
-            frames.insert(leaf.pfn);
+        if let Some(leaf) = m.kernel_pt().lookup(addr) {
+            frames.insert(leaf.pfn());
         }
         addr = addr.offset(p);
     }

@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 
 use crate::addr::{ByteSize, Pfn, VirtAddr};
+use crate::arch::{Geometry, Level};
 use crate::drivers::dax::DevDax;
 use crate::machine::frame_store::FrameError;
-use crate::machine::page_table::{free_tables, PageTable, PtError, Pte};
+use crate::machine::page_table::{PageTable, PageTables, PtError, Pte};
 use crate::machine::Fault;
 use crate::mm::folio::{page_folio, RefStats};
 use crate::mm::gate::FastGate;
@@ -17,11 +18,6 @@ use crate::mm::hugetlb::{self, HugeSize};
 use crate::mm::memremap::DevPagemap;
 use crate::mm::page::{Memmap, PagePtr};
 use crate::mm::Kernel;
-
-/// `_PAGE_USER`.
-pub const PTE_USER: u64 = 1 << 2;
-/// `_PAGE_DEVMAP` (software bit 58): a `devmap` pfn mapping of ZONE_DEVICE memory (≤ 6.14).
-pub const PTE_DEVMAP: u64 = 1 << 58;
 
 /// Errors of mmap, munmap and faults.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -92,14 +88,15 @@ pub struct Vma {
 }
 
 impl Vma {
-    /// Page-table level of this mapping's leaves (1 = PTE, 2 = PMD, 3 = PUD).
+    /// Page-table level of this mapping's leaves: the largest whose entries span no more than
+    /// the align.
     #[must_use]
-    pub fn leaf_level(&self) -> u32 {
-        match self.align.bytes() {
-            a if a >= 1 << 30 => 3,
-            a if a >= 2 << 20 => 2,
-            _ => 1,
+    pub fn leaf_level(&self, g: &Geometry) -> Level {
+        let mut level = Level::PTE;
+        while level < g.root_level() && g.level_span(level.above()) <= self.align.bytes() {
+            level = level.above();
         }
+        level
     }
 }
 
@@ -148,7 +145,7 @@ impl<'k> Mm<'k> {
     pub fn new(k: &'k Kernel) -> Result<Mm<'k>, VmError> {
         Ok(Mm {
             k,
-            pt: PageTable::new(&k.machine.frames)?,
+            pt: k.machine.new_page_table()?,
             mmap_lock: RwLock::new(VmaTree {
                 vmas: BTreeMap::new(),
                 next: MMAP_BASE,
@@ -158,6 +155,12 @@ impl<'k> Mm<'k> {
             gate: FastGate::default(),
             pinned_vm: AtomicU64::new(0),
         })
+    }
+
+    /// The user page tables.
+    #[must_use]
+    pub fn page_tables(&self) -> PageTables<'k> {
+        self.k.machine.page_tables(self.pt)
     }
 
     /// `mmap_read_lock`.
@@ -193,7 +196,7 @@ impl<'k> Mm<'k> {
                 size: data,
             });
         }
-        let g = self.k.machine.geometry;
+        let g = self.k.machine.geometry();
         let data_start =
             dev.layout.start.as_u64() + dev.layout.reserve.map_or(0, |r| r.offset.bytes());
         let mut tree = self
@@ -277,13 +280,13 @@ impl<'k> Mm<'k> {
             return Err(VmError::ReadOnly(addr));
         }
         let k = self.k;
-        let g = k.machine.geometry;
-        let level = vma.leaf_level();
+        let g = k.machine.geometry();
+        let level = vma.leaf_level(g);
         let span = g.level_span(level);
         let leaf_va = addr.align_down(span);
         let _ptl = self.ptl.lock().unwrap_or_else(PoisonError::into_inner);
-        let (slot, _) = self.pt.ensure(&k.machine.frames, g, leaf_va, level)?;
-        if Pte(slot.load(Ordering::Acquire)).present() {
+        let (slot, _) = self.page_tables().ensure(leaf_va, level)?;
+        if Pte::from_raw(slot.load(Ordering::Acquire)).present() {
             return Ok(());
         }
         let (pfn, refcounted) = match &vma.backing {
@@ -309,11 +312,11 @@ impl<'k> Mm<'k> {
             }
         };
         let dax_folios = refcounted;
-        let mut flags = Pte::PRESENT | PTE_USER;
+        let mut flags = Pte::PRESENT | Pte::USER;
         if vma.writable {
             flags |= Pte::RW;
         }
-        if level > 1 {
+        if level > Level::PTE {
             flags |= Pte::HUGE;
         }
         if dax_folios {
@@ -328,10 +331,10 @@ impl<'k> Mm<'k> {
                 .mapcount
                 .fetch_add(1, Ordering::AcqRel);
         } else {
-            flags |= PTE_DEVMAP;
+            flags |= Pte::DEVMAP;
         }
         // Release: the folio reference is taken before a walker can see the leaf.
-        slot.store(Pte::new(pfn, flags).0, Ordering::Release);
+        slot.store(Pte::new(pfn, flags).raw(), Ordering::Release);
         Ok(())
     }
 
@@ -348,7 +351,8 @@ impl<'k> Mm<'k> {
         let mut addr = start;
         while addr.as_u64() < start.as_u64() + len {
             let vma = tree.find(addr).ok_or(VmError::NoVma(addr))?;
-            let span = self.k.machine.geometry.level_span(vma.leaf_level());
+            let g = self.k.machine.geometry();
+            let span = g.level_span(vma.leaf_level(g));
             self.fault(memmap, &tree, addr, write)?;
             addr = addr.align_down(span).offset(span);
         }
@@ -364,7 +368,7 @@ impl<'k> Mm<'k> {
         len: u64,
     ) -> Result<(), VmError> {
         let k = self.k;
-        let g = k.machine.geometry;
+        let g = k.machine.geometry();
         let end = start.offset(len);
         let mut tree = self
             .mmap_lock
@@ -383,14 +387,14 @@ impl<'k> Mm<'k> {
         }
         for s in covered {
             let vma = tree.vmas.remove(&s).expect("listed");
-            let level = vma.leaf_level();
+            let level = vma.leaf_level(g);
             let span = g.level_span(level);
             {
                 let _ptl = self.ptl.lock().unwrap_or_else(PoisonError::into_inner);
                 let mut addr = vma.start;
                 while addr < vma.end {
-                    if let Some(slot) = self.pt.entry(&k.machine.frames, g, addr, level) {
-                        let e = Pte(slot.swap(0, Ordering::AcqRel));
+                    if let Some(slot) = self.page_tables().entry(addr, level) {
+                        let e = Pte::from_raw(slot.swap(0, Ordering::AcqRel));
                         if e.present() && Self::refcounted(k, &vma) {
                             let folio = page_folio(memmap, PagePtr::from_pfn(g, e.pfn()))?;
                             memmap
@@ -410,11 +414,9 @@ impl<'k> Mm<'k> {
             }
             // Unlink the emptied tables, wait until no GUP-fast walker can still be inside
             // them (the TLB-shootdown IPI / RCU table freeing), then free them.
-            let unlinked = self
-                .pt
-                .unlink_empty(&k.machine.frames, g, vma.start, vma.end);
+            let unlinked = self.page_tables().unlink_empty(vma.start, vma.end);
             self.gate.synchronize();
-            free_tables(&k.machine.frames, &unlinked);
+            self.page_tables().free_tables(&unlinked);
             match &vma.backing {
                 Backing::DevDax { pgmap, .. } => pgmap.map_put(),
                 Backing::Hugetlb { size, pages } => {
@@ -460,14 +462,9 @@ impl Drop for Mm<'_> {
         let mut memmap = Memmap::new(&self.k.machine);
         // Unmapping can only fail on a corrupted memmap; there is nothing better to do in drop.
         let _ = self.unmap_all(&mut memmap);
-        let g = self.k.machine.geometry;
-        let fs = &self.k.machine.frames;
-        self.pt
-            .prune(fs, g, VirtAddr::new(0), VirtAddr::new(1 << 47));
-        let _ = fs.free(
-            self.pt.root,
-            0,
-            crate::machine::frame_store::FrameKind::PageTable,
-        );
+        let g = self.k.machine.geometry();
+        let pt = self.page_tables();
+        pt.prune(VirtAddr::new(0), VirtAddr::new(1 << g.va_bits()));
+        let _ = pt.free_root();
     }
 }

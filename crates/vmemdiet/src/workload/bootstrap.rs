@@ -95,7 +95,7 @@ pub fn run(cfg: &BootstrapConfig, tick: &mut dyn FnMut()) -> Result<BootstrapRes
         region.destroy(&k, id)?;
         let d = t.elapsed();
         let l =
-            limit.write(this_cost.struct_pages_initialized * k.machine.geometry.struct_page_size);
+            limit.write(this_cost.struct_pages_initialized * k.machine.geometry().struct_page_size);
         if run > 0 {
             create.push(c);
             destroy.push(d);

@@ -128,7 +128,7 @@ pub fn run(
     sample: &mut (dyn FnMut(u32, u32, &GupSample) + Send),
 ) -> Result<(), GupBenchError> {
     with_mapping(&cfg.spec(), cfg.write, |k, mm, va, len| {
-        let nr = len / k.machine.geometry.page_size();
+        let nr = len / k.machine.geometry().page_size();
         let sample = std::sync::Mutex::new(sample);
         for r in 0..cfg.runs {
             std::thread::scope(|s| -> Result<(), GupBenchError> {
@@ -177,7 +177,7 @@ fn one_pass(
     if cfg.op == GupOp::PinLongterm {
         flags = flags | GupFlags::LONGTERM;
     }
-    let p = k.machine.geometry.page_size();
+    let p = k.machine.geometry().page_size();
     let t = Instant::now();
     let mut i = 0;
     while i < nr {
@@ -220,7 +220,7 @@ fn one_pass(
 /// failed a check.
 pub fn basic_test(cfg: &GupConfig) -> Result<Vec<String>, GupBenchError> {
     with_mapping(&cfg.spec(), cfg.write, |k, mm, va, len| {
-        let g = k.machine.geometry;
+        let g = k.machine.geometry();
         let mut cx = GupCtx::new(k);
         let nr = usize::try_from(len / g.page_size()).unwrap_or(usize::MAX);
         let flags = if cfg.write {
@@ -234,12 +234,8 @@ pub fn basic_test(cfg: &GupConfig) -> Result<Vec<String>, GupBenchError> {
         };
         let mut before = Vec::with_capacity(nr);
         for i in 0..nr as u64 {
-            let leaf = mm.pt.lookup(
-                &k.machine.frames,
-                g,
-                VirtAddr::new(va.as_u64() + i * g.page_size()),
-            );
-            let pfn = leaf.ok_or(GupError::Fault(va))?.pfn;
+            let leaf = mm.page_tables().lookup(va.offset(i * g.page_size()));
+            let pfn = leaf.ok_or(GupError::Fault(va))?.pfn();
             before.push(refcount(&mut cx, PagePtr::from_pfn(g, pfn))?);
         }
         let pin = cfg.op.pins();
