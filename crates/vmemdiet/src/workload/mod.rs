@@ -7,3 +7,4 @@ pub mod limit;
 pub mod mapping;
 pub mod mr;
 pub mod report;
+pub mod seeds;
