@@ -1,6 +1,7 @@
 //! Benchmark workloads, shared by the CLI and `cargo bench`.
 
 pub mod bootstrap;
+pub mod configs;
 pub mod gup;
 pub mod hugetlb_pool;
 pub mod limit;

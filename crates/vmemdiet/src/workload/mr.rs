@@ -31,6 +31,21 @@ pub struct MrConfig {
     pub seconds: f64,
 }
 
+impl MrConfig {
+    /// The memory all threads register together (`size x threads`), or `None` if that does
+    /// not fit in 64 bits of bytes.
+    #[must_use]
+    pub fn spec(&self) -> Option<MappingSpec> {
+        Some(MappingSpec {
+            kind: self.kind,
+            size: ByteSize(self.size.0.checked_mul(u64::from(self.threads))?),
+            align: self.align,
+            map: self.map,
+            profile: self.profile,
+        })
+    }
+}
+
 /// Totals and per-round averages.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct MrResult {
@@ -58,14 +73,9 @@ pub struct MrResult {
 
 /// Runs one configuration.
 pub fn run(cfg: &MrConfig) -> Result<MrResult, GupBenchError> {
-    let total = ByteSize(cfg.size.0 * u64::from(cfg.threads));
-    let spec = MappingSpec {
-        kind: cfg.kind,
-        size: total,
-        align: cfg.align,
-        map: cfg.map,
-        profile: cfg.profile,
-    };
+    let spec = cfg.spec().ok_or_else(|| {
+        GupBenchError::Setup(format!("{} x {} threads overflows", cfg.size, cfg.threads))
+    })?;
     with_mapping(&spec, true, |k, mm, va, len| {
         let per_thread = len / u64::from(cfg.threads) / cfg.align.0 * cfg.align.0;
         let limit = Duration::from_secs_f64(cfg.seconds.max(0.0));
