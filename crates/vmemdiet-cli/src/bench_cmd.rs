@@ -1,17 +1,17 @@
 //! `vmemdiet bench ...`.
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
 use vmemdiet::addr::ByteSize;
 use vmemdiet::drivers::dax::MapMode;
 use vmemdiet::mm::profile::Profile;
 use vmemdiet::plan::Kind;
-use vmemdiet::workload::bootstrap::{self, BootstrapConfig};
-use vmemdiet::workload::gup::{self, GupConfig, GupOp};
-use vmemdiet::workload::hugetlb_pool::{self, PoolConfig};
-use vmemdiet::workload::mr::{self, MrConfig};
+use vmemdiet::workload::bootstrap::{self, BootstrapConfig, BootstrapResult};
+use vmemdiet::workload::configs::{expand, Options};
+use vmemdiet::workload::gup::{self, GupConfig, GupOp, GupResult};
+use vmemdiet::workload::hugetlb_pool::{self, PoolConfig, PoolResult};
+use vmemdiet::workload::mr::{self, MrConfig, MrResult};
 
-use crate::output::{human, parse_size, progress, table, us};
+use crate::output::{human, parse_size, ratio, us, Bench, Column};
 
 /// Benchmarks.
 #[derive(Debug, Subcommand)]
@@ -155,325 +155,150 @@ pub fn run(cmd: &BenchCommand) -> anyhow::Result<()> {
     }
 }
 
+const BOOTSTRAP_COLUMNS: &[Column<BootstrapResult>] = &[
+    ("size", |r| ByteSize::new(r.size).to_string()),
+    ("align", |r| ByteSize::new(r.align).short()),
+    ("map", |r| r.map.to_string()),
+    ("profile", |r| r.profile.to_string()),
+    ("create", |r| us(r.create_us)),
+    ("destroy", |r| us(r.destroy_us)),
+    ("limit", |r| us(r.limit_us)),
+    ("c/limit", |r| ratio(r.create_over_limit)),
+    ("init", |r| r.struct_pages_initialized.to_string()),
+    ("memmap", |r| human(r.memmap_bytes)),
+];
+
 fn bootstrap_cmd(a: &BootstrapArgs) -> anyhow::Result<()> {
-    let mut configs = Vec::new();
-    for &size in &a.size {
-        for &profile in &a.profile {
-            for &map in &a.map {
-                for &align in &a.align {
-                    configs.push(BootstrapConfig {
-                        size,
-                        align,
-                        map,
-                        profile,
-                        runs: a.runs,
-                    });
-                }
-            }
-        }
+    let configs = expand::<BootstrapConfig>(&Options {
+        sizes: a.size.clone(),
+        aligns: a.align.clone(),
+        maps: a.map.clone(),
+        profiles: a.profile.clone(),
+        runs: a.runs,
+        ..Options::default()
+    })?;
+    Bench {
+        name: "bootstrap",
+        ticks_per_config: u64::from(a.runs),
+        run: |c, pb| Ok(bootstrap::run(c, &mut || pb.inc(1))?),
+        columns: BOOTSTRAP_COLUMNS,
+        footer: format!(
+            "medians of {} runs; limit = time to write init x 64 bytes with plain stores on this machine, same run; c/limit = create / limit; init = struct pages initialized; memmap = struct-page frames in RAM",
+            a.runs
+        ),
     }
-    for c in &configs {
-        vmemdiet::plan::plan(&vmemdiet::plan::PlanConfig::new(
-            c.size, c.align, c.map, c.profile,
-        ))
-        .with_context(|| format!("{} at align {} ({})", c.size, c.align.short(), c.profile))?;
-    }
-    let pb = progress(configs.len() as u64 * u64::from(a.runs), "bootstrap");
-    let mut rows = Vec::new();
-    for c in &configs {
-        let r = bootstrap::run(c, &mut || pb.inc(1)).with_context(|| {
-            format!(
-                "bootstrap {} at align {} ({})",
-                c.size,
-                c.align.short(),
-                c.profile
-            )
-        })?;
-        rows.push(r);
-    }
-    pb.finish_and_clear();
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(());
-    }
-    let mut t = table(&[
-        "size",
-        "align",
-        "map",
-        "profile",
-        "create",
-        "destroy",
-        "limit",
-        "create/limit",
-        "initialized",
-        "memmap (RAM)",
-    ]);
-    for r in &rows {
-        t.add_row(vec![
-            ByteSize::new(r.size).to_string(),
-            ByteSize::new(r.align).short(),
-            r.map.to_string(),
-            r.profile.to_string(),
-            us(r.create_us),
-            us(r.destroy_us),
-            us(r.limit_us),
-            format!("{:.1}x", r.create_over_limit),
-            r.struct_pages_initialized.to_string(),
-            human(r.memmap_bytes),
-        ]);
-    }
-    println!("{t}");
-    println!("medians of {} runs; limit = time to write initialized x 64 bytes with plain stores on this machine, same run", a.runs);
-    Ok(())
+    .run(&configs, a.json)
 }
+
+const GUP_COLUMNS: &[Column<GupResult>] = &[
+    ("op", |r| r.op.to_string()),
+    ("kind", |r| r.kind.to_string()),
+    ("size", |r| ByteSize::new(r.size).to_string()),
+    ("align", |r| ByteSize::new(r.align).short()),
+    ("profile", |r| r.profile.to_string()),
+    ("get", |r| us(r.get_us)),
+    ("put", |r| us(r.put_us)),
+    ("get/lim", |r| ratio(r.get_us / r.limit_get_us.max(1e-3))),
+    ("put/lim", |r| ratio(r.put_us / r.limit_put_us.max(1e-3))),
+    ("atomics", |r| r.atomics.to_string()),
+    ("walks", |r| r.walks.to_string()),
+    ("slow", |r| r.slow_pages.to_string()),
+];
 
 fn gup_cmd(a: &GupArgs) -> anyhow::Result<()> {
-    let mut configs = Vec::new();
-    for &kind in &a.kind {
-        for &size in &a.size {
-            for &profile in &a.profile {
-                for &map in &a.map {
-                    for &align in &a.align {
-                        for &op in &a.op {
-                            configs.push(GupConfig {
-                                op,
-                                kind,
-                                size,
-                                align,
-                                map,
-                                profile,
-                                threads: a.threads,
-                                runs: a.runs,
-                                nr_per_call: Some(a.nr_per_call),
-                                write: true,
-                            });
-                        }
-                    }
-                }
-            }
-        }
+    let configs = expand::<GupConfig>(&Options {
+        kinds: a.kind.clone(),
+        sizes: a.size.clone(),
+        aligns: a.align.clone(),
+        maps: a.map.clone(),
+        profiles: a.profile.clone(),
+        ops: a.op.clone(),
+        runs: a.runs,
+        threads: a.threads,
+        nr_per_call: Some(a.nr_per_call),
+        ..Options::default()
+    })?;
+    Bench {
+        name: "gup",
+        ticks_per_config: u64::from(a.runs),
+        run: |c, pb| {
+            let pb = pb.clone();
+            Ok(gup::bench(c, &mut move || pb.inc(1))?)
+        },
+        columns: GUP_COLUMNS,
+        footer: format!(
+            "medians of {} runs (slowest of {} thread(s)), {} pages per call; limits (lim): writing/reading 8 bytes per page, same run; atomics = refcount atomics of get + put; slow = pages taken by the slow path",
+            a.runs, a.threads, a.nr_per_call
+        ),
     }
-    for c in &configs {
-        vmemdiet::plan::plan(&vmemdiet::plan::PlanConfig::new(
-            c.size, c.align, c.map, c.profile,
-        ))
-        .with_context(|| format!("{} at align {} ({})", c.size, c.align.short(), c.profile))?;
-    }
-    let pb = progress(configs.len() as u64 * u64::from(a.runs), "gup");
-    let mut rows = Vec::new();
-    for c in &configs {
-        let pb2 = pb.clone();
-        let r = gup::bench(c, &mut move || pb2.inc(1)).with_context(|| {
-            format!(
-                "{:?} on {} at align {} ({})",
-                c.op,
-                c.size,
-                c.align.short(),
-                c.profile
-            )
-        })?;
-        rows.push(r);
-    }
-    pb.finish_and_clear();
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(());
-    }
-    let mut t = table(&[
-        "op",
-        "size",
-        "align",
-        "profile",
-        "get",
-        "put",
-        "get/limit",
-        "put/limit",
-        "atomics get+put",
-        "walks",
-        "slow pages",
-    ]);
-    for r in &rows {
-        t.add_row(vec![
-            format!("{:?}", r.op),
-            r.kind.to_string(),
-            ByteSize::new(r.size).to_string(),
-            ByteSize::new(r.align).short(),
-            r.profile.to_string(),
-            us(r.get_us),
-            us(r.put_us),
-            format!("{:.1}x", r.get_us / r.limit_get_us.max(1e-3)),
-            format!("{:.1}x", r.put_us / r.limit_put_us.max(1e-3)),
-            r.atomics.to_string(),
-            r.walks.to_string(),
-            r.slow_pages.to_string(),
-        ]);
-    }
-    println!("{t}");
-    println!(
-        "medians of {} runs (slowest of {} thread(s)), {} pages per call; limits: writing/reading 8 bytes per page, same run",
-        a.runs, a.threads, a.nr_per_call
-    );
-    Ok(())
+    .run(&configs, a.json)
 }
+
+const MR_COLUMNS: &[Column<MrResult>] = &[
+    ("kind", |r| r.kind.to_string()),
+    ("size", |r| ByteSize::new(r.size).to_string()),
+    ("align", |r| ByteSize::new(r.align).short()),
+    ("profile", |r| r.profile.to_string()),
+    ("threads", |r| r.threads.to_string()),
+    ("rounds", |r| format!("{} in {:.3} s", r.rounds, r.seconds)),
+    ("round", |r| us(r.us_per_round)),
+    ("pin", |r| us(r.pin_us)),
+    ("sg", |r| us(r.sg_us)),
+    ("release", |r| us(r.release_us)),
+    ("sg ents", |r| r.sg_entries.to_string()),
+];
 
 fn mr_cmd(a: &MrArgs) -> anyhow::Result<()> {
-    if !(a.seconds.is_finite() && a.seconds > 0.0 && a.seconds <= 3600.0) {
-        anyhow::bail!(
-            "--seconds {}: give a duration between 0 and 3600",
-            a.seconds
-        );
+    let configs = expand::<MrConfig>(&Options {
+        kinds: a.kind.clone(),
+        sizes: vec![a.size],
+        aligns: a.align.clone(),
+        profiles: a.profile.clone(),
+        threads: a.threads,
+        seconds: a.seconds,
+        ..Options::default()
+    })?;
+    Bench {
+        name: "mr",
+        ticks_per_config: 1,
+        run: |c, pb| {
+            let r = mr::run(c)?;
+            pb.inc(1);
+            Ok(r)
+        },
+        columns: MR_COLUMNS,
+        footer: "round = thread-seconds per round; pin, sg and release split each round; sg ents = scatterlist entries of one registration".into(),
     }
-    let mut configs = Vec::new();
-    for &kind in &a.kind {
-        for &profile in &a.profile {
-            for &align in &a.align {
-                configs.push(MrConfig {
-                    kind,
-                    size: a.size,
-                    align,
-                    map: MapMode::Mem,
-                    profile,
-                    threads: a.threads,
-                    seconds: a.seconds,
-                });
-            }
-        }
-    }
-    for c in &configs {
-        let total = ByteSize::new(c.size.bytes() * u64::from(c.threads));
-        let spec = vmemdiet::workload::mapping::MappingSpec {
-            kind: c.kind,
-            size: total,
-            align: c.align,
-            map: c.map,
-            profile: c.profile,
-        };
-        vmemdiet::plan::plan(&spec.plan_config()).with_context(|| {
-            format!(
-                "{} {} x {} at align {} ({})",
-                c.kind,
-                c.threads,
-                c.size,
-                c.align.short(),
-                c.profile
-            )
-        })?;
-    }
-    let pb = progress(configs.len() as u64, "mr");
-    let mut rows = Vec::new();
-    for c in &configs {
-        rows.push(mr::run(c).with_context(|| {
-            format!(
-                "MR loop on {} at align {} ({})",
-                c.size,
-                c.align.short(),
-                c.profile
-            )
-        })?);
-        pb.inc(1);
-    }
-    pb.finish_and_clear();
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(());
-    }
-    let mut t = table(&[
-        "kind",
-        "size",
-        "align",
-        "profile",
-        "threads",
-        "rounds",
-        "per round",
-        "pin",
-        "sg",
-        "release",
-        "sg entries",
-    ]);
-    for r in &rows {
-        t.add_row(vec![
-            r.kind.to_string(),
-            ByteSize::new(r.size).to_string(),
-            ByteSize::new(r.align).short(),
-            r.profile.to_string(),
-            r.threads.to_string(),
-            format!("{} in {:.3} s", r.rounds, r.seconds),
-            us(r.us_per_round),
-            us(r.pin_us),
-            us(r.sg_us),
-            us(r.release_us),
-            r.sg_entries.to_string(),
-        ]);
-    }
-    println!("{t}");
-    println!("per round = thread-seconds / rounds; pin, sg and release split each round");
-    Ok(())
+    .run(&configs, a.json)
 }
 
+const POOL_COLUMNS: &[Column<PoolResult>] = &[
+    ("size", |r| ByteSize::new(r.size).to_string()),
+    ("page", |r| ByteSize::new(r.align).short()),
+    ("profile", |r| r.profile.to_string()),
+    ("pages", |r| r.pages.to_string()),
+    ("grow", |r| us(r.alloc_us)),
+    ("shrink", |r| us(r.free_us)),
+    ("memmap", |r| human(r.memmap_bytes)),
+];
+
 fn pool_cmd(a: &PoolArgs) -> anyhow::Result<()> {
-    let mut configs = Vec::new();
-    for &size in &a.size {
-        for &align in &a.align {
-            for &profile in &a.profile {
-                configs.push(PoolConfig {
-                    size,
-                    align,
-                    profile,
-                    runs: a.runs,
-                });
-            }
-        }
+    let configs = expand::<PoolConfig>(&Options {
+        sizes: a.size.clone(),
+        aligns: a.align.clone(),
+        profiles: a.profile.clone(),
+        runs: a.runs,
+        ..Options::default()
+    })?;
+    Bench {
+        name: "hugetlb pool",
+        ticks_per_config: u64::from(a.runs),
+        run: |c, pb| Ok(hugetlb_pool::run(c, &mut || pb.inc(1))?),
+        columns: POOL_COLUMNS,
+        footer: format!(
+            "medians of {} runs after a warm-up; grow = nr_hugepages 0 -> pages, shrink = back to 0; memmap = struct-page frames in RAM while full",
+            a.runs
+        ),
     }
-    for c in &configs {
-        vmemdiet::plan::plan(
-            &vmemdiet::plan::PlanConfig::new(c.size, c.align, MapMode::Mem, c.profile).hugetlb(),
-        )
-        .with_context(|| {
-            format!(
-                "a {} pool of {} pages ({})",
-                c.size,
-                c.align.short(),
-                c.profile
-            )
-        })?;
-    }
-    let pb = progress(configs.len() as u64 * u64::from(a.runs), "hugetlb pool");
-    let mut rows = Vec::new();
-    for c in &configs {
-        rows.push(
-            hugetlb_pool::run(c, &mut || pb.inc(1))
-                .with_context(|| format!("pool of {} ({})", c.size, c.profile))?,
-        );
-    }
-    pb.finish_and_clear();
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(());
-    }
-    let mut t = table(&[
-        "size",
-        "page",
-        "profile",
-        "pages",
-        "grow",
-        "shrink",
-        "memmap (RAM)",
-    ]);
-    for r in &rows {
-        t.add_row(vec![
-            ByteSize::new(r.size).to_string(),
-            ByteSize::new(r.align).short(),
-            r.profile.to_string(),
-            r.pages.to_string(),
-            us(r.alloc_us),
-            us(r.free_us),
-            human(r.memmap_bytes),
-        ]);
-    }
-    println!("{t}");
-    println!(
-        "medians of {} runs after a warm-up; grow = nr_hugepages 0 -> pages, shrink = back to 0",
-        a.runs
-    );
-    Ok(())
+    .run(&configs, a.json)
 }

@@ -1,6 +1,10 @@
-//! Shared output helpers: list arguments, tables, progress bars, JSON.
+//! Shared output helpers: list arguments, tables, progress bars, JSON, and the runner every
+//! benchmark command shares.
 
+use std::fmt::Display;
 use std::io::IsTerminal;
+
+use anyhow::Context;
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -18,6 +22,54 @@ pub fn table(header: &[&str]) -> Table {
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(header.to_vec());
     t
+}
+
+/// A table column: its header and how to print a row's cell. Keeping the two together is what
+/// keeps every row as wide as the header.
+pub type Column<R> = (&'static str, fn(&R) -> String);
+
+/// A table of `rows` with `columns`.
+pub fn column_table<R>(columns: &[Column<R>], rows: &[R]) -> Table {
+    let header: Vec<&str> = columns.iter().map(|c| c.0).collect();
+    let mut t = table(&header);
+    for r in rows {
+        t.add_row(columns.iter().map(|c| (c.1)(r)).collect::<Vec<_>>());
+    }
+    t
+}
+
+/// A benchmark command after its options are expanded: how to run one configuration and how
+/// to print the results.
+pub struct Bench<C, R: 'static> {
+    /// Shown on the progress bar.
+    pub name: &'static str,
+    /// Progress-bar steps one configuration makes (its runs).
+    pub ticks_per_config: u64,
+    /// Runs one configuration; advances the bar by `ticks_per_config`.
+    pub run: fn(&C, &ProgressBar) -> anyhow::Result<R>,
+    pub columns: &'static [Column<R>],
+    /// Printed under the table: what the columns mean.
+    pub footer: String,
+}
+
+impl<C: Display, R: serde::Serialize + 'static> Bench<C, R> {
+    /// Runs every configuration under one progress bar, then prints the rows as a JSON array
+    /// (`json`) or as a table followed by the footer.
+    pub fn run(&self, configs: &[C], json: bool) -> anyhow::Result<()> {
+        let pb = progress(configs.len() as u64 * self.ticks_per_config, self.name);
+        let mut rows = Vec::with_capacity(configs.len());
+        for c in configs {
+            rows.push((self.run)(c, &pb).with_context(|| c.to_string())?);
+        }
+        pb.finish_and_clear();
+        if json {
+            println!("{}", serde_json::to_string_pretty(&rows)?);
+        } else {
+            println!("{}", column_table(self.columns, &rows));
+            println!("{}", self.footer);
+        }
+        Ok(())
+    }
 }
 
 /// A progress bar on stderr, drawn only when stderr is a terminal.
@@ -52,6 +104,15 @@ pub fn human(bytes: u64) -> String {
         "0".into()
     } else {
         ByteSize::new(bytes).to_string()
+    }
+}
+
+/// A ratio for people: `3.2x`, or `inf`.
+pub fn ratio(r: f64) -> String {
+    if r.is_finite() {
+        format!("{r:.1}x")
+    } else {
+        "inf".into()
     }
 }
 

@@ -9,7 +9,7 @@ use vmemdiet::mm::profile::Profile;
 use vmemdiet::plan::{plan, Kind, PlanConfig, PlanRow, DEFAULT_RAM};
 use vmemdiet::simulate::simulate;
 
-use crate::output::{human, parse_size, print_json, progress, table};
+use crate::output::{column_table, human, parse_size, print_json, progress, Column};
 
 /// Arguments of `vmemdiet plan`.
 #[derive(Debug, Args)]
@@ -46,6 +46,26 @@ pub struct PlanArgs {
     #[arg(long)]
     json: bool,
 }
+
+const PLAN_COLUMNS: &[Column<(Kind, PlanRow)>] = &[
+    ("kind", |(k, _)| k.to_string()),
+    ("size", |(_, r)| ByteSize::new(r.size).to_string()),
+    ("align", |(_, r)| ByteSize::new(r.align).short()),
+    ("map", |(_, r)| r.map.to_string()),
+    ("profile", |(_, r)| r.profile.to_string()),
+    ("memmap (RAM)", |(_, r)| human(r.memmap_bytes)),
+    ("% of size", |(_, r)| {
+        #[allow(clippy::cast_precision_loss)]
+        let pct = r.memmap_bytes as f64 * 100.0 / r.size as f64;
+        format!("{pct:.4} %")
+    }),
+    ("page tables", |(_, r)| human(r.pagetable_bytes)),
+    ("on device", |(_, r)| human(r.device_bytes)),
+    ("struct pages", |(_, r)| r.struct_pages.to_string()),
+    ("initialized", |(_, r)| {
+        r.struct_pages_initialized.to_string()
+    }),
+];
 
 pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
     let headline = a.align.is_empty() && a.profile.is_empty();
@@ -118,38 +138,8 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
     if a.json {
         return print_json(&rows);
     }
-    let mut t = table(&[
-        "kind",
-        "size",
-        "align",
-        "map",
-        "profile",
-        "memmap (RAM)",
-        "% of size",
-        "page tables",
-        "on device",
-        "struct pages",
-        "initialized",
-    ]);
-    let kinds: Vec<Kind> = configs.iter().map(|c| c.kind).collect();
-    for (i, r) in rows.iter().enumerate() {
-        #[allow(clippy::cast_precision_loss)]
-        let pct = r.memmap_bytes as f64 * 100.0 / r.size as f64;
-        t.add_row(vec![
-            kinds[i].to_string(),
-            ByteSize::new(r.size).to_string(),
-            ByteSize::new(r.align).short(),
-            r.map.to_string(),
-            r.profile.to_string(),
-            human(r.memmap_bytes),
-            format!("{pct:.4} %"),
-            human(r.pagetable_bytes),
-            human(r.device_bytes),
-            r.struct_pages.to_string(),
-            r.struct_pages_initialized.to_string(),
-        ]);
-    }
-    println!("{t}");
+    let rows: Vec<(Kind, PlanRow)> = configs.iter().map(|c| c.kind).zip(rows).collect();
+    println!("{}", column_table(PLAN_COLUMNS, &rows));
     println!(
         "{} on {}: memmap = struct-page frames in RAM; page tables = vmemmap page-table frames; on device = --map=dev reserve.",
         if a.simulate { "measured on the simulated machine" } else { "planned (closed form)" },

@@ -7,11 +7,15 @@ use anyhow::Context;
 use clap::Args;
 use plotters::prelude::*;
 use vmemdiet::addr::ByteSize;
+use vmemdiet::mm::profile::Profile;
 use vmemdiet::plan::Kind;
-use vmemdiet::workload::gup::GupOp;
-use vmemdiet::workload::report::{self, Comparison, Mode, Report, PROFILES};
+use vmemdiet::workload::bootstrap::BootstrapResult;
+use vmemdiet::workload::gup::{GupOp, GupResult};
+use vmemdiet::workload::mr::MrResult;
+use vmemdiet::workload::report::{self, At, Comparison, Mode, PlanEntry, Report, PROFILES};
+use vmemdiet::workload::seeds::SEEDS;
 
-use crate::output::{progress, table};
+use crate::output::{progress, ratio, table};
 
 /// Arguments of `vmemdiet report`.
 #[derive(Debug, Args)]
@@ -67,14 +71,6 @@ fn fmt(v: f64, unit: &str) -> String {
     }
 }
 
-fn ratio(r: f64) -> String {
-    if r.is_finite() {
-        format!("{r:.1}x")
-    } else {
-        "inf".into()
-    }
-}
-
 fn comparison_rows(cs: &[Comparison]) -> Vec<Vec<String>> {
     cs.iter()
         .map(|c| {
@@ -92,6 +88,7 @@ fn comparison_rows(cs: &[Comparison]) -> Vec<Vec<String>> {
                     _ => "-".into(),
                 },
                 c.seeds_ratio.map_or("-".into(), ratio),
+                c.ours_vs_seeds().map_or("-".into(), ratio),
                 c.after_over_limit
                     .map_or("-".into(), |x| format!("{x:.1}x")),
             ]
@@ -99,15 +96,21 @@ fn comparison_rows(cs: &[Comparison]) -> Vec<Vec<String>> {
         .collect()
 }
 
-const HEADER: [&str; 7] = [
+const HEADER: [&str; 8] = [
     "measurement",
     "profiles",
     "ours",
     "ours ratio",
     "seeds",
     "seeds ratio",
+    "ours / seeds",
     "after / limit",
 ];
+
+/// The planner's closed-form row of `kind` at `align` under `p`.
+fn planned(r: &Report, kind: Kind, p: Profile, align: ByteSize) -> Option<&PlanEntry> {
+    r.find(At::new(kind, p, align))
+}
 
 fn print_terminal(r: &Report) {
     println!(
@@ -126,14 +129,7 @@ fn print_terminal(r: &Report) {
         for align in [ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1)] {
             let cells: Vec<String> = vmemdiet::mm::profile::ALL_PROFILES
                 .iter()
-                .filter_map(|p| {
-                    r.planner.iter().find(|e| {
-                        e.kind == kind
-                            && e.row.align == align.bytes()
-                            && e.row.profile == *p
-                            && !e.row.simulated
-                    })
-                })
+                .filter_map(|&p| planned(r, kind, p, align))
                 .map(|e| ByteSize::new(e.row.memmap_bytes).to_string())
                 .collect();
             if cells.is_empty() {
@@ -167,6 +163,21 @@ fn markdown(r: &Report) -> String {
     let _ = writeln!(s, "|{}", "---|".repeat(HEADER.len()));
     for row in comparison_rows(&r.comparisons) {
         let _ = writeln!(s, "| {} |", row.join(" | "));
+    }
+    let _ = writeln!(
+        s,
+        "\n### Where the seeds' figures come from\n\n| key | what | value | source |\n|---|---|---|---|"
+    );
+    for f in &SEEDS {
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {} {} | {} |",
+            f.key.name(),
+            f.what,
+            f.value,
+            f.unit.symbol(),
+            f.source
+        );
     }
     let _ = writeln!(s, "\n## Memmap per TiB (planner)\n\n| kind | align | profile | memmap | page tables | struct pages written | simulated |\n|---|---|---|---|---|---|---|");
     for e in &r.planner {
@@ -358,17 +369,7 @@ fn plots(r: &Report, out: &Path) -> anyhow::Result<()> {
     .map(|&(kind, align)| {
         let vals = PROFILES
             .iter()
-            .map(|p| {
-                r.planner
-                    .iter()
-                    .find(|e| {
-                        e.kind == kind
-                            && e.row.align == align.bytes()
-                            && e.row.profile == *p
-                            && !e.row.simulated
-                    })
-                    .map_or(0.0, |e| mib(e.row.memmap_bytes))
-            })
+            .map(|&p| planned(r, kind, p, align).map_or(0.0, |e| mib(e.row.memmap_bytes)))
             .collect();
         (format!("{kind} {}", align.short()), vals)
     })
@@ -385,10 +386,8 @@ fn plots(r: &Report, out: &Path) -> anyhow::Result<()> {
         .map(|a| {
             let vals = PROFILES
                 .iter()
-                .map(|p| {
-                    r.bootstrap
-                        .iter()
-                        .find(|b| b.profile == *p && b.align == a.bytes())
+                .map(|&p| {
+                    r.find::<BootstrapResult>(At::new(Kind::Devdax, p, *a))
                         .map_or(0.0, |b| b.create_us / 1000.0)
                 })
                 .collect();
@@ -412,10 +411,8 @@ fn plots(r: &Report, out: &Path) -> anyhow::Result<()> {
         for a in [ByteSize::mib(2), ByteSize::gib(1)] {
             let vals = PROFILES
                 .iter()
-                .map(|p| {
-                    r.gup
-                        .iter()
-                        .find(|g| g.profile == *p && g.align == a.bytes() && g.op == op)
+                .map(|&p| {
+                    r.find::<GupResult>(At::new(Kind::Devdax, p, a).op(op))
                         .map_or(
                             0.0,
                             |g| if what == "unpin" { g.put_us } else { g.get_us } / 1000.0,
@@ -442,9 +439,8 @@ fn plots(r: &Report, out: &Path) -> anyhow::Result<()> {
     .map(|&(kind, a)| {
         let vals = PROFILES
             .iter()
-            .map(|p| {
-                r.mr.iter()
-                    .find(|m| m.kind == kind && m.profile == *p && m.align == a.bytes())
+            .map(|&p| {
+                r.find::<MrResult>(At::new(kind, p, a))
                     .map_or(0.0, |m| 1e6 / m.us_per_round.max(1e-3))
             })
             .collect();

@@ -26,6 +26,14 @@ pub struct BootstrapConfig {
     pub runs: u32,
 }
 
+impl BootstrapConfig {
+    /// The plan of this device: the devdax rules it must pass.
+    #[must_use]
+    pub fn plan_config(&self) -> PlanConfig {
+        PlanConfig::new(self.size, self.align, self.map, self.profile)
+    }
+}
+
 /// Medians over the runs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct BootstrapResult {
@@ -62,7 +70,7 @@ fn median_us(mut v: Vec<Duration>) -> f64 {
 
 /// Runs one configuration; `tick` is called after every run (for progress bars).
 pub fn run(cfg: &BootstrapConfig, tick: &mut dyn FnMut()) -> Result<BootstrapResult, SimError> {
-    let plan_cfg = PlanConfig::new(cfg.size, cfg.align, cfg.map, cfg.profile);
+    let plan_cfg = cfg.plan_config();
     let need = simulate::host_bytes_needed(&plan_cfg)?;
     let budget = simulate::host_budget();
     if need > budget {

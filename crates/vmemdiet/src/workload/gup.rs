@@ -44,8 +44,23 @@ impl GupOp {
             GupOp::PinLongterm => "PIN_LONGTERM_BENCHMARK",
         }
     }
+    /// The name `--op` takes.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            GupOp::GupFast => "gup-fast",
+            GupOp::PinFast => "pin-fast",
+            GupOp::PinLongterm => "pin-longterm",
+        }
+    }
     fn pins(self) -> bool {
         self != GupOp::GupFast
+    }
+}
+
+impl std::fmt::Display for GupOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -24,6 +24,14 @@ pub struct PoolConfig {
     pub runs: u32,
 }
 
+impl PoolConfig {
+    /// The plan of this pool: the HugeTLB rules it must pass (2M or 1G pages, memmap in RAM).
+    #[must_use]
+    pub fn plan_config(&self) -> PlanConfig {
+        PlanConfig::new(self.size, self.align, MapMode::Mem, self.profile).hugetlb()
+    }
+}
+
 /// Medians over the runs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct PoolResult {
@@ -47,7 +55,7 @@ fn median_us(mut v: Vec<Duration>) -> f64 {
 
 /// Runs one configuration.
 pub fn run(cfg: &PoolConfig, tick: &mut dyn FnMut()) -> Result<PoolResult, SimError> {
-    let plan_cfg = PlanConfig::new(cfg.size, cfg.align, MapMode::Mem, cfg.profile).hugetlb();
+    let plan_cfg = cfg.plan_config();
     let need = simulate::host_bytes_needed(&plan_cfg)?;
     let budget = simulate::host_budget();
     if need > budget {

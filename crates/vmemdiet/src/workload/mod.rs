@@ -1,9 +1,11 @@
 //! Benchmark workloads, shared by the CLI and `cargo bench`.
 
 pub mod bootstrap;
+pub mod configs;
 pub mod gup;
 pub mod hugetlb_pool;
 pub mod limit;
 pub mod mapping;
 pub mod mr;
 pub mod report;
+pub mod seeds;

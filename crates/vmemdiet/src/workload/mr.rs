@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::addr::ByteSize;
+use crate::addr::{ByteSize, VirtAddr};
 use crate::drivers::dax::MapMode;
 use crate::drivers::ib_umem::{ib_dereg_mr, ib_reg_mr, UmemOpts, UmemTimes};
 use crate::mm::gup::GupCtx;
@@ -29,6 +29,21 @@ pub struct MrConfig {
     pub threads: u32,
     /// How long to loop.
     pub seconds: f64,
+}
+
+impl MrConfig {
+    /// The memory all threads register together (`size x threads`), or `None` if that does
+    /// not fit in 64 bits of bytes.
+    #[must_use]
+    pub fn spec(&self) -> Option<MappingSpec> {
+        Some(MappingSpec {
+            kind: self.kind,
+            size: ByteSize::new(self.size.bytes().checked_mul(u64::from(self.threads))?),
+            align: self.align,
+            map: self.map,
+            profile: self.profile,
+        })
+    }
 }
 
 /// Totals and per-round averages.
@@ -58,14 +73,9 @@ pub struct MrResult {
 
 /// Runs one configuration.
 pub fn run(cfg: &MrConfig) -> Result<MrResult, GupBenchError> {
-    let total = ByteSize::new(cfg.size.bytes() * u64::from(cfg.threads));
-    let spec = MappingSpec {
-        kind: cfg.kind,
-        size: total,
-        align: cfg.align,
-        map: cfg.map,
-        profile: cfg.profile,
-    };
+    let spec = cfg.spec().ok_or_else(|| {
+        GupBenchError::Setup(format!("{} x {} threads overflows", cfg.size, cfg.threads))
+    })?;
     with_mapping(&spec, true, |k, mm, va, len| {
         let per_thread = len / u64::from(cfg.threads) / cfg.align.bytes() * cfg.align.bytes();
         let limit = Duration::from_secs_f64(cfg.seconds.max(0.0));
@@ -78,7 +88,7 @@ pub fn run(cfg: &MrConfig) -> Result<MrResult, GupBenchError> {
                         s.spawn(move || {
                             let mut cx = GupCtx::new(k);
                             let mut times = UmemTimes::default();
-                            let addr = va.offset(t * per_thread);
+                            let addr = VirtAddr::new(va.as_u64() + t * per_thread);
                             let mut rounds = 0;
                             let mut entries = 0;
                             let t0 = Instant::now();

@@ -10,9 +10,11 @@ use crate::mm::profile::Profile;
 use crate::plan::{plan, Kind, PlanConfig, PlanRow};
 use crate::simulate::SimError;
 use crate::workload::bootstrap::{self, BootstrapConfig, BootstrapResult};
+use crate::workload::configs::{expand, ConfigError, Options};
 use crate::workload::gup::{self, GupBenchError, GupConfig, GupOp, GupResult};
 use crate::workload::hugetlb_pool::{self, PoolConfig, PoolResult};
 use crate::workload::mr::{self, MrConfig, MrResult};
+use crate::workload::seeds::{seed, SeedKey, Unit};
 
 /// How much to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -101,8 +103,8 @@ pub struct Comparison {
     pub seeds_before: Option<f64>,
     pub seeds_after: Option<f64>,
     pub seeds_ratio: Option<f64>,
-    /// Where the seeds' figure comes from.
-    pub seeds_source: &'static str,
+    /// Where the seeds' figures come from (see [`crate::workload::seeds`]).
+    pub seeds_source: String,
     /// Time of the `after` measurement over its limit measured in the same run, if any.
     pub after_over_limit: Option<f64>,
 }
@@ -129,6 +131,8 @@ pub enum ReportError {
     Bench(#[from] GupBenchError),
     #[error(transparent)]
     Plan(#[from] crate::plan::PlanError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 /// Steps a report of `mode` runs (for a progress bar).
@@ -173,73 +177,56 @@ pub fn collect(mode: Mode, tick: &mut dyn FnMut(&str)) -> Result<Report, ReportE
         }
     }
     tick("planner");
+    // The benchmarks: every profile of PROFILES, 16 GiB-style devdax at the seeds' aligns.
+    let base = Options {
+        profiles: PROFILES.to_vec(),
+        runs: s.runs,
+        ..Options::default()
+    };
     let mut boot = Vec::new();
-    for profile in PROFILES {
-        for align in ALIGNS {
-            let cfg = BootstrapConfig {
-                size: s.bootstrap,
-                align,
-                map: MapMode::Mem,
-                profile,
-                runs: s.runs,
-            };
-            boot.push(bootstrap::run(&cfg, &mut || {})?);
-            tick("bootstrap");
-        }
+    for cfg in expand::<BootstrapConfig>(&Options {
+        sizes: vec![s.bootstrap],
+        aligns: ALIGNS.to_vec(),
+        ..base.clone()
+    })? {
+        boot.push(bootstrap::run(&cfg, &mut || {})?);
+        tick("bootstrap");
     }
     let mut gups = Vec::new();
-    for profile in PROFILES {
-        for align in [ByteSize::mib(2), ByteSize::gib(1)] {
-            for op in [GupOp::GupFast, GupOp::PinFast, GupOp::PinLongterm] {
-                let cfg = GupConfig {
-                    op,
-                    kind: Kind::Devdax,
-                    size: s.gup,
-                    align,
-                    map: MapMode::Mem,
-                    profile,
-                    threads: 1,
-                    runs: s.runs,
-                    nr_per_call: Some(512),
-                    write: true,
-                };
-                gups.push(gup::bench(&cfg, &mut || {})?);
-                tick("gup");
-            }
-        }
+    for cfg in expand::<GupConfig>(&Options {
+        sizes: vec![s.gup],
+        aligns: vec![ByteSize::mib(2), ByteSize::gib(1)],
+        ops: vec![GupOp::GupFast, GupOp::PinFast, GupOp::PinLongterm],
+        nr_per_call: Some(512),
+        ..base.clone()
+    })? {
+        gups.push(gup::bench(&cfg, &mut || {})?);
+        tick("gup");
     }
     let mut mrs = Vec::new();
-    for kind in [Kind::Devdax, Kind::Hugetlb] {
-        for profile in PROFILES {
-            for align in [ByteSize::mib(2), ByteSize::gib(1)] {
-                let size = if align > s.mr { align } else { s.mr };
-                let cfg = MrConfig {
-                    kind,
-                    size,
-                    align,
-                    map: MapMode::Mem,
-                    profile,
-                    threads: 1,
-                    seconds: s.mr_seconds,
-                };
-                mrs.push(mr::run(&cfg)?);
-                tick("mr");
-            }
+    for align in [ByteSize::mib(2), ByteSize::gib(1)] {
+        // Each thread registers at least one page of the align.
+        for cfg in expand::<MrConfig>(&Options {
+            kinds: vec![Kind::Devdax, Kind::Hugetlb],
+            sizes: vec![s.mr.max(align)],
+            aligns: vec![align],
+            seconds: s.mr_seconds,
+            ..base.clone()
+        })? {
+            mrs.push(mr::run(&cfg)?);
+            tick("mr");
         }
     }
     let mut pools = Vec::new();
-    for profile in [Profile::V5_10, Profile::V6_15, Profile::Next] {
-        let cfg = PoolConfig {
-            size: s.pool,
-            align: ByteSize::mib(2),
-            profile,
-            runs: s.runs,
-        };
+    for cfg in expand::<PoolConfig>(&Options {
+        sizes: vec![s.pool],
+        profiles: vec![Profile::V5_10, Profile::V6_15, Profile::Next],
+        ..base
+    })? {
         pools.push(hugetlb_pool::run(&cfg, &mut || {})?);
         tick("hugetlb pool");
     }
-    let comparisons = compare(&planner, &boot, &gups, &mrs, &pools);
-    Ok(Report {
+    let mut report = Report {
         mode,
         sizes: s,
         planner,
@@ -247,25 +234,184 @@ pub fn collect(mode: Mode, tick: &mut dyn FnMut(&str)) -> Result<Report, ReportE
         gup: gups,
         mr: mrs,
         hugetlb_pool: pools,
-        comparisons,
-    })
+        comparisons: Vec::new(),
+    };
+    report.comparisons = compare(&report);
+    Ok(report)
 }
 
+/// Where a measurement sits in a report: the coordinates its sections share. A section
+/// without one (bootstrap has no op) has it absent (`None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct At {
+    pub kind: Kind,
+    pub profile: Profile,
+    pub align: ByteSize,
+    pub op: Option<GupOp>,
+}
+
+impl At {
+    /// The measurement of `kind` under `profile` at `align`.
+    #[must_use]
+    pub const fn new(kind: Kind, profile: Profile, align: ByteSize) -> At {
+        At {
+            kind,
+            profile,
+            align,
+            op: None,
+        }
+    }
+
+    /// The same, of GUP operation `op`.
+    #[must_use]
+    pub const fn op(self, op: GupOp) -> At {
+        At {
+            op: Some(op),
+            ..self
+        }
+    }
+
+    /// The same under another profile.
+    #[must_use]
+    pub const fn under(self, profile: Profile) -> At {
+        At { profile, ..self }
+    }
+}
+
+/// A section of a report whose rows are found by [`At`].
+pub trait Section: Sized {
+    /// The section's rows in `r`.
+    fn rows(r: &Report) -> &[Self];
+    /// Where this row sits; `None` for rows no lookup should see (the simulated planner rows,
+    /// which only check the closed form).
+    fn at(&self) -> Option<At>;
+}
+
+impl Section for PlanEntry {
+    fn rows(r: &Report) -> &[Self] {
+        &r.planner
+    }
+    fn at(&self) -> Option<At> {
+        (!self.row.simulated).then_some(At::new(
+            self.kind,
+            self.row.profile,
+            ByteSize::new(self.row.align),
+        ))
+    }
+}
+
+impl Section for BootstrapResult {
+    fn rows(r: &Report) -> &[Self] {
+        &r.bootstrap
+    }
+    fn at(&self) -> Option<At> {
+        Some(At::new(
+            Kind::Devdax,
+            self.profile,
+            ByteSize::new(self.align),
+        ))
+    }
+}
+
+impl Section for GupResult {
+    fn rows(r: &Report) -> &[Self] {
+        &r.gup
+    }
+    fn at(&self) -> Option<At> {
+        Some(At::new(self.kind, self.profile, ByteSize::new(self.align)).op(self.op))
+    }
+}
+
+impl Section for MrResult {
+    fn rows(r: &Report) -> &[Self] {
+        &r.mr
+    }
+    fn at(&self) -> Option<At> {
+        Some(At::new(self.kind, self.profile, ByteSize::new(self.align)))
+    }
+}
+
+impl Section for PoolResult {
+    fn rows(r: &Report) -> &[Self] {
+        &r.hugetlb_pool
+    }
+    fn at(&self) -> Option<At> {
+        Some(At::new(
+            Kind::Hugetlb,
+            self.profile,
+            ByteSize::new(self.align),
+        ))
+    }
+}
+
+impl Report {
+    /// The measurement of section `S` at `at`.
+    #[must_use]
+    pub fn find<S: Section>(&self, at: At) -> Option<&S> {
+        S::rows(self).iter().find(|r| r.at() == Some(at))
+    }
+
+    /// The measurements of section `S` at `at` under `before` and under `after`.
+    #[must_use]
+    pub fn pair<S: Section>(&self, at: At, before: Profile, after: Profile) -> Option<(&S, &S)> {
+        Some((self.find(at.under(before))?, self.find(at.under(after))?))
+    }
+}
+
+impl Comparison {
+    /// How our improvement compares with the seeds': `ours_ratio / seeds_ratio` (1 = the same
+    /// factor; above 1, ours improves more).
+    #[must_use]
+    pub fn ours_vs_seeds(&self) -> Option<f64> {
+        self.seeds_ratio.map(|s| self.ours_ratio / s)
+    }
+}
+
+/// The seeds' before and after figures of a comparison, scaled by `scale` (a per-TiB figure
+/// compared with a pool of another size).
+#[derive(Debug, Clone, Copy)]
+struct Theirs {
+    before: SeedKey,
+    after: SeedKey,
+    scale: f64,
+}
+
+impl Theirs {
+    const fn of(before: SeedKey, after: SeedKey) -> Theirs {
+        Theirs {
+            before,
+            after,
+            scale: 1.0,
+        }
+    }
+}
+
+/// One comparison of ours (in `unit`) with theirs.
 #[allow(clippy::too_many_arguments)]
 fn cmp(
     section: &'static str,
     what: String,
-    unit: &'static str,
+    unit: Unit,
     (before, ours_before): (Profile, f64),
     (after, ours_after): (Profile, f64),
-    seeds: Option<(f64, f64)>,
-    seeds_source: &'static str,
+    theirs: Option<Theirs>,
     after_over_limit: Option<f64>,
 ) -> Comparison {
+    let value = |k: SeedKey, scale: f64| seed(k).value_in(unit).map(|v| v * scale);
+    let seeds_before = theirs.and_then(|t| value(t.before, t.scale));
+    let seeds_after = theirs.and_then(|t| value(t.after, t.scale));
+    let seeds_source = theirs.map_or_else(String::new, |t| {
+        let (b, a) = (seed(t.before).source, seed(t.after).source);
+        if b == a {
+            a.to_string()
+        } else {
+            format!("before: {b}; after: {a}")
+        }
+    });
     Comparison {
         section,
         what,
-        unit,
+        unit: unit.symbol(),
         before,
         after,
         ours_before,
@@ -275,9 +421,9 @@ fn cmp(
         } else {
             f64::INFINITY
         },
-        seeds_before: seeds.map(|s| s.0),
-        seeds_after: seeds.map(|s| s.1),
-        seeds_ratio: seeds.map(|s| s.0 / s.1),
+        seeds_before,
+        seeds_after,
+        seeds_ratio: seeds_before.zip(seeds_after).map(|(b, a)| b / a),
         seeds_source,
         after_over_limit,
     }
@@ -285,74 +431,48 @@ fn cmp(
 
 /// The seeds' headline comparisons, ours beside theirs.
 #[allow(clippy::cast_precision_loss)]
-fn compare(
-    planner: &[PlanEntry],
-    boot: &[BootstrapResult],
-    gups: &[GupResult],
-    mrs: &[MrResult],
-    pools: &[PoolResult],
-) -> Vec<Comparison> {
+fn compare(r: &Report) -> Vec<Comparison> {
+    use SeedKey as K;
     let mut out = Vec::new();
     let mib = |b: u64| b as f64 / f64::from(1 << 20);
-    let plan_of = |kind: Kind, p: Profile, a: ByteSize| {
-        planner
-            .iter()
-            .find(|e| {
-                e.kind == kind && e.row.profile == p && e.row.align == a.bytes() && !e.row.simulated
-            })
-            .map(|e| e.row)
-    };
-    for (align, seeds, src) in [
-        (
-            ByteSize::mib(2),
-            Some((16384.0, 4096.0)),
-            "RFC cover letter: 16G -> 4G per TiB",
-        ),
-        (
-            ByteSize::gib(1),
-            Some((16384.0, 40.0)),
-            "merged cover letter v5-v9: 16G -> 40MB per TiB",
-        ),
+    let (v5_10, rfc, v6_15) = (Profile::V5_10, Profile::Rfc, Profile::V6_15);
+    for (align, after_key) in [
+        (ByteSize::mib(2), K::MemmapPerTib2m),
+        (ByteSize::gib(1), K::MemmapPerTib1g),
     ] {
-        if let (Some(b), Some(a)) = (
-            plan_of(Kind::Devdax, Profile::V5_10, align),
-            plan_of(Kind::Devdax, Profile::V6_15, align),
-        ) {
+        let at = At::new(Kind::Devdax, v5_10, align);
+        if let Some((b, a)) = r.pair::<PlanEntry>(at, v5_10, v6_15) {
             out.push(cmp(
                 "memmap",
                 format!("devdax memmap + page tables per TiB, {}", align.short()),
-                "MiB",
-                (Profile::V5_10, mib(b.memmap_bytes + b.pagetable_bytes)),
-                (Profile::V6_15, mib(a.memmap_bytes + a.pagetable_bytes)),
-                seeds,
-                src,
+                Unit::MiB,
+                (v5_10, mib(b.row.memmap_bytes + b.row.pagetable_bytes)),
+                (v6_15, mib(a.row.memmap_bytes + a.row.pagetable_bytes)),
+                Some(Theirs::of(K::MemmapPerTibBefore, after_key)),
                 None,
             ));
         }
-        if let (Some(b), Some(a)) = (
-            plan_of(Kind::Hugetlb, Profile::V5_10, align),
-            plan_of(Kind::Hugetlb, Profile::V6_15, align),
-        ) {
+        let at = At::new(Kind::Hugetlb, v5_10, align);
+        if let Some((b, a)) = r.pair::<PlanEntry>(at, v5_10, v6_15) {
             out.push(cmp(
                 "memmap",
                 format!("HugeTLB memmap per TiB, {} (HVO)", align.short()),
-                "MiB",
-                (Profile::V5_10, mib(b.memmap_bytes)),
-                (Profile::V6_15, mib(a.memmap_bytes)),
-                None,
-                "",
+                Unit::MiB,
+                (v5_10, mib(b.row.memmap_bytes)),
+                (v6_15, mib(a.row.memmap_bytes)),
+                (align == ByteSize::mib(2))
+                    .then_some(Theirs::of(K::HvoPerTibBefore, K::HvoPerTib2m)),
                 None,
             ));
         }
     }
-    let boot_of =
-        |p: Profile, a: ByteSize| boot.iter().find(|r| r.profile == p && r.align == a.bytes());
-    for (align, seeds) in [
-        (ByteSize::mib(2), (750.0, 190.0)),
-        (ByteSize::gib(1), (750.0, 1.0)),
+    for (align, after_key) in [
+        (ByteSize::mib(2), K::Bootstrap2m),
+        (ByteSize::gib(1), K::Bootstrap1g),
     ] {
-        for after in [Profile::Rfc, Profile::V6_15] {
-            if let (Some(b), Some(a)) = (boot_of(Profile::V5_10, align), boot_of(after, align)) {
+        for after in [rfc, v6_15] {
+            let at = At::new(Kind::Devdax, v5_10, align);
+            if let Some((b, a)) = r.pair::<BootstrapResult>(at, v5_10, after) {
                 out.push(cmp(
                     "bootstrap",
                     format!(
@@ -360,30 +480,43 @@ fn compare(
                         ByteSize::new(a.size),
                         align.short()
                     ),
-                    "ms",
-                    (Profile::V5_10, b.create_us / 1000.0),
+                    Unit::Ms,
+                    (v5_10, b.create_us / 1000.0),
                     (after, a.create_us / 1000.0),
-                    Some(seeds),
-                    "RFC: ~750 ms -> ~190 ms (2M) / <=1 ms (1G), emulated NVDIMMs",
+                    Some(Theirs::of(K::BootstrapBefore, after_key)),
                     Some(a.create_over_limit),
                 ));
             }
         }
     }
-    let gup_of = |p: Profile, a: ByteSize, op: GupOp| {
-        gups.iter()
-            .find(|r| r.profile == p && r.align == a.bytes() && r.op == op)
-    };
-    for (op, align, seeds) in [
-        (GupOp::GupFast, ByteSize::mib(2), (75.0, 5.2)),
-        (GupOp::GupFast, ByteSize::gib(1), (75.0, 3.2)),
-        (GupOp::PinFast, ByteSize::mib(2), (125.0, 5.5)),
-        (GupOp::PinFast, ByteSize::gib(1), (125.0, 3.4)),
+    for (op, align, before_key, after_key) in [
+        (
+            GupOp::GupFast,
+            ByteSize::mib(2),
+            K::GupFastBefore,
+            K::GupFast2m,
+        ),
+        (
+            GupOp::GupFast,
+            ByteSize::gib(1),
+            K::GupFastBefore,
+            K::GupFast1g,
+        ),
+        (
+            GupOp::PinFast,
+            ByteSize::mib(2),
+            K::PinFastBefore,
+            K::PinFast2m,
+        ),
+        (
+            GupOp::PinFast,
+            ByteSize::gib(1),
+            K::PinFastBefore,
+            K::PinFast1g,
+        ),
     ] {
-        if let (Some(b), Some(a)) = (
-            gup_of(Profile::V5_10, align, op),
-            gup_of(Profile::Rfc, align, op),
-        ) {
+        let at = At::new(Kind::Devdax, v5_10, align).op(op);
+        if let Some((b, a)) = r.pair::<GupResult>(at, v5_10, rfc) {
             out.push(cmp(
                 "gup",
                 format!(
@@ -392,85 +525,251 @@ fn compare(
                     ByteSize::new(a.size),
                     align.short()
                 ),
-                "ms",
-                (Profile::V5_10, b.get_us / 1000.0),
-                (Profile::Rfc, a.get_us / 1000.0),
-                Some(seeds),
-                "RFC cover letter (16 GiB assumed)",
+                Unit::Ms,
+                (v5_10, b.get_us / 1000.0),
+                (rfc, a.get_us / 1000.0),
+                Some(Theirs::of(before_key, after_key)),
                 Some(a.get_us / a.limit_get_us.max(1e-3)),
             ));
         }
     }
-    if let (Some(b), Some(a)) = (
-        gup_of(Profile::V5_10, ByteSize::mib(2), GupOp::PinFast),
-        gup_of(Profile::V6_15, ByteSize::mib(2), GupOp::PinFast),
-    ) {
+    let at = At::new(Kind::Devdax, v5_10, ByteSize::mib(2));
+    if let Some((b, a)) = r.pair::<GupResult>(at.op(GupOp::PinFast), v5_10, v6_15) {
         out.push(cmp(
             "gup",
             format!("unpin_user_pages, {} 2M", ByteSize::new(a.size)),
-            "ms",
-            (Profile::V5_10, b.put_us / 1000.0),
-            (Profile::V6_15, a.put_us / 1000.0),
-            Some((87.6, 27.5)),
-            "5.12 unpin series: ~3x",
+            Unit::Ms,
+            (v5_10, b.put_us / 1000.0),
+            (v6_15, a.put_us / 1000.0),
+            Some(Theirs::of(K::UnpinBefore, K::UnpinAfter)),
             Some(a.put_us / a.limit_put_us.max(1e-3)),
         ));
     }
-    if let (Some(b), Some(a)) = (
-        gup_of(Profile::V5_10, ByteSize::mib(2), GupOp::PinLongterm),
-        gup_of(Profile::V6_15, ByteSize::mib(2), GupOp::PinLongterm),
-    ) {
+    if let Some((b, a)) = r.pair::<GupResult>(at.op(GupOp::PinLongterm), v5_10, v6_15) {
         out.push(cmp(
             "gup",
             format!("PIN_LONGTERM get (slow path), {} 2M", ByteSize::new(a.size)),
-            "ms",
-            (Profile::V5_10, b.get_us / 1000.0),
-            (Profile::V6_15, a.get_us / 1000.0),
+            Unit::Ms,
+            (v5_10, b.get_us / 1000.0),
+            (v6_15, a.get_us / 1000.0),
             None,
-            "",
             Some(a.get_us / a.limit_get_us.max(1e-3)),
         ));
     }
-    let mr_of = |k: Kind, p: Profile, a: ByteSize| {
-        mrs.iter()
-            .find(|r| r.kind == k && r.profile == p && r.align == a.bytes())
-    };
-    for (kind, seeds) in [
-        (Kind::Devdax, (31.617_923, 16.426_047)),
-        (Kind::Hugetlb, (10.748_456, 4.663_622)),
+    for (kind, before_key, after_key) in [
+        (Kind::Devdax, K::MrDevdaxBefore, K::MrDevdaxAfter),
+        (Kind::Hugetlb, K::MrHugetlbBefore, K::MrHugetlbAfter),
     ] {
-        if let (Some(b), Some(a)) = (
-            mr_of(kind, Profile::V5_10, ByteSize::mib(2)),
-            mr_of(kind, Profile::Rfc, ByteSize::mib(2)),
-        ) {
+        let at = At::new(kind, v5_10, ByteSize::mib(2));
+        if let Some((b, a)) = r.pair::<MrResult>(at, v5_10, rfc) {
             out.push(cmp(
                 "mr",
                 format!(
                     "MR reg+dereg per round, {kind} {} 2M",
                     ByteSize::new(a.size)
                 ),
-                "ms",
-                (Profile::V5_10, b.us_per_round / 1000.0),
-                (Profile::Rfc, a.us_per_round / 1000.0),
-                Some(seeds),
-                "RFC cover letter, 5 s loop",
+                Unit::Ms,
+                (v5_10, b.us_per_round / 1000.0),
+                (rfc, a.us_per_round / 1000.0),
+                Some(Theirs::of(before_key, after_key)),
                 None,
             ));
         }
     }
-    let pool_of = |p: Profile| pools.iter().find(|r| r.profile == p);
-    if let (Some(b), Some(a)) = (pool_of(Profile::V5_10), pool_of(Profile::V6_15)) {
+    let at = At::new(Kind::Hugetlb, v5_10, ByteSize::mib(2));
+    if let Some((b, a)) = r.pair::<PoolResult>(at, v5_10, v6_15) {
         out.push(cmp(
             "hugetlb",
             format!("HVO memmap of a {} pool of 2M pages", ByteSize::new(a.size)),
-            "MiB",
-            (Profile::V5_10, mib(b.memmap_bytes)),
-            (Profile::V6_15, mib(a.memmap_bytes)),
-            // HVO keeps 1 of the 8 vmemmap pages of a 2 MiB page: size/64 before, size/512 after.
-            Some((mib(a.size / 64), mib(a.size / 512))),
-            "HVO (5.18+): keep 1 of 8 vmemmap pages per 2 MiB page",
+            Unit::MiB,
+            (v5_10, mib(b.memmap_bytes)),
+            (v6_15, mib(a.memmap_bytes)),
+            // The seeds' figures are per TiB; scale them to the pool.
+            Some(Theirs {
+                scale: a.size as f64 / ByteSize::tib(1).bytes() as f64,
+                ..Theirs::of(K::HvoPerTibBefore, K::HvoPerTib2m)
+            }),
             None,
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A report with the planner's rows and made-up benchmark rows: before costs 10, after 1.
+    fn fake() -> Report {
+        let mut planner = Vec::new();
+        for kind in [Kind::Devdax, Kind::Hugetlb] {
+            for profile in PROFILES {
+                for align in [ByteSize::mib(2), ByteSize::gib(1)] {
+                    let mut cfg = PlanConfig::new(ByteSize::tib(1), align, MapMode::Mem, profile);
+                    cfg.kind = kind;
+                    let row = PlanRow::new(&cfg, plan(&cfg).unwrap(), false);
+                    planner.push(PlanEntry { kind, row });
+                }
+            }
+        }
+        let t = |p: Profile| {
+            if p == Profile::V5_10 {
+                10_000.0
+            } else {
+                1_000.0
+            }
+        };
+        let (mut bootstrap, mut gup, mut mr, mut hugetlb_pool) = (vec![], vec![], vec![], vec![]);
+        for profile in PROFILES {
+            for align in [ByteSize::mib(2), ByteSize::gib(1)] {
+                bootstrap.push(BootstrapResult {
+                    size: 1 << 30,
+                    align: align.bytes(),
+                    map: MapMode::Mem,
+                    profile,
+                    runs: 1,
+                    create_us: t(profile),
+                    destroy_us: 1.0,
+                    limit_us: 1.0,
+                    create_over_limit: 1.0,
+                    struct_pages_initialized: 1,
+                    memmap_bytes: 1,
+                });
+                for op in [GupOp::GupFast, GupOp::PinFast, GupOp::PinLongterm] {
+                    gup.push(GupResult {
+                        op,
+                        kind: Kind::Devdax,
+                        size: 1 << 30,
+                        align: align.bytes(),
+                        map: MapMode::Mem,
+                        profile,
+                        threads: 1,
+                        runs: 1,
+                        nr_per_call: 512,
+                        get_us: t(profile),
+                        put_us: t(profile),
+                        limit_get_us: 1.0,
+                        limit_put_us: 1.0,
+                        pages: 1,
+                        atomics: 1,
+                        get_atomics: 1,
+                        put_atomics: 0,
+                        pincount_atomics: 0,
+                        walks: 1,
+                        pgmap_lookups: 0,
+                        slow_pages: 0,
+                    });
+                }
+                for kind in [Kind::Devdax, Kind::Hugetlb] {
+                    mr.push(MrResult {
+                        kind,
+                        size: 1 << 30,
+                        align: align.bytes(),
+                        map: MapMode::Mem,
+                        profile,
+                        threads: 1,
+                        seconds: 1.0,
+                        rounds: 1,
+                        us_per_round: t(profile),
+                        pin_us: 0.0,
+                        sg_us: 0.0,
+                        release_us: 0.0,
+                        sg_entries: 1,
+                    });
+                }
+            }
+            hugetlb_pool.push(PoolResult {
+                size: 1 << 30,
+                align: 2 << 20,
+                profile,
+                runs: 1,
+                pages: 512,
+                alloc_us: 1.0,
+                free_us: 1.0,
+                memmap_bytes: if profile == Profile::V5_10 {
+                    1 << 24
+                } else {
+                    1 << 21
+                },
+            });
+        }
+        let mut r = Report {
+            mode: Mode::Quick,
+            sizes: Mode::Quick.sizes(),
+            planner,
+            bootstrap,
+            gup,
+            mr,
+            hugetlb_pool,
+            comparisons: Vec::new(),
+        };
+        r.comparisons = compare(&r);
+        r
+    }
+
+    #[test]
+    fn find_and_pair_look_up_by_section_and_configuration() {
+        let r = fake();
+        let at = At::new(Kind::Devdax, Profile::V5_10, ByteSize::mib(2));
+        let g: &GupResult = r.find(at.op(GupOp::PinFast)).unwrap();
+        assert_eq!(
+            (g.op, g.profile, g.align),
+            (GupOp::PinFast, Profile::V5_10, 2 << 20)
+        );
+        assert!(r.find::<GupResult>(at).is_none(), "a GUP row has an op");
+        let (b, a) = r
+            .pair::<PlanEntry>(at, Profile::V5_10, Profile::V6_15)
+            .unwrap();
+        assert_eq!(
+            (b.row.memmap_bytes, a.row.memmap_bytes),
+            (16 << 30, 4 << 30)
+        );
+        let p: &PoolResult = r
+            .find(At::new(Kind::Hugetlb, Profile::Next, ByteSize::mib(2)))
+            .unwrap();
+        assert_eq!(p.profile, Profile::Next);
+        assert!(r.find::<MrResult>(at.under(Profile::V6_12)).is_none());
+    }
+
+    #[test]
+    fn comparisons_carry_the_seeds_figures_in_their_unit() {
+        let r = fake();
+        let by = |what: &str| {
+            r.comparisons
+                .iter()
+                .find(|c| c.what.starts_with(what))
+                .unwrap()
+        };
+        let c = by("devdax memmap + page tables per TiB, 2M");
+        assert_eq!(
+            (c.seeds_before, c.seeds_after),
+            (Some(16384.0), Some(4096.0))
+        );
+        let c = by("namespace create, 1 GiB 2M");
+        assert_eq!((c.seeds_before, c.seeds_after), (Some(750.0), Some(190.0)));
+        assert!(c.seeds_source.contains("seeds/000_58ee0360e004a9b6.txt"));
+        let c = by("GUP_FAST_BENCHMARK get, 1 GiB 1G");
+        assert_eq!((c.seeds_before, c.seeds_after), (Some(75.0), Some(3.2)));
+        assert_eq!(c.ours_ratio, 10.0);
+        let vs = c.ours_vs_seeds().unwrap();
+        assert!((vs - 10.0 / (75.0 / 3.2)).abs() < 1e-9);
+        let c = by("MR reg+dereg per round, hugetlb");
+        assert!((c.seeds_before.unwrap() - 10.748_456).abs() < 1e-9);
+        // Per TiB figures scaled to a 1 GiB pool: 16 MiB -> 2 MiB.
+        let c = by("HVO memmap of a 1 GiB pool");
+        assert_eq!((c.seeds_before, c.seeds_after), (Some(16.0), Some(2.0)));
+        let unseeded: Vec<&str> = r
+            .comparisons
+            .iter()
+            .filter(|c| c.seeds_ratio.is_none())
+            .map(|c| c.what.as_str())
+            .collect();
+        assert_eq!(
+            unseeded,
+            [
+                "HugeTLB memmap per TiB, 1G (HVO)",
+                "PIN_LONGTERM get (slow path), 1 GiB 2M"
+            ]
+        );
+    }
 }

@@ -1,0 +1,200 @@
+//! The human tables of `vmemdiet bench ...` and `vmemdiet plan`: every row has one cell per
+//! header, and each cell holds what its header says (a `size` parses as a size, a `kind` is
+//! devdax or hugetlb, a time is in us or ms). JSON has its own tests in cli.rs; these read what
+//! people read.
+
+use assert_cmd::Command;
+use vmemdiet::addr::ByteSize;
+use vmemdiet::mm::profile::Profile;
+use vmemdiet::workload::gup::GupOp;
+
+/// Runs `vmemdiet args` and returns the table it prints: the header, then the rows.
+fn table(args: &[&str]) -> (Vec<String>, Vec<Vec<String>>) {
+    let out = Command::cargo_bin("vmemdiet")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    // UTF8_FULL_CONDENSED: rows are framed by '│' and cells split by '┆'.
+    let mut lines = text.lines().filter(|l| l.starts_with('│')).map(|l| {
+        l.trim_start_matches('│')
+            .trim_end_matches('│')
+            .split('┆')
+            .map(|c| c.trim().to_string())
+            .collect::<Vec<_>>()
+    });
+    let header = lines
+        .next()
+        .unwrap_or_else(|| panic!("{args:?}: no table in {text}"));
+    (header, lines.collect())
+}
+
+fn is_uint(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `12`, `1.5`.
+fn is_decimal(s: &str) -> bool {
+    let mut parts = s.splitn(2, '.');
+    parts.next().is_some_and(is_uint) && parts.next().is_none_or(is_uint)
+}
+
+fn with_unit<'a>(s: &'a str, units: &[&str]) -> Option<&'a str> {
+    let (n, u) = s.split_once(' ')?;
+    units.contains(&u).then_some(n)
+}
+
+/// Whether `cell` holds what a column headed `header` should; panics on a header no check
+/// knows, so a new column comes with its check.
+fn holds(header: &str, cell: &str) -> bool {
+    match header {
+        "size" => cell.parse::<ByteSize>().is_ok(),
+        "align" | "page" => ["4K", "2M", "1G"].contains(&cell),
+        "map" => ["mem", "dev"].contains(&cell),
+        "kind" => ["devdax", "hugetlb"].contains(&cell),
+        "profile" => cell.parse::<Profile>().is_ok(),
+        "op" => cell.parse::<GupOp>().is_ok(),
+        "create" | "destroy" | "limit" | "get" | "put" | "round" | "pin" | "sg" | "release"
+        | "grow" | "shrink" => with_unit(cell, &["us", "ms"]).is_some_and(is_decimal),
+        "c/limit" | "get/lim" | "put/lim" => {
+            cell == "inf" || cell.strip_suffix('x').is_some_and(is_decimal)
+        }
+        "init" | "atomics" | "walks" | "slow" | "threads" | "pages" | "sg ents"
+        | "struct pages" | "initialized" => is_uint(cell),
+        "memmap" | "memmap (RAM)" | "page tables" | "on device" => {
+            cell == "0"
+                || with_unit(cell, &["B", "KiB", "MiB", "GiB", "TiB"]).is_some_and(is_decimal)
+        }
+        "rounds" => cell
+            .split_once(" in ")
+            .and_then(|(n, t)| Some((n, t.strip_suffix(" s")?)))
+            .is_some_and(|(n, t)| is_uint(n) && is_decimal(t)),
+        "% of size" => cell.strip_suffix(" %").is_some_and(is_decimal),
+        _ => panic!("no check for column {header:?}"),
+    }
+}
+
+/// Checks a table's shape and cells; returns the cells of column `name`.
+fn check(args: &[&str], rows_wanted: usize) -> impl Fn(&str) -> Vec<String> {
+    let (header, rows) = table(args);
+    assert_eq!(rows.len(), rows_wanted, "{args:?}: rows");
+    for row in &rows {
+        assert_eq!(
+            row.len(),
+            header.len(),
+            "{args:?}: {row:?} under {header:?}"
+        );
+        for (h, c) in header.iter().zip(row) {
+            assert!(holds(h, c), "{args:?}: column {h:?} holds {c:?}");
+        }
+    }
+    move |name| {
+        let i = header.iter().position(|h| h == name).unwrap();
+        rows.iter().map(|r| r[i].clone()).collect()
+    }
+}
+
+#[test]
+fn bench_bootstrap_table() {
+    let col = check(
+        &[
+            "bench",
+            "bootstrap",
+            "--size",
+            "64M",
+            "--align",
+            "4K,2M",
+            "--profile",
+            "v5.10,v6.15",
+            "--runs",
+            "1",
+        ],
+        4,
+    );
+    assert!(col("size").iter().all(|s| s == "64 MiB"));
+}
+
+#[test]
+fn bench_gup_table() {
+    let col = check(
+        &[
+            "bench",
+            "gup",
+            "--size",
+            "64M",
+            "--align",
+            "2M",
+            "--kind",
+            "devdax,hugetlb",
+            "--profile",
+            "v5.10",
+            "--op",
+            "gup-fast,pin-fast",
+            "--runs",
+            "1",
+        ],
+        4,
+    );
+    assert_eq!(col("kind"), ["devdax", "devdax", "hugetlb", "hugetlb"]);
+    assert_eq!(col("op"), ["gup-fast", "pin-fast", "gup-fast", "pin-fast"]);
+    assert!(col("size").iter().all(|s| s == "64 MiB"));
+}
+
+#[test]
+fn bench_mr_table() {
+    let col = check(
+        &[
+            "bench",
+            "mr",
+            "--size",
+            "64M",
+            "--align",
+            "2M",
+            "--kind",
+            "devdax,hugetlb",
+            "--profile",
+            "v6.15",
+            "--seconds",
+            "0.05",
+        ],
+        2,
+    );
+    assert_eq!(col("kind"), ["devdax", "hugetlb"]);
+}
+
+#[test]
+fn bench_hugetlb_pool_table() {
+    let col = check(
+        &[
+            "bench",
+            "hugetlb-pool",
+            "--size",
+            "64M",
+            "--profile",
+            "v5.10,v6.15",
+            "--runs",
+            "1",
+        ],
+        2,
+    );
+    assert_eq!(col("pages"), ["32", "32"]);
+}
+
+#[test]
+fn plan_tables() {
+    let col = check(&["plan", "--size", "1TiB"], 6);
+    assert_eq!(col("memmap (RAM)")[..3], ["16 GiB", "16 GiB", "16 GiB"]);
+    let col = check(
+        &[
+            "plan", "--size", "1TiB", "--kind", "hugetlb", "--align", "2M,1G",
+        ],
+        2,
+    );
+    assert_eq!(col("kind"), ["hugetlb", "hugetlb"]);
+}
