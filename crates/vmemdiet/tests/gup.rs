@@ -408,11 +408,7 @@ fn a_pin_that_would_overflow_the_refcount_is_refused_and_changes_nothing() {
         let (mm, va, _) = map(&k, &r, &mut cx);
         let head = pages_head(&k, &r);
         let f = page_folio(&mut cx.memmap, head).unwrap();
-        cx.memmap
-            .page_mut(f.head())
-            .unwrap()
-            .refcount
-            .store(i32::MAX - 100, std::sync::atomic::Ordering::Relaxed);
+        f.set_ref_count(&mut cx.memmap, i32::MAX - 100).unwrap();
         let before = counts(&mut cx, head);
         let mut pages = Vec::new();
         // Order-0: one pin adds 1024; 2M: 512 refs in one grab.

@@ -7,7 +7,7 @@ use vmemdiet::addr::{ByteSize, Pfn};
 use vmemdiet::drivers::dax::MapMode;
 use vmemdiet::machine::{Fault, MachineConfig};
 use vmemdiet::mm::hugetlb::{set_nr_hugepages, HugeSize, HugetlbError};
-use vmemdiet::mm::page::{FolioTail, Memmap, PagePtr, PG_HEAD};
+use vmemdiet::mm::page::{page_folio, Memmap, PagePtr, PG_HEAD};
 use vmemdiet::mm::profile::{Profile, ALL_PROFILES};
 use vmemdiet::mm::sparse_vmemmap::memmap_frames_of;
 use vmemdiet::mm::Kernel;
@@ -61,7 +61,13 @@ fn inv3_every_tail_resolves_to_its_head_through_fake_heads() {
             for hp in 0..2 {
                 let head = PagePtr::from_pfn(g, Pfn::new(pool_start(size, 2).as_u64() + hp * n));
                 assert!(mm.page(head).unwrap().is_head());
-                assert_eq!(FolioTail(mm.page(head.nth(g, 1)).unwrap()).nr_pages(), n);
+                assert_eq!(
+                    page_folio(&mut mm, head)
+                        .unwrap()
+                        .nr_pages(&mut mm)
+                        .unwrap(),
+                    n
+                );
                 let step = if n > 512 { 61 } else { 1 };
                 let mut i = 1;
                 while i < n {
@@ -248,7 +254,8 @@ fn gup_over_hugetlbfs_batches_per_huge_page_from_rfc_on_and_returns_pages_to_the
             let head = PagePtr::from_pfn(g, pool_start(size, pages));
             let mut mm2 = Memmap::new(&k.machine);
             assert_eq!(mm2.page(head).unwrap().ref_count(), 0);
-            assert_eq!(FolioTail(mm2.page(head.nth(g, 1)).unwrap()).pincount(), 0);
+            let f = page_folio(&mut mm2, head).unwrap();
+            assert_eq!(f.pincount(&mut mm2).unwrap(), 0);
             drop(mm);
             assert_eq!(set_nr_hugepages(&k, size, 0).unwrap(), 0);
         }

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use vmemdiet::addr::{ByteSize, Order, Pfn, PhysAddr, VirtAddr};
 use vmemdiet::drivers::dax::{DaxError, DaxRegion, DevDaxSpec, MapMode};
 use vmemdiet::machine::{Fault, MachineConfig};
-use vmemdiet::mm::page::{FolioTail, Memmap, PagePtr, PG_HEAD, TAIL_MAPPING};
+use vmemdiet::mm::page::{page_folio, Memmap, PagePtr, PG_HEAD, TAIL_MAPPING};
 use vmemdiet::mm::profile::{Profile, ALL_PROFILES};
 use vmemdiet::mm::sparse_vmemmap::ptes_mapping;
 use vmemdiet::mm::Kernel;
@@ -152,10 +152,10 @@ fn inv3_every_tail_resolves_to_its_head_and_only_heads_carry_counts() {
                 assert!(!hp.is_tail());
                 assert_eq!(hp.is_head(), compound);
                 if compound {
-                    let t1 = FolioTail(mm.page(head.nth(g, 1)).unwrap());
-                    assert_eq!(t1.order(), Order::new(n.trailing_zeros()));
-                    assert_eq!(t1.nr_pages(), n);
-                    assert_eq!(t1.pincount(), 0);
+                    let f = page_folio(&mut mm, head).unwrap();
+                    assert_eq!(f.order(&mut mm).unwrap(), Order::new(n.trailing_zeros()));
+                    assert_eq!(f.nr_pages(&mut mm).unwrap(), n);
+                    assert_eq!(f.pincount(&mut mm).unwrap(), 0);
                 }
                 // Every tail of the first compound page, and a sample of the others.
                 let step = if c == 0 { 1 } else { 97 };
@@ -173,7 +173,7 @@ fn inv3_every_tail_resolves_to_its_head_and_only_heads_carry_counts() {
                         assert_eq!(tp.flags() & PG_HEAD, 0);
                         assert_eq!(tp.ref_count(), 0, "tails carry no refcount");
                         if i > 1 {
-                            assert_eq!(tp.mapping.load(Ordering::Relaxed), TAIL_MAPPING);
+                            assert_eq!(tp.mapping(), TAIL_MAPPING);
                         }
                     } else {
                         assert_eq!(mm.compound_head(t).unwrap(), t);

@@ -16,7 +16,7 @@ use crate::mm::gup::{
     pin_user_pages_fast, unpin_user_page_range_dirty_lock, unpin_user_pages_dirty_lock, GupCtx,
     GupError, GupFlags,
 };
-use crate::mm::page::{PagePtr, ZONES_PGSHIFT, ZONE_DEVICE};
+use crate::mm::page::{PagePtr, ZONE_DEVICE};
 use crate::mm::profile::{SgMerge, UmemRelease};
 use crate::mm::vm::Mm;
 
@@ -97,20 +97,17 @@ fn mergeable(cx: &mut GupCtx<'_>, rule: SgMerge, a: PagePtr, b: PagePtr) -> Resu
     let pa = cx.memmap.page(a)?;
     let pb = cx.memmap.page(b)?;
     let dev_a = pa.zone() == ZONE_DEVICE;
-    let dev_b = (pb.flags() >> ZONES_PGSHIFT) == ZONE_DEVICE;
+    let dev_b = pb.zone() == ZONE_DEVICE;
     Ok(match rule {
         _ if dev_a != dev_b => false,
         _ if !dev_a => true,
         // `a->pgmap == b->pgmap` with pgmap overlaying word 1.
-        SgMerge::PgmapWord1 => {
-            pa.compound_info.load(Ordering::Acquire) == pb.compound_info.load(Ordering::Acquire)
-        }
+        SgMerge::PgmapWord1 => pa.compound_info() == pb.compound_info(),
         SgMerge::Contiguous | SgMerge::FolioPgmap => {
             // `page_pgmap()`: the pgmap pointer kept in each folio's head.
             let ha = page_folio(&mut cx.memmap, a)?.head();
             let hb = page_folio(&mut cx.memmap, b)?.head();
-            cx.memmap.page(ha)?.compound_info.load(Ordering::Acquire)
-                == cx.memmap.page(hb)?.compound_info.load(Ordering::Acquire)
+            cx.memmap.page(ha)?.compound_info() == cx.memmap.page(hb)?.compound_info()
         }
     })
 }

@@ -1,25 +1,14 @@
-//! `struct folio` and the reference arithmetic of GUP (`mm/gup.c` `try_grab_folio_fast`,
-//! `try_grab_folio`, `gup_put_folio`; `include/linux/mm.h`; kernel brief §4.1).
-//!
-//! A [`Folio`] can only be obtained from [`page_folio`], which resolves the head, so "add a pin
-//! to a tail" cannot be written.
-
-use std::sync::atomic::Ordering;
+//! The reference arithmetic of GUP on folios (`mm/gup.c` `try_grab_folio_fast`,
+//! `try_grab_folio`, `gup_put_folio`; `include/linux/mm.h`; kernel brief §4.1). The
+//! [`Folio`] type and its count primitives live with `struct page` in [`crate::mm::page`],
+//! as `struct folio` lives in `mm_types.h`.
 
 use crate::machine::Fault;
-use crate::mm::page::{FolioTail, Memmap, Page, PagePtr, PG_DIRTY, PG_HEAD};
+pub use crate::mm::page::{page_folio, Folio};
+use crate::mm::page::{Memmap, PG_DIRTY};
 
 /// `GUP_PIN_COUNTING_BIAS`: a pin on an order-0 folio adds this much to its refcount.
 pub const GUP_PIN_COUNTING_BIAS: i32 = 1 << 10;
-
-/// A folio: a head page (or an order-0 page).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Folio(PagePtr);
-
-/// `page_folio`: the folio `page` belongs to.
-pub fn page_folio(mm: &mut Memmap<'_>, page: PagePtr) -> Result<Folio, Fault> {
-    mm.compound_head(page).map(Folio)
-}
 
 /// Whether a reference is a plain get or a pin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,44 +31,6 @@ pub struct RefStats {
 }
 
 impl Folio {
-    /// The head page.
-    #[must_use]
-    pub fn head(self) -> PagePtr {
-        self.0
-    }
-
-    fn head_page<'m>(self, mm: &mut Memmap<'m>) -> Result<&'m Page, Fault> {
-        mm.page(self.0)
-    }
-
-    /// True for a compound (large) folio.
-    pub fn is_large(self, mm: &mut Memmap<'_>) -> Result<bool, Fault> {
-        Ok(self.head_page(mm)?.flags() & PG_HEAD != 0)
-    }
-
-    /// `folio_nr_pages`.
-    pub fn nr_pages(self, mm: &mut Memmap<'_>) -> Result<u64, Fault> {
-        if !self.is_large(mm)? {
-            return Ok(1);
-        }
-        let g = mm.geometry();
-        Ok(FolioTail(mm.page(self.0.nth(g, 1))?).nr_pages())
-    }
-
-    /// `folio_ref_count`.
-    pub fn ref_count(self, mm: &mut Memmap<'_>) -> Result<i32, Fault> {
-        Ok(self.head_page(mm)?.ref_count())
-    }
-
-    /// `folio_pincount` (0 for small folios, which have none).
-    pub fn pincount(self, mm: &mut Memmap<'_>) -> Result<i64, Fault> {
-        if !self.is_large(mm)? {
-            return Ok(0);
-        }
-        let g = mm.geometry();
-        Ok(FolioTail(mm.page(self.0.nth(g, 1))?).pincount())
-    }
-
     /// `folio_maybe_dma_pinned`: exact for large folios (`_pincount > 0`), fuzzy for small ones
     /// (`_refcount ≥ GUP_PIN_COUNTING_BIAS`).
     pub fn maybe_dma_pinned(self, mm: &mut Memmap<'_>) -> Result<bool, Fault> {
@@ -88,24 +39,6 @@ impl Folio {
         } else {
             Ok(self.ref_count(mm)? >= GUP_PIN_COUNTING_BIAS)
         }
-    }
-
-    /// `folio_ref_try_add`: adds `n` unless the count is 0 (being freed) or would overflow.
-    fn ref_try_add(self, mm: &mut Memmap<'_>, n: i32, st: &mut RefStats) -> Result<bool, Fault> {
-        let page = self.head_page(mm)?;
-        st.refcount_atomics += 1;
-        // AcqRel: a successful grab orders before the caller's re-check of the page table (the
-        // kernel's full barrier after the grab); pairs with the put that drops the count.
-        let r = page
-            .refcount
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
-                if c <= 0 {
-                    None
-                } else {
-                    c.checked_add(n)
-                }
-            });
-        Ok(r.is_ok())
     }
 
     /// `try_grab_folio_fast` / `try_grab_folio` arithmetic: FOLL_GET adds `refs` to the
@@ -119,22 +52,23 @@ impl Folio {
         kind: RefKind,
         st: &mut RefStats,
     ) -> Result<bool, Fault> {
-        let refs_i = i32::try_from(refs).unwrap_or(i32::MAX);
+        let Ok(refs_i) = i32::try_from(refs) else {
+            return Ok(false);
+        };
         let large = self.is_large(mm)?;
         let add = match (kind, large) {
             (RefKind::Pin, false) => match refs_i.checked_mul(GUP_PIN_COUNTING_BIAS) {
                 Some(v) => v,
                 None => return Ok(false),
             },
-            _ => refs_i,
+            (RefKind::Pin, true) | (RefKind::Get, _) => refs_i,
         };
-        if !self.ref_try_add(mm, add, st)? {
+        st.refcount_atomics += 1;
+        if !self.ref_try_add(mm, add)? {
             return Ok(false);
         }
         if kind == RefKind::Pin && large {
-            let g = mm.geometry();
-            let t1 = mm.page_mut(self.0.nth(g, 1))?;
-            t1.private.fetch_add(u64::from(refs), Ordering::AcqRel);
+            self.pincount_add(mm, refs)?;
             st.pincount_atomics += 1;
         }
         Ok(true)
@@ -148,37 +82,27 @@ impl Folio {
         kind: RefKind,
         st: &mut RefStats,
     ) -> Result<(), Fault> {
-        let refs_i = i32::try_from(refs).unwrap_or(i32::MAX);
+        let refs_i = i32::try_from(refs).expect("refs were grabbed as an i32");
         let large = self.is_large(mm)?;
-        let sub = if kind == RefKind::Pin {
-            if large {
-                let g = mm.geometry();
-                let t1 = mm.page_mut(self.0.nth(g, 1))?;
-                t1.private.fetch_sub(u64::from(refs), Ordering::AcqRel);
+        let sub = match (kind, large) {
+            (RefKind::Pin, true) => {
+                self.pincount_sub(mm, refs)?;
                 st.pincount_atomics += 1;
                 refs_i
-            } else {
-                refs_i.saturating_mul(GUP_PIN_COUNTING_BIAS)
             }
-        } else {
-            refs_i
+            (RefKind::Pin, false) => refs_i.saturating_mul(GUP_PIN_COUNTING_BIAS),
+            (RefKind::Get, _) => refs_i,
         };
         st.refcount_atomics += 1;
-        // Release: everything done with the pages happens before the reference is dropped.
-        self.head_page(mm)?
-            .refcount
-            .fetch_sub(sub, Ordering::AcqRel);
+        self.ref_sub(mm, sub)?;
         Ok(())
     }
 
     /// Marks the folio dirty if it is not already (`folio_mark_dirty` under the folio lock; the
     /// unlocked "already dirty" check may race with writeback, harmlessly).
     pub fn mark_dirty(self, mm: &mut Memmap<'_>, st: &mut RefStats) -> Result<(), Fault> {
-        let p = self.head_page(mm)?;
-        if p.flags() & PG_DIRTY == 0 {
-            mm.page_mut(self.0)?
-                .flags
-                .fetch_or(PG_DIRTY, Ordering::AcqRel);
+        if mm.page(self.head())?.flags() & PG_DIRTY == 0 {
+            mm.page_mut(self.head())?.set_flags(PG_DIRTY);
             st.dirtied += 1;
         }
         Ok(())

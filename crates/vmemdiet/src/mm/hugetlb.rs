@@ -18,8 +18,7 @@ use crate::arch::Level;
 use crate::machine::frame_store::{Frame, FrameError, FrameKind};
 use crate::machine::page_table::Pte;
 use crate::machine::Fault;
-use crate::mm::mm_init::{init_single_page, prep_compound_head, prep_compound_tail};
-use crate::mm::page::{Memmap, PagePtr, TailEncoding, PG_HEAD, ZONE_NORMAL};
+use crate::mm::page::{page_folio, Memmap, PagePtr, TailEncoding, PG_HEAD, ZONE_NORMAL};
 use crate::mm::profile::Hvo;
 use crate::mm::sparse_vmemmap::{put_vmemmap_frame, shared_tail, VmemmapError};
 use crate::mm::Kernel;
@@ -293,17 +292,18 @@ fn prep_compound(
     };
     let info = enc.encode(g, h, order);
     let hp = memmap.page_mut(h)?;
-    init_single_page(hp, ZONE_NORMAL);
-    hp.flags.fetch_or(PG_HEAD, Ordering::Relaxed);
-    hp.refcount.store(0, Ordering::Release);
+    hp.init_single(ZONE_NORMAL);
+    hp.set_flags(PG_HEAD);
     for i in 1..order.nr_pages() {
         let t = memmap.page_mut(h.nth(g, i))?;
-        init_single_page(t, ZONE_NORMAL);
-        prep_compound_tail(t, info);
+        t.init_single(ZONE_NORMAL);
+        t.prep_compound_tail(info);
         if i == 1 {
-            prep_compound_head(t, order);
+            t.prep_compound_head(order);
         }
     }
+    // A pool page is free: nobody holds a reference until it is allocated.
+    page_folio(memmap, h)?.set_ref_count(memmap, 0)?;
     k.stats
         .struct_pages_initialized
         .fetch_add(order.nr_pages(), Ordering::Relaxed);
@@ -431,10 +431,7 @@ pub fn alloc_huge_folio(
     let Some(pfn) = hs.free.pop() else {
         return Ok(None);
     };
-    memmap
-        .page_mut(PagePtr::from_pfn(k.machine.geometry(), pfn))?
-        .refcount
-        .store(1, Ordering::Release);
+    page_folio(memmap, PagePtr::from_pfn(k.machine.geometry(), pfn))?.set_ref_count(memmap, 1)?;
     Ok(Some(pfn))
 }
 
@@ -446,8 +443,8 @@ pub fn release_huge_folio(
     size: HugeSize,
     pfn: Pfn,
 ) -> Result<(), Fault> {
-    let head = memmap.page_mut(PagePtr::from_pfn(k.machine.geometry(), pfn))?;
-    let left = head.refcount.fetch_sub(1, Ordering::AcqRel) - 1;
+    let folio = page_folio(memmap, PagePtr::from_pfn(k.machine.geometry(), pfn))?;
+    let left = folio.ref_sub(memmap, 1)?;
     let mut pools = k
         .hugetlb
         .pools

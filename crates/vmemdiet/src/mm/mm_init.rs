@@ -7,10 +7,7 @@ use crate::addr::{Order, Pfn};
 use crate::arch::Geometry;
 use crate::machine::Fault;
 use crate::mm::memremap::DevPagemap;
-use crate::mm::page::{
-    Memmap, Page, PagePtr, TailEncoding, PG_HEAD, PG_RESERVED, TAIL_MAPPING, ZONES_PGSHIFT,
-    ZONE_DEVICE,
-};
+use crate::mm::page::{Memmap, Page, PagePtr, TailEncoding, PG_HEAD, ZONE_DEVICE};
 use crate::mm::profile::{DaxDedup, MemmapInit, Switches};
 use crate::mm::sparse_vmemmap::vmemmap_can_optimize;
 use crate::mm::Kernel;
@@ -19,41 +16,8 @@ use crate::mm::Kernel;
 /// `_mapcount = -1`, empty `lru`, `PG_reserved`, the pgmap pointer (heads and order-0 pages;
 /// a tail's word 1 is overwritten by its encoding right after).
 fn init_zone_device_page(page: &Page, pgmap_ptr: u64) {
-    init_single_page(page, ZONE_DEVICE);
-    page.flags.fetch_or(PG_RESERVED, Ordering::Relaxed);
-    // INIT_LIST_HEAD(&page->lru) is overlaid by the pgmap pointer (word 1) and
-    // `zone_device_data = NULL` (word 2) on ZONE_DEVICE pages.
-    page.compound_info.store(pgmap_ptr, Ordering::Relaxed);
-    page.w2.store(0, Ordering::Release);
-}
-
-/// `__init_single_page`: zero, zone bits (node 0), `_refcount = 1`, `_mapcount = -1`.
-pub(crate) fn init_single_page(page: &Page, zone: u64) {
-    page.zero();
-    page.flags.store(zone << ZONES_PGSHIFT, Ordering::Relaxed);
-    page.refcount.store(1, Ordering::Relaxed);
-    page.mapcount.store(-1, Ordering::Relaxed);
-}
-
-/// `prep_compound_tail`: `mapping = TAIL_MAPPING`, word 1 = the tail encoding, `_refcount = 0`.
-pub(crate) fn prep_compound_tail(page: &Page, info: u64) {
-    page.mapping.store(TAIL_MAPPING, Ordering::Relaxed);
-    page.compound_info.store(info, Ordering::Relaxed);
-    page.refcount.store(0, Ordering::Release);
-}
-
-/// `prep_compound_head` (writes into `page[1]`): order, `_large_mapcount = -1`,
-/// `_entire_mapcount = -1`, `_nr_pages_mapped = 0`, `_pincount = 0`, `_nr_pages`.
-pub(crate) fn prep_compound_head(tail1: &Page, order: Order) {
-    let flags = tail1.flags.load(Ordering::Relaxed) & !0xff;
-    tail1
-        .flags
-        .store(flags | u64::from(order.get()), Ordering::Relaxed);
-    tail1.w2.store(u64::MAX, Ordering::Relaxed);
-    tail1.mapping.store(u64::MAX, Ordering::Relaxed);
-    tail1.index.store(0, Ordering::Relaxed);
-    tail1.private.store(0, Ordering::Relaxed);
-    tail1.w7.store(order.nr_pages(), Ordering::Release);
+    page.init_single(ZONE_DEVICE);
+    page.init_zone_device(pgmap_ptr);
 }
 
 /// `compound_nr_pages`: how many struct pages of a compound page init must write; the rest are
@@ -97,15 +61,15 @@ pub fn memmap_init_zone_device(
         written += 1;
         if n > 1 {
             let hp = memmap.page_mut(head)?;
-            hp.flags.fetch_or(PG_HEAD, Ordering::Release);
+            hp.set_flags(PG_HEAD);
             let info = encoding.encode(g, head, order);
             for i in 1..nr {
                 let at = head.nth(g, i);
                 let tail = memmap.page_mut(at)?;
                 init_zone_device_page(tail, pgmap_ptr);
-                prep_compound_tail(tail, info);
+                tail.prep_compound_tail(info);
                 if i == 1 {
-                    prep_compound_head(tail, order);
+                    tail.prep_compound_head(order);
                 }
             }
             written += nr - 1;
@@ -136,9 +100,9 @@ pub fn init_shared_tail_frame(k: &Kernel, frame: Pfn, zone: u64, order: Order) {
         if zone == ZONE_DEVICE {
             init_zone_device_page(page, 0);
         } else {
-            init_single_page(page, zone);
+            page.init_single(zone);
         }
-        prep_compound_tail(page, info);
+        page.prep_compound_tail(info);
     }
     k.stats
         .struct_pages_initialized

@@ -20,27 +20,27 @@ use crate::machine::{Fault, Machine};
 pub struct Page {
     /// Word 0, `flags`: `PG_*` bits, plus the zone in bits 62–63 and the node in bits 52–61.
     /// On `page[1]` of a folio (`_flags_1`) the low byte holds the folio order.
-    pub flags: AtomicU64,
+    flags: AtomicU64,
     /// Word 1: `lru.next` on order-0 pages; on tails, `compound_head` (classic: head address
     /// | 1) or `compound_info` (mask encoding: mask | 1). Bit 0 set means "tail" kernel-wide. On a
     /// ZONE_DEVICE head it holds the `pgmap` pointer (an even value).
-    pub compound_info: AtomicU64,
+    compound_info: AtomicU64,
     /// Word 2: `lru.prev` / `zone_device_data`; on `page[1]`, `_large_mapcount`.
-    pub w2: AtomicU64,
+    w2: AtomicU64,
     /// Word 3: `mapping`; `TAIL_MAPPING` poison on tails; on `page[1]`, `_entire_mapcount`.
-    pub mapping: AtomicU64,
+    mapping: AtomicU64,
     /// Word 4: `index`; on `page[1]`, `_nr_pages_mapped`.
-    pub index: AtomicU64,
+    index: AtomicU64,
     /// Word 5: `private`; on `page[1]`, `_pincount` (only large folios keep a pin count: small
     /// folios encode pins in the refcount with `GUP_PIN_COUNTING_BIAS`).
-    pub private: AtomicU64,
+    private: AtomicU64,
     /// Word 6, low half: `_mapcount`, −1 when unmapped.
-    pub mapcount: AtomicI32,
+    mapcount: AtomicI32,
     /// Word 6, high half: `_refcount`. Only heads (and order-0 pages) carry a real count;
     /// tails must read 0 (INV-3).
-    pub refcount: AtomicI32,
+    refcount: AtomicI32,
     /// Word 7: `memcg_data`; on `page[1]`, `_nr_pages` (64-bit, 6.15+).
-    pub w7: AtomicU64,
+    w7: AtomicU64,
 }
 
 const _: () = assert!(
@@ -228,23 +228,46 @@ impl Page {
     pub fn is_head(&self) -> bool {
         self.flags() & PG_HEAD != 0
     }
+    /// Word 1: `compound_head`/`compound_info` on tails, the pgmap pointer on ZONE_DEVICE
+    /// heads, `lru.next` otherwise.
+    #[must_use]
+    pub fn compound_info(&self) -> u64 {
+        self.compound_info.load(Ordering::Acquire)
+    }
     /// True if word 1 marks a tail.
     #[must_use]
     pub fn is_tail(&self) -> bool {
-        self.compound_info.load(Ordering::Acquire) & 1 != 0
+        self.compound_info() & 1 != 0
+    }
+    /// Word 3, `mapping` (`TAIL_MAPPING` on tails).
+    #[must_use]
+    pub fn mapping(&self) -> u64 {
+        self.mapping.load(Ordering::Acquire)
     }
     /// `page_ref_count`.
     #[must_use]
     pub fn ref_count(&self) -> i32 {
         self.refcount.load(Ordering::Acquire)
     }
+    /// `_mapcount` (−1 when unmapped).
+    #[must_use]
+    pub fn mapcount(&self) -> i32 {
+        self.mapcount.load(Ordering::Acquire)
+    }
     /// The zone number in `flags`.
     #[must_use]
     pub fn zone(&self) -> u64 {
         self.flags() >> ZONES_PGSHIFT
     }
+
+    /// Sets `flag` bits (`SetPageHead`, `SetPageReserved`, ...).
+    pub(crate) fn set_flags(&self, flag: u64) {
+        // Release: a reader that sees the flag sees the writes of init before it.
+        self.flags.fetch_or(flag, Ordering::AcqRel);
+    }
+
     /// Clears all eight words (the `memset` of `__init_single_page`).
-    pub fn zero(&self) {
+    pub(crate) fn zero(&self) {
         for w in [
             &self.flags,
             &self.compound_info,
@@ -259,31 +282,191 @@ impl Page {
         self.mapcount.store(0, Ordering::Relaxed);
         self.refcount.store(0, Ordering::Relaxed);
     }
+
+    /// `__init_single_page`: zero, zone bits (node 0), `_refcount = 1`, `_mapcount = -1`.
+    #[doc(alias = "__init_single_page")]
+    pub(crate) fn init_single(&self, zone: u64) {
+        self.zero();
+        self.flags.store(zone << ZONES_PGSHIFT, Ordering::Relaxed);
+        self.refcount.store(1, Ordering::Relaxed);
+        self.mapcount.store(-1, Ordering::Relaxed);
+    }
+
+    /// The ZONE_DEVICE part of `__init_zone_device_page`: `PG_reserved`, the pgmap pointer in
+    /// word 1 (overlaying `lru.next`) and `zone_device_data = NULL` in word 2.
+    pub(crate) fn init_zone_device(&self, pgmap_ptr: u64) {
+        self.flags.fetch_or(PG_RESERVED, Ordering::Relaxed);
+        self.compound_info.store(pgmap_ptr, Ordering::Relaxed);
+        self.w2.store(0, Ordering::Release);
+    }
+
+    /// `prep_compound_tail`: `mapping = TAIL_MAPPING`, word 1 = the tail encoding,
+    /// `_refcount = 0`.
+    pub(crate) fn prep_compound_tail(&self, info: u64) {
+        self.mapping.store(TAIL_MAPPING, Ordering::Relaxed);
+        self.compound_info.store(info, Ordering::Relaxed);
+        self.refcount.store(0, Ordering::Release);
+    }
+
+    /// `prep_compound_head` (on `page[1]`): order, `_large_mapcount = -1`,
+    /// `_entire_mapcount = -1`, `_nr_pages_mapped = 0`, `_pincount = 0`, `_nr_pages`.
+    pub(crate) fn prep_compound_head(&self, order: Order) {
+        let flags = self.flags.load(Ordering::Relaxed) & !0xff;
+        self.flags
+            .store(flags | u64::from(order.get()), Ordering::Relaxed);
+        self.w2.store(u64::MAX, Ordering::Relaxed);
+        self.mapping.store(u64::MAX, Ordering::Relaxed);
+        self.index.store(0, Ordering::Relaxed);
+        self.private.store(0, Ordering::Relaxed);
+        self.w7.store(order.nr_pages(), Ordering::Release);
+    }
 }
 
-/// Folio fields of a compound page's first tail (`page[1]`, brief §3.3).
-#[derive(Debug)]
+/// A folio: a head page (or an order-0 page), made only by [`page_folio`], which resolves the
+/// head, so "add a pin to a tail" cannot be written. It is the only writer of the counts:
+/// `_refcount` and `_mapcount` on the head, `_pincount` in `page[1]` (`struct folio` in
+/// `mm_types.h`, which overlays the first struct pages of a compound page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[doc(alias = "struct folio")]
-pub struct FolioTail<'m>(pub &'m Page);
+pub struct Folio(PagePtr);
 
-impl FolioTail<'_> {
+/// `page_folio`: the folio `page` belongs to.
+pub fn page_folio(mm: &mut Memmap<'_>, page: PagePtr) -> Result<Folio, Fault> {
+    mm.compound_head(page).map(Folio)
+}
+
+impl Folio {
+    /// The head page.
+    #[must_use]
+    pub fn head(self) -> PagePtr {
+        self.0
+    }
+
+    fn head_page<'m>(self, mm: &mut Memmap<'m>) -> Result<&'m Page, Fault> {
+        mm.page(self.0)
+    }
+
+    fn tail1<'m>(self, mm: &mut Memmap<'m>, write: bool) -> Result<&'m Page, Fault> {
+        let g = mm.geometry();
+        if write {
+            mm.page_mut(self.0.nth(g, 1))
+        } else {
+            mm.page(self.0.nth(g, 1))
+        }
+    }
+
+    /// True for a compound (large) folio.
+    pub fn is_large(self, mm: &mut Memmap<'_>) -> Result<bool, Fault> {
+        Ok(self.head_page(mm)?.is_head())
+    }
+
     /// `folio_order`: the low byte of `_flags_1`.
-    #[must_use]
-    pub fn order(&self) -> Order {
+    pub fn order(self, mm: &mut Memmap<'_>) -> Result<Order, Fault> {
+        if !self.is_large(mm)? {
+            return Ok(Order::new(0));
+        }
         #[allow(clippy::cast_possible_truncation)]
-        Order::new((self.0.flags() & 0xff) as u32)
+        Ok(Order::new((self.tail1(mm, false)?.flags() & 0xff) as u32))
     }
-    /// `_pincount`.
-    #[must_use]
-    pub fn pincount(&self) -> i64 {
+
+    /// `folio_nr_pages`: `_nr_pages` of `page[1]` (1 for a small folio).
+    pub fn nr_pages(self, mm: &mut Memmap<'_>) -> Result<u64, Fault> {
+        if !self.is_large(mm)? {
+            return Ok(1);
+        }
+        Ok(self.tail1(mm, false)?.w7.load(Ordering::Acquire))
+    }
+
+    /// `folio_ref_count`.
+    pub fn ref_count(self, mm: &mut Memmap<'_>) -> Result<i32, Fault> {
+        Ok(self.head_page(mm)?.ref_count())
+    }
+
+    /// `folio_mapcount` of the head's `_mapcount` (−1 when unmapped).
+    pub fn mapcount(self, mm: &mut Memmap<'_>) -> Result<i32, Fault> {
+        Ok(self.head_page(mm)?.mapcount())
+    }
+
+    /// `folio_pincount`: `_pincount` of `page[1]` (0 for small folios, which have none).
+    pub fn pincount(self, mm: &mut Memmap<'_>) -> Result<i64, Fault> {
+        if !self.is_large(mm)? {
+            return Ok(0);
+        }
         #[allow(clippy::cast_possible_wrap)]
-        let v = self.0.private.load(Ordering::Acquire) as i64;
-        v
+        let v = self.tail1(mm, false)?.private.load(Ordering::Acquire) as i64;
+        Ok(v)
     }
-    /// `_nr_pages`.
-    #[must_use]
-    pub fn nr_pages(&self) -> u64 {
-        self.0.w7.load(Ordering::Acquire)
+
+    /// `folio_ref_try_add`: adds `n` unless the count is 0 (being freed) or would overflow.
+    pub(crate) fn ref_try_add(self, mm: &mut Memmap<'_>, n: i32) -> Result<bool, Fault> {
+        let page = self.head_page(mm)?;
+        // AcqRel: a successful grab orders before the caller's re-check of the page table (the
+        // kernel's full barrier after the grab); pairs with the put that drops the count.
+        let r = page
+            .refcount
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
+                if c <= 0 {
+                    None
+                } else {
+                    c.checked_add(n)
+                }
+            });
+        Ok(r.is_ok())
+    }
+
+    /// `folio_get`: one more reference on a folio the caller already holds one on.
+    pub(crate) fn get(self, mm: &mut Memmap<'_>) -> Result<(), Fault> {
+        // AcqRel: pairs with the put that may drop the count.
+        let old = mm.page_mut(self.0)?.refcount.fetch_add(1, Ordering::AcqRel);
+        assert!(old > 0, "folio_get on a free folio {:?}", self.0);
+        Ok(())
+    }
+
+    /// `folio_ref_sub_return`: drops `n` references and returns the count left. Panics on an
+    /// underflow (a model bug: more puts than gets).
+    pub(crate) fn ref_sub(self, mm: &mut Memmap<'_>, n: i32) -> Result<i32, Fault> {
+        // Release: everything done with the pages happens before the reference is dropped.
+        let old = mm.page_mut(self.0)?.refcount.fetch_sub(n, Ordering::AcqRel);
+        assert!(old >= n, "refcount underflow on {:?}: {old} - {n}", self.0);
+        Ok(old - n)
+    }
+
+    /// `folio_set_count`: for a folio nobody else can reach (taken from or returned to a pool,
+    /// or a test that sets up an edge case).
+    pub fn set_ref_count(self, mm: &mut Memmap<'_>, v: i32) -> Result<(), Fault> {
+        mm.page_mut(self.0)?.refcount.store(v, Ordering::Release);
+        Ok(())
+    }
+
+    /// Adds `n` to `_pincount` of `page[1]` (large folios only).
+    pub(crate) fn pincount_add(self, mm: &mut Memmap<'_>, n: u32) -> Result<(), Fault> {
+        self.tail1(mm, true)?
+            .private
+            .fetch_add(u64::from(n), Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Subtracts `n` from `_pincount` of `page[1]` (large folios only). Panics on underflow.
+    pub(crate) fn pincount_sub(self, mm: &mut Memmap<'_>, n: u32) -> Result<(), Fault> {
+        let old = self
+            .tail1(mm, true)?
+            .private
+            .fetch_sub(u64::from(n), Ordering::AcqRel);
+        assert!(old >= u64::from(n), "pincount underflow on {:?}", self.0);
+        Ok(())
+    }
+
+    /// `folio_add_file_rmap_*` for a whole-folio mapping: `_mapcount + 1`.
+    pub(crate) fn mapcount_inc(self, mm: &mut Memmap<'_>) -> Result<(), Fault> {
+        mm.page_mut(self.0)?.mapcount.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// `folio_remove_rmap_*`: `_mapcount - 1`. Panics below −1 (more unmaps than maps).
+    pub(crate) fn mapcount_dec(self, mm: &mut Memmap<'_>) -> Result<(), Fault> {
+        let old = mm.page_mut(self.0)?.mapcount.fetch_sub(1, Ordering::AcqRel);
+        assert!(old >= 0, "mapcount underflow on {:?}", self.0);
+        Ok(())
     }
 }
 

@@ -322,14 +322,8 @@ impl<'k> Mm<'k> {
         if dax_folios {
             // vmf_insert_folio_pmd/pud: folio_get + rmap.
             let folio = page_folio(memmap, PagePtr::from_pfn(g, pfn))?;
-            memmap
-                .page_mut(folio.head())?
-                .refcount
-                .fetch_add(1, Ordering::AcqRel);
-            memmap
-                .page_mut(folio.head())?
-                .mapcount
-                .fetch_add(1, Ordering::AcqRel);
+            folio.get(memmap)?;
+            folio.mapcount_inc(memmap)?;
         } else {
             flags |= Pte::DEVMAP;
         }
@@ -397,10 +391,7 @@ impl<'k> Mm<'k> {
                         let e = Pte::from_raw(slot.swap(0, Ordering::AcqRel));
                         if e.present() && Self::refcounted(k, &vma) {
                             let folio = page_folio(memmap, PagePtr::from_pfn(g, e.pfn()))?;
-                            memmap
-                                .page_mut(folio.head())?
-                                .mapcount
-                                .fetch_sub(1, Ordering::AcqRel);
+                            folio.mapcount_dec(memmap)?;
                             folio.put(
                                 memmap,
                                 1,
