@@ -69,11 +69,10 @@ pub fn simulate(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
         return simulate_hugetlb(cfg);
     }
     let k = Kernel::boot(
-        MachineConfig {
-            arch: cfg.arch,
-            ram_size: cfg.ram_size,
-            device_size: cfg.size,
-        },
+        MachineConfig::default()
+            .with_arch(cfg.arch)
+            .with_ram(cfg.ram_size)
+            .with_device(cfg.size),
         cfg.profile,
     )?;
     let mut region = DaxRegion::new(&k)?;
@@ -98,11 +97,10 @@ pub fn simulate(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
 /// of split vmemmap PMDs stay, as in the kernel).
 fn simulate_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
     let k = Kernel::boot(
-        MachineConfig {
-            arch: cfg.arch,
-            ram_size: cfg.machine_ram(),
-            device_size: ByteSize::new(0),
-        },
+        MachineConfig::default()
+            .with_arch(cfg.arch)
+            .with_ram(cfg.machine_ram())
+            .with_device(ByteSize::new(0)),
         cfg.profile,
     )?;
     let g = k.machine.geometry();

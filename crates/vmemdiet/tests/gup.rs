@@ -24,11 +24,9 @@ const GIB1: ByteSize = ByteSize::gib(1);
 
 fn boot(profile: Profile, device: ByteSize) -> Kernel {
     Kernel::boot(
-        MachineConfig {
-            ram_size: ByteSize::gib(8),
-            device_size: device,
-            ..MachineConfig::default()
-        },
+        MachineConfig::default()
+            .with_ram(ByteSize::gib(8))
+            .with_device(device),
         profile,
     )
     .unwrap()

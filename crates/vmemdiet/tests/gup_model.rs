@@ -67,11 +67,9 @@ struct Batch {
 
 fn run(profile: Profile, align: ByteSize, ops: &[Op]) {
     let k = Kernel::boot(
-        MachineConfig {
-            ram_size: ByteSize::gib(4),
-            device_size: ByteSize::new(DEVICE),
-            ..MachineConfig::default()
-        },
+        MachineConfig::default()
+            .with_ram(ByteSize::gib(4))
+            .with_device(ByteSize::new(DEVICE)),
         profile,
     )
     .unwrap();

@@ -23,11 +23,9 @@ const SIZE: u64 = 64 << 20;
 
 fn stress(profile: Profile, align: ByteSize) {
     let k = Kernel::boot(
-        MachineConfig {
-            ram_size: ByteSize::gib(4),
-            device_size: ByteSize::new(SIZE),
-            ..MachineConfig::default()
-        },
+        MachineConfig::default()
+            .with_ram(ByteSize::gib(4))
+            .with_device(ByteSize::new(SIZE)),
         profile,
     )
     .unwrap();

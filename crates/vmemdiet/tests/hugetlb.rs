@@ -16,11 +16,9 @@ use vmemdiet::simulate::simulate;
 
 fn boot(profile: Profile) -> Kernel {
     Kernel::boot(
-        MachineConfig {
-            ram_size: ByteSize::gib(8),
-            device_size: ByteSize::new(0),
-            ..MachineConfig::default()
-        },
+        MachineConfig::default()
+            .with_ram(ByteSize::gib(8))
+            .with_device(ByteSize::new(0)),
         profile,
     )
     .unwrap()

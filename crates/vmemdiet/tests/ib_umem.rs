@@ -22,11 +22,9 @@ const GIB: u64 = 1 << 30;
 
 fn kernel(profile: Profile, size: u64) -> Kernel {
     Kernel::boot(
-        MachineConfig {
-            ram_size: ByteSize::gib(4),
-            device_size: ByteSize::new(size),
-            ..MachineConfig::default()
-        },
+        MachineConfig::default()
+            .with_ram(ByteSize::gib(4))
+            .with_device(ByteSize::new(size)),
         profile,
     )
     .unwrap()

@@ -15,11 +15,9 @@ const ALIGNS: [ByteSize; 3] = [ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib
 
 fn boot(profile: Profile, device: ByteSize) -> Kernel {
     Kernel::boot(
-        MachineConfig {
-            ram_size: ByteSize::gib(8),
-            device_size: device,
-            ..MachineConfig::default()
-        },
+        MachineConfig::default()
+            .with_ram(ByteSize::gib(8))
+            .with_device(device),
         profile,
     )
     .unwrap()
@@ -373,7 +371,7 @@ fn struct_page_pointers_really_walk_the_vmemmap() {
     let k = boot(Profile::V6_15, ByteSize::gib(1));
     let g = k.machine.geometry();
     let mut mm = Memmap::new(&k.machine);
-    let region_pfn = g.phys_to_pfn(k.machine.phys_map().device_region().unwrap().start);
+    let region_pfn = g.phys_to_pfn(k.machine.phys_map().device_region().unwrap().start());
     assert!(
         matches!(
             mm.page(PagePtr::from_pfn(g, region_pfn)),

@@ -285,7 +285,7 @@ impl DaxRegion {
             .device_region()
             .ok_or(DaxError::NoRegion)?;
         Ok(DaxRegion {
-            start: r.start,
+            start: r.start(),
             size: r.size(),
             devices: BTreeMap::new(),
             next_id: 0,

@@ -262,7 +262,12 @@ impl FrameStore {
         let chunk_frames = (CHUNK_BYTES / (frame_words * 8)) as u64;
         let ram: Vec<(u64, u64)> = map
             .ram()
-            .map(|r| (r.start.as_u64() >> page_shift, r.end.as_u64() >> page_shift))
+            .map(|r| {
+                (
+                    r.start().as_u64() >> page_shift,
+                    r.end().as_u64() >> page_shift,
+                )
+            })
             .collect();
         let end_pfn = map.end().as_u64() >> page_shift;
         let slots = end_pfn.div_ceil(chunk_frames * DIR_CHUNKS);

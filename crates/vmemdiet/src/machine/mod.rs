@@ -20,11 +20,47 @@ use tlb::Tlb;
 /// A simulated machine's shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MachineConfig {
-    pub arch: Arch,
+    arch: Arch,
     /// System RAM (a multiple of the section size, at least 4 GiB).
-    pub ram_size: ByteSize,
+    ram_size: ByteSize,
     /// The device (pmem/CXL) region above RAM; 0 for none.
-    pub device_size: ByteSize,
+    device_size: ByteSize,
+}
+
+impl MachineConfig {
+    /// The same shape on architecture `arch`.
+    #[must_use]
+    pub const fn with_arch(self, arch: Arch) -> Self {
+        MachineConfig { arch, ..self }
+    }
+    /// The same shape with `ram_size` of System RAM.
+    #[must_use]
+    pub const fn with_ram(self, ram_size: ByteSize) -> Self {
+        MachineConfig { ram_size, ..self }
+    }
+    /// The same shape with a device region of `device_size` (0: none).
+    #[must_use]
+    pub const fn with_device(self, device_size: ByteSize) -> Self {
+        MachineConfig {
+            device_size,
+            ..self
+        }
+    }
+    /// The architecture.
+    #[must_use]
+    pub const fn arch(&self) -> Arch {
+        self.arch
+    }
+    /// System RAM.
+    #[must_use]
+    pub const fn ram_size(&self) -> ByteSize {
+        self.ram_size
+    }
+    /// The device region's size.
+    #[must_use]
+    pub const fn device_size(&self) -> ByteSize {
+        self.device_size
+    }
 }
 
 impl Default for MachineConfig {

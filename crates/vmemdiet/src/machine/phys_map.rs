@@ -18,12 +18,27 @@ pub enum RangeKind {
 /// One range of the physical map, `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct PhysRange {
-    pub start: PhysAddr,
-    pub end: PhysAddr,
-    pub kind: RangeKind,
+    start: PhysAddr,
+    end: PhysAddr,
+    kind: RangeKind,
 }
 
 impl PhysRange {
+    /// First address.
+    #[must_use]
+    pub const fn start(&self) -> PhysAddr {
+        self.start
+    }
+    /// One past the last address.
+    #[must_use]
+    pub const fn end(&self) -> PhysAddr {
+        self.end
+    }
+    /// What the range holds.
+    #[must_use]
+    pub const fn kind(&self) -> RangeKind {
+        self.kind
+    }
     /// Size of the range.
     #[must_use]
     pub fn size(&self) -> ByteSize {
@@ -49,7 +64,7 @@ pub const DEVICE_REGION_ALIGN: ByteSize = ByteSize::gib(64);
 /// The machine's physical map.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PhysMap {
-    pub ranges: Vec<PhysRange>,
+    ranges: Vec<PhysRange>,
 }
 
 impl PhysMap {
@@ -79,6 +94,12 @@ impl PhysMap {
             });
         }
         PhysMap { ranges }
+    }
+
+    /// Every range, in address order.
+    #[must_use]
+    pub fn ranges(&self) -> &[PhysRange] {
+        &self.ranges
     }
 
     /// The System RAM ranges.

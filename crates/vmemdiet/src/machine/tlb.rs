@@ -22,19 +22,15 @@ struct Entry {
 /// A cached translation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cached {
-    pub pfn: Pfn,
+    pub(super) pfn: Pfn,
     /// Host address of the frame body (see [`Tlb::fill`]).
-    pub host: usize,
+    pub(super) host: usize,
 }
 
 /// One CPU's TLB. Not shared: each thread that touches struct pages owns one.
 #[derive(Debug, Clone)]
 pub struct Tlb {
     entries: [Entry; ENTRIES],
-    /// Translations served from the cache.
-    pub hits: u64,
-    /// Translations that walked the page tables.
-    pub misses: u64,
 }
 
 impl Default for Tlb {
@@ -42,8 +38,6 @@ impl Default for Tlb {
         // Generation 0 is never current (the machine starts at 1), so all entries miss.
         Tlb {
             entries: [Entry::default(); ENTRIES],
-            hits: 0,
-            misses: 0,
         }
     }
 }
@@ -63,17 +57,15 @@ impl Tlb {
 
     /// The cached translation of virtual page `va >> 12` on machine `machine`, if current.
     #[must_use]
-    pub fn lookup(&mut self, machine: u64, va: VirtAddr, gen: u64, write: bool) -> Option<Cached> {
+    pub fn lookup(&self, machine: u64, va: VirtAddr, gen: u64, write: bool) -> Option<Cached> {
         let vpn = va.as_u64() >> 12;
         let e = self.entries[Self::slot(vpn)];
         if e.gen == gen && e.vpn == vpn && e.machine == machine && (e.writable || !write) {
-            self.hits += 1;
             Some(Cached {
                 pfn: e.pfn,
                 host: e.host,
             })
         } else {
-            self.misses += 1;
             None
         }
     }

@@ -77,11 +77,10 @@ pub fn run(cfg: &BootstrapConfig, tick: &mut dyn FnMut()) -> Result<BootstrapRes
         return Err(SimError::TooBigForHost { need, budget });
     }
     let k = Kernel::boot(
-        MachineConfig {
-            arch: plan_cfg.arch,
-            ram_size: DEFAULT_RAM,
-            device_size: cfg.size,
-        },
+        MachineConfig::default()
+            .with_arch(plan_cfg.arch)
+            .with_ram(DEFAULT_RAM)
+            .with_device(cfg.size),
         cfg.profile,
     )?;
     let mut region = DaxRegion::new(&k)?;

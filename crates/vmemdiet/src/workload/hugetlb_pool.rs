@@ -65,11 +65,10 @@ pub fn run(cfg: &PoolConfig, tick: &mut dyn FnMut()) -> Result<PoolResult, SimEr
         .ok_or(SimError::Plan(PlanError::HugetlbAlign(cfg.align)))?;
     let pages = cfg.size.bytes() / size.bytes().bytes();
     let k = Kernel::boot(
-        MachineConfig {
-            arch: plan_cfg.arch,
-            ram_size: plan_cfg.machine_ram(),
-            device_size: ByteSize::new(0),
-        },
+        MachineConfig::default()
+            .with_arch(plan_cfg.arch)
+            .with_ram(plan_cfg.machine_ram())
+            .with_device(ByteSize::new(0)),
         cfg.profile,
     )?;
     let (mut alloc, mut free) = (Vec::new(), Vec::new());

@@ -58,11 +58,10 @@ pub fn with_mapping<R>(
         ByteSize::new(0)
     };
     let k = Kernel::boot(
-        MachineConfig {
-            arch: cfg.arch,
-            ram_size: cfg.machine_ram(),
-            device_size,
-        },
+        MachineConfig::default()
+            .with_arch(cfg.arch)
+            .with_ram(cfg.machine_ram())
+            .with_device(device_size),
         spec.profile,
     )
     .map_err(SimError::from)?;
