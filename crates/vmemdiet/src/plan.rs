@@ -10,8 +10,8 @@ use crate::arch::{Arch, Geometry, Level};
 use crate::drivers::dax::{self, DaxError, DevDaxSpec, MapMode, MemmapCost};
 use crate::machine::phys_map::{device_region_start, PhysMap};
 use crate::mm::mm_init::compound_nr_pages;
+use crate::mm::pagemap::vmemmap_can_optimize;
 use crate::mm::profile::{DaxDedup, Profile};
-use crate::mm::sparse_vmemmap::vmemmap_can_optimize;
 
 /// One configuration to plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -331,7 +331,8 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
 /// vmemmap split into PTE tables.
 fn plan_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
     let g: &Geometry = cfg.arch.geometry();
-    let Some(size) = crate::mm::hugetlb::HugeSize::from_align(cfg.align) else {
+    let Some(size) = crate::mm::hugetlb::HugeSize::from_align(cfg.arch.geometry(), cfg.align)
+    else {
         return Err(PlanError::HugetlbAlign(cfg.align));
     };
     if cfg.map != MapMode::Mem {
@@ -361,7 +362,7 @@ fn plan_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
     }
     let page = g.page_size();
     let nr = g.bytes_to_pages(cfg.size);
-    let pages = cfg.size.bytes() / size.bytes().bytes();
+    let pages = cfg.size.bytes() / size.bytes(cfg.arch.geometry()).bytes();
     let (lo, hi) = cfg.hugetlb_pool();
     let sections = blocks(lo.as_u64(), hi.as_u64(), g.section_size().bytes()).count() as u64;
     let (memmap_frames, tables, extra_init) = match cfg.profile.switches().hvo {

@@ -104,8 +104,9 @@ fn simulate_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
         cfg.profile,
     )?;
     let g = k.machine.geometry();
-    let size = HugeSize::from_align(cfg.align).ok_or(PlanError::HugetlbAlign(cfg.align))?;
-    let want = cfg.size.bytes() / size.bytes().bytes();
+    let size = HugeSize::from_align(cfg.arch.geometry(), cfg.align)
+        .ok_or(PlanError::HugetlbAlign(cfg.align))?;
+    let want = cfg.size.bytes() / size.bytes(cfg.arch.geometry()).bytes();
     let before = k.machine.frames().usage();
     let init = k.struct_pages_initialized();
     let got = set_nr_hugepages(&k, size, want)?;

@@ -4,6 +4,7 @@
 #![allow(clippy::cast_possible_truncation)]
 
 use vmemdiet::addr::{ByteSize, Pfn};
+use vmemdiet::arch::X86_64;
 use vmemdiet::drivers::dax::MapMode;
 use vmemdiet::machine::{Fault, MachineConfig};
 use vmemdiet::mm::hugetlb::{set_nr_hugepages, HugeSize, HugetlbError};
@@ -26,7 +27,7 @@ fn boot(profile: Profile) -> Kernel {
 
 /// The pool's pfn range: top of RAM (2 GiB + 8 GiB) down.
 fn pool_start(size: HugeSize, pages: u64) -> Pfn {
-    Pfn::new(((10u64 << 30) - pages * size.bytes().bytes()) >> 12)
+    Pfn::new(((10u64 << 30) - pages * size.bytes(&X86_64).bytes()) >> 12)
 }
 
 #[test]
@@ -35,7 +36,7 @@ fn hvo_memmap_per_huge_page_by_profile() {
         for (size, pages) in [(HugeSize::Pmd, 512u64), (HugeSize::Pud, 2)] {
             let k = boot(profile);
             assert_eq!(set_nr_hugepages(&k, size, pages).unwrap(), pages);
-            let n = size.bytes().bytes() / 4096;
+            let n = size.bytes(&X86_64).bytes() / 4096;
             let frames = memmap_frames_of(&k, pool_start(size, pages), pages * n);
             let want = match profile {
                 Profile::V5_10 | Profile::Rfc => pages * n / 64,
@@ -55,7 +56,7 @@ fn inv3_every_tail_resolves_to_its_head_through_fake_heads() {
             set_nr_hugepages(&k, size, 2).unwrap();
             let g = k.machine.geometry();
             let mut mm = Memmap::new(&k.machine);
-            let n = size.bytes().bytes() / 4096;
+            let n = size.bytes(&X86_64).bytes() / 4096;
             for hp in 0..2 {
                 let head = PagePtr::from_pfn(g, Pfn::new(pool_start(size, 2).as_u64() + hp * n));
                 assert!(mm.page(head).unwrap().is_head());
@@ -189,7 +190,7 @@ fn gup_over_hugetlbfs_batches_per_huge_page_from_rfc_on_and_returns_pages_to_the
         for (size, pages) in [(HugeSize::Pmd, 2u64), (HugeSize::Pud, 1)] {
             let k = boot(profile);
             set_nr_hugepages(&k, size, pages).unwrap();
-            let len = pages * size.bytes().bytes();
+            let len = pages * size.bytes(&X86_64).bytes();
             let nr = (len / 4096) as usize;
             let mut cx = GupCtx::new(&k);
             let mm = Mm::new(&k).unwrap();

@@ -13,8 +13,8 @@ use crate::addr::{ByteSize, Order, PhysAddr};
 use crate::arch::Geometry;
 use crate::drivers::nd_pfn::{self, PfnReserve};
 use crate::mm::memremap::{self, DevPagemap, MemremapError, PagemapParams, VmemAltmap};
+use crate::mm::pagemap::vmemmap_can_optimize;
 use crate::mm::profile::Switches;
-use crate::mm::sparse_vmemmap::vmemmap_can_optimize;
 use crate::mm::Kernel;
 
 /// Where the memmap of a namespace lives (`ndctl create-namespace --map`).

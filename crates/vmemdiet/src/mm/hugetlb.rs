@@ -7,57 +7,20 @@
 //! must allocate them again before the huge page can go back to the buddy allocator, which can
 //! fail under memory pressure (the page then stays in the pool).
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::Ordering;
+use std::sync::PoisonError;
 
-use serde::Serialize;
-
-use crate::addr::{ByteSize, Order, Pfn, VirtAddr};
+use crate::addr::{Order, Pfn, VirtAddr};
 use crate::arch::Level;
 use crate::machine::frame_store::{Frame, FrameError, FrameKind};
 use crate::machine::page_table::Pte;
 use crate::machine::Fault;
+use crate::mm::hstate::Hstate;
+pub use crate::mm::hstate::{HugeSize, Hugetlb, HugetlbStats};
 use crate::mm::page::{page_folio, Memmap, PagePtr, TailEncoding, PG_HEAD, ZONE_NORMAL};
 use crate::mm::profile::Hvo;
 use crate::mm::sparse_vmemmap::{put_vmemmap_frame, shared_tail, VmemmapError};
 use crate::mm::Kernel;
-
-/// A huge page size (`struct hstate`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum HugeSize {
-    /// 2 MiB (PMD).
-    #[serde(rename = "2M")]
-    Pmd,
-    /// 1 GiB (PUD).
-    #[serde(rename = "1G")]
-    Pud,
-}
-
-impl HugeSize {
-    /// The huge page size for an alignment, if there is one.
-    #[must_use]
-    pub fn from_align(align: ByteSize) -> Option<HugeSize> {
-        match align.bytes() {
-            a if a == 2 << 20 => Some(HugeSize::Pmd),
-            a if a == 1 << 30 => Some(HugeSize::Pud),
-            _ => None,
-        }
-    }
-    /// Compound order.
-    #[must_use]
-    pub const fn order(self) -> Order {
-        match self {
-            HugeSize::Pmd => Order::new(9),
-            HugeSize::Pud => Order::new(18),
-        }
-    }
-    /// Bytes.
-    #[must_use]
-    pub const fn bytes(self) -> ByteSize {
-        ByteSize::new(4096 << self.order().get())
-    }
-}
 
 /// Errors of the pool.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,53 +29,6 @@ pub enum HugetlbError {
     RestoreFailed { pfn: Pfn, need: u64, nr: u64 },
     #[error("struct page access: {0}")]
     Memmap(#[from] Fault),
-}
-
-/// Pool state of one size.
-#[derive(Debug, Default)]
-struct Hstate {
-    free: Vec<Pfn>,
-    /// Pages in the pool (free + in use).
-    nr: u64,
-    /// In use pages waiting for their last reference to go (pinned after unmap).
-    deferred: Vec<Pfn>,
-}
-
-/// Counters of HVO work.
-#[derive(Debug, Default)]
-pub struct HugetlbStats {
-    /// PMD-mapped vmemmap blocks split into PTE tables.
-    pub split_pmds: AtomicU64,
-    /// Huge pages whose vmemmap is optimized now.
-    pub optimized: AtomicU64,
-}
-
-/// The HugeTLB subsystem: one pool per size.
-#[derive(Debug, Default)]
-pub struct Hugetlb {
-    pools: Mutex<HashMap<HugeSize, Hstate>>,
-    pub stats: HugetlbStats,
-}
-
-impl Hugetlb {
-    /// Pages in the pool of `size` (`nr_hugepages`).
-    #[must_use]
-    pub fn nr_hugepages(&self, size: HugeSize) -> u64 {
-        self.pools
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&size)
-            .map_or(0, |h| h.nr)
-    }
-    /// Free pages in the pool of `size` (`free_hugepages`).
-    #[must_use]
-    pub fn free_hugepages(&self, size: HugeSize) -> u64 {
-        self.pools
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&size)
-            .map_or(0, |h| h.free.len() as u64)
-    }
 }
 
 fn copy_frame(dst: &Frame, src: &Frame) {
@@ -316,7 +232,7 @@ fn alloc_pool_page(
     memmap: &mut Memmap<'_>,
     size: HugeSize,
 ) -> Result<Option<Pfn>, HugetlbError> {
-    let order = size.order();
+    let order = size.order(k.machine.geometry());
     let Ok(pfn) = k.machine.frames().alloc_top(order.get(), FrameKind::Data) else {
         return Ok(None);
     };
@@ -347,7 +263,7 @@ fn free_pool_page(
     pfn: Pfn,
     size: HugeSize,
 ) -> Result<(), FrameError> {
-    let order = size.order();
+    let order = size.order(k.machine.geometry());
     if is_optimized(k, pfn) {
         vmemmap_restore(k, pfn, order)?;
     }
@@ -402,7 +318,7 @@ pub fn set_nr_hugepages(k: &Kernel, size: HugeSize, target: u64) -> Result<u64, 
             let need = k
                 .machine
                 .geometry()
-                .vmemmap_pages_for(size.order().nr_pages())
+                .vmemmap_pages_for(size.order(k.machine.geometry()).nr_pages())
                 - 1;
             return Err(HugetlbError::RestoreFailed {
                 pfn,

@@ -1,125 +1,20 @@
 //! `dev_pagemap`, the altmap and `memremap_pages` / `memunmap_pages` (`mm/memremap.c`,
 //! `include/linux/memremap.h`; kernel brief §1.3, §2.1, §7).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::sync::PoisonError;
 
-use crate::addr::{Order, Pfn};
+use crate::addr::Pfn;
 use crate::mm::mm_init;
 use crate::mm::page::Memmap;
+pub use crate::mm::pagemap::{
+    CompoundCtx, DevPagemap, MemoryType, PagemapParams, PopulateCtx, VmemAltmap,
+};
 use crate::mm::profile::PgmapRefs;
 use crate::mm::sparse::{self, SparseError};
-use crate::mm::sparse_vmemmap::{CompoundCtx, PopulateCtx, VmemmapError};
+use crate::mm::sparse_vmemmap::VmemmapError;
 use crate::mm::Kernel;
-
-/// `struct vmem_altmap`: memmap carved from the start of the device by a bump allocator.
-#[derive(Debug)]
-pub struct VmemAltmap {
-    /// First pfn the altmap describes (subsection aligned).
-    pub base_pfn: Pfn,
-    /// Pfns at the base that are not for the memmap (the info block, alignment padding).
-    pub reserve: u64,
-    /// Pfns available for the memmap after `reserve`.
-    pub free: u64,
-    /// Pfns handed out (`alloc`).
-    alloc: AtomicU64,
-    /// Pfns skipped to align allocations (`align`).
-    align: AtomicU64,
-}
-
-impl VmemAltmap {
-    /// A fresh altmap.
-    #[must_use]
-    pub fn new(base_pfn: Pfn, reserve: u64, free: u64) -> VmemAltmap {
-        VmemAltmap {
-            base_pfn,
-            reserve,
-            free,
-            alloc: AtomicU64::new(0),
-            align: AtomicU64::new(0),
-        }
-    }
-
-    /// `vmem_altmap_offset`: pfns from `base_pfn` to the first device page that is not memmap.
-    #[must_use]
-    pub fn offset(&self) -> u64 {
-        self.reserve + self.free
-    }
-
-    /// Pfns currently allocated.
-    #[must_use]
-    pub fn allocated(&self) -> u64 {
-        self.alloc.load(Ordering::Acquire)
-    }
-
-    /// `altmap_alloc_block_buf`: `nr` pfns aligned to the lowest set bit of `nr`, backed as
-    /// memmap frames on the device.
-    #[doc(alias = "altmap_alloc_block_buf")]
-    pub(crate) fn alloc_block(&self, k: &Kernel, nr: u64) -> Result<Pfn, VmemmapError> {
-        let (alloc, align) = (
-            self.alloc.load(Ordering::Acquire),
-            self.align.load(Ordering::Acquire),
-        );
-        let next = self.base_pfn.as_u64() + self.reserve + alloc + align;
-        let class = 1u64 << nr.trailing_zeros();
-        let pad = next.next_multiple_of(class) - next;
-        let nr_free = self.free.saturating_sub(alloc + align);
-        if nr + pad > nr_free {
-            return Err(VmemmapError::AltmapFull);
-        }
-        let pfn = Pfn::new(next + pad);
-        k.machine.frames().claim_device(pfn, nr)?;
-        self.alloc.store(alloc + nr, Ordering::Release);
-        self.align.store(align + pad, Ordering::Release);
-        Ok(pfn)
-    }
-
-    /// `vmem_altmap_free`: gives back `nr` pfns (the bump allocator only counts them).
-    #[doc(alias = "vmem_altmap_free")]
-    pub(crate) fn free_block(&self, nr: u64) {
-        self.alloc.fetch_sub(nr, Ordering::AcqRel);
-    }
-}
-
-/// `enum memory_type`. Only device-dax's is modelled so far.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MemoryType {
-    /// `MEMORY_DEVICE_GENERIC`: device-dax.
-    Generic,
-}
-
-/// `struct dev_pagemap`.
-#[derive(Debug)]
-pub struct DevPagemap {
-    /// Identifier (the simulated `pgmap` pointer is derived from it).
-    pub id: u64,
-    pub ty: MemoryType,
-    /// `ranges[]` as `[start, end)` pfns.
-    pub ranges: Vec<(Pfn, Pfn)>,
-    /// `vmemmap_shift`: pages are compound of this order.
-    pub vmemmap_shift: Order,
-    /// `altmap` (valid when `PGMAP_ALTMAP_VALID`).
-    pub altmap: Option<VmemAltmap>,
-    /// The `percpu_ref` count of live references.
-    refs: AtomicU64,
-    /// References memremap took up front (dropped by memunmap).
-    base_refs: AtomicU64,
-    /// `nr_range`: ranges onlined so far (the range being onlined while populating).
-    nr_range: AtomicUsize,
-    /// User mappings of these pages that exist now.
-    mappings: AtomicU64,
-    /// Set once any page was mapped to user space (only then can pages be pinned).
-    ever_mapped: AtomicBool,
-}
-
-/// What to map: the arguments of `memremap_pages` that we model.
-#[derive(Debug)]
-pub struct PagemapParams {
-    pub ranges: Vec<(Pfn, Pfn)>,
-    pub vmemmap_shift: Order,
-    pub altmap: Option<VmemAltmap>,
-}
 
 /// Errors of `memremap_pages` / `memunmap_pages`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -153,54 +48,6 @@ pub enum MemremapError {
 impl From<VmemmapError> for MemremapError {
     fn from(e: VmemmapError) -> Self {
         MemremapError::Sparse(SparseError::Vmemmap(e))
-    }
-}
-
-impl DevPagemap {
-    /// `pgmap_vmemmap_nr`: pfns per compound page.
-    #[must_use]
-    pub fn vmemmap_nr(&self) -> u64 {
-        self.vmemmap_shift.nr_pages()
-    }
-
-    /// The value stored as the `pgmap` pointer in struct pages: an even kernel address unique to
-    /// this pgmap.
-    #[must_use]
-    pub fn pointer(&self) -> u64 {
-        0xffff_8880_0000_0000 + self.id * 0x200
-    }
-
-    /// Live references (`percpu_ref`).
-    #[must_use]
-    pub fn refs(&self) -> u64 {
-        self.refs.load(Ordering::Acquire)
-    }
-
-    /// `get_dev_pagemap` reference.
-    pub fn get(&self) {
-        self.refs.fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// `put_dev_pagemap`.
-    pub fn put(&self) {
-        self.refs.fetch_sub(1, Ordering::AcqRel);
-    }
-
-    /// A user mapping of these pages was created.
-    pub fn map_get(&self) {
-        self.ever_mapped.store(true, Ordering::Release);
-        self.mappings.fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// A user mapping of these pages was removed.
-    pub fn map_put(&self) {
-        self.mappings.fetch_sub(1, Ordering::AcqRel);
-    }
-
-    /// Total pfns of all ranges.
-    #[must_use]
-    pub fn nr_pages(&self) -> u64 {
-        self.ranges.iter().map(|(s, e)| e.distance_from(*s)).sum()
     }
 }
 
@@ -256,18 +103,10 @@ pub fn memremap_pages(k: &Kernel, params: PagemapParams) -> Result<Arc<DevPagema
             }
         }
     }
-    let pgmap = Arc::new(DevPagemap {
-        id: k.next_pgmap_id.fetch_add(1, Ordering::Relaxed),
-        ty: MemoryType::Generic,
-        ranges: params.ranges,
-        vmemmap_shift: params.vmemmap_shift,
-        altmap: params.altmap,
-        refs: AtomicU64::new(1),
-        base_refs: AtomicU64::new(1),
-        nr_range: AtomicUsize::new(0),
-        mappings: AtomicU64::new(0),
-        ever_mapped: AtomicBool::new(false),
-    });
+    let pgmap = Arc::new(DevPagemap::new(
+        k.next_pgmap_id.fetch_add(1, Ordering::Relaxed),
+        params,
+    ));
     for i in 0..pgmap.ranges.len() {
         if let Err(e) = pagemap_range(k, &pgmap, i) {
             unmap_ranges(k, &pgmap, i);

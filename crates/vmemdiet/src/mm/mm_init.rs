@@ -6,10 +6,10 @@ use std::sync::atomic::Ordering;
 use crate::addr::{Order, Pfn};
 use crate::arch::Geometry;
 use crate::machine::Fault;
-use crate::mm::memremap::DevPagemap;
 use crate::mm::page::{Memmap, Page, PagePtr, TailEncoding, PG_HEAD, ZONE_DEVICE};
+use crate::mm::pagemap::vmemmap_can_optimize;
+use crate::mm::pagemap::DevPagemap;
 use crate::mm::profile::{DaxDedup, MemmapInit, Switches};
-use crate::mm::sparse_vmemmap::vmemmap_can_optimize;
 use crate::mm::Kernel;
 
 /// `__init_single_page` + `__init_zone_device_page`: zero, zone bits, `_refcount = 1`,

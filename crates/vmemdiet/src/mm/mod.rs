@@ -1,12 +1,16 @@
 //! The kernel side, one module per kernel file it mirrors.
 
+pub mod boot;
 pub mod folio;
 pub mod gate;
 pub mod gup;
+pub mod hstate;
 pub mod hugetlb;
 pub mod memremap;
 pub mod mm_init;
+pub mod mmzone;
 pub mod page;
+pub mod pagemap;
 pub mod profile;
 pub mod sparse;
 pub mod sparse_vmemmap;
@@ -20,10 +24,10 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use crate::addr::Pfn;
 use crate::machine::frame_store::FrameError;
 use crate::machine::page_table::PtError;
-use crate::machine::{Machine, MachineConfig, MachineError};
-use memremap::DevPagemap;
+use crate::machine::{Machine, MachineError};
+use mmzone::Sparse;
+use pagemap::DevPagemap;
 use profile::Profile;
-use sparse::Sparse;
 
 /// Errors of kernel boot.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,7 +66,7 @@ pub struct Kernel {
     pub profile: Profile,
     pub stats: KernelStats,
     /// HugeTLB pools.
-    pub hugetlb: hugetlb::Hugetlb,
+    pub hugetlb: hstate::Hugetlb,
     pub(crate) sparse: Mutex<Sparse>,
     /// `pgmap_array`: start pfn → (end pfn, pgmap).
     pub(crate) pgmaps: RwLock<BTreeMap<u64, (u64, Arc<DevPagemap>)>>,
@@ -73,26 +77,6 @@ pub struct Kernel {
 }
 
 impl Kernel {
-    /// Powers on a machine and boots: maps the memmap of System RAM (`sparse_init`, PMD-mapped
-    /// vmemmap on x86). RAM struct pages are initialised lazily by their users (as with
-    /// `DEFERRED_STRUCT_PAGE_INIT`), so booting costs no host memory for them.
-    pub fn boot(config: MachineConfig, profile: Profile) -> Result<Kernel, BootError> {
-        let machine = Machine::new(config)?;
-        let k = Kernel {
-            machine,
-            profile,
-            stats: KernelStats::default(),
-            hugetlb: hugetlb::Hugetlb::default(),
-            sparse: Mutex::new(Sparse::default()),
-            pgmaps: RwLock::new(BTreeMap::new()),
-            shared_tails: Mutex::new(HashMap::new()),
-            next_pgmap_id: AtomicU64::new(1),
-            hotplug: Mutex::new(()),
-        };
-        sparse::sparse_init(&k)?;
-        Ok(k)
-    }
-
     /// `mem_hotplug_begin`: serialises memory hot-add and hot-remove.
     pub(crate) fn hotplug_lock(&self) -> MutexGuard<'_, ()> {
         self.hotplug.lock().unwrap_or_else(PoisonError::into_inner)

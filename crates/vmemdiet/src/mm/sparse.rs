@@ -1,7 +1,6 @@
 //! SPARSEMEM sections (`mm/sparse.c`): which (sub)sections have a memmap, boot-time
 //! population for System RAM, and hot-add/hot-remove of (sub)sections.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::PoisonError;
 
@@ -9,24 +8,10 @@ use crate::addr::Pfn;
 use crate::arch::Level;
 use crate::machine::frame_store::FrameKind;
 use crate::machine::page_table::Pte;
-use crate::mm::sparse_vmemmap::{self, PopulateCtx, VmemmapError};
+use crate::mm::mmzone::MemSection;
+use crate::mm::pagemap::PopulateCtx;
+use crate::mm::sparse_vmemmap::{self, VmemmapError};
 use crate::mm::{BootError, Kernel};
-
-/// One `struct mem_section`: which subsections are active, and whether the section came from
-/// boot memory (`early_section`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct MemSection {
-    /// `subsection_map`: bit i set when subsection i has a memmap.
-    pub subsection_map: u64,
-    /// Populated at boot; its memmap is never freed.
-    pub early: bool,
-}
-
-/// `mem_section[]`: present sections by section number.
-#[derive(Debug, Default)]
-pub(crate) struct Sparse {
-    pub sections: HashMap<u64, MemSection>,
-}
 
 /// Errors of (sub)section hot-add.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -125,7 +110,7 @@ pub(crate) fn sparse_remove_section(
     k: &Kernel,
     pfn: Pfn,
     nr: u64,
-    altmap: Option<&crate::mm::memremap::VmemAltmap>,
+    altmap: Option<&crate::mm::pagemap::VmemAltmap>,
 ) {
     section_deactivate(k, pfn, nr, altmap);
     k.stats
@@ -137,7 +122,7 @@ fn section_deactivate(
     k: &Kernel,
     pfn: Pfn,
     nr: u64,
-    altmap: Option<&crate::mm::memremap::VmemAltmap>,
+    altmap: Option<&crate::mm::pagemap::VmemAltmap>,
 ) {
     let g = k.machine.geometry();
     let (nr_section, mask) = section_and_mask(k, pfn, nr);

@@ -17,14 +17,13 @@ use std::sync::atomic::Ordering;
 use std::sync::PoisonError;
 
 use crate::addr::{Order, Pfn, VirtAddr};
-use crate::arch::Geometry;
 use crate::arch::Level;
 use crate::machine::frame_store::{FrameError, FrameKind};
 use crate::machine::page_table::{PtError, Pte};
-use crate::mm::memremap::VmemAltmap;
 use crate::mm::mm_init;
 use crate::mm::page::ZONE_DEVICE;
-use crate::mm::profile::{DaxDedup, Switches};
+use crate::mm::pagemap::{vmemmap_can_optimize, CompoundCtx, PopulateCtx, VmemAltmap};
+use crate::mm::profile::DaxDedup;
 use crate::mm::{Kernel, SharedTail};
 
 /// Errors of vmemmap population.
@@ -40,40 +39,6 @@ pub enum VmemmapError {
     Misaligned { pfn: Pfn, nr: u64 },
     #[error("vmemmap: the compound page continued from before {0} has no mapped tail page")]
     NoContinuation(VirtAddr),
-}
-
-/// The compound-page context of a populate call: the pgmap's `vmemmap_shift` and the start of
-/// the range being onlined (`pgmap->ranges[pgmap->nr_range]`).
-#[derive(Debug, Clone, Copy)]
-pub struct CompoundCtx {
-    pub order: Order,
-    pub range_start: Pfn,
-}
-
-/// What populate needs to know about the caller.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PopulateCtx<'a> {
-    pub altmap: Option<&'a VmemAltmap>,
-    pub compound: Option<CompoundCtx>,
-}
-
-/// `vmemmap_can_optimize`: dedup applies when the profile dedups, struct page is a power of two,
-/// pages are compound with more vmemmap pages than the reserve (6.5+) or than one (5.19), and
-/// there is no altmap (unless the profile dedups with the altmap too).
-#[must_use]
-pub fn vmemmap_can_optimize(g: &Geometry, sw: &Switches, altmap: bool, order: Order) -> bool {
-    let v = g.vmemmap_pages_for(order.nr_pages());
-    let min = if sw.reserve_nr_rule {
-        g.vmemmap_reserve_nr
-    } else {
-        1
-    };
-    sw.dax_dedup != DaxDedup::None
-        && sw.compound_devmap
-        && g.struct_page_size.is_power_of_two()
-        && order.get() > 0
-        && v > min
-        && (!altmap || sw.altmap_dedup)
 }
 
 /// `__populate_section_memmap`: maps the memmap of `[pfn, pfn + nr)`, which lies inside one
@@ -124,7 +89,11 @@ fn vmemmap_populate(
         let e = Pte::from_raw(slot.load(Ordering::Acquire));
         if !e.present() {
             let block = match altmap {
-                Some(a) => Some(a.alloc_block(k, g.pmd_size().bytes() >> g.page_shift)?),
+                Some(a) => Some(altmap_alloc_block_buf(
+                    k,
+                    a,
+                    g.pmd_size().bytes() >> g.page_shift,
+                )?),
                 None => m.frames().alloc(g.pmd_order(), FrameKind::Memmap).ok(),
             };
             if let Some(block) = block {
@@ -180,10 +149,31 @@ fn populate_address(
     Ok(frame)
 }
 
+/// `altmap_alloc_block_buf`: `nr` pfns of the device aligned to the lowest set bit of `nr`,
+/// backed as memmap frames on the device.
+pub(crate) fn altmap_alloc_block_buf(
+    k: &Kernel,
+    altmap: &VmemAltmap,
+    nr: u64,
+) -> Result<Pfn, VmemmapError> {
+    let (alloc, align) = altmap.bump_state();
+    let next = altmap.base_pfn.as_u64() + altmap.reserve + alloc + align;
+    let class = 1u64 << nr.trailing_zeros();
+    let pad = next.next_multiple_of(class) - next;
+    let nr_free = altmap.free.saturating_sub(alloc + align);
+    if nr + pad > nr_free {
+        return Err(VmemmapError::AltmapFull);
+    }
+    let pfn = Pfn::new(next + pad);
+    k.machine.frames().claim_device(pfn, nr)?;
+    altmap.bump(nr, pad);
+    Ok(pfn)
+}
+
 /// `vmemmap_alloc_block_buf` for one page: from the altmap if given, else from RAM.
 fn alloc_vmemmap_frame(k: &Kernel, altmap: Option<&VmemAltmap>) -> Result<Pfn, VmemmapError> {
     Ok(match altmap {
-        Some(a) => a.alloc_block(k, 1)?,
+        Some(a) => altmap_alloc_block_buf(k, a, 1)?,
         None => k.machine.frames().alloc(0, FrameKind::Memmap)?,
     })
 }

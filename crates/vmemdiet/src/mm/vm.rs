@@ -15,8 +15,8 @@ use crate::machine::Fault;
 use crate::mm::folio::{page_folio, RefStats};
 use crate::mm::gate::FastGate;
 use crate::mm::hugetlb::{self, HugeSize};
-use crate::mm::memremap::DevPagemap;
 use crate::mm::page::{Memmap, PagePtr};
+use crate::mm::pagemap::DevPagemap;
 use crate::mm::Kernel;
 
 /// Errors of mmap, munmap and faults.
@@ -230,7 +230,7 @@ impl<'k> Mm<'k> {
         len: u64,
         writable: bool,
     ) -> Result<VirtAddr, VmError> {
-        let align = size.bytes();
+        let align = size.bytes(self.k.machine.geometry());
         if len == 0 {
             return Err(VmError::ZeroLength);
         }

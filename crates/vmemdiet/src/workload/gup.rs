@@ -20,7 +20,7 @@ use crate::mm::Kernel;
 use crate::plan::Kind;
 use crate::simulate::SimError;
 use crate::workload::limit::MemLimit;
-use crate::workload::mapping::{with_mapping, MappingSpec};
+use crate::workload::mapping::{with_mapping, MappingError, MappingSpec};
 
 /// What the benchmark calls (gup_test's commands).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -128,6 +128,8 @@ pub struct GupSample {
 pub enum GupBenchError {
     #[error(transparent)]
     Sim(#[from] SimError),
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
     #[error(transparent)]
     Gup(#[from] GupError),
     #[error("{op:?} got {got} of {want} pages")]

@@ -61,9 +61,9 @@ pub fn run(cfg: &PoolConfig, tick: &mut dyn FnMut()) -> Result<PoolResult, SimEr
     if need > budget {
         return Err(SimError::TooBigForHost { need, budget });
     }
-    let size = HugeSize::from_align(cfg.align)
+    let size = HugeSize::from_align(plan_cfg.arch.geometry(), cfg.align)
         .ok_or(SimError::Plan(PlanError::HugetlbAlign(cfg.align)))?;
-    let pages = cfg.size.bytes() / size.bytes().bytes();
+    let pages = cfg.size.bytes() / size.bytes(plan_cfg.arch.geometry()).bytes();
     let k = Kernel::boot(
         MachineConfig::default()
             .with_arch(plan_cfg.arch)

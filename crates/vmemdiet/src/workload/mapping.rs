@@ -9,10 +9,10 @@ use crate::mm::gup::GupCtx;
 use crate::mm::hugetlb::{set_nr_hugepages, HugeSize};
 use crate::mm::profile::Profile;
 use crate::mm::vm::Mm;
+use crate::mm::vm::VmError;
 use crate::mm::Kernel;
 use crate::plan::{Kind, PlanConfig, PlanError};
 use crate::simulate::{self, SimError};
-use crate::workload::gup::GupBenchError;
 
 /// What to map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,21 +36,33 @@ impl MappingSpec {
     }
 }
 
-fn setup_err(e: impl std::fmt::Display) -> GupBenchError {
-    GupBenchError::Setup(e.to_string())
+/// Why the mapping could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum MappingError {
+    /// The machine, device or pool could not be built.
+    #[error(transparent)]
+    Sim(#[from] SimError),
+    /// The address space, mmap or prefault failed.
+    #[error("setting up the mapping: {0}")]
+    Vm(#[from] VmError),
+}
+
+/// A setup failure as the caller's error type.
+fn err<E: From<MappingError>>(e: impl Into<MappingError>) -> E {
+    E::from(e.into())
 }
 
 /// Runs `f` with a prefaulted shared mapping of `spec`: `(kernel, address space, start, len)`.
-pub fn with_mapping<R>(
+pub fn with_mapping<R, E: From<MappingError>>(
     spec: &MappingSpec,
     write: bool,
-    f: impl FnOnce(&Kernel, &Mm<'_>, VirtAddr, u64) -> Result<R, GupBenchError>,
-) -> Result<R, GupBenchError> {
+    f: impl FnOnce(&Kernel, &Mm<'_>, VirtAddr, u64) -> Result<R, E>,
+) -> Result<R, E> {
     let cfg = spec.plan_config();
-    let need = simulate::host_bytes_needed(&cfg).map_err(SimError::from)?;
+    let need = simulate::host_bytes_needed(&cfg).map_err(|e| err(SimError::from(e)))?;
     let budget = simulate::host_budget();
     if need > budget {
-        return Err(SimError::TooBigForHost { need, budget }.into());
+        return Err(err(SimError::TooBigForHost { need, budget }));
     }
     let device_size = if spec.kind == Kind::Devdax {
         spec.size
@@ -64,12 +76,12 @@ pub fn with_mapping<R>(
             .with_device(device_size),
         spec.profile,
     )
-    .map_err(SimError::from)?;
+    .map_err(|e| err(SimError::from(e)))?;
     let mut region = None;
-    let mm = Mm::new(&k).map_err(setup_err)?;
+    let mm = Mm::new(&k).map_err(err::<E>)?;
     let (va, len) = match spec.kind {
         Kind::Devdax => {
-            let r = region.insert(DaxRegion::new(&k).map_err(SimError::from)?);
+            let r = region.insert(DaxRegion::new(&k).map_err(|e| err(SimError::from(e)))?);
             let dev = r
                 .create(
                     &k,
@@ -80,27 +92,27 @@ pub fn with_mapping<R>(
                         at: None,
                     },
                 )
-                .map_err(SimError::from)?;
+                .map_err(|e| err(SimError::from(e)))?;
             let len = dev.data_size().bytes();
-            (mm.mmap_devdax(dev, 0, len, true).map_err(setup_err)?, len)
+            (mm.mmap_devdax(dev, 0, len, true).map_err(err::<E>)?, len)
         }
         Kind::Hugetlb => {
-            let size = HugeSize::from_align(spec.align)
-                .ok_or(SimError::Plan(PlanError::HugetlbAlign(spec.align)))?;
-            let want = spec.size.bytes() / size.bytes().bytes();
-            let got = set_nr_hugepages(&k, size, want).map_err(SimError::from)?;
+            let size = HugeSize::from_align(k.machine.geometry(), spec.align)
+                .ok_or_else(|| err(SimError::Plan(PlanError::HugetlbAlign(spec.align))))?;
+            let want = spec.size.bytes() / size.bytes(k.machine.geometry()).bytes();
+            let got = set_nr_hugepages(&k, size, want).map_err(|e| err(SimError::from(e)))?;
             if got != want {
-                return Err(SimError::PoolShort { got, want }.into());
+                return Err(err(SimError::PoolShort { got, want }));
             }
             (
                 mm.mmap_hugetlb(size, spec.size.bytes(), true)
-                    .map_err(setup_err)?,
+                    .map_err(err::<E>)?,
                 spec.size.bytes(),
             )
         }
     };
     let mut cx = GupCtx::new(&k);
     mm.prefault(&mut cx.memmap, va, len, write)
-        .map_err(setup_err)?;
+        .map_err(err::<E>)?;
     f(&k, &mm, va, len)
 }
