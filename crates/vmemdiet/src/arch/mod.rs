@@ -162,6 +162,17 @@ impl Geometry {
             & (self.pt_entries() - 1)) as usize;
         i
     }
+    /// `TASK_SIZE`: the top of the user half of the address space, less a guard page.
+    #[must_use]
+    pub const fn task_size(&self) -> VirtAddr {
+        VirtAddr::new((1 << (self.va_bits() - 1)) - self.page_size())
+    }
+    /// `TASK_UNMAPPED_BASE` (`PAGE_ALIGN(TASK_SIZE / 3)`): where the legacy bottom-up mmap
+    /// layout, which the model uses, places the first mapping.
+    #[must_use]
+    pub const fn task_unmapped_base(&self) -> VirtAddr {
+        VirtAddr::new(self.task_size().as_u64() / 3).align_up(self.page_size())
+    }
     /// Bytes of virtual address space the page tables translate (below the sign extension).
     #[must_use]
     pub const fn va_bits(&self) -> u32 {

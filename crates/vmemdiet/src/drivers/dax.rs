@@ -9,12 +9,14 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::addr::{ByteSize, Order, PhysAddr};
+use crate::addr::{ByteSize, Order, Pfn, PhysAddr, VirtAddr};
 use crate::arch::Geometry;
 use crate::drivers::nd_pfn::{self, PfnReserve};
 use crate::mm::memremap::{self, DevPagemap, MemremapError, PagemapParams, VmemAltmap};
+use crate::mm::page::Memmap;
 use crate::mm::pagemap::vmemmap_can_optimize;
 use crate::mm::profile::Switches;
+use crate::mm::vm::{Mm, VmError, VmOperations};
 use crate::mm::Kernel;
 
 /// Where the memmap of a namespace lives (`ndctl create-namespace --map`).
@@ -446,5 +448,79 @@ impl DaxRegion {
         memremap::memunmap_pages(k, &dev.pgmap)?;
         self.devices.remove(&id);
         Ok(())
+    }
+}
+
+/// A shared mapping of (part of) a device-dax device (`dax_vm_ops`): device pages from `pfn`
+/// on, described by `pgmap`.
+#[derive(Debug)]
+struct DaxMapping {
+    pfn: Pfn,
+    pgmap: Arc<DevPagemap>,
+}
+
+impl VmOperations for DaxMapping {
+    /// `dev_dax_huge_fault`: the device frame at `offset`; no allocation, the memory is there.
+    fn fault(
+        &self,
+        k: &Kernel,
+        _memmap: &mut Memmap<'_>,
+        offset: u64,
+        _addr: VirtAddr,
+    ) -> Result<Pfn, VmError> {
+        Ok(self.pfn.add(offset >> k.machine.geometry().page_shift))
+    }
+
+    /// DAX pages are ordinary folios from 6.15 (`vmf_insert_folio_*`); before, `devmap` pfn
+    /// mappings (`vmf_insert_pfn_*`) that hold no reference.
+    fn refcounted(&self, k: &Kernel) -> bool {
+        k.profile.switches().dax_folios
+    }
+
+    fn close(&self, _k: &Kernel, _memmap: &mut Memmap<'_>) -> Result<(), VmError> {
+        self.pgmap.map_put();
+        Ok(())
+    }
+}
+
+impl Mm<'_> {
+    /// `mmap(NULL, len, PROT_READ[|PROT_WRITE], MAP_SHARED, devdax_fd, offset)`
+    /// (`dax_mmap` + `check_vma`): the offset and length must be multiples of the device's
+    /// align; the address is chosen aligned to it.
+    pub fn mmap_devdax(
+        &self,
+        dev: &DevDax,
+        offset: u64,
+        len: u64,
+        writable: bool,
+    ) -> Result<VirtAddr, VmError> {
+        let align = dev.layout.align;
+        if len == 0 {
+            return Err(VmError::ZeroLength);
+        }
+        for (what, value) in [("offset", offset), ("length", len)] {
+            if value % align.bytes() != 0 {
+                return Err(VmError::Misaligned { what, value, align });
+            }
+        }
+        let data = dev.data_size();
+        if offset.checked_add(len).is_none_or(|e| e > data.bytes()) {
+            return Err(VmError::BeyondDevice {
+                offset,
+                len,
+                size: data,
+            });
+        }
+        let g = self.k.machine.geometry();
+        let data_start =
+            dev.layout.start + dev.layout.reserve.map_or(ByteSize::new(0), |r| r.offset);
+        let pfn = g.phys_to_pfn(data_start + ByteSize::new(offset));
+        let ops = Arc::new(DaxMapping {
+            pfn,
+            pgmap: Arc::clone(&dev.pgmap),
+        });
+        let va = self.mmap(len, align, writable, ops)?;
+        dev.pgmap.map_get();
+        Ok(va)
     }
 }

@@ -17,7 +17,7 @@ use crate::mm::folio::{page_folio, Folio, RefKind, RefStats};
 use crate::mm::page::{Memmap, PagePtr};
 use crate::mm::pagemap::DevPagemap;
 use crate::mm::profile::{FastLeaf, SlowLeaf, Unpin};
-use crate::mm::vm::{Backing, Mm, VmError};
+use crate::mm::vm::{Mm, VmError};
 use crate::mm::Kernel;
 
 /// `FOLL_*` flags.
@@ -301,7 +301,7 @@ fn gup_slow(
             return done_or(i, GupError::Fault(addr));
         }
         let span_pages = g.level_span(leaf.level()) >> g.page_shift;
-        let hugetlb = matches!(vma.backing, Backing::Hugetlb { .. });
+        let hugetlb = vma.ops.is_hugetlb();
         // follow_hugetlb_page walks once per huge page; device-dax per the profile's page_mask.
         let page_mask = match (hugetlb, sw.slow_leaf, leaf.level()) {
             (true, ..)

@@ -8,7 +8,7 @@
 //! fail under memory pressure (the page then stays in the pool).
 
 use std::sync::atomic::Ordering;
-use std::sync::PoisonError;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::addr::{Order, Pfn, VirtAddr};
 use crate::arch::Level;
@@ -20,6 +20,7 @@ pub use crate::mm::hstate::{HugeSize, Hugetlb, HugetlbStats};
 use crate::mm::page::{page_folio, Memmap, PagePtr, TailEncoding, PG_HEAD, ZONE_NORMAL};
 use crate::mm::profile::Hvo;
 use crate::mm::sparse_vmemmap::{put_vmemmap_frame, shared_tail, VmemmapError};
+use crate::mm::vm::{Mm, VmError, VmOperations};
 use crate::mm::Kernel;
 
 /// Errors of the pool.
@@ -349,6 +350,92 @@ pub fn alloc_huge_folio(
     };
     page_folio(memmap, PagePtr::from_pfn(k.machine.geometry(), pfn))?.set_ref_count(memmap, 1)?;
     Ok(Some(pfn))
+}
+
+/// The hugetlbfs file behind a `MAP_HUGETLB` shared mapping: its pages, allocated from the pool
+/// on first fault, one per huge page of the mapping (`hugetlb_vm_ops`).
+#[derive(Debug)]
+pub struct HugetlbFile {
+    size: HugeSize,
+    pages: Mutex<Vec<Option<Pfn>>>,
+}
+
+impl HugetlbFile {
+    /// An empty file of `slots` huge pages of `size`.
+    #[must_use]
+    pub fn new(size: HugeSize, slots: usize) -> HugetlbFile {
+        HugetlbFile {
+            size,
+            pages: Mutex::new(vec![None; slots]),
+        }
+    }
+}
+
+impl VmOperations for HugetlbFile {
+    /// `hugetlb_fault` -> `hugetlb_no_page`: the file's page at `offset`, taken from the pool
+    /// on first touch and held by the file from then on.
+    fn fault(
+        &self,
+        k: &Kernel,
+        memmap: &mut Memmap<'_>,
+        offset: u64,
+        addr: VirtAddr,
+    ) -> Result<Pfn, VmError> {
+        let g = k.machine.geometry();
+        let idx = usize::try_from(offset / self.size.bytes(g).bytes()).unwrap_or(usize::MAX);
+        let mut pages = self.pages.lock().unwrap_or_else(PoisonError::into_inner);
+        let slot = pages.get_mut(idx).ok_or(VmError::NoVma(addr))?;
+        if let Some(p) = *slot {
+            return Ok(p);
+        }
+        let p = alloc_huge_folio(k, memmap, self.size)?.ok_or(VmError::NoHugePages(addr))?;
+        *slot = Some(p);
+        Ok(p)
+    }
+
+    fn refcounted(&self, _k: &Kernel) -> bool {
+        true
+    }
+
+    /// The file goes with its last mapping: its pages go back to the pool (or wait there for
+    /// outstanding pins).
+    fn close(&self, k: &Kernel, memmap: &mut Memmap<'_>) -> Result<(), VmError> {
+        let pages = std::mem::take(&mut *self.pages.lock().unwrap_or_else(PoisonError::into_inner));
+        for p in pages.into_iter().flatten() {
+            release_huge_folio(k, memmap, self.size, p)?;
+        }
+        Ok(())
+    }
+
+    fn is_hugetlb(&self) -> bool {
+        true
+    }
+}
+
+impl Mm<'_> {
+    /// `mmap(NULL, len, ..., MAP_SHARED | MAP_HUGETLB | MAP_HUGE_2MB/1GB, -1, 0)`: a mapping of
+    /// `len` (a multiple of the huge page size) whose pages come from the HugeTLB pool on fault.
+    pub fn mmap_hugetlb(
+        &self,
+        size: HugeSize,
+        len: u64,
+        writable: bool,
+    ) -> Result<VirtAddr, VmError> {
+        let align = size.bytes(self.k.machine.geometry());
+        if len == 0 {
+            return Err(VmError::ZeroLength);
+        }
+        if !len.is_multiple_of(align.bytes()) {
+            return Err(VmError::Misaligned {
+                what: "length",
+                value: len,
+                align,
+            });
+        }
+        let slots = usize::try_from(len / align.bytes()).unwrap_or(0);
+        let file = HugetlbFile::new(size, slots);
+        self.mmap(len, align, writable, Arc::new(file))
+    }
 }
 
 /// Drops the page-cache reference of a huge page when its file goes away: back to the free list

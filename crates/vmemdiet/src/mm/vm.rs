@@ -8,15 +8,12 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 
 use crate::addr::{ByteSize, Pfn, VirtAddr};
 use crate::arch::{Geometry, Level};
-use crate::drivers::dax::DevDax;
 use crate::machine::frame_store::FrameError;
 use crate::machine::page_table::{PageTable, PageTables, PtError, Pte};
 use crate::machine::Fault;
 use crate::mm::folio::{page_folio, RefStats};
 use crate::mm::gate::FastGate;
-use crate::mm::hugetlb::{self, HugeSize};
 use crate::mm::page::{Memmap, PagePtr};
-use crate::mm::pagemap::DevPagemap;
 use crate::mm::Kernel;
 
 /// Errors of mmap, munmap and faults.
@@ -50,6 +47,10 @@ pub enum VmError {
     PageTable(PtError),
     #[error("struct page access: {0}")]
     Memmap(#[from] Fault),
+    #[error(
+        "no room for a mapping of {len:#x} bytes below the top of the user address space (ENOMEM)"
+    )]
+    NoAddressSpace { len: u64 },
     #[error("no free huge page for {0}: the pool is exhausted (SIGBUS); grow nr_hugepages")]
     NoHugePages(VirtAddr),
 }
@@ -63,17 +64,30 @@ impl From<PtError> for VmError {
     }
 }
 
-/// What a mapping maps.
-#[derive(Debug, Clone)]
-pub enum Backing {
-    /// (Part of) a device-dax device: device pfn at `start`, and its pgmap.
-    DevDax { pfn: Pfn, pgmap: Arc<DevPagemap> },
-    /// A `MAP_HUGETLB` shared mapping: its hugetlbfs file's pages, allocated from the pool on
-    /// first fault, one per `align`-sized block.
-    Hugetlb {
-        size: HugeSize,
-        pages: Arc<Mutex<Vec<Option<Pfn>>>>,
-    },
+/// `struct vm_operations_struct`: what the owner of a mapping (a driver, or hugetlbfs) does
+/// on fault and close. `mm` calls through it and never names the driver.
+pub trait VmOperations: std::fmt::Debug + Send + Sync {
+    /// `huge_fault` / `fault`: the first frame of the leaf that maps `offset` bytes into the
+    /// mapping (`offset` is leaf aligned). `addr` is the faulting address, for errors.
+    fn fault(
+        &self,
+        k: &Kernel,
+        memmap: &mut Memmap<'_>,
+        offset: u64,
+        addr: VirtAddr,
+    ) -> Result<Pfn, VmError>;
+
+    /// Whether leaves hold a folio reference and a mapcount (`vmf_insert_folio_*`); else they
+    /// are `devmap` pfn mappings that hold none.
+    fn refcounted(&self, k: &Kernel) -> bool;
+
+    /// `close`: the mapping is gone.
+    fn close(&self, k: &Kernel, memmap: &mut Memmap<'_>) -> Result<(), VmError>;
+
+    /// `is_vm_hugetlb_page`: a hugetlbfs mapping (GUP's slow path walks it per huge page).
+    fn is_hugetlb(&self) -> bool {
+        false
+    }
 }
 
 /// A `vm_area_struct`, `MAP_SHARED`.
@@ -84,7 +98,8 @@ pub struct Vma {
     /// The leaf size faults install (the device align, or the huge page size).
     pub align: ByteSize,
     pub writable: bool,
-    pub backing: Backing,
+    /// The owner's operations (`vm_ops`).
+    pub ops: Arc<dyn VmOperations>,
 }
 
 impl Vma {
@@ -99,9 +114,6 @@ impl Vma {
         level
     }
 }
-
-/// Where user mappings start (a typical x86-64 mmap base).
-const MMAP_BASE: u64 = 0x7f00_0000_0000;
 
 /// VMAs by start address, and the next free address.
 #[derive(Debug, Default)]
@@ -148,7 +160,7 @@ impl<'k> Mm<'k> {
             pt: k.machine.new_page_table()?,
             mmap_lock: RwLock::new(VmaTree {
                 vmas: BTreeMap::new(),
-                next: MMAP_BASE,
+                next: k.machine.geometry().task_unmapped_base().as_u64(),
             }),
             ptl: Mutex::new(()),
             write_protect_seq: AtomicU64::new(0),
@@ -170,104 +182,46 @@ impl<'k> Mm<'k> {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// `mmap(NULL, len, PROT_READ[|PROT_WRITE], MAP_SHARED, devdax_fd, offset)`: the offset
-    /// and length must be multiples of the device's align; the address is chosen aligned to it.
-    pub fn mmap_devdax(
+    /// `mmap(NULL, len, ...)` after the owner checked the request: inserts a VMA of `len`
+    /// bytes at an address aligned to `align`, whose faults install `align`-sized leaves
+    /// through `ops`.
+    pub fn mmap(
         &self,
-        dev: &DevDax,
-        offset: u64,
         len: u64,
+        align: ByteSize,
         writable: bool,
+        ops: Arc<dyn VmOperations>,
     ) -> Result<VirtAddr, VmError> {
-        let align = dev.layout.align;
         if len == 0 {
             return Err(VmError::ZeroLength);
         }
-        for (what, value) in [("offset", offset), ("length", len)] {
-            if value % align.bytes() != 0 {
-                return Err(VmError::Misaligned { what, value, align });
-            }
-        }
-        let data = dev.data_size();
-        if offset.checked_add(len).is_none_or(|e| e > data.bytes()) {
-            return Err(VmError::BeyondDevice {
-                offset,
-                len,
-                size: data,
-            });
-        }
+        let mut tree = self
+            .mmap_lock
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         let g = self.k.machine.geometry();
-        let data_start =
-            dev.layout.start.as_u64() + dev.layout.reserve.map_or(0, |r| r.offset.bytes());
-        let mut tree = self
-            .mmap_lock
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        let start = ByteSize::new(tree.next).align_up(align).bytes();
-        tree.next = start + len;
-        let pfn = g.phys_to_pfn(crate::addr::PhysAddr::new(data_start + offset));
-        dev.pgmap.map_get();
-        let backing = Backing::DevDax {
-            pfn,
-            pgmap: Arc::clone(&dev.pgmap),
-        };
-        let vma = Vma {
-            start: VirtAddr::new(start),
-            end: VirtAddr::new(start + len),
-            align,
-            writable,
-            backing,
-        };
-        tree.vmas.insert(start, vma);
-        Ok(VirtAddr::new(start))
-    }
-
-    /// `mmap(NULL, len, ..., MAP_SHARED | MAP_HUGETLB | MAP_HUGE_2MB/1GB, -1, 0)`: a mapping of
-    /// `len` (a multiple of the huge page size) whose pages come from the HugeTLB pool on fault.
-    pub fn mmap_hugetlb(
-        &self,
-        size: HugeSize,
-        len: u64,
-        writable: bool,
-    ) -> Result<VirtAddr, VmError> {
-        let align = size.bytes(self.k.machine.geometry());
-        if len == 0 {
-            return Err(VmError::ZeroLength);
-        }
-        if !len.is_multiple_of(align.bytes()) {
-            return Err(VmError::Misaligned {
-                what: "length",
-                value: len,
-                align,
-            });
-        }
-        let mut tree = self
-            .mmap_lock
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        let start = ByteSize::new(tree.next).align_up(align).bytes();
-        tree.next = start + len;
-        let slots = usize::try_from(len / align.bytes()).unwrap_or(0);
-        let backing = Backing::Hugetlb {
-            size,
-            pages: Arc::new(Mutex::new(vec![None; slots])),
-        };
+        let start = VirtAddr::new(tree.next).align_up(align.bytes());
+        let end = start
+            .checked_offset(len)
+            .filter(|e| *e <= g.task_size())
+            .ok_or(VmError::NoAddressSpace { len })?;
+        tree.next = end.as_u64();
         tree.vmas.insert(
-            start,
+            start.as_u64(),
             Vma {
-                start: VirtAddr::new(start),
-                end: VirtAddr::new(start + len),
+                start,
+                end,
                 align,
                 writable,
-                backing,
+                ops,
             },
         );
-        Ok(VirtAddr::new(start))
+        Ok(start)
     }
 
-    /// The device-dax fault handler: installs the leaf (PTE, PMD or PUD per the device's
-    /// align) covering `addr`. With DAX folios (6.15+) the mapping takes a folio reference and
-    /// a mapcount; before, it is a `devmap` pfn mapping that takes none.
+    /// `handle_mm_fault`: installs the leaf (PTE, PMD or PUD per the mapping's align) covering
+    /// `addr`, with the frame its owner's fault handler gives. A refcounted mapping takes a
+    /// folio reference and a mapcount; a `devmap` pfn mapping (device-dax ≤ 6.14) takes none.
     pub fn fault(
         &self,
         memmap: &mut Memmap<'_>,
@@ -289,29 +243,10 @@ impl<'k> Mm<'k> {
         if Pte::from_raw(slot.load(Ordering::Acquire)).present() {
             return Ok(());
         }
-        let (pfn, refcounted) = match &vma.backing {
-            Backing::DevDax { pfn, .. } => (
-                pfn.add(leaf_va.distance_from(vma.start) >> g.page_shift),
-                k.profile.switches().dax_folios,
-            ),
-            Backing::Hugetlb { size, pages } => {
-                let idx = usize::try_from(leaf_va.distance_from(vma.start) / vma.align.bytes())
-                    .unwrap_or(usize::MAX);
-                let mut pages = pages.lock().unwrap_or_else(PoisonError::into_inner);
-                let pfn = match pages[idx] {
-                    Some(p) => p,
-                    None => {
-                        // hugetlb_no_page: a page from the pool, held by the file from now on.
-                        let p = hugetlb::alloc_huge_folio(k, memmap, *size)?
-                            .ok_or(VmError::NoHugePages(addr))?;
-                        pages[idx] = Some(p);
-                        p
-                    }
-                };
-                (pfn, true)
-            }
-        };
-        let dax_folios = refcounted;
+        let pfn = vma
+            .ops
+            .fault(k, memmap, leaf_va.distance_from(vma.start), addr)?;
+        let refcounted = vma.ops.refcounted(k);
         let mut flags = Pte::PRESENT | Pte::USER;
         if vma.writable {
             flags |= Pte::RW;
@@ -319,7 +254,7 @@ impl<'k> Mm<'k> {
         if level > Level::PTE {
             flags |= Pte::HUGE;
         }
-        if dax_folios {
+        if refcounted {
             // vmf_insert_folio_pmd/pud: folio_get + rmap.
             let folio = page_folio(memmap, PagePtr::from_pfn(g, pfn))?;
             folio.get(memmap)?;
@@ -389,7 +324,7 @@ impl<'k> Mm<'k> {
                 while addr < vma.end {
                     if let Some(slot) = self.page_tables().entry(addr, level) {
                         let e = Pte::from_raw(slot.swap(0, Ordering::AcqRel));
-                        if e.present() && Self::refcounted(k, &vma) {
+                        if e.present() && vma.ops.refcounted(k) {
                             let folio = page_folio(memmap, PagePtr::from_pfn(g, e.pfn()))?;
                             folio.mapcount_dec(memmap)?;
                             folio.put(
@@ -408,29 +343,9 @@ impl<'k> Mm<'k> {
             let unlinked = self.page_tables().unlink_empty(vma.start, vma.end);
             self.gate.synchronize();
             self.page_tables().free_tables(&unlinked);
-            match &vma.backing {
-                Backing::DevDax { pgmap, .. } => pgmap.map_put(),
-                Backing::Hugetlb { size, pages } => {
-                    // The file goes with its last mapping: its pages go back to the pool (or
-                    // wait there for outstanding pins).
-                    let pages =
-                        std::mem::take(&mut *pages.lock().unwrap_or_else(PoisonError::into_inner));
-                    for p in pages.into_iter().flatten() {
-                        hugetlb::release_huge_folio(k, memmap, *size, p)?;
-                    }
-                }
-            }
+            vma.ops.close(k, memmap)?;
         }
         Ok(())
-    }
-
-    /// Whether leaves of `vma` hold a folio reference and mapcount (HugeTLB always; device-dax
-    /// from 6.15).
-    fn refcounted(k: &Kernel, vma: &Vma) -> bool {
-        match vma.backing {
-            Backing::DevDax { .. } => k.profile.switches().dax_folios,
-            Backing::Hugetlb { .. } => true,
-        }
     }
 
     /// Unmaps everything (`exit_mmap`).
