@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::addr::{ByteSize, PhysAddr};
 use crate::arch::{Arch, Geometry, Level};
 use crate::drivers::dax::{self, DaxError, DevDaxSpec, MapMode, MemmapCost};
-use crate::machine::phys_map::{device_region_start, PhysMap};
+use crate::machine::phys_map::{device_region_start, ram_end, PhysMap};
 use crate::mm::mm_init::compound_nr_pages;
 use crate::mm::pagemap::vmemmap_can_optimize;
 use crate::mm::profile::{DaxDedup, Profile};
@@ -86,23 +86,31 @@ impl PlanConfig {
     pub fn machine_ram(&self) -> ByteSize {
         match self.kind {
             Kind::Devdax => self.ram_size,
-            Kind::Hugetlb => self.ram_size.max(
-                ByteSize::new(self.size.bytes() + self.size.bytes() / 64 + (8 << 30))
-                    .align_up(ByteSize::gib(1)),
-            ),
+            Kind::Hugetlb => {
+                let g = self.arch.geometry();
+                let memmap = self.size.bytes() / g.page_size() * g.struct_page_size;
+                // Saturates: a pool too large for 64 bits is refused by the physical limit.
+                let need = self
+                    .size
+                    .checked_add(ByteSize::new(memmap))
+                    .and_then(|n| n.checked_add(ByteSize::gib(8)))
+                    .and_then(|n| n.checked_align_up(ByteSize::gib(1)))
+                    .unwrap_or(ByteSize::new(u64::MAX).align_down(ByteSize::gib(1)));
+                self.ram_size.max(need)
+            }
         }
     }
 
     /// Where a HugeTLB pool of this plan lies: huge pages are taken from the top of RAM down.
     #[must_use]
     pub fn hugetlb_pool(&self) -> (PhysAddr, PhysAddr) {
-        let end = ByteSize::new(
-            crate::machine::phys_map::LOW_RAM_END.as_u64() + self.machine_ram().bytes(),
-        )
-        .align_down(self.align);
+        let g = self.arch.geometry();
+        let end = ram_end(g, self.machine_ram())
+            .unwrap_or(PhysAddr::new(u64::MAX))
+            .align_down(self.align);
         (
-            PhysAddr::new(end.bytes() - self.size.bytes()),
-            PhysAddr::new(end.bytes()),
+            PhysAddr::new(end.as_u64().saturating_sub(self.size.bytes())),
+            end,
         )
     }
 }
@@ -170,8 +178,12 @@ pub enum PlanError {
         limit: ByteSize,
         arch: Arch,
     },
-    #[error("RAM size {0} must be at least 4 GiB and a multiple of 128 MiB")]
-    BadRam(ByteSize),
+    #[error("RAM size {size} must be at least {min} and a multiple of the {section} section size")]
+    BadRam {
+        size: ByteSize,
+        min: ByteSize,
+        section: ByteSize,
+    },
     #[error("HugeTLB pages are 2M or 1G, not {0}")]
     HugetlbAlign(ByteSize),
     #[error("a HugeTLB pool lives in System RAM: its memmap is always in RAM (--map mem)")]
@@ -180,8 +192,8 @@ pub enum PlanError {
 
 /// Where a plan places the device: at the start of the device region of its machine.
 #[must_use]
-pub fn device_start(cfg: &PlanConfig) -> PhysAddr {
-    device_region_start(cfg.ram_size)
+pub fn device_start(cfg: &PlanConfig) -> Option<PhysAddr> {
+    device_region_start(cfg.arch.geometry(), cfg.ram_size)
 }
 
 /// Number of `block`-sized, `block`-aligned blocks that `[start, end)` touches.
@@ -217,11 +229,21 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
         return plan_hugetlb(cfg).map(|c| (c, 0));
     }
     let g: &Geometry = cfg.arch.geometry();
-    if cfg.ram_size < ByteSize::gib(4) || !cfg.ram_size.is_multiple_of(g.section_size()) {
-        return Err(PlanError::BadRam(cfg.ram_size));
+    if cfg.ram_size < g.platform.min_ram || !cfg.ram_size.is_multiple_of(g.section_size()) {
+        return Err(PlanError::BadRam {
+            size: cfg.ram_size,
+            min: g.platform.min_ram,
+            section: g.section_size(),
+        });
     }
     let sw = cfg.profile.switches();
-    let start = device_start(cfg);
+    let too_large = |start| PlanError::TooLarge {
+        size: cfg.size,
+        start,
+        limit: ByteSize::new(g.max_phys().as_u64()),
+        arch: cfg.arch,
+    };
+    let start = device_start(cfg).ok_or_else(|| too_large(PhysAddr::new(0)))?;
     let spec = DevDaxSpec {
         size: cfg.size,
         align: cfg.align,
@@ -297,7 +319,9 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
     // Offsets into the vmemmap serve as addresses: its base is aligned to every span counted.
     let va = |pa: u64| pa / page * g.struct_page_size;
     let (dev_lo, dev_hi) = (va(start.as_u64()), va(start.as_u64() + cfg.size.bytes()));
-    let ram = PhysMap::standard(cfg.ram_size, ByteSize::new(0)).boot_memmap_spans(g);
+    let ram = PhysMap::standard(g, cfg.ram_size, ByteSize::new(0))
+        .map(|m| m.boot_memmap_spans(g))
+        .unwrap_or_default();
     let mut upper = 0;
     let mut level = Level::PMD;
     while level < g.root_level() {
@@ -351,8 +375,7 @@ fn plan_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
         }
         .into());
     }
-    let ram_end = crate::machine::phys_map::LOW_RAM_END.as_u64() + cfg.machine_ram().bytes();
-    if ram_end > g.max_phys().as_u64() {
+    if ram_end(g, cfg.machine_ram()).is_none_or(|end| end > g.max_phys()) {
         return Err(PlanError::TooLarge {
             size: cfg.size,
             start: PhysAddr::new(0),

@@ -33,7 +33,10 @@ pub fn host_bytes_needed(cfg: &PlanConfig) -> Result<ByteSize, PlanError> {
     let (c, device_frames) = plan::plan_frames(cfg)?;
     if cfg.kind == Kind::Hugetlb {
         // Every struct page of the pool is written before HVO frees most of their frames.
-        return Ok(ByteSize::new(c.struct_pages * 64 + c.pagetable_bytes));
+        let g = cfg.arch.geometry();
+        return Ok(ByteSize::new(
+            c.struct_pages * g.struct_page_size + c.pagetable_bytes,
+        ));
     }
     // With --map=dev the memmap frames are backed too (they just live at device addresses).
     let page = cfg.arch.geometry().page_size();

@@ -78,7 +78,40 @@ pub struct Geometry {
     pub max_physmem_bits: u32,
     /// `VMEMMAP_RESERVE_NR`: vmemmap pages a compound page keeps unshared in the 5.19+ scheme.
     pub vmemmap_reserve_nr: u64,
+    /// `PAGE_OFFSET`: the base of the direct map, where kernel objects such as a `dev_pagemap`
+    /// live (the model derives pgmap pointers from it).
+    pub page_offset: VirtAddr,
+    /// `POISON_POINTER_DELTA`: added to poison values such as `TAIL_MAPPING`.
+    pub poison_pointer_delta: u64,
+    /// The largest buddy order of the frame allocator: large enough for the biggest huge page
+    /// the pools hand out (the model's stand-in for `alloc_contig_pages` of gigantic pages).
+    pub buddy_max_order: u32,
+    /// Where firmware places RAM and device memory.
+    pub platform: Platform,
 }
+
+/// The physical layout of a typical server of an architecture, as firmware presents it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Platform {
+    /// Low System RAM, `[start, end)`, below the PCI hole.
+    pub low_ram: (PhysAddr, PhysAddr),
+    /// Where System RAM resumes above the hole.
+    pub high_ram_start: PhysAddr,
+    /// The smallest RAM the model boots with.
+    pub min_ram: ByteSize,
+    /// Device (pmem/CXL) regions start at a multiple of this above RAM, as platform firmware
+    /// places them; it also keeps their vmemmap out of the RAM's PMD tables.
+    pub device_region_align: ByteSize,
+}
+
+/// x86-64 servers: RAM `[1 MiB, 2 GiB)` below the 2–4 GiB PCI hole, the rest from 4 GiB,
+/// device regions on 64 GiB boundaries.
+pub const X86_PLATFORM: Platform = Platform {
+    low_ram: (PhysAddr::new(1 << 20), PhysAddr::new(2 << 30)),
+    high_ram_start: PhysAddr::new(4 << 30),
+    min_ram: ByteSize::gib(4),
+    device_region_align: ByteSize::gib(64),
+};
 
 /// x86-64 with 4-level paging (the default): 4 KiB pages, 128 MiB sections, 64 TiB of
 /// physical address space described by a 1 TiB vmemmap at `0xffffea0000000000`.
@@ -93,6 +126,10 @@ pub const X86_64: Geometry = Geometry {
     vmemmap_base: VirtAddr::new(0xffff_ea00_0000_0000),
     max_physmem_bits: 46,
     vmemmap_reserve_nr: 2,
+    page_offset: VirtAddr::new(0xffff_8880_0000_0000),
+    poison_pointer_delta: 0xdead_0000_0000_0000,
+    buddy_max_order: 18,
+    platform: X86_PLATFORM,
 };
 
 /// x86-64 with 5-level paging (LA57): same memory model, 4 PiB of physical address space,
@@ -102,6 +139,7 @@ pub const X86_64_LA57: Geometry = Geometry {
     pt_levels: 5,
     vmemmap_base: VirtAddr::new(0xffd4_0000_0000_0000),
     max_physmem_bits: 52,
+    page_offset: VirtAddr::new(0xff11_0000_0000_0000),
     ..X86_64
 };
 
@@ -161,6 +199,16 @@ impl Geometry {
         let i = ((va.as_u64() >> (self.page_shift + self.pt_index_bits * (level.0 - 1)))
             & (self.pt_entries() - 1)) as usize;
         i
+    }
+    /// `TAIL_MAPPING`: the poison in `mapping` of tail pages (`0x400 + POISON_POINTER_DELTA`).
+    #[must_use]
+    pub const fn tail_mapping(&self) -> u64 {
+        0x400 + self.poison_pointer_delta
+    }
+    /// `SUBSECTIONS_PER_SECTION`.
+    #[must_use]
+    pub const fn subsections_per_section(&self) -> u64 {
+        1 << (self.section_size_bits - self.subsection_shift)
     }
     /// `TASK_SIZE`: the top of the user half of the address space, less a guard page.
     #[must_use]
@@ -309,5 +357,25 @@ mod tests {
             g.max_phys().as_u64() / g.page_size() * g.struct_page_size,
             ByteSize::TIB
         );
+    }
+
+    #[test]
+    fn every_geometry_fits_the_model() {
+        for g in ALL {
+            assert!(
+                g.subsections_per_section() <= 256,
+                "{}: subsection bitmap",
+                g.name
+            );
+            assert!(g.struct_page_size.is_power_of_two() || g.struct_page_size > 0);
+            assert!(
+                g.buddy_max_order >= g.pud_order(),
+                "{}: gigantic pages",
+                g.name
+            );
+            assert!(g.task_unmapped_base() < g.task_size());
+        }
+        assert_eq!(X86_64.tail_mapping(), 0xdead_0000_0000_0400);
+        assert_eq!(X86_64.task_size().as_u64(), (1 << 47) - 4096);
     }
 }

@@ -24,8 +24,6 @@ pub type Frame = [AtomicU64];
 const CHUNK_BYTES: usize = 32 << 20;
 /// Chunks per directory slot (16 TiB of physical address space).
 const DIR_CHUNKS: u64 = 512;
-/// The largest buddy order: 1 GiB blocks, so gigantic pages can come from the same allocator.
-pub const MAX_ORDER: u32 = 18;
 
 /// What a frame is used for; the accounting key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -147,16 +145,22 @@ struct Buddy {
 }
 
 impl Buddy {
-    fn new(ranges: &[(u64, u64)]) -> Buddy {
+    /// The largest order a block can have.
+    #[allow(clippy::cast_possible_truncation)]
+    fn max_order(&self) -> u32 {
+        (self.free.len() - 1) as u32
+    }
+
+    fn new(ranges: &[(u64, u64)], max_order: u32) -> Buddy {
         let mut b = Buddy {
-            free: vec![BTreeSet::new(); MAX_ORDER as usize + 1],
+            free: vec![BTreeSet::new(); max_order as usize + 1],
             allocated: HashMap::new(),
             nr_free: 0,
         };
         for &(start, end) in ranges {
             let mut pfn = start;
             while pfn < end {
-                let mut order = MAX_ORDER;
+                let mut order = max_order;
                 while order > 0 && (pfn % (1 << order) != 0 || pfn + (1 << order) > end) {
                     order -= 1;
                 }
@@ -169,8 +173,8 @@ impl Buddy {
     }
 
     fn alloc(&mut self, order: u32) -> Option<u64> {
-        let (mut cur, pfn) =
-            (order..=MAX_ORDER).find_map(|o| self.free[o as usize].pop_first().map(|p| (o, p)))?;
+        let (mut cur, pfn) = (order..=self.max_order())
+            .find_map(|o| self.free[o as usize].pop_first().map(|p| (o, p)))?;
         while cur > order {
             cur -= 1;
             self.free[cur as usize].insert(pfn + (1 << cur));
@@ -182,7 +186,7 @@ impl Buddy {
 
     /// Like `alloc`, but takes the highest free block (the top part when splitting).
     fn alloc_top(&mut self, order: u32) -> Option<u64> {
-        let (mut cur, pfn) = (order..=MAX_ORDER)
+        let (mut cur, pfn) = (order..=self.max_order())
             .filter_map(|o| self.free[o as usize].last().map(|&p| (o, p)))
             .max_by_key(|&(o, p)| p + (1 << o))?;
         self.free[cur as usize].remove(&pfn);
@@ -215,7 +219,7 @@ impl Buddy {
         self.allocated.remove(&pfn);
         self.nr_free += 1 << order;
         let (mut pfn, mut order) = (pfn, order);
-        while order < MAX_ORDER {
+        while order < self.max_order() {
             let buddy = pfn ^ (1 << order);
             if !self.free[order as usize].remove(&buddy) {
                 break;
@@ -273,7 +277,7 @@ impl FrameStore {
         let slots = end_pfn.div_ceil(chunk_frames * DIR_CHUNKS);
         FrameStore {
             dir: (0..slots).map(|_| OnceLock::new()).collect(),
-            buddy: Mutex::new(Buddy::new(&ram)),
+            buddy: Mutex::new(Buddy::new(&ram, g.buddy_max_order)),
             usage: Default::default(),
             memmap_device: AtomicU64::new(0),
             chunks: AtomicU64::new(0),
@@ -570,7 +574,7 @@ mod tests {
 
     fn store() -> FrameStore {
         FrameStore::new(
-            &PhysMap::standard(ByteSize::gib(4), ByteSize::gib(1)),
+            &PhysMap::standard(&X86_64, ByteSize::gib(4), ByteSize::gib(1)).unwrap(),
             &X86_64,
         )
     }
@@ -642,7 +646,7 @@ mod tests {
     #[test]
     fn data_frames_are_not_backed() {
         let fs = store();
-        let d = fs.alloc(MAX_ORDER, FrameKind::Data).unwrap();
+        let d = fs.alloc(X86_64.buddy_max_order, FrameKind::Data).unwrap();
         assert!(fs.frame(d).is_none());
         assert_eq!(fs.host_bytes(), 0);
     }

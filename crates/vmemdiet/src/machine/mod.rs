@@ -10,7 +10,7 @@ pub mod tlb;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::addr::{ByteSize, Pfn, VirtAddr};
+use crate::addr::{ByteSize, Pfn, PhysAddr, VirtAddr};
 use crate::arch::{Arch, Geometry};
 use frame_store::{Frame, FrameError, FrameStore};
 use page_table::{PageTable, PageTables};
@@ -76,11 +76,15 @@ impl Default for MachineConfig {
 /// Errors building a machine.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MachineError {
-    #[error("RAM size {0} must be at least 4 GiB and a multiple of the 128 MiB section size")]
-    BadRamSize(ByteSize),
-    #[error("the device region ends at {end:#x}, beyond the {arch} physical address limit {limit}; use --arch x86_64-la57 (5-level paging) for larger devices")]
+    #[error("RAM size {size} must be at least {min} and a multiple of the {section} section size")]
+    BadRamSize {
+        size: ByteSize,
+        min: ByteSize,
+        section: ByteSize,
+    },
+    #[error("the device region ends {}, beyond the {arch} physical address limit {limit}", end.map_or_else(|| "past 2^64".to_string(), |e| format!("at {e}")))]
     TooLarge {
-        end: u64,
+        end: Option<PhysAddr>,
         limit: ByteSize,
         arch: Arch,
     },
@@ -128,16 +132,23 @@ impl Machine {
     /// table. (The kernel's boot-time work lives in `mm`.)
     pub fn new(config: MachineConfig) -> Result<Machine, MachineError> {
         let g = config.arch.geometry();
-        if config.ram_size < ByteSize::gib(4) || !config.ram_size.is_multiple_of(g.section_size()) {
-            return Err(MachineError::BadRamSize(config.ram_size));
-        }
-        let map = PhysMap::standard(config.ram_size, config.device_size);
-        if map.end() > g.max_phys() {
-            return Err(MachineError::TooLarge {
-                end: map.end().as_u64(),
-                limit: ByteSize::new(g.max_phys().as_u64()),
-                arch: config.arch,
+        if config.ram_size < g.platform.min_ram || !config.ram_size.is_multiple_of(g.section_size())
+        {
+            return Err(MachineError::BadRamSize {
+                size: config.ram_size,
+                min: g.platform.min_ram,
+                section: g.section_size(),
             });
+        }
+        let too_large = |end: Option<PhysAddr>| MachineError::TooLarge {
+            end,
+            limit: ByteSize::new(g.max_phys().as_u64()),
+            arch: config.arch,
+        };
+        let map = PhysMap::standard(g, config.ram_size, config.device_size)
+            .ok_or_else(|| too_large(None))?;
+        if map.end() > g.max_phys() {
+            return Err(too_large(Some(map.end())));
         }
         let frames = FrameStore::new(&map, g);
         let kernel_pt = PageTables::create(&frames, g)?.table();

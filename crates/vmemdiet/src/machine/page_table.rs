@@ -365,7 +365,7 @@ mod tests {
     #[test]
     fn map_lookup_and_prune_back_to_the_root() {
         let fs = FrameStore::new(
-            &PhysMap::standard(ByteSize::gib(4), ByteSize::gib(1)),
+            &PhysMap::standard(&X86_64, ByteSize::gib(4), ByteSize::gib(1)).unwrap(),
             &X86_64,
         );
         let pt = PageTables::create(&fs, &X86_64).unwrap();
@@ -387,7 +387,7 @@ mod tests {
     #[test]
     fn huge_leaf_translates_every_4k_inside_and_blocks_lower_levels() {
         let fs = FrameStore::new(
-            &PhysMap::standard(ByteSize::gib(4), ByteSize::gib(1)),
+            &PhysMap::standard(&X86_64, ByteSize::gib(4), ByteSize::gib(1)).unwrap(),
             &X86_64,
         );
         let pt = PageTables::create(&fs, &X86_64).unwrap();

@@ -51,16 +51,6 @@ impl PhysRange {
     }
 }
 
-/// Low RAM ends at 2 GiB; 2–4 GiB is the PCI hole, as on most x86 servers.
-pub const LOW_RAM_END: PhysAddr = PhysAddr::new(2 << 30);
-/// The first MiB is firmware/BIOS territory.
-pub const LOW_RAM_START: PhysAddr = PhysAddr::new(1 << 20);
-/// High RAM starts above the PCI hole.
-pub const HIGH_RAM_START: PhysAddr = PhysAddr::new(4 << 30);
-/// Device regions start on a 64 GiB boundary above RAM, the way platform firmware places
-/// persistent-memory regions; it also keeps their vmemmap out of the RAM's PMD tables.
-pub const DEVICE_REGION_ALIGN: ByteSize = ByteSize::gib(64);
-
 /// The machine's physical map.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PhysMap {
@@ -68,20 +58,23 @@ pub struct PhysMap {
 }
 
 impl PhysMap {
-    /// The standard layout: System RAM `[1 MiB, 2 GiB)` and `[4 GiB, 2 GiB + ram_size)`, then a
-    /// device region of `device_size` at the next 64 GiB boundary.
+    /// The standard layout of `g`'s platform (on x86-64: System RAM `[1 MiB, 2 GiB)` and
+    /// `[4 GiB, 2 GiB + ram_size)`), then a device region of `device_size` at the next
+    /// device-region boundary. `None` if the layout does not fit in 64 bits of address.
     #[must_use]
-    pub fn standard(ram_size: ByteSize, device_size: ByteSize) -> PhysMap {
-        let high_end = PhysAddr::new(LOW_RAM_END.as_u64() + ram_size.bytes());
-        let device_start = device_region_start(ram_size);
+    pub fn standard(g: &Geometry, ram_size: ByteSize, device_size: ByteSize) -> Option<PhysMap> {
+        let p = &g.platform;
+        let (low_start, low_end) = p.low_ram;
+        let high_end = ram_end(g, ram_size)?;
+        let device_start = device_region_start(g, ram_size)?;
         let mut ranges = vec![
             PhysRange {
-                start: LOW_RAM_START,
-                end: LOW_RAM_END,
+                start: low_start,
+                end: low_end,
                 kind: RangeKind::SystemRam,
             },
             PhysRange {
-                start: HIGH_RAM_START,
+                start: p.high_ram_start,
                 end: high_end,
                 kind: RangeKind::SystemRam,
             },
@@ -89,11 +82,11 @@ impl PhysMap {
         if device_size.bytes() > 0 {
             ranges.push(PhysRange {
                 start: device_start,
-                end: device_start + device_size,
+                end: device_start.checked_add(device_size)?,
                 kind: RangeKind::Device,
             });
         }
-        PhysMap { ranges }
+        Some(PhysMap { ranges })
     }
 
     /// Every range, in address order.
@@ -133,22 +126,20 @@ impl PhysMap {
     pub fn boot_memmap_spans(&self, g: &Geometry) -> Vec<(PhysAddr, PhysAddr)> {
         let sec = g.section_size();
         self.ram()
-            .map(|r| {
-                (
-                    PhysAddr::new(ByteSize::new(r.start.as_u64()).align_down(sec).bytes()),
-                    PhysAddr::new(ByteSize::new(r.end.as_u64()).align_up(sec).bytes()),
-                )
-            })
+            .map(|r| (r.start.align_down(sec), r.end.align_up(sec)))
             .collect()
     }
 }
 
-/// Where the device region of a machine with `ram_size` of RAM starts.
+/// Where System RAM of `ram_size` ends (the hole below the high RAM counts as RAM missing
+/// below 4 GiB, as on x86 servers), or `None` past 64 bits.
 #[must_use]
-pub fn device_region_start(ram_size: ByteSize) -> PhysAddr {
-    PhysAddr::new(
-        ByteSize::new(LOW_RAM_END.as_u64() + ram_size.bytes())
-            .align_up(DEVICE_REGION_ALIGN)
-            .bytes(),
-    )
+pub fn ram_end(g: &Geometry, ram_size: ByteSize) -> Option<PhysAddr> {
+    g.platform.low_ram.1.checked_add(ram_size)
+}
+
+/// Where the device region of a machine with `ram_size` of RAM starts, or `None` past 64 bits.
+#[must_use]
+pub fn device_region_start(g: &Geometry, ram_size: ByteSize) -> Option<PhysAddr> {
+    ram_end(g, ram_size)?.checked_align_up(g.platform.device_region_align)
 }

@@ -31,22 +31,19 @@ pub struct Cached {
 #[derive(Debug, Clone)]
 pub struct Tlb {
     entries: [Entry; ENTRIES],
-}
-
-impl Default for Tlb {
-    fn default() -> Self {
-        // Generation 0 is never current (the machine starts at 1), so all entries miss.
-        Tlb {
-            entries: [Entry::default(); ENTRIES],
-        }
-    }
+    /// `PAGE_SHIFT`: entries cache one base page each.
+    page_shift: u32,
 }
 
 impl Tlb {
-    /// A cold TLB.
+    /// A cold TLB for pages of `1 << page_shift` bytes.
     #[must_use]
-    pub fn new() -> Tlb {
-        Tlb::default()
+    pub fn new(page_shift: u32) -> Tlb {
+        // Generation 0 is never current (the machine starts at 1), so all entries miss.
+        Tlb {
+            entries: [Entry::default(); ENTRIES],
+            page_shift,
+        }
     }
 
     fn slot(vpn: u64) -> usize {
@@ -55,10 +52,10 @@ impl Tlb {
         i
     }
 
-    /// The cached translation of virtual page `va >> 12` on machine `machine`, if current.
+    /// The cached translation of the virtual page of `va` on machine `machine`, if current.
     #[must_use]
     pub fn lookup(&self, machine: u64, va: VirtAddr, gen: u64, write: bool) -> Option<Cached> {
-        let vpn = va.as_u64() >> 12;
+        let vpn = va.as_u64() >> self.page_shift;
         let e = self.entries[Self::slot(vpn)];
         if e.gen == gen && e.vpn == vpn && e.machine == machine && (e.writable || !write) {
             Some(Cached {
@@ -74,7 +71,7 @@ impl Tlb {
     /// frame body's host address; the machine hands it back only to itself (the id check), and
     /// frame bodies live as long as their machine.
     pub fn fill(&mut self, machine: u64, va: VirtAddr, c: Cached, writable: bool, gen: u64) {
-        let vpn = va.as_u64() >> 12;
+        let vpn = va.as_u64() >> self.page_shift;
         self.entries[Self::slot(vpn)] = Entry {
             vpn,
             pfn: c.pfn,

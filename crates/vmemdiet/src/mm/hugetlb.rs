@@ -214,7 +214,7 @@ fn prep_compound(
     for i in 1..order.nr_pages() {
         let t = memmap.page_mut(h.nth(g, i))?;
         t.init_single(ZONE_NORMAL);
-        t.prep_compound_tail(info);
+        t.prep_compound_tail(g, info);
         if i == 1 {
             t.prep_compound_head(order);
         }

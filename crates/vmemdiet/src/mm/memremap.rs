@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::sync::PoisonError;
 
-use crate::addr::Pfn;
+use crate::addr::{ByteSize, Pfn};
 use crate::mm::mm_init;
 use crate::mm::page::Memmap;
 pub use crate::mm::pagemap::{
@@ -23,8 +23,12 @@ pub enum MemremapError {
     Conflict { start: Pfn, end: Pfn },
     #[error("range {start} .. {end} intersects System RAM (ENXIO)")]
     IntersectsRam { start: Pfn, end: Pfn },
-    #[error("range {start} .. {end} is not aligned to the 2 MiB memremap granularity (EINVAL)")]
-    Misaligned { start: Pfn, end: Pfn },
+    #[error("range {start} .. {end} is not aligned to the {granularity} memremap granularity (the subsection size) (EINVAL)")]
+    Misaligned {
+        start: Pfn,
+        end: Pfn,
+        granularity: ByteSize,
+    },
     #[error("an altmap is only supported for a single range (EINVAL)")]
     AltmapMultipleRanges,
     #[error("memremap: {0}")]
@@ -81,7 +85,11 @@ pub fn memremap_pages(k: &Kernel, params: PagemapParams) -> Result<Arc<DevPagema
     }
     for &(start, end) in &params.ranges {
         if !start.is_aligned(per) || !end.is_aligned(per) || end <= start {
-            return Err(MemremapError::Misaligned { start, end });
+            return Err(MemremapError::Misaligned {
+                start,
+                end,
+                granularity: k.machine.geometry().subsection_size(),
+            });
         }
         if k.machine
             .phys_map()

@@ -52,7 +52,7 @@ pub fn memmap_init_zone_device(
     let order = pgmap.vmemmap_shift;
     let nr = compound_nr_pages(g, &k.profile.switches(), pgmap.altmap.is_some(), order);
     let encoding = k.profile.switches().tail_encoding;
-    let pgmap_ptr = pgmap.pointer();
+    let pgmap_ptr = pgmap.pointer(g);
     let mut written = 0;
     let mut pfn = start;
     while pfn < end {
@@ -67,7 +67,7 @@ pub fn memmap_init_zone_device(
                 let at = head.nth(g, i);
                 let tail = memmap.page_mut(at)?;
                 init_zone_device_page(tail, pgmap_ptr);
-                tail.prep_compound_tail(info);
+                tail.prep_compound_tail(g, info);
                 if i == 1 {
                     tail.prep_compound_head(order);
                 }
@@ -102,7 +102,7 @@ pub fn init_shared_tail_frame(k: &Kernel, frame: Pfn, zone: u64, order: Order) {
         } else {
             page.init_single(zone);
         }
-        page.prep_compound_tail(info);
+        page.prep_compound_tail(g, info);
     }
     k.stats
         .struct_pages_initialized

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct MemSection {
     /// `subsection_map`: bit i set when subsection i has a memmap.
-    pub subsection_map: u64,
+    pub subsection_map: SubsectionMap,
     /// Populated at boot; its memmap is never freed.
     pub early: bool,
 }
@@ -17,4 +17,45 @@ pub(crate) struct MemSection {
 #[derive(Debug, Default)]
 pub(crate) struct Sparse {
     pub sections: HashMap<u64, MemSection>,
+}
+
+/// The most subsections a section has on any architecture (`SUBSECTIONS_PER_SECTION`: 64 on
+/// x86-64, 256 on arm64 with 64 KiB pages and 512 MiB sections).
+pub(crate) const MAX_SUBSECTIONS: u64 = 256;
+
+/// `subsection_map`: a bitmap of [`MAX_SUBSECTIONS`] bits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SubsectionMap([u64; 4]);
+
+impl SubsectionMap {
+    /// Bits `[first, first + count)` set (clipped to the bitmap).
+    pub(crate) fn range(first: u64, count: u64) -> SubsectionMap {
+        let mut m = SubsectionMap::default();
+        for i in first..(first + count).min(MAX_SUBSECTIONS) {
+            #[allow(clippy::cast_possible_truncation)]
+            let w = (i / 64) as usize;
+            m.0[w] |= 1 << (i % 64);
+        }
+        m
+    }
+    /// True if any bit is set in both.
+    pub(crate) fn intersects(&self, other: &SubsectionMap) -> bool {
+        self.0.iter().zip(&other.0).any(|(a, b)| a & b != 0)
+    }
+    /// Sets the bits of `other`.
+    pub(crate) fn insert(&mut self, other: &SubsectionMap) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a |= b;
+        }
+    }
+    /// Clears the bits of `other`.
+    pub(crate) fn remove(&mut self, other: &SubsectionMap) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a &= !b;
+        }
+    }
+    /// True if no bit is set.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.iter().all(|&w| w == 0)
+    }
 }

@@ -62,8 +62,6 @@ pub const ZONES_PGSHIFT: u32 = 62;
 pub const ZONE_DEVICE: u64 = 3;
 /// `ZONE_NORMAL`.
 pub const ZONE_NORMAL: u64 = 1;
-/// `TAIL_MAPPING` poison: `0x400 + POISON_POINTER_DELTA` (x86-64).
-pub const TAIL_MAPPING: u64 = 0xdead_0000_0000_0400;
 
 /// How a tail records its head (brief §3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +128,7 @@ impl<'m> Memmap<'m> {
     pub fn new(machine: &'m Machine) -> Memmap<'m> {
         Memmap {
             machine,
-            tlb: Tlb::new(),
+            tlb: Tlb::new(machine.geometry().page_shift),
         }
     }
 
@@ -302,8 +300,8 @@ impl Page {
 
     /// `prep_compound_tail`: `mapping = TAIL_MAPPING`, word 1 = the tail encoding,
     /// `_refcount = 0`.
-    pub(crate) fn prep_compound_tail(&self, info: u64) {
-        self.mapping.store(TAIL_MAPPING, Ordering::Relaxed);
+    pub(crate) fn prep_compound_tail(&self, g: &Geometry, info: u64) {
+        self.mapping.store(g.tail_mapping(), Ordering::Relaxed);
         self.compound_info.store(info, Ordering::Relaxed);
         self.refcount.store(0, Ordering::Release);
     }

@@ -138,8 +138,8 @@ impl DevPagemap {
     /// The value stored as the `pgmap` pointer in struct pages: an even kernel address unique to
     /// this pgmap.
     #[must_use]
-    pub fn pointer(&self) -> u64 {
-        0xffff_8880_0000_0000 + self.id * 0x200
+    pub fn pointer(&self, g: &Geometry) -> u64 {
+        g.page_offset.as_u64() + self.id * 0x200
     }
 
     /// Live references (`percpu_ref`).

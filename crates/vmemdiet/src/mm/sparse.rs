@@ -8,7 +8,7 @@ use crate::addr::Pfn;
 use crate::arch::Level;
 use crate::machine::frame_store::FrameKind;
 use crate::machine::page_table::Pte;
-use crate::mm::mmzone::MemSection;
+use crate::mm::mmzone::{MemSection, SubsectionMap};
 use crate::mm::pagemap::PopulateCtx;
 use crate::mm::sparse_vmemmap::{self, VmemmapError};
 use crate::mm::{BootError, Kernel};
@@ -47,7 +47,7 @@ pub(crate) fn sparse_init(k: &Kernel) -> Result<(), BootError> {
             sparse.sections.insert(
                 nr,
                 MemSection {
-                    subsection_map: u64::MAX,
+                    subsection_map: SubsectionMap::range(0, g.subsections_per_section()),
                     early: true,
                 },
             );
@@ -57,16 +57,11 @@ pub(crate) fn sparse_init(k: &Kernel) -> Result<(), BootError> {
 }
 
 /// The section number of `pfn` and the `subsection_map` bits of `[pfn, pfn + nr)` in it.
-fn section_and_mask(k: &Kernel, pfn: Pfn, nr: u64) -> (u64, u64) {
+fn section_and_mask(k: &Kernel, pfn: Pfn, nr: u64) -> (u64, SubsectionMap) {
     let g = k.machine.geometry();
     let per = g.pages_per_subsection();
     let first = (pfn.as_u64() % g.pages_per_section()) / per;
-    let count = nr.div_ceil(per);
-    let mask = if count >= 64 {
-        u64::MAX
-    } else {
-        ((1u64 << count) - 1) << first
-    };
+    let mask = SubsectionMap::range(first, nr.div_ceil(per));
     (pfn.as_u64() >> (g.section_size_bits - g.page_shift), mask)
 }
 
@@ -83,10 +78,10 @@ pub(crate) fn sparse_add_section(
     let early = {
         let mut sparse = k.sparse.lock().unwrap_or_else(PoisonError::into_inner);
         let ms = sparse.sections.entry(nr_section).or_default();
-        if ms.subsection_map & mask != 0 {
+        if ms.subsection_map.intersects(&mask) {
             return Err(SparseError::Exists { pfn, nr });
         }
-        ms.subsection_map |= mask;
+        ms.subsection_map.insert(&mask);
         ms.early
     };
     // An early section already has its whole memmap (section_activate returns early for a
@@ -131,9 +126,9 @@ fn section_deactivate(
         let Some(ms) = sparse.sections.get_mut(&nr_section) else {
             return;
         };
-        ms.subsection_map &= !mask;
+        ms.subsection_map.remove(&mask);
         let early = ms.early;
-        if ms.subsection_map == 0 && !early {
+        if ms.subsection_map.is_empty() && !early {
             sparse.sections.remove(&nr_section);
         }
         early
