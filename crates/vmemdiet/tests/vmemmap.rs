@@ -269,7 +269,7 @@ fn inv6_bad_input_is_refused_with_state_unchanged() {
         match (what, &e) {
             ("zero", DaxError::ZeroSize)
             | ("misaligned size", DaxError::SizeMisaligned { .. })
-            | ("unsupported align", DaxError::UnsupportedAlign(_))
+            | ("unsupported align", DaxError::UnsupportedAlign { .. })
             | ("too big", DaxError::TooBig { .. })
             | ("reserve too large", DaxError::ReserveTooLarge { .. })
             | ("overlap", DaxError::Overlap { .. })

@@ -52,8 +52,11 @@ impl FromStr for MapMode {
     }
 }
 
-/// The device-dax alignments: base pages, PMD, PUD.
-pub const VALID_ALIGNS: [ByteSize; 3] = [ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1)];
+/// The device-dax alignments: base pages, PMD, PUD (4K, 2M and 1G on x86-64).
+#[must_use]
+pub fn valid_aligns(g: &Geometry) -> [ByteSize; 3] {
+    [ByteSize::new(g.page_size()), g.pmd_size(), g.pud_size()]
+}
 
 /// What the user asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,8 +74,8 @@ pub struct DevDaxSpec {
 pub enum DaxError {
     #[error("size must be greater than zero")]
     ZeroSize,
-    #[error("unsupported align {0}: device-dax supports 4K, 2M and 1G")]
-    UnsupportedAlign(ByteSize),
+    #[error("unsupported align {align}: device-dax supports {valid}")]
+    UnsupportedAlign { align: ByteSize, valid: String },
     #[error("size {size} is not a multiple of {unit} (align {align}); nearest valid sizes: {down} or {up}")]
     SizeMisaligned {
         size: ByteSize,
@@ -160,8 +163,12 @@ pub fn layout(
     spec: &DevDaxSpec,
     start: PhysAddr,
 ) -> Result<DevDaxLayout, DaxError> {
-    if !VALID_ALIGNS.contains(&spec.align) {
-        return Err(DaxError::UnsupportedAlign(spec.align));
+    let aligns = valid_aligns(g);
+    if !aligns.contains(&spec.align) {
+        return Err(DaxError::UnsupportedAlign {
+            align: spec.align,
+            valid: aligns.map(ByteSize::short).join(", "),
+        });
     }
     if spec.size.bytes() == 0 {
         return Err(DaxError::ZeroSize);
