@@ -3,7 +3,7 @@
 //! (`mm/gup.c`, `mm/mmu_gather.c`).
 //!
 //! The gate is generic over its [`Primitives`] so that this very code, not a copy, is what the
-//! shuttle model test (INV-7) explores:
+//! shuttle model test (`crates/vmemdiet-testkit/tests/gup_race_model.rs`, INV-7) explores:
 //! `FastGate` is `FastGate<Std>` everywhere else. See [`crate::sync`] for why this is a type
 //! parameter and not a feature-switched import.
 
