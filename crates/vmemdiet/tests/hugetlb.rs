@@ -5,7 +5,7 @@
 
 use vmemdiet::addr::{ByteSize, Pfn};
 use vmemdiet::drivers::dax::MapMode;
-use vmemdiet::machine::{Fault, MachineConfig};
+use vmemdiet::machine::Fault;
 use vmemdiet::mm::hugetlb::{set_nr_hugepages, HugeSize, HugetlbError};
 use vmemdiet::mm::page::{FolioTail, Memmap, PagePtr, PG_HEAD};
 use vmemdiet::mm::profile::{Profile, ALL_PROFILES};
@@ -13,17 +13,11 @@ use vmemdiet::mm::sparse_vmemmap::memmap_frames_of;
 use vmemdiet::mm::Kernel;
 use vmemdiet::plan::{plan, PlanConfig};
 use vmemdiet::simulate::simulate;
+use vmemdiet_testkit::fixtures;
 
+/// The machine every test here boots: 8 GiB of RAM, no device region.
 fn boot(profile: Profile) -> Kernel {
-    Kernel::boot(
-        MachineConfig {
-            ram_size: ByteSize::gib(8),
-            device_size: ByteSize::new(0),
-            ..MachineConfig::default()
-        },
-        profile,
-    )
-    .unwrap()
+    fixtures::boot(profile, ByteSize::gib(8), ByteSize::new(0))
 }
 
 /// The pool's pfn range: top of RAM (2 GiB + 8 GiB) down.
