@@ -4,7 +4,8 @@
 //!
 //! Layers, bottom to top: [`addr`] (units), [`arch`] (geometry), [`machine`] (simulated
 //! hardware), [`mm`] (the kernel side), [`drivers`] (device-dax), [`plan`] (closed form),
-//! [`workload`] (benchmarks shared by the CLI and `cargo bench`).
+//! [`workload`] (benchmarks shared by the CLI and `cargo bench`). [`sync`] lets lock-free code
+//! run on `std` or under the shuttle model checker.
 
 pub mod addr;
 pub mod arch;
@@ -13,4 +14,5 @@ pub mod machine;
 pub mod mm;
 pub mod plan;
 pub mod simulate;
+pub mod sync;
 pub mod workload;

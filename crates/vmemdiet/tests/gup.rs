@@ -5,8 +5,7 @@
 
 use vmemdiet::addr::{ByteSize, VirtAddr};
 use vmemdiet::drivers::dax::DaxError;
-use vmemdiet::drivers::dax::{DaxRegion, DevDaxSpec, MapMode};
-use vmemdiet::machine::MachineConfig;
+use vmemdiet::drivers::dax::DaxRegion;
 use vmemdiet::mm::folio::page_folio;
 use vmemdiet::mm::gup::{
     get_user_pages_fast, pin_user_pages, pin_user_pages_fast, put_pages,
@@ -17,44 +16,26 @@ use vmemdiet::mm::page::PagePtr;
 use vmemdiet::mm::profile::{Profile, ALL_PROFILES};
 use vmemdiet::mm::vm::Mm;
 use vmemdiet::mm::Kernel;
+use vmemdiet_testkit::fixtures::{self, boot, devdax, map_prefaulted};
 
 const KIB4: ByteSize = ByteSize::kib(4);
 const MIB2: ByteSize = ByteSize::mib(2);
 const GIB1: ByteSize = ByteSize::gib(1);
 
-fn boot(profile: Profile, device: ByteSize) -> Kernel {
-    Kernel::boot(
-        MachineConfig::default()
-            .with_ram(ByteSize::gib(8))
-            .with_device(device),
-        profile,
-    )
-    .unwrap()
-}
+/// The machine every test here boots: 8 GiB of RAM.
+const RAM: ByteSize = ByteSize::gib(8);
 
-/// A kernel with one devdax device of `size` at `align`, mapped writable and prefaulted.
+/// A kernel with one devdax device of `size` at `align`.
 fn setup(profile: Profile, size: ByteSize, align: ByteSize) -> (Kernel, DaxRegion) {
-    let k = boot(profile, size);
-    let mut r = DaxRegion::new(&k).unwrap();
-    r.create(
-        &k,
-        DevDaxSpec {
-            size,
-            align,
-            map: MapMode::Mem,
-            at: None,
-        },
-    )
-    .unwrap();
-    (k, r)
+    fixtures::setup(profile, RAM, size, align)
 }
 
+/// The region's device mapped writable and prefaulted, whole.
 fn map<'k>(k: &'k Kernel, r: &DaxRegion, cx: &mut GupCtx<'k>) -> (Mm<'k>, VirtAddr, u64) {
     let dev = r.devices().next().unwrap();
     let len = dev.data_size().bytes();
     let mm = Mm::new(k).unwrap();
-    let va = mm.mmap_devdax(dev, 0, len, true).unwrap();
-    mm.prefault(&mut cx.memmap, va, len, true).unwrap();
+    let va = map_prefaulted(&mm, &mut cx.memmap, dev, len);
     (mm, va, len)
 }
 
@@ -221,18 +202,7 @@ fn range_unpin_does_one_atomic_per_folio() {
 fn get_user_pages_slow_path_faults_in_and_put_balances() {
     use vmemdiet::mm::gup::get_user_pages;
     for profile in ALL_PROFILES {
-        let k = boot(profile, ByteSize::mib(4));
-        let mut r = DaxRegion::new(&k).unwrap();
-        r.create(
-            &k,
-            DevDaxSpec {
-                size: ByteSize::mib(4),
-                align: MIB2,
-                map: MapMode::Mem,
-                at: None,
-            },
-        )
-        .unwrap();
+        let (k, r) = setup(profile, ByteSize::mib(4), MIB2);
         let mut cx = GupCtx::new(&k);
         let mm = Mm::new(&k).unwrap();
         // Not prefaulted: the slow path faults the leaves in.
@@ -353,22 +323,11 @@ fn pages_head(k: &Kernel, r: &DaxRegion) -> PagePtr {
 #[test]
 fn teardown_while_mapped_or_pinned_is_refused_and_frees_nothing() {
     for profile in ALL_PROFILES {
-        let k = boot(profile, ByteSize::gib(1));
+        let k = boot(profile, RAM, ByteSize::gib(1));
         let lists = k.machine.frames().free_lists();
         let usage = k.machine.frames().usage();
-        let mut r = DaxRegion::new(&k).unwrap();
-        let id = r
-            .create(
-                &k,
-                DevDaxSpec {
-                    size: ByteSize::gib(1),
-                    align: MIB2,
-                    map: MapMode::Mem,
-                    at: None,
-                },
-            )
-            .unwrap()
-            .id;
+        let mut r = devdax(&k, ByteSize::gib(1), MIB2);
+        let id = r.devices().next().unwrap().id;
         let mut cx = GupCtx::new(&k);
         let (mm, va, _) = map(&k, &r, &mut cx);
         assert!(

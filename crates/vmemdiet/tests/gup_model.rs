@@ -7,8 +7,6 @@
 
 use proptest::prelude::*;
 use vmemdiet::addr::{ByteSize, VirtAddr};
-use vmemdiet::drivers::dax::{DaxRegion, DevDaxSpec, MapMode};
-use vmemdiet::machine::MachineConfig;
 use vmemdiet::mm::folio::page_folio;
 use vmemdiet::mm::gup::{
     get_user_pages_fast, pin_user_pages, pin_user_pages_fast, put_pages, unpin_user_pages, GupCtx,
@@ -17,7 +15,7 @@ use vmemdiet::mm::gup::{
 use vmemdiet::mm::page::PagePtr;
 use vmemdiet::mm::profile::{Profile, ALL_PROFILES};
 use vmemdiet::mm::vm::Mm;
-use vmemdiet::mm::Kernel;
+use vmemdiet_testkit::fixtures::{boot, devdax, map_prefaulted};
 use vmemdiet_testkit::refmodel::RefModel;
 
 const DEVICE: u64 = 8 << 20;
@@ -66,27 +64,10 @@ struct Batch {
 }
 
 fn run(profile: Profile, align: ByteSize, ops: &[Op]) {
-    let k = Kernel::boot(
-        MachineConfig::default()
-            .with_ram(ByteSize::gib(4))
-            .with_device(ByteSize::new(DEVICE)),
-        profile,
-    )
-    .unwrap();
+    let k = boot(profile, ByteSize::gib(4), ByteSize::new(DEVICE));
     let lists = k.machine.frames().free_lists();
-    let mut region = DaxRegion::new(&k).unwrap();
-    let id = region
-        .create(
-            &k,
-            DevDaxSpec {
-                size: ByteSize::new(DEVICE),
-                align,
-                map: MapMode::Mem,
-                at: None,
-            },
-        )
-        .unwrap()
-        .id;
+    let mut region = devdax(&k, ByteSize::new(DEVICE), align);
+    let id = region.devices().next().unwrap().id;
     let g = k.machine.geometry();
     let first = g.phys_to_pfn(region.device(id).unwrap().layout.start);
     let folio_pages = if profile.switches().compound_devmap {
@@ -100,8 +81,7 @@ fn run(profile: Profile, align: ByteSize, ops: &[Op]) {
     let mm = Mm::new(&k).unwrap();
     let dev = region.device(id).unwrap();
     let map = |cx: &mut GupCtx<'_>, model: &mut RefModel| {
-        let va = mm.mmap_devdax(dev, 0, DEVICE, true).unwrap();
-        mm.prefault(&mut cx.memmap, va, DEVICE, true).unwrap();
+        let va = map_prefaulted(&mm, &mut cx.memmap, dev, DEVICE);
         if dax_folios {
             // One leaf per align-sized block maps its folio.
             for leaf in 0..DEVICE / align.bytes() {

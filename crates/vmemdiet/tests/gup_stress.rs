@@ -8,8 +8,6 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use vmemdiet::addr::{ByteSize, Pfn, VirtAddr};
-use vmemdiet::drivers::dax::{DaxRegion, DevDaxSpec, MapMode};
-use vmemdiet::machine::MachineConfig;
 use vmemdiet::mm::folio::page_folio;
 use vmemdiet::mm::gup::{
     get_user_pages_fast, pin_user_pages_fast, put_pages, unpin_user_pages, GupCtx, GupFlags,
@@ -17,32 +15,15 @@ use vmemdiet::mm::gup::{
 use vmemdiet::mm::page::PagePtr;
 use vmemdiet::mm::profile::Profile;
 use vmemdiet::mm::vm::Mm;
-use vmemdiet::mm::Kernel;
+use vmemdiet_testkit::fixtures::{boot, devdax, map_prefaulted};
 
 const SIZE: u64 = 64 << 20;
 
 fn stress(profile: Profile, align: ByteSize) {
-    let k = Kernel::boot(
-        MachineConfig::default()
-            .with_ram(ByteSize::gib(4))
-            .with_device(ByteSize::new(SIZE)),
-        profile,
-    )
-    .unwrap();
+    let k = boot(profile, ByteSize::gib(4), ByteSize::new(SIZE));
     let lists = k.machine.frames().free_lists();
-    let mut region = DaxRegion::new(&k).unwrap();
-    let id = region
-        .create(
-            &k,
-            DevDaxSpec {
-                size: ByteSize::new(SIZE),
-                align,
-                map: MapMode::Mem,
-                at: None,
-            },
-        )
-        .unwrap()
-        .id;
+    let mut region = devdax(&k, ByteSize::new(SIZE), align);
+    let id = region.devices().next().unwrap().id;
     let dev = region.device(id).unwrap();
     let mm = Mm::new(&k).unwrap();
     let current = AtomicU64::new(0);
@@ -50,8 +31,7 @@ fn stress(profile: Profile, align: ByteSize) {
     let pinned_total = AtomicU64::new(0);
     {
         let mut cx = GupCtx::new(&k);
-        let va = mm.mmap_devdax(dev, 0, SIZE, true).unwrap();
-        mm.prefault(&mut cx.memmap, va, SIZE, true).unwrap();
+        let va = map_prefaulted(&mm, &mut cx.memmap, dev, SIZE);
         current.store(va.as_u64(), Ordering::Release);
     }
     std::thread::scope(|s| {
@@ -123,8 +103,7 @@ fn stress(profile: Profile, align: ByteSize) {
             for _ in 0..60 {
                 let va = VirtAddr::new(current.load(Ordering::Acquire));
                 mm.munmap(&mut cx.memmap, va, SIZE).unwrap();
-                let nva = mm.mmap_devdax(dev, 0, SIZE, true).unwrap();
-                mm.prefault(&mut cx.memmap, nva, SIZE, true).unwrap();
+                let nva = map_prefaulted(mm, &mut cx.memmap, dev, SIZE);
                 current.store(nva.as_u64(), Ordering::Release);
                 std::thread::yield_now();
             }

@@ -6,7 +6,7 @@
 use vmemdiet::addr::{ByteSize, Pfn};
 use vmemdiet::arch::X86_64;
 use vmemdiet::drivers::dax::MapMode;
-use vmemdiet::machine::{Fault, MachineConfig};
+use vmemdiet::machine::Fault;
 use vmemdiet::mm::hugetlb::{set_nr_hugepages, HugeSize, HugetlbError};
 use vmemdiet::mm::page::{page_folio, Memmap, PagePtr, PG_HEAD};
 use vmemdiet::mm::profile::{Profile, ALL_PROFILES};
@@ -14,15 +14,11 @@ use vmemdiet::mm::sparse_vmemmap::memmap_frames_of;
 use vmemdiet::mm::Kernel;
 use vmemdiet::plan::{plan, PlanConfig};
 use vmemdiet::simulate::simulate;
+use vmemdiet_testkit::fixtures;
 
+/// The machine every test here boots: 8 GiB of RAM, no device region.
 fn boot(profile: Profile) -> Kernel {
-    Kernel::boot(
-        MachineConfig::default()
-            .with_ram(ByteSize::gib(8))
-            .with_device(ByteSize::new(0)),
-        profile,
-    )
-    .unwrap()
+    fixtures::boot(profile, ByteSize::gib(8), ByteSize::new(0))
 }
 
 /// The pool's pfn range: top of RAM (2 GiB + 8 GiB) down.

@@ -6,43 +6,23 @@
 use std::sync::atomic::Ordering;
 
 use vmemdiet::addr::{ByteSize, Pfn, VirtAddr};
-use vmemdiet::drivers::dax::{DaxRegion, DevDaxSpec, MapMode};
+use vmemdiet::drivers::dax::DaxRegion;
 use vmemdiet::drivers::ib_umem::{
     ib_dereg_mr, ib_reg_mr, ib_umem_get, ib_umem_release, UmemError, UmemOpts, UmemTimes,
 };
-use vmemdiet::machine::MachineConfig;
 use vmemdiet::mm::folio::page_folio;
 use vmemdiet::mm::gup::GupCtx;
 use vmemdiet::mm::page::PagePtr;
 use vmemdiet::mm::profile::{Profile, ALL_PROFILES};
 use vmemdiet::mm::vm::Mm;
 use vmemdiet::mm::Kernel;
+use vmemdiet_testkit::fixtures::{self, map_prefaulted};
 
 const GIB: u64 = 1 << 30;
 
-fn kernel(profile: Profile, size: u64) -> Kernel {
-    Kernel::boot(
-        MachineConfig::default()
-            .with_ram(ByteSize::gib(4))
-            .with_device(ByteSize::new(size)),
-        profile,
-    )
-    .unwrap()
-}
-
-fn device(k: &Kernel, size: u64, align: ByteSize) -> DaxRegion {
-    let mut r = DaxRegion::new(k).unwrap();
-    r.create(
-        k,
-        DevDaxSpec {
-            size: ByteSize::new(size),
-            align,
-            map: MapMode::Mem,
-            at: None,
-        },
-    )
-    .unwrap();
-    r
+/// A kernel on a 4 GiB machine with one devdax device of `size` bytes at `align`.
+fn setup(profile: Profile, size: u64, align: ByteSize) -> (Kernel, DaxRegion) {
+    fixtures::setup(profile, ByteSize::gib(4), ByteSize::new(size), align)
 }
 
 /// Every folio's (refcount, pincount), in pfn order.
@@ -70,8 +50,7 @@ fn all_counts(k: &Kernel, r: &DaxRegion, cx: &mut GupCtx<'_>) -> Vec<(i32, i64)>
 #[test]
 fn one_gib_over_1g_pages_is_one_sg_entry_except_the_6_2_to_6_14_pgmap_check() {
     for profile in ALL_PROFILES {
-        let k = kernel(profile, GIB);
-        let r = device(&k, GIB, ByteSize::gib(1));
+        let (k, r) = setup(profile, GIB, ByteSize::gib(1));
         let mut cx = GupCtx::new(&k);
         let mm = Mm::new(&k).unwrap();
         let va = mm
@@ -99,8 +78,7 @@ fn contiguous_2m_pages_coalesce_and_release_costs_one_atomic_per_entry_and_folio
         (Profile::V6_15, 1, 512),
         (Profile::Next, 1, 512),
     ] {
-        let k = kernel(profile, GIB);
-        let r = device(&k, GIB, ByteSize::mib(2));
+        let (k, r) = setup(profile, GIB, ByteSize::mib(2));
         let mut cx = GupCtx::new(&k);
         let mm = Mm::new(&k).unwrap();
         let va = mm
@@ -120,8 +98,7 @@ fn contiguous_2m_pages_coalesce_and_release_costs_one_atomic_per_entry_and_folio
 
 #[test]
 fn discontiguous_pages_give_one_entry_per_run_and_segments_respect_max_seg() {
-    let k = kernel(Profile::V6_15, 2 * GIB);
-    let r = device(&k, 2 * GIB, ByteSize::gib(1));
+    let (k, r) = setup(Profile::V6_15, 2 * GIB, ByteSize::gib(1));
     let dev = r.devices().next().unwrap();
     let mut cx = GupCtx::new(&k);
     let mm = Mm::new(&k).unwrap();
@@ -155,14 +132,10 @@ fn discontiguous_pages_give_one_entry_per_run_and_segments_respect_max_seg() {
 #[test]
 fn inv6_failure_midway_restores_every_count_and_pinned_vm() {
     for profile in ALL_PROFILES {
-        let k = kernel(profile, 64 << 20);
-        let r = device(&k, 64 << 20, ByteSize::mib(2));
+        let (k, r) = setup(profile, 64 << 20, ByteSize::mib(2));
         let mut cx = GupCtx::new(&k);
         let mm = Mm::new(&k).unwrap();
-        let va = mm
-            .mmap_devdax(r.devices().next().unwrap(), 0, 64 << 20, true)
-            .unwrap();
-        mm.prefault(&mut cx.memmap, va, 64 << 20, true).unwrap();
+        let va = map_prefaulted(&mm, &mut cx.memmap, r.devices().next().unwrap(), 64 << 20);
         let before = all_counts(&k, &r, &mut cx);
         let mut t = UmemTimes::default();
         // Over the memlock limit: refused before pinning.
@@ -205,14 +178,10 @@ fn inv6_failure_midway_restores_every_count_and_pinned_vm() {
 fn inv7_registering_from_threads_while_others_deregister_ends_at_baseline() {
     for profile in [Profile::V5_19, Profile::V6_12, Profile::V6_15] {
         let size = 256u64 << 20;
-        let k = kernel(profile, size);
-        let r = device(&k, size, ByteSize::mib(2));
+        let (k, r) = setup(profile, size, ByteSize::mib(2));
         let mm = Mm::new(&k).unwrap();
-        let va = mm
-            .mmap_devdax(r.devices().next().unwrap(), 0, size, true)
-            .unwrap();
         let mut cx = GupCtx::new(&k);
-        mm.prefault(&mut cx.memmap, va, size, true).unwrap();
+        let va = map_prefaulted(&mm, &mut cx.memmap, r.devices().next().unwrap(), size);
         let before = all_counts(&k, &r, &mut cx);
         std::thread::scope(|s| {
             for t in 0..4u64 {

@@ -5,32 +5,15 @@ use std::sync::atomic::Ordering;
 
 use vmemdiet::addr::{ByteSize, Order, Pfn, PhysAddr, VirtAddr};
 use vmemdiet::drivers::dax::{DaxError, DaxRegion, DevDaxSpec, MapMode};
-use vmemdiet::machine::{Fault, MachineConfig};
+use vmemdiet::machine::Fault;
 use vmemdiet::mm::page::{page_folio, Memmap, PagePtr, PG_HEAD};
 use vmemdiet::mm::profile::{Profile, ALL_PROFILES};
 use vmemdiet::mm::sparse_vmemmap::ptes_mapping;
 use vmemdiet::mm::Kernel;
+use vmemdiet_testkit::fixtures::{boot, devdax_spec, DEVDAX_ALIGNS};
 
-const ALIGNS: [ByteSize; 3] = [ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1)];
-
-fn boot(profile: Profile, device: ByteSize) -> Kernel {
-    Kernel::boot(
-        MachineConfig::default()
-            .with_ram(ByteSize::gib(8))
-            .with_device(device),
-        profile,
-    )
-    .unwrap()
-}
-
-fn spec(size: ByteSize, align: ByteSize, map: MapMode) -> DevDaxSpec {
-    DevDaxSpec {
-        size,
-        align,
-        map,
-        at: None,
-    }
-}
+/// The machine every test here boots: 8 GiB of RAM.
+const RAM: ByteSize = ByteSize::gib(8);
 
 fn vmemmap_range(k: &Kernel, start: PhysAddr, size: ByteSize) -> (VirtAddr, VirtAddr) {
     let g = k.machine.geometry();
@@ -51,10 +34,13 @@ fn vmemmap_frame(k: &Kernel, head_pfn: Pfn, j: u64) -> Pfn {
 #[test]
 fn golden_2m_compound_page_costs_two_frames_and_the_reuse_frame_has_refcount_7() {
     for profile in [Profile::Rfc, Profile::V5_19, Profile::V6_12, Profile::V6_15] {
-        let k = boot(profile, ByteSize::gib(1));
+        let k = boot(profile, RAM, ByteSize::gib(1));
         let mut r = DaxRegion::new(&k).unwrap();
         let dev = r
-            .create(&k, spec(ByteSize::mib(2), ByteSize::mib(2), MapMode::Mem))
+            .create(
+                &k,
+                devdax_spec(ByteSize::mib(2), ByteSize::mib(2), MapMode::Mem),
+            )
             .unwrap();
         assert_eq!(dev.cost.memmap_bytes, 2 * 4096, "{profile}");
         assert_eq!(dev.cost.struct_pages_initialized, 128);
@@ -76,10 +62,13 @@ fn golden_2m_compound_page_costs_two_frames_and_the_reuse_frame_has_refcount_7()
 
 #[test]
 fn golden_1g_compound_page_spans_eight_sections_with_reuse_refcount_4095() {
-    let k = boot(Profile::V6_15, ByteSize::gib(1));
+    let k = boot(Profile::V6_15, RAM, ByteSize::gib(1));
     let mut r = DaxRegion::new(&k).unwrap();
     let dev = r
-        .create(&k, spec(ByteSize::gib(1), ByteSize::gib(1), MapMode::Mem))
+        .create(
+            &k,
+            devdax_spec(ByteSize::gib(1), ByteSize::gib(1), MapMode::Mem),
+        )
         .unwrap();
     assert_eq!(dev.cost.memmap_bytes, 2 * 4096);
     // 8 PTE tables plus one PMD table (the device region is 64 GiB aligned, away from RAM's).
@@ -97,10 +86,10 @@ fn golden_1g_compound_page_spans_eight_sections_with_reuse_refcount_4095() {
 fn inv2_reuse_frame_refcount_equals_ptes_mapping_it() {
     for profile in ALL_PROFILES {
         for align in [ByteSize::mib(2), ByteSize::gib(1)] {
-            let k = boot(profile, ByteSize::gib(2));
+            let k = boot(profile, RAM, ByteSize::gib(2));
             let mut r = DaxRegion::new(&k).unwrap();
             let dev = r
-                .create(&k, spec(ByteSize::gib(2), align, MapMode::Mem))
+                .create(&k, devdax_spec(ByteSize::gib(2), align, MapMode::Mem))
                 .unwrap();
             let (s, e) = vmemmap_range(&k, dev.layout.start, dev.layout.size);
             let g = k.machine.geometry();
@@ -133,10 +122,10 @@ fn inv2_reuse_frame_refcount_equals_ptes_mapping_it() {
 fn inv3_every_tail_resolves_to_its_head_and_only_heads_carry_counts() {
     for profile in ALL_PROFILES {
         for align in [ByteSize::mib(2), ByteSize::gib(1)] {
-            let k = boot(profile, ByteSize::gib(2));
+            let k = boot(profile, RAM, ByteSize::gib(2));
             let mut r = DaxRegion::new(&k).unwrap();
             let dev = r
-                .create(&k, spec(ByteSize::gib(2), align, MapMode::Mem))
+                .create(&k, devdax_spec(ByteSize::gib(2), align, MapMode::Mem))
                 .unwrap();
             let g = k.machine.geometry();
             let first = g.phys_to_pfn(dev.layout.start);
@@ -187,21 +176,24 @@ fn inv3_every_tail_resolves_to_its_head_and_only_heads_carry_counts() {
 #[test]
 fn inv1_teardown_returns_every_frame_for_every_profile_align_and_map() {
     for profile in ALL_PROFILES {
-        for align in ALIGNS {
+        for align in DEVDAX_ALIGNS {
             for map in [MapMode::Mem, MapMode::Dev] {
-                let k = boot(profile, ByteSize::gib(4));
+                let k = boot(profile, RAM, ByteSize::gib(4));
                 let start = k.machine.frames().free_lists();
                 let usage = k.machine.frames().usage();
                 let mut r = DaxRegion::new(&k).unwrap();
                 // Two devices, one not a whole number of sections, destroyed in creation order.
-                let a = r.create(&k, spec(ByteSize::gib(2), align, map)).unwrap().id;
+                let a = r
+                    .create(&k, devdax_spec(ByteSize::gib(2), align, map))
+                    .unwrap()
+                    .id;
                 // With --map=dev at 1G the reserve rounds to a whole 1 GiB, so 2 GiB is the least.
                 let small = match (align, map) {
                     (a, MapMode::Dev) if a == ByteSize::gib(1) => ByteSize::gib(2),
                     (a, _) if a == ByteSize::gib(1) => ByteSize::gib(1),
                     _ => ByteSize::mib(130),
                 };
-                let b = r.create(&k, spec(small, align, map)).unwrap().id;
+                let b = r.create(&k, devdax_spec(small, align, map)).unwrap().id;
                 assert!(k.machine.frames().usage() != usage);
                 r.destroy(&k, a).unwrap();
                 r.destroy(&k, b).unwrap();
@@ -222,44 +214,47 @@ fn inv1_teardown_returns_every_frame_for_every_profile_align_and_map() {
 
 #[test]
 fn inv6_bad_input_is_refused_with_state_unchanged() {
-    let k = boot(Profile::V6_15, ByteSize::gib(4));
+    let k = boot(Profile::V6_15, RAM, ByteSize::gib(4));
     let mut r = DaxRegion::new(&k).unwrap();
-    r.create(&k, spec(ByteSize::gib(1), ByteSize::gib(1), MapMode::Mem))
-        .unwrap();
+    r.create(
+        &k,
+        devdax_spec(ByteSize::gib(1), ByteSize::gib(1), MapMode::Mem),
+    )
+    .unwrap();
     let usage = k.machine.frames().usage();
     let lists = k.machine.frames().free_lists();
     let bad = [
         (
-            spec(ByteSize::new(0), ByteSize::mib(2), MapMode::Mem),
+            devdax_spec(ByteSize::new(0), ByteSize::mib(2), MapMode::Mem),
             "zero",
         ),
         (
-            spec(ByteSize::mib(3), ByteSize::mib(2), MapMode::Mem),
+            devdax_spec(ByteSize::mib(3), ByteSize::mib(2), MapMode::Mem),
             "misaligned size",
         ),
         (
-            spec(ByteSize::mib(2), ByteSize::mib(4), MapMode::Mem),
+            devdax_spec(ByteSize::mib(2), ByteSize::mib(4), MapMode::Mem),
             "unsupported align",
         ),
         (
-            spec(ByteSize::gib(8), ByteSize::mib(2), MapMode::Mem),
+            devdax_spec(ByteSize::gib(8), ByteSize::mib(2), MapMode::Mem),
             "too big",
         ),
         (
-            spec(ByteSize::mib(2), ByteSize::mib(2), MapMode::Dev),
+            devdax_spec(ByteSize::mib(2), ByteSize::mib(2), MapMode::Dev),
             "reserve too large",
         ),
         (
             DevDaxSpec {
                 at: Some(r.start),
-                ..spec(ByteSize::mib(2), ByteSize::mib(2), MapMode::Mem)
+                ..devdax_spec(ByteSize::mib(2), ByteSize::mib(2), MapMode::Mem)
             },
             "overlap",
         ),
         (
             DevDaxSpec {
                 at: Some(PhysAddr::new(r.start.as_u64() + 4096)),
-                ..spec(ByteSize::mib(2), ByteSize::mib(2), MapMode::Mem)
+                ..devdax_spec(ByteSize::mib(2), ByteSize::mib(2), MapMode::Mem)
             },
             "misaligned address",
         ),
@@ -281,7 +276,10 @@ fn inv6_bad_input_is_refused_with_state_unchanged() {
     }
     assert_eq!(r.devices().count(), 1);
     let msg = r
-        .create(&k, spec(ByteSize::mib(3), ByteSize::mib(2), MapMode::Mem))
+        .create(
+            &k,
+            devdax_spec(ByteSize::mib(3), ByteSize::mib(2), MapMode::Mem),
+        )
         .unwrap_err()
         .to_string();
     assert!(
@@ -293,9 +291,9 @@ fn inv6_bad_input_is_refused_with_state_unchanged() {
 #[test]
 fn inv6_allocation_failure_midway_unwinds_everything() {
     for profile in ALL_PROFILES {
-        for align in ALIGNS {
+        for align in DEVDAX_ALIGNS {
             for map in [MapMode::Mem, MapMode::Dev] {
-                let k = boot(profile, ByteSize::gib(2));
+                let k = boot(profile, RAM, ByteSize::gib(2));
                 let mut r = DaxRegion::new(&k).unwrap();
                 let usage = k.machine.frames().usage();
                 let lists = k.machine.frames().free_lists();
@@ -303,7 +301,7 @@ fn inv6_allocation_failure_midway_unwinds_everything() {
                 // Fail at a few points inside population.
                 for n in [0, 1, 3, 40, 300] {
                     k.machine.frames().inject_alloc_failure(Some(n));
-                    let res = r.create(&k, spec(ByteSize::gib(2), align, map));
+                    let res = r.create(&k, devdax_spec(ByteSize::gib(2), align, map));
                     k.machine.frames().inject_alloc_failure(None);
                     if let Ok(d) = res {
                         // Fewer allocations than `n` were needed: undo and go on.
@@ -324,7 +322,10 @@ fn inv6_allocation_failure_midway_unwinds_everything() {
                     );
                 }
                 // And the region still works.
-                let id = r.create(&k, spec(ByteSize::gib(2), align, map)).unwrap().id;
+                let id = r
+                    .create(&k, devdax_spec(ByteSize::gib(2), align, map))
+                    .unwrap()
+                    .id;
                 r.destroy(&k, id).unwrap();
             }
         }
@@ -333,10 +334,13 @@ fn inv6_allocation_failure_midway_unwinds_everything() {
 
 #[test]
 fn next_profile_maps_shared_tails_read_only_and_faults_on_write() {
-    let k = boot(Profile::Next, ByteSize::gib(2));
+    let k = boot(Profile::Next, RAM, ByteSize::gib(2));
     let mut r = DaxRegion::new(&k).unwrap();
     let a = r
-        .create(&k, spec(ByteSize::mib(4), ByteSize::mib(2), MapMode::Mem))
+        .create(
+            &k,
+            devdax_spec(ByteSize::mib(4), ByteSize::mib(2), MapMode::Mem),
+        )
         .unwrap();
     assert_eq!(
         a.cost.memmap_bytes,
@@ -368,7 +372,7 @@ fn next_profile_maps_shared_tails_read_only_and_faults_on_write() {
 
 #[test]
 fn struct_page_pointers_really_walk_the_vmemmap() {
-    let k = boot(Profile::V6_15, ByteSize::gib(1));
+    let k = boot(Profile::V6_15, RAM, ByteSize::gib(1));
     let g = k.machine.geometry();
     let mut mm = Memmap::new(&k.machine);
     let region_pfn = g.phys_to_pfn(k.machine.phys_map().device_region().unwrap().start());
@@ -381,7 +385,10 @@ fn struct_page_pointers_really_walk_the_vmemmap() {
     );
     let mut r = DaxRegion::new(&k).unwrap();
     let id = r
-        .create(&k, spec(ByteSize::mib(2), ByteSize::mib(2), MapMode::Mem))
+        .create(
+            &k,
+            devdax_spec(ByteSize::mib(2), ByteSize::mib(2), MapMode::Mem),
+        )
         .unwrap()
         .id;
     assert!(mm.page(PagePtr::from_pfn(g, region_pfn)).is_ok());
