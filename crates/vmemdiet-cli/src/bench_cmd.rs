@@ -11,7 +11,7 @@ use vmemdiet::workload::gup::{self, GupConfig, GupOp, GupResult};
 use vmemdiet::workload::hugetlb_pool::{self, PoolConfig, PoolResult};
 use vmemdiet::workload::mr::{self, MrConfig, MrResult};
 
-use crate::output::{human, parse_size, ratio, us, Bench, Column};
+use crate::output::{human, parse_size, ratio, us, Bench, Column, SwitchArgs};
 
 /// Benchmarks.
 #[derive(Debug, Subcommand)]
@@ -41,6 +41,8 @@ pub struct PoolArgs {
     /// Kernel profile(s): v5.10 has no HVO, v5.19+ keep one vmemmap page, next shares tails.
     #[arg(long, value_delimiter = ',', default_value = "v5.10,v6.15,next")]
     profile: Vec<Profile>,
+    #[command(flatten)]
+    switches: SwitchArgs,
     /// Timed runs (after one warm-up); medians are reported.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
     runs: u32,
@@ -67,6 +69,8 @@ pub struct MrArgs {
     /// Kernel profile(s).
     #[arg(long, value_delimiter = ',', default_value = "v5.10,rfc,v6.15")]
     profile: Vec<Profile>,
+    #[command(flatten)]
+    switches: SwitchArgs,
     /// Threads, each registering its own region (the 2025 report used 40 threads of 2 MiB MRs).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
     threads: u32,
@@ -103,6 +107,8 @@ pub struct GupArgs {
     /// Kernel profile(s).
     #[arg(long, value_delimiter = ',', default_value = "v5.10,rfc,v6.15")]
     profile: Vec<Profile>,
+    #[command(flatten)]
+    switches: SwitchArgs,
     /// Memmap location(s).
     #[arg(long, value_delimiter = ',', default_value = "mem")]
     map: Vec<MapMode>,
@@ -135,6 +141,8 @@ pub struct BootstrapArgs {
     /// Kernel profile(s).
     #[arg(long, value_delimiter = ',', default_value = "v5.10,v6.15")]
     profile: Vec<Profile>,
+    #[command(flatten)]
+    switches: SwitchArgs,
     /// Memmap location(s): mem, dev.
     #[arg(long, value_delimiter = ',', default_value = "mem")]
     map: Vec<MapMode>,
@@ -173,7 +181,7 @@ fn bootstrap_cmd(a: &BootstrapArgs) -> anyhow::Result<()> {
         sizes: a.size.clone(),
         aligns: a.align.clone(),
         maps: a.map.clone(),
-        profiles: a.profile.clone(),
+        profiles: a.switches.apply_all(&a.profile)?,
         runs: a.runs,
         ..Options::default()
     })?;
@@ -211,7 +219,7 @@ fn gup_cmd(a: &GupArgs) -> anyhow::Result<()> {
         sizes: a.size.clone(),
         aligns: a.align.clone(),
         maps: a.map.clone(),
-        profiles: a.profile.clone(),
+        profiles: a.switches.apply_all(&a.profile)?,
         ops: a.op.clone(),
         runs: a.runs,
         threads: a.threads,
@@ -253,7 +261,7 @@ fn mr_cmd(a: &MrArgs) -> anyhow::Result<()> {
         kinds: a.kind.clone(),
         sizes: vec![a.size],
         aligns: a.align.clone(),
-        profiles: a.profile.clone(),
+        profiles: a.switches.apply_all(&a.profile)?,
         threads: a.threads,
         seconds: a.seconds,
         ..Options::default()
@@ -286,7 +294,7 @@ fn pool_cmd(a: &PoolArgs) -> anyhow::Result<()> {
     let configs = expand::<PoolConfig>(&Options {
         sizes: a.size.clone(),
         aligns: a.align.clone(),
-        profiles: a.profile.clone(),
+        profiles: a.switches.apply_all(&a.profile)?,
         runs: a.runs,
         ..Options::default()
     })?;

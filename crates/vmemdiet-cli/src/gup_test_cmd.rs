@@ -11,7 +11,7 @@ use vmemdiet::mm::profile::Profile;
 use vmemdiet::plan::Kind;
 use vmemdiet::workload::gup::{self, GupConfig, GupOp};
 
-use crate::output::parse_size;
+use crate::output::{parse_size, SwitchArgs};
 
 /// Exit code of a kselftest that was skipped.
 const KSFT_SKIP: u8 = 4;
@@ -71,6 +71,8 @@ pub struct GupTestArgs {
     /// Kernel profile.
     #[arg(long, default_value = "v6.15")]
     profile: Profile,
+    #[command(flatten)]
+    switches: SwitchArgs,
     /// Memmap location: mem or dev.
     #[arg(long, default_value = "mem")]
     map: MapMode,
@@ -125,7 +127,7 @@ pub fn run(a: &GupTestArgs) -> anyhow::Result<ExitCode> {
         size,
         align: a.align,
         map: a.map,
-        profile: a.profile,
+        profile: a.switches.apply(a.profile)?,
         threads: a.threads,
         runs: a.repeats,
         nr_per_call,
@@ -160,7 +162,7 @@ pub fn run(a: &GupTestArgs) -> anyhow::Result<ExitCode> {
         op.test_name(),
         ByteSize::new(size.bytes()),
         kind,
-        a.profile,
+        cfg.profile,
         a.align.short(),
         a.map
     );

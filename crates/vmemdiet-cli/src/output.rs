@@ -9,6 +9,7 @@ use anyhow::Context;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use indicatif::{ProgressBar, ProgressStyle};
 use vmemdiet::addr::ByteSize;
+use vmemdiet::mm::profile::{switch_list, Profile};
 
 /// Parses a size argument (`2M`, `1TiB`).
 pub fn parse_size(s: &str) -> Result<ByteSize, String> {
@@ -123,4 +124,41 @@ pub fn us(v: f64) -> String {
     } else {
         format!("{v:.0} us")
     }
+}
+
+/// `--switch NAME=VALUE`: switch overrides applied to every profile of a run.
+#[derive(Debug, clap::Args)]
+pub struct SwitchArgs {
+    /// Override a switch of every profile: NAME=VALUE, repeatable or comma-separated (e.g.
+    /// --switch unpin=per-page). `--help` lists the switches; a single profile can carry its
+    /// own overrides too, as v6.15+unpin=per-page.
+    #[arg(long = "switch", value_name = "NAME=VALUE", value_delimiter = ',', long_help = switches_help())]
+    switches: Vec<String>,
+}
+
+impl SwitchArgs {
+    /// `profile` with the overrides applied.
+    pub fn apply(&self, profile: Profile) -> anyhow::Result<Profile> {
+        Ok(profile.with_switches(self.switches.iter().map(String::as_str))?)
+    }
+
+    /// Every profile of `profiles` with the overrides applied.
+    pub fn apply_all(&self, profiles: &[Profile]) -> anyhow::Result<Vec<Profile>> {
+        profiles.iter().map(|&p| self.apply(p)).collect()
+    }
+}
+
+/// The long help of `--switch`: every switch, what it selects and its values, and each named
+/// profile's settings are in docs/DESIGN.md and the design brief's table.
+fn switches_help() -> String {
+    let mut s = String::from(
+        "Override a switch of every profile of the run: NAME=VALUE, repeatable or comma-separated. \
+         Outputs name the profile with its overrides (v6.15+unpin=per-page); a profile given \
+         with --profile can carry its own the same way.\n\nSwitches (values; the first listed \
+         name is not necessarily the default):",
+    );
+    for (name, help, values) in switch_list() {
+        s.push_str(&format!("\n  {name}: {help}\n      [{}]", values.join(", ")));
+    }
+    s
 }

@@ -9,7 +9,7 @@ use vmemdiet::mm::profile::Profile;
 use vmemdiet::plan::{plan, Kind, PlanConfig, PlanRow, DEFAULT_RAM};
 use vmemdiet::simulate::simulate;
 
-use crate::output::{column_table, human, parse_size, print_json, progress, Column};
+use crate::output::{column_table, human, parse_size, print_json, progress, Column, SwitchArgs};
 
 /// Arguments of `vmemdiet plan`.
 #[derive(Debug, Args)]
@@ -29,6 +29,8 @@ pub struct PlanArgs {
     /// Kernel profile(s): v5.10, rfc, v5.19, v6.12, v6.15, next [default: v6.15, or v5.10,v6.15 when no --align is given either].
     #[arg(long, value_delimiter = ',')]
     profile: Vec<Profile>,
+    #[command(flatten)]
+    switches: SwitchArgs,
     /// What the memory is: devdax (a device-dax device) or hugetlb (a HugeTLB pool in RAM); a
     /// comma list gives rows for each, kinds in the order given.
     #[arg(long, value_delimiter = ',', default_value = "devdax")]
@@ -76,13 +78,13 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
     } else {
         vec![ByteSize::mib(2)]
     };
-    let profiles = if !a.profile.is_empty() {
+    let profiles = a.switches.apply_all(&if !a.profile.is_empty() {
         a.profile.clone()
     } else if headline {
         vec![Profile::V5_10, Profile::default()]
     } else {
         vec![Profile::default()]
-    };
+    })?;
     let mut configs = Vec::new();
     for &kind in &a.kind {
         for &profile in &profiles {

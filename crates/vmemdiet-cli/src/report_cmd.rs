@@ -325,7 +325,7 @@ fn bars(
                             c.filled(),
                         ))
                     }))?
-                    .label(p.name())
+                    .label(p.to_string())
                     .legend(move |(x, y)| {
                         Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled())
                     });

@@ -85,7 +85,7 @@ pub fn oracle_cost(cfg: &PlanConfig) -> MemmapCost {
         size: cfg.size.bytes(),
         align: cfg.align.bytes(),
         map_dev: cfg.map == MapMode::Dev,
-        profile: cfg.profile.name().to_string(),
+        profile: cfg.profile.base().name().to_string(),
         ram_size: cfg.ram_size.bytes(),
     });
     MemmapCost {

@@ -438,9 +438,9 @@ mod tests {
     #[test]
     fn next_halves_2m_and_shares_tail_tables_at_1g() {
         let tib = ByteSize::tib(1);
-        let c = p(tib, ByteSize::mib(2), Profile::Next);
+        let c = p(tib, ByteSize::mib(2), Profile::NEXT);
         assert_eq!(c.memmap_bytes, (2 << 30) + 4096);
-        let c = p(tib, ByteSize::gib(1), Profile::Next);
+        let c = p(tib, ByteSize::gib(1), Profile::NEXT);
         assert_eq!(c.memmap_bytes, (4 << 20) + 4096);
         assert_eq!(c.pagetable_bytes, (1024 + 1 + 16) * 4096);
     }
@@ -470,7 +470,7 @@ mod tests {
         assert_eq!(h(mib2, Profile::V6_15).memmap_bytes, 2 << 30);
         assert_eq!(h(gib1, Profile::V6_15).memmap_bytes, 4 << 20);
         assert_eq!(h(gib1, Profile::V6_15).pagetable_bytes, 32 << 20);
-        assert_eq!(h(mib2, Profile::Next).memmap_bytes, (2 << 30) + 4096);
+        assert_eq!(h(mib2, Profile::NEXT).memmap_bytes, (2 << 30) + 4096);
         assert!(plan(
             &PlanConfig::new(
                 ByteSize::tib(1),

@@ -153,7 +153,7 @@ mod tests {
     #[test]
     fn host_memory_estimate_counts_device_backed_memmap_frames() {
         let tib = ByteSize::tib(1);
-        let cfg = PlanConfig::new(tib, ByteSize::gib(1), MapMode::Dev, Profile::Next);
+        let cfg = PlanConfig::new(tib, ByteSize::gib(1), MapMode::Dev, Profile::NEXT);
         // 1024 head frames on the device, one shared tail frame, page tables.
         assert!(host_bytes_needed(&cfg).unwrap() < ByteSize::mib(64));
         let cfg = PlanConfig::new(tib, ByteSize::mib(2), MapMode::Dev, Profile::V6_15);

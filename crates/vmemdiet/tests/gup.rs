@@ -71,11 +71,11 @@ fn pinning_an_order0_page_three_times_adds_3072() {
 #[test]
 fn pinning_100_subpages_of_a_2m_folio_adds_100_to_refcount_and_pincount() {
     for profile in [
-        Profile::Rfc,
+        Profile::RFC,
         Profile::V5_19,
         Profile::V6_12,
         Profile::V6_15,
-        Profile::Next,
+        Profile::NEXT,
     ] {
         let (k, r) = setup(profile, MIB2, MIB2);
         let mut cx = GupCtx::new(&k);
@@ -115,7 +115,7 @@ fn counted_head_atomics_for_16g_of_2m_devdax_match_appendix_b() {
         (Profile::V5_10, 4_194_304, 4_194_304, 4_194_304),
         (Profile::V5_19, 4_194_304, 8192, 4_194_304),
         (Profile::V6_12, 4_194_304, 8192, 4_194_304),
-        (Profile::Rfc, 8192, 8192, 0),
+        (Profile::RFC, 8192, 8192, 0),
         (Profile::V6_15, 8192, 8192, 0),
     ] {
         let (k, r) = setup(profile, size, MIB2);
@@ -149,7 +149,7 @@ fn longterm_pins_take_the_slow_path_until_6_15_and_batch_per_profile() {
     // 2 GiB at 1G: p = 524288 pages, f = 2 folios.
     for (profile, fast, walks) in [
         (Profile::V5_10, false, 524_288),
-        (Profile::Rfc, false, 2),
+        (Profile::RFC, false, 2),
         (Profile::V5_19, false, 524_288),
         (Profile::V6_12, false, 2), // PUD leaves batched since 6.10
         (Profile::V6_15, true, 2),

@@ -160,5 +160,5 @@ fn inv7_pin_unpin_vs_munmap_v5_10_4k() {
 
 #[test]
 fn inv7_pin_unpin_vs_munmap_next_2m() {
-    stress(Profile::Next, ByteSize::mib(2));
+    stress(Profile::NEXT, ByteSize::mib(2));
 }

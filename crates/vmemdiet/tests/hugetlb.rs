@@ -35,8 +35,8 @@ fn hvo_memmap_per_huge_page_by_profile() {
             let n = size.bytes(&X86_64).bytes() / 4096;
             let frames = memmap_frames_of(&k, pool_start(size, pages), pages * n);
             let want = match profile {
-                Profile::V5_10 | Profile::Rfc => pages * n / 64,
-                Profile::Next => pages + 1,
+                Profile::V5_10 | Profile::RFC => pages * n / 64,
+                Profile::NEXT => pages + 1,
                 _ => pages,
             };
             assert_eq!(frames, want, "{profile} {size:?}");
@@ -90,7 +90,7 @@ fn inv3_every_tail_resolves_to_its_head_through_fake_heads() {
 
 #[test]
 fn writing_a_tail_through_the_read_only_alias_faults_and_names_the_struct_page() {
-    for profile in [Profile::V6_15, Profile::Next] {
+    for profile in [Profile::V6_15, Profile::NEXT] {
         let k = boot(profile);
         set_nr_hugepages(&k, HugeSize::Pmd, 1).unwrap();
         let g = k.machine.geometry();
@@ -121,7 +121,7 @@ fn inv1_grow_then_shrink_returns_every_frame_even_after_a_failed_restore() {
             let before = k.machine.frames().usage();
             set_nr_hugepages(&k, size, pages).unwrap();
             assert_eq!(k.hugetlb.nr_hugepages(size), pages);
-            let hvo = !matches!(profile, Profile::V5_10 | Profile::Rfc);
+            let hvo = !matches!(profile, Profile::V5_10 | Profile::RFC);
             if hvo {
                 // Memory pressure: the restore cannot allocate; the page stays in the pool.
                 k.machine.frames().inject_alloc_failure(Some(0));

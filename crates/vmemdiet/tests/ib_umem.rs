@@ -72,11 +72,11 @@ fn one_gib_over_1g_pages_is_one_sg_entry_except_the_6_2_to_6_14_pgmap_check() {
 fn contiguous_2m_pages_coalesce_and_release_costs_one_atomic_per_entry_and_folio() {
     for (profile, entries, release_atomics) in [
         (Profile::V5_10, 1, 262_144),
-        (Profile::Rfc, 1, 512),
+        (Profile::RFC, 1, 512),
         (Profile::V5_19, 1, 512),
         (Profile::V6_12, 1024, 1024),
         (Profile::V6_15, 1, 512),
-        (Profile::Next, 1, 512),
+        (Profile::NEXT, 1, 512),
     ] {
         let (k, r) = setup(profile, GIB, ByteSize::mib(2));
         let mut cx = GupCtx::new(&k);

@@ -33,7 +33,7 @@ fn vmemmap_frame(k: &Kernel, head_pfn: Pfn, j: u64) -> Pfn {
 
 #[test]
 fn golden_2m_compound_page_costs_two_frames_and_the_reuse_frame_has_refcount_7() {
-    for profile in [Profile::Rfc, Profile::V5_19, Profile::V6_12, Profile::V6_15] {
+    for profile in [Profile::RFC, Profile::V5_19, Profile::V6_12, Profile::V6_15] {
         let k = boot(profile, RAM, ByteSize::gib(1));
         let mut r = DaxRegion::new(&k).unwrap();
         let dev = r
@@ -334,7 +334,7 @@ fn inv6_allocation_failure_midway_unwinds_everything() {
 
 #[test]
 fn next_profile_maps_shared_tails_read_only_and_faults_on_write() {
-    let k = boot(Profile::Next, RAM, ByteSize::gib(2));
+    let k = boot(Profile::NEXT, RAM, ByteSize::gib(2));
     let mut r = DaxRegion::new(&k).unwrap();
     let a = r
         .create(

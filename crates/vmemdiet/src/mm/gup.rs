@@ -133,21 +133,30 @@ fn undo_pages(cx: &mut GupCtx<'_>, pages: &[PagePtr], kind: RefKind) -> Result<(
     Ok(())
 }
 
-/// `get_dev_pagemap(pfn, cached)`: the cached pgmap if it covers `pfn`, else a lookup.
-fn get_dev_pagemap(
-    k: &Kernel,
-    pfn: Pfn,
-    cached: &mut Option<Arc<DevPagemap>>,
-    st: &mut GupStats,
-) -> bool {
+/// The pgmap a walk holds a `get_dev_pagemap` reference on; dropping it is the walk's final
+/// `put_dev_pagemap`.
+#[derive(Debug, Default)]
+struct PgmapRef(Option<Arc<DevPagemap>>);
+
+impl Drop for PgmapRef {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            p.put();
+        }
+    }
+}
+
+/// `get_dev_pagemap(pfn, cached)`: the cached pgmap if it covers `pfn`, else a lookup that
+/// takes a reference on the new pgmap and drops the one on the old.
+fn get_dev_pagemap(k: &Kernel, pfn: Pfn, cached: &mut PgmapRef, st: &mut GupStats) -> bool {
     st.pgmap_lookups += 1;
-    if let Some(p) = cached {
+    if let Some(p) = &cached.0 {
         if p.ranges.iter().any(|&(s, e)| pfn >= s && pfn < e) {
             return true;
         }
     }
-    *cached = k.pgmap_of(pfn);
-    cached.is_some()
+    *cached = PgmapRef(k.pgmap_of(pfn).inspect(|p| p.get()));
+    cached.0.is_some()
 }
 
 /// GUP-fast on one leaf covering `[addr, next)`. Returns false to stop the fast walk (the
@@ -181,7 +190,7 @@ fn gup_fast_leaf(
     let recorded = pages.len();
     if devmap && sw.fast_leaf == FastLeaf::PerPage {
         // __gup_device_huge: one pgmap check and one grab per 4 KiB page.
-        let mut cached = None;
+        let mut cached = PgmapRef::default();
         for i in 0..refs {
             let pfn = first.add(i);
             let page = PagePtr::from_pfn(g, pfn);
@@ -280,7 +289,7 @@ fn gup_slow(
     let tree = mm.mmap_read();
     let mut i = 0usize;
     let done_or = |i: usize, e: GupError| if i > 0 { Ok(i) } else { Err(e) };
-    let mut cached = None;
+    let mut cached = PgmapRef::default();
     while i < nr {
         let addr = VirtAddr::new(start.as_u64() + i as u64 * g.page_size());
         let Some(vma) = tree.find(addr) else {
@@ -303,11 +312,14 @@ fn gup_slow(
         let span_pages = g.level_span(leaf.level()) >> g.page_shift;
         let hugetlb = vma.ops.is_hugetlb();
         // follow_hugetlb_page walks once per huge page; device-dax per the profile's page_mask.
-        let page_mask = match (hugetlb, sw.slow_leaf, leaf.level()) {
-            (true, ..)
-            | (false, SlowLeaf::Batched, _)
-            | (false, SlowLeaf::PudBatched, Level::PUD) => span_pages - 1,
-            _ => 0,
+        let page_mask = if hugetlb {
+            span_pages - 1
+        } else {
+            match sw.slow_leaf {
+                SlowLeaf::Batched => span_pages - 1,
+                SlowLeaf::PudBatched if leaf.level() == Level::PUD => span_pages - 1,
+                SlowLeaf::PudBatched | SlowLeaf::PerPage => 0,
+            }
         };
         let increm = (1 + (!(addr.as_u64() >> g.page_shift) & page_mask)).min((nr - i) as u64);
         let page = PagePtr::from_pfn(g, leaf.pfn());

@@ -17,7 +17,7 @@ use crate::machine::page_table::Pte;
 use crate::machine::Fault;
 use crate::mm::hstate::Hstate;
 pub use crate::mm::hstate::{HugeSize, Hugetlb, HugetlbStats};
-use crate::mm::page::{page_folio, Memmap, PagePtr, TailEncoding, PG_HEAD, ZONE_NORMAL};
+use crate::mm::page::{page_folio, Memmap, PagePtr, PG_HEAD, ZONE_NORMAL};
 use crate::mm::profile::Hvo;
 use crate::mm::sparse_vmemmap::{put_vmemmap_frame, shared_tail, VmemmapError};
 use crate::mm::vm::{Mm, VmError, VmOperations};
@@ -77,6 +77,9 @@ fn split_pmd(k: &Kernel, addr: VirtAddr) -> Result<(), VmemmapError> {
 /// `hugetlb_vmemmap_optimize_folio`: per the profile, keep one vmemmap page (a fresh copy of the
 /// head page) and map the others onto it read-only, or onto the shared tail frame of the order.
 fn vmemmap_optimize(k: &Kernel, head: Pfn, order: Order, mode: Hvo) -> Result<(), VmemmapError> {
+    if mode == Hvo::Off {
+        return Ok(());
+    }
     let m = &k.machine;
     let g = m.geometry();
     let p = g.page_size();
@@ -102,7 +105,7 @@ fn vmemmap_optimize(k: &Kernel, head: Pfn, order: Order, mode: Hvo) -> Result<()
                 return Err(e);
             }
         },
-        _ => h,
+        Hvo::KeepOne | Hvo::Off => h,
     };
     let mut old = Vec::new();
     let mut addr = start;
@@ -203,11 +206,7 @@ fn prep_compound(
 ) -> Result<(), Fault> {
     let g = k.machine.geometry();
     let h = PagePtr::from_pfn(g, head);
-    let enc = match k.profile.switches().hvo {
-        Hvo::SharedTail => TailEncoding::Mask,
-        _ => TailEncoding::Classic,
-    };
-    let info = enc.encode(g, h, order);
+    let info = k.profile.switches().tail_encoding.encode(g, h, order);
     let hp = memmap.page_mut(h)?;
     hp.init_single(ZONE_NORMAL);
     hp.set_flags(PG_HEAD);

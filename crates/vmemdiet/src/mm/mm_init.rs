@@ -29,7 +29,8 @@ pub fn compound_nr_pages(g: &Geometry, sw: &Switches, altmap: bool, order: Order
     }
     match sw.dax_dedup {
         DaxDedup::SharedTail => g.struct_pages_per_page(),
-        _ => g.vmemmap_reserve_nr * g.struct_pages_per_page(),
+        DaxDedup::Tail => g.vmemmap_reserve_nr * g.struct_pages_per_page(),
+        DaxDedup::None => order.nr_pages(),
     }
 }
 

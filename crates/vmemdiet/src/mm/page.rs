@@ -64,7 +64,7 @@ pub const ZONE_DEVICE: u64 = 3;
 pub const ZONE_NORMAL: u64 = 1;
 
 /// How a tail records its head (brief §3.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TailEncoding {
     /// `compound_head = head | 1`: tails of different compound pages differ, so a reuse frame
     /// can only serve one compound page.

@@ -11,43 +11,54 @@ use serde::Serialize;
 
 use crate::mm::page::TailEncoding;
 
-/// A named kernel profile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
-pub enum Profile {
+/// A named kernel profile: a row set of the design brief's table (§2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ProfileName {
     /// Linux 5.10: no compound devmaps, no dedup; the seeds' "before".
-    #[serde(rename = "v5.10")]
     V5_10,
     /// The seed RFC (Dec 2020, on next-20201208), including its unmerged GUP patches.
-    #[serde(rename = "rfc")]
     Rfc,
     /// Linux 5.19: compound devmaps with tail dedup, as merged.
-    #[serde(rename = "v5.19")]
     V5_19,
     /// Linux 6.12 LTS.
-    #[serde(rename = "v6.12")]
     V6_12,
     /// Linux 6.15: DAX pages are ordinary folios.
-    #[serde(rename = "v6.15")]
-    #[default]
     V6_15,
     /// Beyond the kernel: mask-encoded tails with one shared read-only tail frame per order,
     /// shared all-tail PTE tables, dedup with the altmap too.
-    #[serde(rename = "next")]
     Next,
 }
 
-/// Every profile, oldest first.
+/// Every named profile, oldest first.
+pub const ALL_NAMES: [ProfileName; 6] = [
+    ProfileName::V5_10,
+    ProfileName::Rfc,
+    ProfileName::V5_19,
+    ProfileName::V6_12,
+    ProfileName::V6_15,
+    ProfileName::Next,
+];
+
+/// What a run models: a named profile's switches, possibly with some overridden
+/// (`v6.15+unpin=per-page`). Printed and parsed as the name followed by the overrides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Profile {
+    name: ProfileName,
+    switches: Switches,
+}
+
+/// Every named profile without overrides, oldest first.
 pub const ALL_PROFILES: [Profile; 6] = [
     Profile::V5_10,
-    Profile::Rfc,
+    Profile::RFC,
     Profile::V5_19,
     Profile::V6_12,
     Profile::V6_15,
-    Profile::Next,
+    Profile::NEXT,
 ];
 
 /// How device-dax vmemmap is deduplicated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DaxDedup {
     /// Every vmemmap page is its own frame.
     None,
@@ -60,7 +71,7 @@ pub enum DaxDedup {
 }
 
 /// Which struct pages `memmap_init_zone_device` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MemmapInit {
     /// Every struct page of the range.
     All,
@@ -69,7 +80,7 @@ pub enum MemmapInit {
 }
 
 /// How many `dev_pagemap` references memremap takes up front (brief §2.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PgmapRefs {
     /// One per page (≤ 5.16).
     PerPage,
@@ -80,7 +91,7 @@ pub enum PgmapRefs {
 }
 
 /// How GUP-fast handles a device-dax leaf (PMD/PUD/PTE) (brief §4.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FastLeaf {
     /// `__gup_device_huge`: per 4 KiB subpage, a `get_dev_pagemap` range check and one grab of
     /// one reference (on the page itself, or on its head when compound).
@@ -90,7 +101,7 @@ pub enum FastLeaf {
 }
 
 /// How the slow path (`__get_user_pages`) walks device-dax leaves (brief §4.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SlowLeaf {
     /// `follow_devmap_pmd/pud`: one page-table walk and one grab per 4 KiB page.
     PerPage,
@@ -101,7 +112,7 @@ pub enum SlowLeaf {
 }
 
 /// How `unpin_user_pages` releases an array (brief §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Unpin {
     /// One `unpin_user_page` (one atomic) per entry (≤ 5.11).
     PerPage,
@@ -110,7 +121,7 @@ pub enum Unpin {
 }
 
 /// How `ib_umem` releases a registration (brief §6.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum UmemRelease {
     /// One unpin per 4 KiB page.
     PerPage,
@@ -122,7 +133,7 @@ pub enum UmemRelease {
 
 /// Which pages `sg_alloc_append_table_from_pages` may merge into one segment besides
 /// requiring pfn + 1 (brief §6.1 step 6, §3.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SgMerge {
     /// ≤ 6.1: any physically contiguous pages.
     Contiguous,
@@ -135,7 +146,7 @@ pub enum SgMerge {
 }
 
 /// HugeTLB Vmemmap Optimization (brief §1.4, §3.2, §9.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Hvo {
     /// Every vmemmap page of a huge page stays its own frame.
     Off,
@@ -148,7 +159,7 @@ pub enum Hvo {
 }
 
 /// The switches of a profile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Switches {
     /// `vmemmap_shift` derived from the device-dax align.
     pub compound_devmap: bool,
@@ -188,7 +199,7 @@ pub struct Switches {
     pub dax_folios: bool,
 }
 
-impl Profile {
+impl ProfileName {
     /// The switches this profile sets.
     #[must_use]
     pub const fn switches(self) -> Switches {
@@ -211,7 +222,7 @@ impl Profile {
             dax_folios: false,
         };
         match self {
-            Profile::V5_10 => Switches {
+            ProfileName::V5_10 => Switches {
                 compound_devmap: false,
                 dax_dedup: DaxDedup::None,
                 memmap_init: MemmapInit::All,
@@ -222,21 +233,21 @@ impl Profile {
                 hugetlb_slow_batched: false,
                 ..merged
             },
-            Profile::Rfc => Switches {
+            ProfileName::Rfc => Switches {
                 fast_leaf: FastLeaf::PerLeaf,
                 slow_leaf: SlowLeaf::Batched,
                 umem_release: UmemRelease::PerSgFolioRuns,
                 hvo: Hvo::Off,
                 ..merged
             },
-            Profile::V5_19 => merged,
-            Profile::V6_12 => Switches {
+            ProfileName::V5_19 => merged,
+            ProfileName::V6_12 => Switches {
                 reserve_nr_rule: true,
                 sg_merge: SgMerge::PgmapWord1,
                 slow_leaf: SlowLeaf::PudBatched,
                 ..merged
             },
-            Profile::V6_15 => Switches {
+            ProfileName::V6_15 => Switches {
                 reserve_nr_rule: true,
                 pgmap_refs: PgmapRefs::None,
                 fast_leaf: FastLeaf::PerLeaf,
@@ -245,7 +256,7 @@ impl Profile {
                 dax_folios: true,
                 ..merged
             },
-            Profile::Next => Switches {
+            ProfileName::Next => Switches {
                 dax_dedup: DaxDedup::SharedTail,
                 pmd_tail_reuse: true,
                 altmap_dedup: true,
@@ -266,38 +277,284 @@ impl Profile {
     #[must_use]
     pub const fn name(self) -> &'static str {
         match self {
-            Profile::V5_10 => "v5.10",
-            Profile::Rfc => "rfc",
-            Profile::V5_19 => "v5.19",
-            Profile::V6_12 => "v6.12",
-            Profile::V6_15 => "v6.15",
-            Profile::Next => "next",
+            ProfileName::V5_10 => "v5.10",
+            ProfileName::Rfc => "rfc",
+            ProfileName::V5_19 => "v5.19",
+            ProfileName::V6_12 => "v6.12",
+            ProfileName::V6_15 => "v6.15",
+            ProfileName::Next => "next",
         }
     }
 }
 
+impl Profile {
+    /// Linux 5.10.
+    pub const V5_10: Profile = Profile::named(ProfileName::V5_10);
+    /// The seed RFC.
+    pub const RFC: Profile = Profile::named(ProfileName::Rfc);
+    /// Linux 5.19.
+    pub const V5_19: Profile = Profile::named(ProfileName::V5_19);
+    /// Linux 6.12 LTS.
+    pub const V6_12: Profile = Profile::named(ProfileName::V6_12);
+    /// Linux 6.15.
+    pub const V6_15: Profile = Profile::named(ProfileName::V6_15);
+    /// Ours, beyond the kernel.
+    pub const NEXT: Profile = Profile::named(ProfileName::Next);
+
+    /// A named profile without overrides.
+    #[must_use]
+    pub const fn named(name: ProfileName) -> Profile {
+        Profile {
+            name,
+            switches: name.switches(),
+        }
+    }
+
+    /// The named profile this one starts from.
+    #[must_use]
+    pub const fn base(self) -> ProfileName {
+        self.name
+    }
+
+    /// The switches in force.
+    #[must_use]
+    pub const fn switches(self) -> Switches {
+        self.switches
+    }
+
+    /// The profile with switch `name` set to `value` (`--switch name=value`); the combination
+    /// must be one the model can run.
+    pub fn with_switch(self, name: &str, value: &str) -> Result<Profile, SwitchError> {
+        let mut switches = self.switches;
+        switches.set(name, value)?;
+        switches.check()?;
+        Ok(Profile { switches, ..self })
+    }
+
+    /// The profile with every `name=value` of `overrides` applied in order.
+    pub fn with_switches<'a>(
+        self,
+        overrides: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Profile, SwitchError> {
+        overrides.into_iter().try_fold(self, |p, o| {
+            let (k, v) = o
+                .split_once('=')
+                .ok_or_else(|| SwitchError::NotAssignment(o.to_string()))?;
+            p.with_switch(k, v)
+        })
+    }
+
+    /// The switches that differ from the named profile, as `(name, value)`.
+    #[must_use]
+    pub fn overrides(self) -> Vec<(&'static str, &'static str)> {
+        let base = self.name.switches();
+        switch_list()
+            .into_iter()
+            .filter_map(|(name, _, _)| {
+                let v = self.switches.get(name)?;
+                (base.get(name) != Some(v)).then_some((name, v))
+            })
+            .collect()
+    }
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Profile::V6_15
+    }
+}
+
+/// The profile as users write it: the name, then `+switch=value` for each override
+/// (`v6.15+unpin=per-page+hvo=off`).
 impl fmt::Display for Profile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(self.name.name())?;
+        for (k, v) in self.overrides() {
+            write!(f, "+{k}={v}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Profile {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 
 impl FromStr for Profile {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        ALL_PROFILES
+        let mut parts = s.split('+');
+        let name = parts.next().unwrap_or_default();
+        let name = ALL_NAMES
             .iter()
             .copied()
-            .find(|p| p.name() == s)
+            .find(|p| p.name() == name)
             .ok_or_else(|| {
                 format!(
-                    "unknown profile '{s}'; valid: {}",
-                    ALL_PROFILES
-                        .iter()
-                        .map(|p| p.name())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "unknown profile '{name}'; valid: {}",
+                    ALL_NAMES.map(ProfileName::name).join(", ")
                 )
-            })
+            })?;
+        Profile::named(name)
+            .with_switches(parts)
+            .map_err(|e| format!("profile '{s}': {e}"))
+    }
+}
+
+/// A value of a switch, named as `--switch` spells it.
+pub trait SwitchValue: Copy + Sized {
+    /// Every value, as users write them.
+    const NAMES: &'static [&'static str];
+    /// This value's name.
+    fn value_name(self) -> &'static str;
+    /// The value named `s`.
+    fn parse_value(s: &str) -> Option<Self>;
+}
+
+impl SwitchValue for bool {
+    const NAMES: &'static [&'static str] = &["on", "off"];
+    fn value_name(self) -> &'static str {
+        if self {
+            "on"
+        } else {
+            "off"
+        }
+    }
+    fn parse_value(s: &str) -> Option<bool> {
+        match s {
+            "on" => Some(true),
+            "off" => Some(false),
+            _ => None,
+        }
+    }
+}
+
+/// Names the values of a switch enum (exhaustively: a new variant needs a name).
+macro_rules! switch_values {
+    ($ty:ty { $($var:path => $name:literal),+ $(,)? }) => {
+        impl SwitchValue for $ty {
+            const NAMES: &'static [&'static str] = &[$($name),+];
+            fn value_name(self) -> &'static str {
+                match self {
+                    $($var => $name),+
+                }
+            }
+            fn parse_value(s: &str) -> Option<Self> {
+                [$($var),+].into_iter().find(|v| v.value_name() == s)
+            }
+        }
+    };
+}
+
+switch_values!(DaxDedup { DaxDedup::None => "none", DaxDedup::Tail => "tail", DaxDedup::SharedTail => "shared-tail" });
+switch_values!(MemmapInit { MemmapInit::All => "all", MemmapInit::UniqueOnly => "unique-only" });
+switch_values!(PgmapRefs { PgmapRefs::PerPage => "per-page", PgmapRefs::PerCompound => "per-compound", PgmapRefs::None => "none" });
+switch_values!(TailEncoding { TailEncoding::Classic => "classic", TailEncoding::Mask => "mask" });
+switch_values!(FastLeaf { FastLeaf::PerPage => "per-page", FastLeaf::PerLeaf => "per-leaf" });
+switch_values!(SlowLeaf { SlowLeaf::PerPage => "per-page", SlowLeaf::PudBatched => "pud-batched", SlowLeaf::Batched => "batched" });
+switch_values!(Unpin { Unpin::PerPage => "per-page", Unpin::PerFolioRun => "per-folio-run" });
+switch_values!(UmemRelease { UmemRelease::PerPage => "per-page", UmemRelease::PerSgFolioRuns => "per-sg-folio-runs", UmemRelease::PerSgRange => "per-sg-range" });
+switch_values!(SgMerge { SgMerge::Contiguous => "contiguous", SgMerge::PgmapWord1 => "pgmap-word1", SgMerge::FolioPgmap => "folio-pgmap" });
+switch_values!(Hvo { Hvo::Off => "off", Hvo::KeepOne => "keep-one", Hvo::SharedTail => "shared-tail" });
+
+/// Why a switch override was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SwitchError {
+    #[error("unknown switch '{0}'; valid: {valid}", valid = switch_list().iter().map(|s| s.0).collect::<Vec<_>>().join(", "))]
+    Unknown(String),
+    #[error("switch {name} has no value '{value}'; valid: {valid}")]
+    BadValue {
+        name: &'static str,
+        value: String,
+        valid: String,
+    },
+    #[error("'{0}' is not a switch assignment; give name=value, e.g. unpin=per-page")]
+    NotAssignment(String),
+    #[error("{0}")]
+    Inconsistent(&'static str),
+}
+
+/// The switch table: field, value type, and what it selects. One line per switch, so
+/// `--help`, parsing and printing cannot drift apart.
+macro_rules! switch_table {
+    ($($field:ident : $ty:ty => $help:literal),+ $(,)?) => {
+        /// Every switch: its name, what it selects, and its values.
+        #[must_use]
+        pub fn switch_list() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
+            vec![$((stringify!($field), $help, <$ty as SwitchValue>::NAMES)),+]
+        }
+
+        impl Switches {
+            /// The value of switch `name`, as users write it.
+            #[must_use]
+            pub fn get(&self, name: &str) -> Option<&'static str> {
+                match name {
+                    $(stringify!($field) => Some(self.$field.value_name()),)+
+                    _ => None,
+                }
+            }
+
+            /// Sets switch `name` to the value named `value`.
+            pub fn set(&mut self, name: &str, value: &str) -> Result<(), SwitchError> {
+                match name {
+                    $(stringify!($field) => {
+                        self.$field = <$ty as SwitchValue>::parse_value(value).ok_or_else(|| {
+                            SwitchError::BadValue {
+                                name: stringify!($field),
+                                value: value.to_string(),
+                                valid: <$ty as SwitchValue>::NAMES.join(", "),
+                            }
+                        })?;
+                        Ok(())
+                    })+
+                    _ => Err(SwitchError::Unknown(name.to_string())),
+                }
+            }
+        }
+    };
+}
+
+switch_table! {
+    compound_devmap: bool => "vmemmap_shift from the device-dax align (compound ZONE_DEVICE pages)",
+    dax_dedup: DaxDedup => "device-dax vmemmap dedup scheme",
+    pmd_tail_reuse: bool => "share PTE tables that map only tails (PMD-level reuse)",
+    altmap_dedup: bool => "dedup also with the memmap on the device (--map dev)",
+    memmap_init: MemmapInit => "which struct pages memmap init writes",
+    pgmap_refs: PgmapRefs => "dev_pagemap references memremap takes up front",
+    tail_encoding: TailEncoding => "how a tail records its head (head|1, or mask|1)",
+    reserve_nr_rule: bool => "vmemmap_can_optimize needs more than VMEMMAP_RESERVE_NR pages (6.5+)",
+    fast_leaf: FastLeaf => "GUP-fast on a device-dax leaf",
+    slow_leaf: SlowLeaf => "the GUP slow path on device-dax leaves",
+    unpin: Unpin => "unpin_user_pages: per page or per folio run",
+    umem_release: UmemRelease => "RDMA ib_umem release",
+    sg_merge: SgMerge => "scatterlist merge rule for device pages",
+    hvo: Hvo => "HugeTLB vmemmap optimization",
+    hugetlb_slow_batched: bool => "slow-path GUP on HugeTLB takes one reference per huge page",
+    dax_folios: bool => "device-dax leaves are refcounted folio mappings (6.15+)",
+}
+
+impl Switches {
+    /// Refuses combinations the model cannot run: a shared tail frame is only possible when
+    /// every tail of an order is identical (mask encoding); all-tail tables need shared tails.
+    pub fn check(&self) -> Result<(), SwitchError> {
+        let shared = self.dax_dedup == DaxDedup::SharedTail || self.hvo == Hvo::SharedTail;
+        if shared && self.tail_encoding != TailEncoding::Mask {
+            return Err(SwitchError::Inconsistent(
+                "dax_dedup=shared-tail and hvo=shared-tail need tail_encoding=mask (tails must be identical to share a frame)",
+            ));
+        }
+        if self.pmd_tail_reuse && self.dax_dedup != DaxDedup::SharedTail {
+            return Err(SwitchError::Inconsistent(
+                "pmd_tail_reuse=on needs dax_dedup=shared-tail (only shared tails make all-tail tables identical)",
+            ));
+        }
+        if self.dax_dedup != DaxDedup::None && !self.compound_devmap {
+            return Err(SwitchError::Inconsistent(
+                "dax_dedup needs compound_devmap=on (dedup works on compound pages)",
+            ));
+        }
+        Ok(())
     }
 }

@@ -227,7 +227,8 @@ fn populate_compound_pages(
 ) -> Result<(), VmemmapError> {
     match k.profile.switches().dax_dedup {
         DaxDedup::SharedTail => populate_shared_tail(k, start_pfn, start, end, cc, altmap),
-        _ => populate_tail_reuse(k, start_pfn, start, end, cc),
+        DaxDedup::Tail => populate_tail_reuse(k, start_pfn, start, end, cc),
+        DaxDedup::None => vmemmap_populate(k, start, end, altmap),
     }
 }
 

@@ -316,7 +316,7 @@ mod tests {
             kinds: vec![Kind::Devdax, Kind::Hugetlb],
             sizes: vec![ByteSize::gib(1), ByteSize::gib(2)],
             aligns: vec![ByteSize::mib(2), ByteSize::gib(1)],
-            profiles: vec![Profile::V5_10, Profile::Rfc, Profile::V6_15],
+            profiles: vec![Profile::V5_10, Profile::RFC, Profile::V6_15],
             ops: vec![GupOp::GupFast, GupOp::PinFast],
             ..Options::default()
         };

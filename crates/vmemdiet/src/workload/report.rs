@@ -78,7 +78,7 @@ impl Mode {
 }
 
 /// The profiles every section compares: before, the RFC, the current kernel, ours.
-pub const PROFILES: [Profile; 4] = [Profile::V5_10, Profile::Rfc, Profile::V6_15, Profile::Next];
+pub const PROFILES: [Profile; 4] = [Profile::V5_10, Profile::RFC, Profile::V6_15, Profile::NEXT];
 
 /// A planner row with its kind.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -220,7 +220,7 @@ pub fn collect(mode: Mode, tick: &mut dyn FnMut(&str)) -> Result<Report, ReportE
     let mut pools = Vec::new();
     for cfg in expand::<PoolConfig>(&Options {
         sizes: vec![s.pool],
-        profiles: vec![Profile::V5_10, Profile::V6_15, Profile::Next],
+        profiles: vec![Profile::V5_10, Profile::V6_15, Profile::NEXT],
         ..base
     })? {
         pools.push(hugetlb_pool::run(&cfg, &mut || {})?);
@@ -435,7 +435,7 @@ fn compare(r: &Report) -> Vec<Comparison> {
     use SeedKey as K;
     let mut out = Vec::new();
     let mib = |b: u64| b as f64 / f64::from(1 << 20);
-    let (v5_10, rfc, v6_15) = (Profile::V5_10, Profile::Rfc, Profile::V6_15);
+    let (v5_10, rfc, v6_15) = (Profile::V5_10, Profile::RFC, Profile::V6_15);
     for (align, after_key) in [
         (ByteSize::mib(2), K::MemmapPerTib2m),
         (ByteSize::gib(1), K::MemmapPerTib1g),
@@ -725,9 +725,9 @@ mod tests {
             (16 << 30, 4 << 30)
         );
         let p: &PoolResult = r
-            .find(At::new(Kind::Hugetlb, Profile::Next, ByteSize::mib(2)))
+            .find(At::new(Kind::Hugetlb, Profile::NEXT, ByteSize::mib(2)))
             .unwrap();
-        assert_eq!(p.profile, Profile::Next);
+        assert_eq!(p.profile, Profile::NEXT);
         assert!(r.find::<MrResult>(at.under(Profile::V6_12)).is_none());
     }
 
