@@ -158,7 +158,10 @@ fn switches_help() -> String {
          name is not necessarily the default):",
     );
     for (name, help, values) in switch_list() {
-        s.push_str(&format!("\n  {name}: {help}\n      [{}]", values.join(", ")));
+        s.push_str(&format!(
+            "\n  {name}: {help}\n      [{}]",
+            values.join(", ")
+        ));
     }
     s
 }

@@ -145,14 +145,17 @@ fn counted_head_atomics_for_16g_of_2m_devdax_match_appendix_b() {
 }
 
 #[test]
-fn longterm_pins_take_the_slow_path_until_6_15_and_batch_per_profile() {
-    // 2 GiB at 1G: p = 524288 pages, f = 2 folios.
+fn longterm_write_pins_of_devdax_take_the_slow_path_and_batch_per_profile() {
+    // 2 GiB at 1G: p = 524288 pages, f = 2 folios. FOLL_LONGTERM|FOLL_WRITE (RDMA): devmap
+    // leaves (≤ 6.14) always fall back; 6.15's DAX folios are file-backed, which
+    // gup_fast_folio_allowed refuses for long-term write pins, so they fall back too.
     for (profile, fast, walks) in [
         (Profile::V5_10, false, 524_288),
         (Profile::RFC, false, 2),
         (Profile::V5_19, false, 524_288),
         (Profile::V6_12, false, 2), // PUD leaves batched since 6.10
-        (Profile::V6_15, true, 2),
+        (Profile::V6_15, false, 2),
+        (Profile::NEXT, false, 2),
     ] {
         let (k, r) = setup(profile, ByteSize::gib(2), GIB1);
         let mut cx = GupCtx::new(&k);
@@ -177,6 +180,38 @@ fn longterm_pins_take_the_slow_path_until_6_15_and_batch_per_profile() {
     let mut pages = Vec::new();
     pin_user_pages(&mut cx, &mm, va, 1024, GupFlags::LONGTERM, &mut pages).unwrap();
     assert_eq!(cx.stats.walks, 1024);
+}
+
+#[test]
+fn v6_15_longterm_pins_of_devdax_are_fast_without_write_and_slow_with_it() {
+    // 1 GiB of 2M devdax = 512 folios, 262144 pages.
+    let (k, r) = setup(Profile::V6_15, ByteSize::gib(1), MIB2);
+    let mut cx = GupCtx::new(&k);
+    let (mm, va, len) = map(&k, &r, &mut cx);
+    let nr = (len / 4096) as usize;
+    let mut pages = Vec::new();
+    // Without FOLL_WRITE: the fast path, one grab per leaf.
+    cx.stats = Default::default();
+    let got = pin_user_pages_fast(&mut cx, &mm, va, nr, GupFlags::LONGTERM, &mut pages).unwrap();
+    assert_eq!(got, nr);
+    assert_eq!(cx.stats.fast_pages, nr as u64);
+    assert_eq!(cx.stats.slow_pages, 0);
+    assert_eq!(cx.stats.walks, 512);
+    assert_eq!(cx.stats.refs.refcount_atomics, 512);
+    unpin_user_pages(&mut cx, &k, &pages).unwrap();
+    pages.clear();
+    // With FOLL_WRITE: the first leaf is grabbed, refused as file-backed and dropped (one grab,
+    // one put), then the slow path walks once per leaf and grabs once per leaf.
+    cx.stats = Default::default();
+    let flags = GupFlags::LONGTERM | GupFlags::WRITE;
+    let got = pin_user_pages_fast(&mut cx, &mm, va, nr, flags, &mut pages).unwrap();
+    assert_eq!(got, nr);
+    assert_eq!(cx.stats.fast_pages, 0);
+    assert_eq!(cx.stats.slow_pages, nr as u64);
+    assert_eq!(cx.stats.undone, 512, "one leaf grabbed then dropped");
+    assert_eq!(cx.stats.walks, 1 + 512);
+    assert_eq!(cx.stats.refs.refcount_atomics, 2 + 512);
+    unpin_user_pages(&mut cx, &k, &pages).unwrap();
 }
 
 #[test]
@@ -397,4 +432,32 @@ fn unpin_dirty_lock_marks_each_folio_dirty_once_per_run() {
     cx.stats = Default::default();
     unpin_user_pages_dirty_lock(&mut cx, &k, &pages, true).unwrap();
     assert_eq!(cx.stats.refs.dirtied, 0);
+}
+
+#[test]
+fn v6_15_longterm_write_pins_of_hugetlbfs_stay_on_the_fast_path() {
+    use vmemdiet::drivers::dax::MapMode;
+    use vmemdiet::plan::Kind;
+    use vmemdiet::workload::mapping::{with_mapping, MappingError, MappingSpec};
+    let spec = MappingSpec {
+        kind: Kind::Hugetlb,
+        size: ByteSize::mib(64),
+        align: MIB2,
+        map: MapMode::Mem,
+        profile: Profile::V6_15,
+    };
+    with_mapping(&spec, true, |k, mm, va, len| -> Result<(), MappingError> {
+        let mut cx = GupCtx::new(k);
+        let nr = (len / 4096) as usize;
+        let mut pages = Vec::new();
+        let flags = GupFlags::LONGTERM | GupFlags::WRITE;
+        let got = pin_user_pages_fast(&mut cx, mm, va, nr, flags, &mut pages).unwrap();
+        assert_eq!(got, nr);
+        assert_eq!(cx.stats.fast_pages, nr as u64, "hugetlb is exempt");
+        assert_eq!(cx.stats.undone, 0);
+        assert_eq!(cx.stats.refs.refcount_atomics, 32, "one grab per 2M folio");
+        unpin_user_pages(&mut cx, k, &pages).unwrap();
+        Ok(())
+    })
+    .unwrap();
 }

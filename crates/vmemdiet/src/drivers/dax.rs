@@ -13,7 +13,7 @@ use crate::addr::{ByteSize, Order, Pfn, PhysAddr, VirtAddr};
 use crate::arch::Geometry;
 use crate::drivers::nd_pfn::{self, PfnReserve};
 use crate::mm::memremap::{self, DevPagemap, MemremapError, PagemapParams, VmemAltmap};
-use crate::mm::page::Memmap;
+use crate::mm::page::{page_folio, Memmap, PagePtr};
 use crate::mm::pagemap::vmemmap_can_optimize;
 use crate::mm::profile::Switches;
 use crate::mm::vm::{Mm, VmError, VmOperations};
@@ -464,18 +464,30 @@ impl DaxRegion {
 struct DaxMapping {
     pfn: Pfn,
     pgmap: Arc<DevPagemap>,
+    /// The device file's `address_space` (its simulated kernel address).
+    file_mapping: u64,
 }
 
 impl VmOperations for DaxMapping {
     /// `dev_dax_huge_fault`: the device frame at `offset`; no allocation, the memory is there.
+    /// A DAX folio is tied to the device file on first fault (`dax_set_mapping`), which makes
+    /// it file-backed for GUP-fast's long-term write check.
     fn fault(
         &self,
         k: &Kernel,
-        _memmap: &mut Memmap<'_>,
+        memmap: &mut Memmap<'_>,
         offset: u64,
         _addr: VirtAddr,
     ) -> Result<Pfn, VmError> {
-        Ok(self.pfn.add(offset >> k.machine.geometry().page_shift))
+        let g = k.machine.geometry();
+        let pfn = self.pfn.add(offset >> g.page_shift);
+        if self.refcounted(k) {
+            let folio = page_folio(memmap, PagePtr::from_pfn(g, pfn))?;
+            if folio.mapping(memmap)? == 0 {
+                folio.set_mapping(memmap, self.file_mapping)?;
+            }
+        }
+        Ok(pfn)
     }
 
     /// DAX pages are ordinary folios from 6.15 (`vmf_insert_folio_*`); before, `devmap` pfn
@@ -525,6 +537,8 @@ impl Mm<'_> {
         let ops = Arc::new(DaxMapping {
             pfn,
             pgmap: Arc::clone(&dev.pgmap),
+            // Any even kernel address unique to the device: the inode's i_mapping.
+            file_mapping: dev.pgmap.pointer(g) + 0x100,
         });
         let va = self.mmap(len, align, writable, ops)?;
         dev.pgmap.map_get();

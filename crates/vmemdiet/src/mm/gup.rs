@@ -14,7 +14,7 @@ use crate::arch::Level;
 use crate::machine::page_table::Pte;
 use crate::machine::Fault;
 use crate::mm::folio::{page_folio, Folio, RefKind, RefStats};
-use crate::mm::page::{Memmap, PagePtr};
+use crate::mm::page::{Memmap, PagePtr, PAGE_MAPPING_ANON};
 use crate::mm::pagemap::DevPagemap;
 use crate::mm::profile::{FastLeaf, SlowLeaf, Unpin};
 use crate::mm::vm::{Mm, VmError};
@@ -159,6 +159,24 @@ fn get_dev_pagemap(k: &Kernel, pfn: Pfn, cached: &mut PgmapRef, st: &mut GupStat
     cached.0.is_some()
 }
 
+/// `gup_fast_folio_allowed`: GUP-fast may not long-term pin a file-backed folio for writing
+/// (the file system cannot track it dirty), except HugeTLB and shmem; it refuses after the grab,
+/// and the slow path decides. Device-dax folios are file-backed (`dax_set_mapping`), so from 6.15
+/// on RDMA and io_uring pins of devdax go to the slow path while hugetlbfs stays fast.
+fn gup_fast_folio_allowed(
+    mm: &mut Memmap<'_>,
+    folio: Folio,
+    flags: GupFlags,
+) -> Result<bool, Fault> {
+    let reject_file_backed = flags.contains(GupFlags::PIN | GupFlags::LONGTERM | GupFlags::WRITE);
+    if !reject_file_backed || folio.is_hugetlb(mm)? {
+        return Ok(true);
+    }
+    // No mapping (truncated): cannot tell, fall back. The model has no shmem.
+    let mapping = folio.mapping(mm)?;
+    Ok(mapping & PAGE_MAPPING_ANON != 0)
+}
+
 /// GUP-fast on one leaf covering `[addr, next)`. Returns false to stop the fast walk (the
 /// caller falls back); on false nothing of this leaf stays grabbed.
 #[allow(clippy::too_many_arguments)]
@@ -218,7 +236,9 @@ fn gup_fast_leaf(
         if !folio.try_grab(&mut cx.memmap, refs32, kind, &mut cx.stats.refs)? {
             return Ok(false);
         }
-        if slot.load(Ordering::Acquire) != leaf.raw() {
+        if slot.load(Ordering::Acquire) != leaf.raw()
+            || !gup_fast_folio_allowed(&mut cx.memmap, folio, flags)?
+        {
             folio.put(&mut cx.memmap, refs32, kind, &mut cx.stats.refs)?;
             cx.stats.undone += refs;
             return Ok(false);

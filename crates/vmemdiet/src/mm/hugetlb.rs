@@ -17,7 +17,7 @@ use crate::machine::page_table::Pte;
 use crate::machine::Fault;
 use crate::mm::hstate::Hstate;
 pub use crate::mm::hstate::{HugeSize, Hugetlb, HugetlbStats};
-use crate::mm::page::{page_folio, Memmap, PagePtr, PG_HEAD, ZONE_NORMAL};
+use crate::mm::page::{page_folio, Memmap, PagePtr, PG_HEAD, PG_HUGETLB, ZONE_NORMAL};
 use crate::mm::profile::Hvo;
 use crate::mm::sparse_vmemmap::{put_vmemmap_frame, shared_tail, VmemmapError};
 use crate::mm::vm::{Mm, VmError, VmOperations};
@@ -209,7 +209,7 @@ fn prep_compound(
     let info = k.profile.switches().tail_encoding.encode(g, h, order);
     let hp = memmap.page_mut(h)?;
     hp.init_single(ZONE_NORMAL);
-    hp.set_flags(PG_HEAD);
+    hp.set_flags(PG_HEAD | PG_HUGETLB);
     for i in 1..order.nr_pages() {
         let t = memmap.page_mut(h.nth(g, i))?;
         t.init_single(ZONE_NORMAL);

@@ -54,6 +54,10 @@ pub const PG_REFERENCED: u64 = 1 << 2;
 pub const PG_DIRTY: u64 = 1 << 4;
 /// `PG_head`: set on the first page of a compound page.
 pub const PG_HEAD: u64 = 1 << 6;
+/// `PG_hugetlb` (a page type in 6.9+; a flag here): the head of a HugeTLB folio.
+pub const PG_HUGETLB: u64 = 1 << 20;
+/// `PAGE_MAPPING_ANON`: bit 0 of `folio->mapping` marks an anonymous folio.
+pub const PAGE_MAPPING_ANON: u64 = 1;
 /// `PG_reserved`: set on ZONE_DEVICE pages by `__init_zone_device_page`.
 pub const PG_RESERVED: u64 = 1 << 10;
 /// Shift of the zone number in `flags`.
@@ -393,6 +397,25 @@ impl Folio {
         #[allow(clippy::cast_possible_wrap)]
         let v = self.tail1(mm, false)?.private.load(Ordering::Acquire) as i64;
         Ok(v)
+    }
+
+    /// `folio_test_hugetlb`.
+    pub fn is_hugetlb(self, mm: &mut Memmap<'_>) -> Result<bool, Fault> {
+        Ok(self.head_page(mm)?.flags() & PG_HUGETLB != 0)
+    }
+
+    /// `folio->mapping`: 0, an `address_space` pointer, or an anon pointer with
+    /// [`PAGE_MAPPING_ANON`] set.
+    pub fn mapping(self, mm: &mut Memmap<'_>) -> Result<u64, Fault> {
+        Ok(self.head_page(mm)?.mapping())
+    }
+
+    /// Sets `folio->mapping` (`dax_set_mapping`, `folio_add_new_anon_rmap`).
+    pub(crate) fn set_mapping(self, mm: &mut Memmap<'_>, mapping: u64) -> Result<(), Fault> {
+        mm.page_mut(self.0)?
+            .mapping
+            .store(mapping, Ordering::Release);
+        Ok(())
     }
 
     /// `folio_ref_try_add`: adds `n` unless the count is 0 (being freed) or would overflow.

@@ -194,8 +194,10 @@ pub struct Switches {
     /// instead of one per 4 KiB subpage.
     pub hugetlb_slow_batched: bool,
     /// Device-dax leaves are ordinary folio mappings (6.15+): a mapping holds a folio reference
-    /// and a mapcount, and FOLL_LONGTERM pins may take the fast path; before, they are `devmap`
-    /// pfn mappings with no reference, whose long-term pins always fall back to the slow path.
+    /// and a mapcount, and FOLL_LONGTERM pins take the fast path unless they also write (DAX
+    /// folios are file-backed, which `gup_fast_folio_allowed` refuses for long-term write pins);
+    /// before, they are `devmap` pfn mappings with no reference, whose long-term pins always
+    /// fall back to the slow path.
     pub dax_folios: bool,
 }
 
