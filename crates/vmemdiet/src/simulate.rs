@@ -121,7 +121,7 @@ fn simulate_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
     let after = k.machine.frames().usage();
     let cost = MemmapCost {
         memmap_bytes: memmap_frames_of(&k, g.phys_to_pfn(lo), nr) * g.page_size(),
-        pagetable_bytes: (after.pagetable - before.pagetable) * g.page_size(),
+        pagetable_bytes: (after.pagetable() - before.pagetable()) * g.page_size(),
         device_bytes: 0,
         struct_pages: nr,
         struct_pages_initialized: k.struct_pages_initialized() - init,
@@ -133,9 +133,9 @@ fn simulate_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
         .stats
         .split_pmds
         .load(std::sync::atomic::Ordering::Relaxed);
-    if end.memmap_ram != before.memmap_ram
-        || end.data != before.data
-        || end.pagetable != before.pagetable + split
+    if end.memmap_ram() != before.memmap_ram()
+        || end.data() != before.data()
+        || end.pagetable() != before.pagetable() + split
     {
         return Err(SimError::Leak(format!(
             "before {before:?}, after {end:?}, {split} split PMDs"

@@ -140,14 +140,14 @@ fn inv1_grow_then_shrink_returns_every_frame_even_after_a_failed_restore() {
                 .stats
                 .split_pmds
                 .load(std::sync::atomic::Ordering::Relaxed);
-            assert_eq!(after.memmap_ram, before.memmap_ram, "{profile} {size:?}");
-            assert_eq!(after.data, before.data);
+            assert_eq!(after.memmap_ram(), before.memmap_ram(), "{profile} {size:?}");
+            assert_eq!(after.data(), before.data());
             assert_eq!(
-                after.free + split,
-                before.free,
+                after.free() + split,
+                before.free(),
                 "only the split PTE tables stay allocated"
             );
-            assert_eq!(after.pagetable, before.pagetable + split);
+            assert_eq!(after.pagetable(), before.pagetable() + split);
             assert!(k.shared_tails_empty());
             // And the pool grows again.
             assert_eq!(set_nr_hugepages(&k, size, pages).unwrap(), pages);

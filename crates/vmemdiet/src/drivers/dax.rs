@@ -424,8 +424,8 @@ impl DaxRegion {
         let after = k.machine.frames().usage();
         let page = g.page_size();
         let cost = MemmapCost {
-            memmap_bytes: (after.memmap_ram - before.0.memmap_ram) * page,
-            pagetable_bytes: (after.pagetable - before.0.pagetable) * page,
+            memmap_bytes: (after.memmap_ram() - before.0.memmap_ram()) * page,
+            pagetable_bytes: (after.pagetable() - before.0.pagetable()) * page,
             device_bytes: layout.reserve.map_or(0, |r| r.offset.bytes()),
             struct_pages: k
                 .stats

@@ -126,15 +126,43 @@ pub enum FrameError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FrameUsage {
     /// Struct-page frames in System RAM (`nr_memmap_pages`).
-    pub memmap_ram: u64,
+    memmap_ram: u64,
     /// Struct-page frames on the device (altmap).
-    pub memmap_device: u64,
+    memmap_device: u64,
     /// Page-table frames.
-    pub pagetable: u64,
+    pagetable: u64,
     /// Unbacked data frames allocated from RAM.
-    pub data: u64,
+    data: u64,
     /// Free System RAM frames.
-    pub free: u64,
+    free: u64,
+}
+
+impl FrameUsage {
+    /// Struct-page frames in System RAM (`nr_memmap_pages`).
+    #[must_use]
+    pub const fn memmap_ram(&self) -> u64 {
+        self.memmap_ram
+    }
+    /// Struct-page frames on the device (altmap).
+    #[must_use]
+    pub const fn memmap_device(&self) -> u64 {
+        self.memmap_device
+    }
+    /// Page-table frames.
+    #[must_use]
+    pub const fn pagetable(&self) -> u64 {
+        self.pagetable
+    }
+    /// Unbacked data frames allocated from RAM.
+    #[must_use]
+    pub const fn data(&self) -> u64 {
+        self.data
+    }
+    /// Free System RAM frames.
+    #[must_use]
+    pub const fn free(&self) -> u64 {
+        self.free
+    }
 }
 
 #[derive(Debug)]

@@ -377,11 +377,11 @@ mod tests {
         let leaf = pt.lookup(va.offset(0x10)).unwrap();
         assert_eq!((leaf.pfn(), leaf.level()), (frame, Level::PTE));
         assert!(pt.lookup(va.offset(0x1000)).is_none());
-        assert_eq!(fs.usage().pagetable, 4);
+        assert_eq!(fs.usage().pagetable(), 4);
         assert_eq!(pt.prune(va, va.offset(0x1000)), 0, "still mapped");
         s.store(0, Ordering::Release);
         assert_eq!(pt.prune(va, va.offset(0x1000)), 3);
-        assert_eq!(fs.usage().pagetable, 1);
+        assert_eq!(fs.usage().pagetable(), 1);
     }
 
     #[test]
