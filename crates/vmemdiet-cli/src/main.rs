@@ -35,7 +35,19 @@ enum Command {
     GupTest(gup_test_cmd::GupTestArgs),
 }
 
+/// Lets a closed pipe end the process quietly (`vmemdiet plan | head`), as it does for C
+/// programs, instead of `println!` panicking on EPIPE.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`, before any other thread exists; setting a signal's
+    // disposition to SIG_DFL installs no handler code, so nothing can run in signal context.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -8,6 +8,7 @@ use vmemdiet::drivers::dax::MapMode;
 use vmemdiet::mm::profile::Profile;
 use vmemdiet::plan::{plan, Kind, PlanConfig, PlanRow, DEFAULT_RAM};
 use vmemdiet::simulate::simulate;
+use vmemdiet::workload::configs::{expand, Options};
 
 use crate::output::{column_table, human, parse_size, print_json, progress, Column, SwitchArgs};
 
@@ -85,36 +86,17 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
     } else {
         vec![Profile::default()]
     })?;
-    let mut configs = Vec::new();
-    for &kind in &a.kind {
-        for &profile in &profiles {
-            for &map in &a.map {
-                for &align in &aligns {
-                    configs.push(PlanConfig {
-                        size: a.size,
-                        align,
-                        map,
-                        profile,
-                        arch: a.arch,
-                        ram_size: a.ram,
-                        kind,
-                    });
-                }
-            }
-        }
-    }
-    // Check every configuration before simulating any.
-    for c in &configs {
-        plan(c).with_context(|| {
-            format!(
-                "{} at align {} ({}, map={})",
-                c.size,
-                c.align.short(),
-                c.profile,
-                c.map
-            )
-        })?;
-    }
+    // Every configuration is checked before any is simulated.
+    let configs = expand::<PlanConfig>(&Options {
+        kinds: a.kind.clone(),
+        sizes: vec![a.size],
+        aligns,
+        maps: a.map.clone(),
+        profiles,
+        arch: a.arch,
+        ram: a.ram,
+        ..Options::default()
+    })?;
     let pb = progress(
         configs.len() as u64,
         if a.simulate { "simulating" } else { "planning" },

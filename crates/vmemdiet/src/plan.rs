@@ -115,6 +115,28 @@ impl PlanConfig {
     }
 }
 
+/// How errors name a configuration: `1 TiB at align 2M (v6.15, map=mem)`, with the kind and
+/// architecture when they are not the defaults.
+impl std::fmt::Display for PlanConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.kind != Kind::Devdax {
+            write!(f, "{} ", self.kind)?;
+        }
+        write!(
+            f,
+            "{} at align {} ({}, map={}",
+            self.size,
+            self.align.short(),
+            self.profile,
+            self.map
+        )?;
+        if self.arch != Arch::default() {
+            write!(f, ", {}", self.arch)?;
+        }
+        f.write_str(")")
+    }
+}
+
 /// The RAM of the default machine.
 pub const DEFAULT_RAM: ByteSize = ByteSize::gib(256);
 

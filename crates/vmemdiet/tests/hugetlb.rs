@@ -140,7 +140,11 @@ fn inv1_grow_then_shrink_returns_every_frame_even_after_a_failed_restore() {
                 .stats
                 .split_pmds
                 .load(std::sync::atomic::Ordering::Relaxed);
-            assert_eq!(after.memmap_ram(), before.memmap_ram(), "{profile} {size:?}");
+            assert_eq!(
+                after.memmap_ram(),
+                before.memmap_ram(),
+                "{profile} {size:?}"
+            );
             assert_eq!(after.data(), before.data());
             assert_eq!(
                 after.free() + split,

@@ -7,6 +7,7 @@
 use std::fmt;
 
 use crate::addr::ByteSize;
+use crate::arch::Arch;
 use crate::drivers::dax::MapMode;
 use crate::mm::profile::Profile;
 use crate::plan::{plan, Kind, PlanError};
@@ -33,6 +34,10 @@ pub struct Options {
     pub nr_per_call: Option<u64>,
     /// MR: seconds to loop.
     pub seconds: f64,
+    /// Plan: the architecture.
+    pub arch: Arch,
+    /// Plan: System RAM of the machine (places the device region above it).
+    pub ram: ByteSize,
 }
 
 impl Default for Options {
@@ -48,6 +53,8 @@ impl Default for Options {
             threads: 1,
             nr_per_call: Some(512),
             seconds: 1.0,
+            arch: Arch::default(),
+            ram: crate::plan::DEFAULT_RAM,
         }
     }
 }
@@ -164,6 +171,23 @@ fn planned(config: &impl fmt::Display, cfg: &crate::plan::PlanConfig) -> Result<
         config: config.to_string(),
         error,
     })
+}
+
+impl Expand for crate::plan::PlanConfig {
+    fn at(p: Point, o: &Options) -> Self {
+        crate::plan::PlanConfig {
+            size: p.size,
+            align: p.align,
+            map: p.map,
+            profile: p.profile,
+            arch: o.arch,
+            ram_size: o.ram,
+            kind: p.kind,
+        }
+    }
+    fn check(&self) -> Result<(), ConfigError> {
+        planned(self, self)
+    }
 }
 
 impl Expand for BootstrapConfig {
