@@ -89,3 +89,47 @@ fn inv5_planner_equals_simulation_generated() {
          (floor {GENERATED_MIN_COMPARED_PERCENT}%): did building configurations start failing?"
     );
 }
+
+#[test]
+fn inv5_planner_equals_simulation_with_switch_overrides() {
+    use vmemdiet::addr::ByteSize;
+    use vmemdiet::drivers::dax::MapMode;
+    use vmemdiet::mm::profile::Profile;
+    let mut compared = 0;
+    for profile in [
+        "v6.15+dax_dedup=none",
+        "v6.15+memmap_init=all",
+        "v6.12+reserve_nr_rule=off",
+        "next+pmd_tail_reuse=off",
+        "next+altmap_dedup=off",
+        "v5.19+compound_devmap=off+dax_dedup=none",
+    ] {
+        let profile: Profile = profile.parse().unwrap();
+        for (align, map) in [
+            (ByteSize::mib(2), MapMode::Mem),
+            (ByteSize::gib(1), MapMode::Mem),
+            (ByteSize::mib(2), MapMode::Dev),
+        ] {
+            let cfg = PlanConfig::new(ByteSize::gib(4), align, map, profile);
+            let planned = plan(&cfg).unwrap();
+            assert_eq!(planned, simulate(&cfg).unwrap(), "{cfg}");
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 18);
+    // An override changes what is counted: v6.15 without dedup costs what v5.10's memmap costs.
+    let p = |s: &str| {
+        plan(&PlanConfig::new(
+            ByteSize::gib(4),
+            ByteSize::mib(2),
+            MapMode::Mem,
+            s.parse().unwrap(),
+        ))
+        .unwrap()
+    };
+    assert_eq!(
+        p("v6.15+dax_dedup=none").memmap_bytes,
+        p("v5.10").memmap_bytes
+    );
+    assert!(p("v6.15").memmap_bytes < p("v5.10").memmap_bytes);
+}

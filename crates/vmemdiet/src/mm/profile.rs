@@ -333,17 +333,21 @@ impl Profile {
         Ok(Profile { switches, ..self })
     }
 
-    /// The profile with every `name=value` of `overrides` applied in order.
+    /// The profile with every `name=value` of `overrides` applied.
     pub fn with_switches<'a>(
         self,
         overrides: impl IntoIterator<Item = &'a str>,
     ) -> Result<Profile, SwitchError> {
-        overrides.into_iter().try_fold(self, |p, o| {
+        let mut switches = self.switches;
+        for o in overrides {
             let (k, v) = o
                 .split_once('=')
                 .ok_or_else(|| SwitchError::NotAssignment(o.to_string()))?;
-            p.with_switch(k, v)
-        })
+            switches.set(k, v)?;
+        }
+        // Checked once all are set, so their order does not matter.
+        switches.check()?;
+        Ok(Profile { switches, ..self })
     }
 
     /// The switches that differ from the named profile, as `(name, value)`.
@@ -558,5 +562,82 @@ impl Switches {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn named_profiles_print_and_parse_as_their_names() {
+        for p in ALL_PROFILES {
+            assert!(p.overrides().is_empty());
+            assert_eq!(p.to_string().parse::<Profile>().unwrap(), p);
+        }
+        assert_eq!(Profile::default(), Profile::V6_15);
+        assert_eq!(Profile::RFC.to_string(), "rfc");
+    }
+
+    #[test]
+    fn overrides_print_after_the_name_and_parse_back() {
+        let p = Profile::V6_15
+            .with_switches(["unpin=per-page", "hvo=off"])
+            .unwrap();
+        assert_eq!(p.to_string(), "v6.15+unpin=per-page+hvo=off");
+        assert_eq!(p.switches().unpin, Unpin::PerPage);
+        assert_eq!(p.switches().hvo, Hvo::Off);
+        assert_eq!(p.base(), ProfileName::V6_15);
+        assert_eq!(p.to_string().parse::<Profile>().unwrap(), p);
+        // Setting a switch to the profile's own value is no override.
+        let same = Profile::V6_15
+            .with_switch("unpin", "per-folio-run")
+            .unwrap();
+        assert_eq!(same, Profile::V6_15);
+        assert_eq!(same.to_string(), "v6.15");
+    }
+
+    #[test]
+    fn bad_overrides_are_refused_with_the_valid_choices() {
+        let e = Profile::V6_15.with_switch("nope", "on").unwrap_err();
+        assert!(matches!(e, SwitchError::Unknown(_)));
+        assert!(e.to_string().contains("dax_folios"), "{e}");
+        let e = Profile::V6_15.with_switch("hvo", "maybe").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "switch hvo has no value 'maybe'; valid: off, keep-one, shared-tail"
+        );
+        let e = Profile::V6_15.with_switches(["unpin"]).unwrap_err();
+        assert!(matches!(e, SwitchError::NotAssignment(_)));
+        assert!(matches!(
+            Profile::NEXT.with_switch("tail_encoding", "classic"),
+            Err(SwitchError::Inconsistent(_))
+        ));
+        assert!(matches!(
+            Profile::V6_15.with_switch("pmd_tail_reuse", "on"),
+            Err(SwitchError::Inconsistent(_))
+        ));
+        assert!(matches!(
+            Profile::V6_15.with_switch("compound_devmap", "off"),
+            Err(SwitchError::Inconsistent(_))
+        ));
+        assert!("v9.9"
+            .parse::<Profile>()
+            .unwrap_err()
+            .contains("valid: v5.10"));
+    }
+
+    #[test]
+    fn every_switch_is_listed_settable_and_readable() {
+        let list = switch_list();
+        assert_eq!(list.len(), 16);
+        let mut s = Profile::V5_10.switches();
+        for (name, help, values) in list {
+            assert!(!help.is_empty());
+            for v in values {
+                s.set(name, v).unwrap();
+                assert_eq!(s.get(name), Some(*v), "{name}={v}");
+            }
+        }
     }
 }
