@@ -92,6 +92,7 @@ impl Chunk {
     }
 
     /// Frame `idx` of the chunk, `words` 64-bit words long.
+    #[inline]
     fn frame(&self, idx: u64, words: usize) -> &Frame {
         #[allow(clippy::cast_possible_truncation)]
         let offset = idx as usize * words * 8;
@@ -274,6 +275,9 @@ pub struct FrameStore {
     frame_words: usize,
     /// Frames per backing chunk.
     chunk_frames: u64,
+    /// `log2(chunk_frames)`: chunk lookups are on every page-table walk, so they shift and mask
+    /// rather than divide.
+    chunk_shift: u32,
 }
 
 impl std::fmt::Debug for FrameStore {
@@ -292,6 +296,7 @@ impl FrameStore {
         #[allow(clippy::cast_possible_truncation)]
         let frame_words = (g.page_size() / 8) as usize;
         let chunk_frames = (CHUNK_BYTES / (frame_words * 8)) as u64;
+        assert!(chunk_frames.is_power_of_two(), "base pages are powers of two");
         let ram: Vec<(u64, u64)> = map
             .ram()
             .map(|r| {
@@ -313,11 +318,19 @@ impl FrameStore {
             ram,
             frame_words,
             chunk_frames,
+            chunk_shift: chunk_frames.trailing_zeros(),
         }
     }
 
+    /// The index of `pfn` in its chunk.
+    #[inline]
+    fn chunk_index(&self, pfn: Pfn) -> u64 {
+        pfn.as_u64() & (self.chunk_frames - 1)
+    }
+
+    #[inline]
     fn chunk(&self, pfn: Pfn) -> Option<&Chunk> {
-        let c = pfn.as_u64() / self.chunk_frames;
+        let c = pfn.as_u64() >> self.chunk_shift;
         #[allow(clippy::cast_possible_truncation)]
         let slot = self.dir.get((c / DIR_CHUNKS) as usize)?.get()?;
         #[allow(clippy::cast_possible_truncation)]
@@ -325,7 +338,7 @@ impl FrameStore {
     }
 
     fn chunk_or_create(&self, pfn: Pfn) -> Result<&Chunk, FrameError> {
-        let c = pfn.as_u64() / self.chunk_frames;
+        let c = pfn.as_u64() >> self.chunk_shift;
         #[allow(clippy::cast_possible_truncation)]
         let slot = self
             .dir
@@ -342,7 +355,7 @@ impl FrameStore {
     /// Zeroes a frame and marks it free in the side table.
     fn scrub(&self, pfn: Pfn) {
         if let Some(c) = self.chunk(pfn) {
-            let idx = pfn.as_u64() % self.chunk_frames;
+            let idx = self.chunk_index(pfn);
             for w in c.frame(idx, self.frame_words) {
                 w.store(0, Ordering::Relaxed);
             }
@@ -355,14 +368,14 @@ impl FrameStore {
 
     fn info(&self, pfn: Pfn) -> Option<&FrameInfo> {
         self.chunk(pfn)
-            .map(|c| &c.info[usize::try_from(pfn.as_u64() % self.chunk_frames).unwrap_or(0)])
+            .map(|c| &c.info[usize::try_from(self.chunk_index(pfn)).unwrap_or(0)])
     }
 
     /// The body of a backed frame, or `None` if the frame has no host memory.
     #[must_use]
     pub fn frame(&self, pfn: Pfn) -> Option<&Frame> {
         self.chunk(pfn)
-            .map(|c| c.frame(pfn.as_u64() % self.chunk_frames, self.frame_words))
+            .map(|c| c.frame(self.chunk_index(pfn), self.frame_words))
     }
 
     /// True if `pfn` is System RAM.
@@ -398,7 +411,7 @@ impl FrameStore {
         for i in 0..nr {
             let p = pfn.add(i);
             let chunk = self.chunk_or_create(p)?;
-            let idx = p.as_u64() % self.chunk_frames;
+            let idx = self.chunk_index(p);
             // Frames are zeroed when freed (and fresh chunks are zero), so a new frame is zero
             // without touching it here: untouched boot memmap costs no host memory.
             #[allow(clippy::cast_possible_truncation)]
