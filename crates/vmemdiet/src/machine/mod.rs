@@ -220,6 +220,7 @@ impl Machine {
 
     /// The current TLB generation.
     #[must_use]
+    #[inline]
     pub fn tlb_gen(&self) -> u64 {
         self.tlb_gen.load(Ordering::Acquire)
     }
@@ -234,6 +235,8 @@ impl Machine {
         self.translate_cached(tlb, va, write).map(|c| c.pfn)
     }
 
+    /// The TLB hit path, inline at every struct-page access; a miss walks out of line.
+    #[inline]
     fn translate_cached(
         &self,
         tlb: &mut Tlb,
@@ -244,6 +247,19 @@ impl Machine {
         if let Some(c) = tlb.lookup(self.id, va, gen, write) {
             return Ok(c);
         }
+        self.tlb_miss(tlb, va, write, gen)
+    }
+
+    /// A TLB miss: walks the kernel page tables and fills the entry.
+    #[cold]
+    #[inline(never)]
+    fn tlb_miss(
+        &self,
+        tlb: &mut Tlb,
+        va: VirtAddr,
+        write: bool,
+        gen: u64,
+    ) -> Result<tlb::Cached, Fault> {
         let leaf = self.kernel_pt().lookup(va).ok_or(Fault::NotMapped(va))?;
         if write && !leaf.entry().writable() {
             return Err(Fault::ReadOnly(va));
@@ -258,6 +274,7 @@ impl Machine {
     }
 
     /// 64-bit words in a frame.
+    #[inline]
     fn frame_words(&self) -> usize {
         #[allow(clippy::cast_possible_truncation)]
         let w = (self.geometry.page_size() / 8) as usize;
@@ -265,6 +282,7 @@ impl Machine {
     }
 
     /// The backed frame holding kernel virtual address `va`, and the word index of `va` in it.
+    #[inline]
     pub fn kernel_frame(
         &self,
         tlb: &mut Tlb,

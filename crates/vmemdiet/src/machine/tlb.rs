@@ -54,6 +54,7 @@ impl Tlb {
 
     /// The cached translation of the virtual page of `va` on machine `machine`, if current.
     #[must_use]
+    #[inline]
     pub fn lookup(&self, machine: u64, va: VirtAddr, gen: u64, write: bool) -> Option<Cached> {
         let vpn = va.as_u64() >> self.page_shift;
         let e = self.entries[Self::slot(vpn)];

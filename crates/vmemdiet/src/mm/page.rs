@@ -145,18 +145,21 @@ impl<'m> Memmap<'m> {
         self.machine.geometry()
     }
 
+    #[inline]
     fn deref(&mut self, p: PagePtr, write: bool) -> Result<&'m Page, Fault> {
         let (frame, word) = self.machine.kernel_frame(&mut self.tlb, p.0, write)?;
         Ok(page_in(frame, word))
     }
 
     /// The struct page at `p`, for reading.
+    #[inline]
     pub fn page(&mut self, p: PagePtr) -> Result<&'m Page, Fault> {
         self.deref(p, false)
     }
 
     /// The struct page at `p`, for writing: faults, naming the struct page, if the vmemmap maps
     /// it read-only (a shared tail alias).
+    #[inline]
     pub fn page_mut(&mut self, p: PagePtr) -> Result<&'m Page, Fault> {
         self.deref(p, true).map_err(|f| match f {
             Fault::ReadOnly(va) => Fault::ReadOnlyStructPage {
@@ -213,6 +216,7 @@ pub fn decode_head(p: PagePtr, info: u64) -> PagePtr {
 }
 
 /// The struct page starting at word `word` of `frame`.
+#[inline]
 pub(crate) fn page_in(frame: &Frame, word: usize) -> &Page {
     debug_assert!(word.is_multiple_of(8) && word + 8 <= frame.len());
     let ptr = frame[word..word + 8].as_ptr().cast::<Page>();
