@@ -296,7 +296,10 @@ impl FrameStore {
         #[allow(clippy::cast_possible_truncation)]
         let frame_words = (g.page_size() / 8) as usize;
         let chunk_frames = (CHUNK_BYTES / (frame_words * 8)) as u64;
-        assert!(chunk_frames.is_power_of_two(), "base pages are powers of two");
+        assert!(
+            chunk_frames.is_power_of_two(),
+            "base pages are powers of two"
+        );
         let ram: Vec<(u64, u64)> = map
             .ram()
             .map(|r| {

@@ -232,7 +232,7 @@ fn gup_fast_leaf(
     } else {
         let page = PagePtr::from_pfn(g, first);
         let folio = page_folio(&mut cx.memmap, page)?;
-        let refs32 = u32::try_from(refs).unwrap_or(u32::MAX);
+        let refs32 = u32::try_from(refs).expect("a leaf spans fewer than 2^32 pages");
         if !folio.try_grab(&mut cx.memmap, refs32, kind, &mut cx.stats.refs)? {
             return Ok(false);
         }
@@ -350,13 +350,13 @@ fn gup_slow(
         } else {
             1
         };
-        let refs = u32::try_from(increm / grabs).unwrap_or(u32::MAX);
+        let refs = u32::try_from(increm / grabs).expect("a leaf spans fewer than 2^32 pages");
         for done in 0..grabs {
             if !folio.try_grab(&mut cx.memmap, refs, kind, &mut cx.stats.refs)? {
                 if done > 0 {
                     folio.put(
                         &mut cx.memmap,
-                        u32::try_from(done).unwrap_or(u32::MAX) * refs,
+                        u32::try_from(done).expect("done < grabs ≤ pages of a leaf") * refs,
                         kind,
                         &mut cx.stats.refs,
                     )?;
@@ -490,20 +490,28 @@ fn unpin_runs(
         let folio = page_folio(&mut cx.memmap, pages[i])?;
         let mut j = i + 1;
         if strategy == Unpin::PerFolioRun {
-            // gup_folio_next: extend the run while entries are in the same folio.
-            while j < pages.len() && page_folio(&mut cx.memmap, pages[j])? == folio {
+            // gup_folio_next: extend the run while entries are in the same folio (a run is at
+            // most what one refcount subtraction can drop: the array may repeat a page).
+            while j < pages.len()
+                && j - i < MAX_REFS_PER_PUT
+                && page_folio(&mut cx.memmap, pages[j])? == folio
+            {
                 j += 1;
             }
         }
         if dirty {
             folio.mark_dirty(&mut cx.memmap, &mut cx.stats.refs)?;
         }
-        let n = u32::try_from(j - i).unwrap_or(u32::MAX);
+        let n = u32::try_from(j - i).expect("runs are capped at MAX_REFS_PER_PUT");
         folio.put(&mut cx.memmap, n, RefKind::Pin, &mut cx.stats.refs)?;
         i = j;
     }
     Ok(())
 }
+
+/// The most references one `gup_put_folio` drops: what an `i32` refcount can hold.
+#[allow(clippy::cast_sign_loss)]
+const MAX_REFS_PER_PUT: usize = i32::MAX as usize;
 
 /// `unpin_user_pages`: per page (≤ 5.11) or one atomic per run of the same folio.
 pub fn unpin_user_pages(cx: &mut GupCtx<'_>, k: &Kernel, pages: &[PagePtr]) -> Result<(), Fault> {
@@ -542,12 +550,8 @@ pub fn unpin_user_page_range_dirty_lock(
         if make_dirty {
             folio.mark_dirty(&mut cx.memmap, &mut cx.stats.refs)?;
         }
-        folio.put(
-            &mut cx.memmap,
-            u32::try_from(ntails).unwrap_or(u32::MAX),
-            RefKind::Pin,
-            &mut cx.stats.refs,
-        )?;
+        let ntails32 = u32::try_from(ntails).expect("a folio has fewer than 2^32 pages");
+        folio.put(&mut cx.memmap, ntails32, RefKind::Pin, &mut cx.stats.refs)?;
         i += ntails;
     }
     Ok(())

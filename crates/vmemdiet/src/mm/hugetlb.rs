@@ -381,9 +381,11 @@ impl VmOperations for HugetlbFile {
         addr: VirtAddr,
     ) -> Result<Pfn, VmError> {
         let g = k.machine.geometry();
-        let idx = usize::try_from(offset / self.size.bytes(g).bytes()).unwrap_or(usize::MAX);
         let mut pages = self.pages.lock().unwrap_or_else(PoisonError::into_inner);
-        let slot = pages.get_mut(idx).ok_or(VmError::NoVma(addr))?;
+        let slot = usize::try_from(offset / self.size.bytes(g).bytes())
+            .ok()
+            .and_then(|idx| pages.get_mut(idx))
+            .ok_or(VmError::NoVma(addr))?;
         if let Some(p) = *slot {
             return Ok(p);
         }
@@ -431,7 +433,8 @@ impl Mm<'_> {
                 align,
             });
         }
-        let slots = usize::try_from(len / align.bytes()).unwrap_or(0);
+        let slots =
+            usize::try_from(len / align.bytes()).map_err(|_| VmError::NoAddressSpace { len })?;
         let file = HugetlbFile::new(size, slots);
         self.mmap(len, align, writable, Arc::new(file))
     }

@@ -494,7 +494,9 @@ pub fn vmemmap_free(k: &Kernel, start: VirtAddr, end: VirtAddr, altmap: Option<&
             put_shared_table(k, e.pfn());
         } else {
             if let Some(run) = m.kernel_pt().entry_run(addr, Level::PTE) {
-                let n = usize::try_from(next.distance_from(addr) / p).unwrap_or(run.len());
+                // At most the rest of this PTE table (`next` is at most a PMD boundary away).
+                let n = usize::try_from(next.distance_from(addr) / p)
+                    .map_or(run.len(), |n| n.min(run.len()));
                 for slot in &run[..n] {
                     let pte = Pte::from_raw(slot.swap(0, Ordering::AcqRel));
                     if pte.present() {
