@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 /// Understand, measure and improve how Linux describes device memory (struct page, vmemmap,
 /// compound pagemaps), on a simulated machine.
 #[derive(Debug, Parser)]
-#[command(name = "vmemdiet", version, about, long_about = None, after_help = "Sizes take binary suffixes like ndctl: 2M = 2 MiB, 64G, 1TiB.\nProfiles: v5.10 (before), rfc, v5.19, v6.12 (LTS), v6.15 (default), next (beyond the kernel).")]
+#[command(name = "vmemdiet", version, about, long_about = None, after_help = "Sizes take binary suffixes like ndctl: 2M = 2 MiB, 64G, 1TiB.\nProfiles: v5.10 (before), rfc, v5.19, v6.12 (LTS), v6.15 (default), mm-2026 (the mm tree of 2026), next (shared all-tail PTE tables and altmap dedup on top: no upstream tree has them). A profile can carry switch overrides: v6.15+unpin=per-page (see --switch in each command's --help).")]
 struct Cli {
     #[command(subcommand)]
     command: Command,

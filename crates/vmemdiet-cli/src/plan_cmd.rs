@@ -27,7 +27,7 @@ pub struct PlanArgs {
     /// Where the memmap lives: mem (System RAM) or dev (carved from the device, ndctl --map=dev); a comma list gives one row each.
     #[arg(long, value_delimiter = ',', default_value = "mem")]
     map: Vec<MapMode>,
-    /// Kernel profile(s): v5.10, rfc, v5.19, v6.12, v6.15, next [default: v6.15, or v5.10,v6.15 when no --align is given either].
+    /// Kernel profile(s): v5.10, rfc, v5.19, v6.12, v6.15, mm-2026, next, each optionally with +switch=value overrides [default: v6.15, or v5.10,v6.15 when no --align is given either].
     #[arg(long, value_delimiter = ',')]
     profile: Vec<Profile>,
     #[command(flatten)]

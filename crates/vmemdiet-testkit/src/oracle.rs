@@ -36,7 +36,7 @@ pub struct OracleConfig {
     pub align: u64,
     /// `true` = `ndctl --map=dev` (memmap in an altmap on the device, §1.3).
     pub map_dev: bool,
-    /// Kernel profile: `v5.10`, `rfc`, `v5.19`, `v6.12`, `v6.15` or `next` (README §2).
+    /// Kernel profile: `v5.10`, `rfc`, `v5.19`, `v6.12`, `v6.15`, `mm-2026` or `next` (README §2).
     pub profile: String,
     /// RAM size; System RAM is `[1 MiB, 2 GiB)` and `[4 GiB, 2 GiB + ram_size)`.
     pub ram_size: u64,
@@ -90,11 +90,13 @@ pub fn expected_counts(cfg: &OracleConfig) -> OracleCounts {
         ok && cfg.size > 0 && cfg.size % (2 * MIB) == 0,
         "bad geometry {cfg:?}"
     );
-    // README §2 table: `next` adds shared tails, PMD-level reuse and altmap dedup.
-    let (has_compound, is_next) = match cfg.profile.as_str() {
-        "v5.10" => (false, false),
-        "rfc" | "v5.19" | "v6.12" | "v6.15" => (true, false),
-        "next" => (true, true),
+    // README §2 table: `mm-2026` shares one read-only tail page per order; `next` adds PMD-level
+    // reuse of all-tail PTE tables and altmap dedup.
+    let (has_compound, shared_tail, pmd_reuse, altmap_dedup) = match cfg.profile.as_str() {
+        "v5.10" => (false, false, false, false),
+        "rfc" | "v5.19" | "v6.12" | "v6.15" => (true, false, false, false),
+        "mm-2026" => (true, true, false, false),
+        "next" => (true, true, true, true),
         other => panic!("unknown profile {other:?}"),
     };
     let n = cfg.align / PAGE; // pfns per compound page, 1 << vmemmap_shift (§1.2)
@@ -102,7 +104,7 @@ pub fn expected_counts(cfg: &OracleConfig) -> OracleCounts {
     // vmemmap_can_optimize (§1.2, 6.5+ row): V(N) = n*S/P > VMEMMAP_RESERVE_NR and no altmap
     // (§1.3 "Altmap disables dedup entirely"); `next` lifts the altmap restriction (README §2).
     let dedup =
-        compound && n * STRUCT_PAGE / PAGE > VMEMMAP_RESERVE_NR && (!cfg.map_dev || is_next);
+        compound && n * STRUCT_PAGE / PAGE > VMEMMAP_RESERVE_NR && (!cfg.map_dev || altmap_dedup);
 
     let start = (2 * GIB + cfg.ram_size).next_multiple_of(64 * GIB);
     let start_pfn = start / PAGE;
@@ -111,7 +113,7 @@ pub fn expected_counts(cfg: &OracleConfig) -> OracleCounts {
     // §1.3 nd_pfn_init: reserve = info block + memmap, rounded up to max(align, 2 MiB).
     let offset = if cfg.map_dev {
         let a = cfg.align.max(2 * MIB);
-        let memmap = if is_next && dedup {
+        let memmap = if altmap_dedup && dedup {
             (cfg.size / cfg.align) * PAGE // one head vmemmap page per compound page
         } else {
             STRUCT_PAGE * ((cfg.size - INFO_BLOCK) / PAGE)
@@ -133,13 +135,14 @@ pub fn expected_counts(cfg: &OracleConfig) -> OracleCounts {
             .map_dev
             .then_some((start_pfn + INFO_BLOCK / PAGE, start_pfn + offset / PAGE)),
         shared_tail: None,
+        pmd_reuse,
     };
 
     // __add_pages: one populate call per 128 MiB section chunk, ascending (§1.2, §2.1).
     let mut pfn = start_pfn;
     while pfn < end_pfn {
         let chunk_end = ((pfn / PAGES_PER_SECTION + 1) * PAGES_PER_SECTION).min(end_pfn);
-        match (dedup, is_next) {
+        match (dedup, shared_tail) {
             (true, false) => sim.populate_compound_classic(pfn, chunk_end),
             (true, true) => sim.populate_compound_shared(pfn, chunk_end),
             (false, _) => sim.populate_arch(pfn, chunk_end),
@@ -215,8 +218,11 @@ struct Sim {
     next_ram: u64,
     /// Altmap bump allocator `(next free pfn, first pfn past the reserve)`, `map=dev` only.
     altmap: Option<(u64, u64)>,
-    /// `next`: the machine-wide read-only tail frame of this order, allocated lazily (§9.2).
+    /// `mm-2026`, `next`: the machine-wide read-only tail frame of this order, allocated
+    /// lazily (§9.2, §9.11).
     shared_tail: Option<Frame>,
+    /// `next`: a PTE table that maps only tails is one table shared at PMD level.
+    pmd_reuse: bool,
 }
 
 impl Sim {
@@ -296,7 +302,7 @@ impl Sim {
             .map(|va| index(va) / self.n)
             .collect();
         let has_head = vmemmap_pages(pfn0, pfn1).any(|va| index(va) % self.n == 0);
-        let pte = if full_block && compounds.len() == 1 && !has_head {
+        let pte = if self.pmd_reuse && full_block && compounds.len() == 1 && !has_head {
             Table::SharedPte(self.order)
         } else {
             Table::Pte(vmemmap_va(pfn0) >> PTE_TABLE_SHIFT)

@@ -468,6 +468,39 @@ mod tests {
     }
 
     #[test]
+    fn mm_2026_keeps_one_vmemmap_page_per_compound_page_plus_the_shared_tail() {
+        // Brief §9.11: 2 GiB at 2M and 4 MiB at 1G per TiB, plus the per-zone shared page; the
+        // PTE tables are not shared (32 MiB plus the 16 PMD tables, as in v6.15).
+        let tib = ByteSize::tib(1);
+        let c = p(tib, ByteSize::mib(2), Profile::MM_2026);
+        assert_eq!(c.memmap_bytes, (2 << 30) + 4096);
+        assert_eq!(c.pagetable_bytes, (32 << 20) + 16 * 4096);
+        let c = p(tib, ByteSize::gib(1), Profile::MM_2026);
+        assert_eq!(c.memmap_bytes, (4 << 20) + 4096);
+        assert_eq!(c.pagetable_bytes, (32 << 20) + 16 * 4096);
+        // 64 struct pages of each head page, and the 64 of the shared tail once.
+        assert_eq!(c.struct_pages_initialized, 1024 * 64 + 64);
+        // HugeTLB the same.
+        let h = |align| {
+            plan(&PlanConfig::new(tib, align, MapMode::Mem, Profile::MM_2026).hugetlb()).unwrap()
+        };
+        assert_eq!(h(ByteSize::mib(2)).memmap_bytes, (2 << 30) + 4096);
+        assert_eq!(h(ByteSize::gib(1)).memmap_bytes, (4 << 20) + 4096);
+        // No dedup with the memmap on the device: the reserve is v6.15's.
+        let dev = |profile| {
+            plan(&PlanConfig::new(
+                tib,
+                ByteSize::mib(2),
+                MapMode::Dev,
+                profile,
+            ))
+            .unwrap()
+        };
+        assert_eq!(dev(Profile::MM_2026), dev(Profile::V6_15));
+        assert!(dev(Profile::NEXT).device_bytes < dev(Profile::MM_2026).device_bytes);
+    }
+
+    #[test]
     fn map_dev_moves_the_memmap_to_the_device() {
         let c = plan(&PlanConfig::new(
             ByteSize::tib(1),

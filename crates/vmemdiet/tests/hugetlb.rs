@@ -36,7 +36,8 @@ fn hvo_memmap_per_huge_page_by_profile() {
             let frames = memmap_frames_of(&k, pool_start(size, pages), pages * n);
             let want = match profile {
                 Profile::V5_10 | Profile::RFC => pages * n / 64,
-                Profile::NEXT => pages + 1,
+                // mm-2026 and next: an own head page each, one shared tail page per order.
+                Profile::MM_2026 | Profile::NEXT => pages + 1,
                 _ => pages,
             };
             assert_eq!(frames, want, "{profile} {size:?}");

@@ -2,7 +2,8 @@
 //!
 //! A profile is data: a set of switches, each selecting one of two (or three) small strategies
 //! at one place in the code. `v5.10` is the baseline the seeds measured against, `v6.12` the
-//! long-term kernel most machines run, `next` our own proposal beyond the kernel.
+//! long-term kernel most machines run, `mm-2026` the mm tree's 2026 series, `next` what no
+//! upstream tree has (shared all-tail PTE tables, altmap dedup) on top of it.
 
 use std::fmt;
 use std::str::FromStr;
@@ -24,18 +25,24 @@ pub enum ProfileName {
     V6_12,
     /// Linux 6.15: DAX pages are ordinary folios.
     V6_15,
-    /// Beyond the kernel: mask-encoded tails with one shared read-only tail frame per order,
-    /// shared all-tail PTE tables, dedup with the altmap too.
+    /// The mm tree's 2026 series (kernel brief §9.2, §9.7, §9.11): device-dax and HugeTLB share
+    /// one vmemmap optimization, one private head page per compound page and one read-only
+    /// mask-encoded tail page per (zone, order); no fake heads; `nr_memmap_pages` counts what
+    /// is really allocated.
+    Mm2026,
+    /// Beyond any upstream tree: `mm-2026` plus what no tree has, shared all-tail PTE tables
+    /// (PMD-level reuse) and dedup with the memmap on the device (`--map dev`).
     Next,
 }
 
 /// Every named profile, oldest first.
-pub const ALL_NAMES: [ProfileName; 6] = [
+pub const ALL_NAMES: [ProfileName; 7] = [
     ProfileName::V5_10,
     ProfileName::Rfc,
     ProfileName::V5_19,
     ProfileName::V6_12,
     ProfileName::V6_15,
+    ProfileName::Mm2026,
     ProfileName::Next,
 ];
 
@@ -48,12 +55,13 @@ pub struct Profile {
 }
 
 /// Every named profile without overrides, oldest first.
-pub const ALL_PROFILES: [Profile; 6] = [
+pub const ALL_PROFILES: [Profile; 7] = [
     Profile::V5_10,
     Profile::RFC,
     Profile::V5_19,
     Profile::V6_12,
     Profile::V6_15,
+    Profile::MM_2026,
     Profile::NEXT,
 ];
 
@@ -258,6 +266,11 @@ impl ProfileName {
                 dax_folios: true,
                 ..merged
             },
+            ProfileName::Mm2026 => Switches {
+                pmd_tail_reuse: false,
+                altmap_dedup: false,
+                ..ProfileName::Next.switches()
+            },
             ProfileName::Next => Switches {
                 dax_dedup: DaxDedup::SharedTail,
                 pmd_tail_reuse: true,
@@ -284,6 +297,7 @@ impl ProfileName {
             ProfileName::V5_19 => "v5.19",
             ProfileName::V6_12 => "v6.12",
             ProfileName::V6_15 => "v6.15",
+            ProfileName::Mm2026 => "mm-2026",
             ProfileName::Next => "next",
         }
     }
@@ -300,6 +314,8 @@ impl Profile {
     pub const V6_12: Profile = Profile::named(ProfileName::V6_12);
     /// Linux 6.15.
     pub const V6_15: Profile = Profile::named(ProfileName::V6_15);
+    /// The mm tree's 2026 series.
+    pub const MM_2026: Profile = Profile::named(ProfileName::Mm2026);
     /// Ours, beyond the kernel.
     pub const NEXT: Profile = Profile::named(ProfileName::Next);
 
