@@ -15,7 +15,7 @@ use crate::output::{column_table, human, parse_size, print_json, progress, Colum
 /// Arguments of `vmemdiet plan`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "With only --size, the table compares 4K/2M/1G under v5.10 and the default profile (the seeds' headline).\nJSON keys: size, align, map, profile, arch, memmap_bytes, pagetable_bytes, device_bytes, struct_pages, struct_pages_initialized, simulated."
+    after_help = "With only --size, the table compares 4K/2M/1G under v5.10 and the default profile (the seeds' headline).\nJSON keys: size, align, map, profile, arch, memmap_bytes, pagetable_bytes, device_bytes, struct_pages, struct_pages_initialized, nr_memmap_pages (/proc/vmstat pages as the profile's kernel reports them; null before 6.11 and for HugeTLB pools), simulated."
 )]
 pub struct PlanArgs {
     /// Device size (binary suffixes: 2M, 64G, 1TiB).
@@ -67,6 +67,11 @@ const PLAN_COLUMNS: &[Column<(Kind, PlanRow)>] = &[
     ("struct pages", |(_, r)| r.struct_pages.to_string()),
     ("initialized", |(_, r)| {
         r.struct_pages_initialized.to_string()
+    }),
+    // As /proc/vmstat reports it: "-" where the kernel has no such counter.
+    ("nr_memmap_pages", |(_, r)| {
+        r.nr_memmap_pages
+            .map_or_else(|| "-".into(), |n| n.to_string())
     }),
 ];
 

@@ -67,6 +67,7 @@ fn holds(header: &str, cell: &str) -> bool {
         }
         "init" | "atomics" | "walks" | "slow" | "threads" | "pages" | "sg ents"
         | "struct pages" | "initialized" => is_uint(cell),
+        "nr_memmap_pages" => cell == "-" || is_uint(cell),
         "memmap" | "memmap (RAM)" | "page tables" | "on device" => {
             cell == "0"
                 || with_unit(cell, &["B", "KiB", "MiB", "GiB", "TiB"]).is_some_and(is_decimal)

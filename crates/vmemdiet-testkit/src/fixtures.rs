@@ -94,5 +94,6 @@ pub fn oracle_cost(cfg: &PlanConfig) -> MemmapCost {
         device_bytes: o.device_bytes,
         struct_pages: o.struct_pages,
         struct_pages_initialized: o.struct_pages_initialized,
+        nr_memmap_pages: o.nr_memmap_pages,
     }
 }

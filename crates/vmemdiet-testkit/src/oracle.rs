@@ -55,6 +55,10 @@ pub struct OracleCounts {
     pub struct_pages: u64,
     /// Struct pages written by memmap init (§2.3).
     pub struct_pages_initialized: u64,
+    /// `/proc/vmstat` `nr_memmap_pages` as the profile's kernel reports it (README §2 last row,
+    /// brief §9.7): absent before 6.11; 6.11–2025 the unoptimized span `pfns × 64 / 4096`, also
+    /// with the memmap on the device; after the 2026 fix the RAM memmap pages really allocated.
+    pub nr_memmap_pages: Option<u64>,
 }
 
 /// A simulated physical frame backing a vmemmap page.
@@ -162,8 +166,15 @@ pub fn expected_counts(cfg: &OracleConfig) -> OracleCounts {
         .filter(|f| matches!(f, Frame::Ram(_)))
         .collect();
 
+    let memmap_bytes = to_u64(ram_frames.len()) * PAGE;
+    let nr_memmap_pages = match cfg.profile.as_str() {
+        "v5.10" | "rfc" | "v5.19" => None,
+        "v6.12" | "v6.15" => Some((end_pfn - start_pfn) * STRUCT_PAGE / PAGE),
+        _ => Some(memmap_bytes / PAGE),
+    };
     OracleCounts {
-        memmap_bytes: to_u64(ram_frames.len()) * PAGE,
+        nr_memmap_pages,
+        memmap_bytes,
         pagetable_bytes: to_u64(sim.tables.len()) * PAGE,
         device_bytes: offset,
         struct_pages: end_pfn - start_pfn,

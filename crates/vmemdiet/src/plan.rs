@@ -11,7 +11,7 @@ use crate::drivers::dax::{self, DaxError, DevDaxSpec, MapMode, MemmapCost};
 use crate::machine::phys_map::{device_region_start, ram_end, PhysMap};
 use crate::mm::mm_init::compound_nr_pages;
 use crate::mm::pagemap::vmemmap_can_optimize;
-use crate::mm::profile::{DaxDedup, Profile};
+use crate::mm::profile::{DaxDedup, MemmapAccounting, Profile};
 
 /// One configuration to plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +153,8 @@ pub struct PlanRow {
     pub device_bytes: u64,
     pub struct_pages: u64,
     pub struct_pages_initialized: u64,
+    /// `/proc/vmstat` `nr_memmap_pages` as the profile's kernel reports it (null: no counter).
+    pub nr_memmap_pages: Option<u64>,
     pub simulated: bool,
 }
 
@@ -171,6 +173,7 @@ impl PlanRow {
             device_bytes: c.device_bytes,
             struct_pages: c.struct_pages,
             struct_pages_initialized: c.struct_pages_initialized,
+            nr_memmap_pages: c.nr_memmap_pages,
             simulated,
         }
     }
@@ -184,6 +187,7 @@ impl PlanRow {
             device_bytes: self.device_bytes,
             struct_pages: self.struct_pages,
             struct_pages_initialized: self.struct_pages_initialized,
+            nr_memmap_pages: self.nr_memmap_pages,
         }
     }
 }
@@ -362,12 +366,18 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
     } else {
         init_pages / n * compound_nr_pages(g, &sw, altmap, order) + init_extra
     };
+    let nr_memmap_pages = match sw.memmap_accounting {
+        MemmapAccounting::Absent => None,
+        MemmapAccounting::FullSpan => Some(g.vmemmap_pages_for(nr)),
+        MemmapAccounting::Allocated => Some(memmap_frames),
+    };
     let cost = MemmapCost {
         memmap_bytes: memmap_frames * page,
         pagetable_bytes: (pte_tables + upper) * page,
         device_bytes: layout.reserve.map_or(0, |r| r.offset.bytes()),
         struct_pages: nr,
         struct_pages_initialized,
+        nr_memmap_pages,
     };
     Ok((cost, device_frames))
 }
@@ -422,6 +432,8 @@ fn plan_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
         device_bytes: 0,
         struct_pages: nr,
         struct_pages_initialized: nr + extra_init,
+        // The pool's memmap is boot memmap (`nr_memmap_boot_pages`), not modelled yet.
+        nr_memmap_pages: None,
     })
 }
 
@@ -496,8 +508,54 @@ mod tests {
             ))
             .unwrap()
         };
-        assert_eq!(dev(Profile::MM_2026), dev(Profile::V6_15));
+        assert_eq!(
+            dev(Profile::MM_2026).device_bytes,
+            dev(Profile::V6_15).device_bytes
+        );
+        assert_eq!(dev(Profile::MM_2026).memmap_bytes, 0);
         assert!(dev(Profile::NEXT).device_bytes < dev(Profile::MM_2026).device_bytes);
+    }
+
+    #[test]
+    fn nr_memmap_pages_as_each_kernel_reports_it() {
+        let gib16 = ByteSize::gib(16);
+        let n = |align, map, profile| {
+            plan(&PlanConfig::new(gib16, align, map, profile))
+                .unwrap()
+                .nr_memmap_pages
+        };
+        let aligns = [ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1)];
+        for align in aligns {
+            for map in [MapMode::Mem, MapMode::Dev] {
+                // No counter before 6.11.
+                for p in [Profile::V5_10, Profile::RFC, Profile::V5_19] {
+                    assert_eq!(n(align, map, p), None);
+                }
+                // 6.11–2025: the unoptimized span, 16 GiB / 64 = 65536 pages, whatever the align
+                // and also with the memmap on the device.
+                for p in [Profile::V6_12, Profile::V6_15] {
+                    assert_eq!(n(align, map, p), Some(65536), "{p} {align} {map}");
+                }
+            }
+        }
+        // After the fix: the pages really allocated, never page tables, none for the device.
+        assert_eq!(
+            n(ByteSize::kib(4), MapMode::Mem, Profile::MM_2026),
+            Some(65536)
+        );
+        assert_eq!(
+            n(ByteSize::mib(2), MapMode::Mem, Profile::MM_2026),
+            Some(8192 + 1)
+        );
+        assert_eq!(
+            n(ByteSize::gib(1), MapMode::Mem, Profile::MM_2026),
+            Some(16 + 1)
+        );
+        assert_eq!(n(ByteSize::mib(2), MapMode::Dev, Profile::MM_2026), Some(0));
+        assert_eq!(
+            n(ByteSize::gib(1), MapMode::Mem, Profile::NEXT),
+            Some(16 + 1)
+        );
     }
 
     #[test]

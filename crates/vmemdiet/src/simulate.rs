@@ -125,6 +125,7 @@ fn simulate_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
         device_bytes: 0,
         struct_pages: nr,
         struct_pages_initialized: k.struct_pages_initialized() - init,
+        nr_memmap_pages: None,
     };
     set_nr_hugepages(&k, size, 0)?;
     let end = k.machine.frames().usage();

@@ -250,6 +250,9 @@ pub struct MemmapCost {
     pub struct_pages: u64,
     /// Struct pages written by memmap init.
     pub struct_pages_initialized: u64,
+    /// What `/proc/vmstat` `nr_memmap_pages` rises by, in pages, as the profile's kernel counts
+    /// it (`None`: the counter does not exist in that kernel, or is not modelled for the kind).
+    pub nr_memmap_pages: Option<u64>,
 }
 
 /// One devdax device (`daxX.Y` with its pfn namespace).
@@ -412,6 +415,7 @@ impl DaxRegion {
             k.stats
                 .struct_pages_populated
                 .load(std::sync::atomic::Ordering::Relaxed),
+            k.nr_memmap_pages(),
         );
         let pgmap = memremap::memremap_pages(
             k,
@@ -433,6 +437,10 @@ impl DaxRegion {
                 .load(std::sync::atomic::Ordering::Relaxed)
                 - before.2,
             struct_pages_initialized: k.struct_pages_initialized() - before.1,
+            nr_memmap_pages: k
+                .nr_memmap_pages()
+                .zip(before.3)
+                .map(|(now, then)| now - then),
         };
         let id = self.next_id;
         self.next_id += 1;

@@ -27,7 +27,7 @@ use crate::machine::page_table::PtError;
 use crate::machine::{Machine, MachineError};
 use mmzone::Sparse;
 use pagemap::DevPagemap;
-use profile::Profile;
+use profile::{MemmapAccounting, Profile};
 
 /// Errors of kernel boot.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,6 +47,8 @@ pub struct KernelStats {
     pub struct_pages_initialized: AtomicU64,
     /// Struct pages made addressable by hot-add (pfns covered by populated memmap).
     pub struct_pages_populated: AtomicU64,
+    /// `/proc/vmstat` `nr_memmap_pages` for hot-added memmap, as the profile's kernel counts it.
+    pub(crate) nr_memmap_pages: AtomicU64,
 }
 
 /// The `next` profile's shared read-only tail frame (and all-tail PTE table) of one order.
@@ -80,6 +82,18 @@ impl Kernel {
     /// `mem_hotplug_begin`: serialises memory hot-add and hot-remove.
     pub(crate) fn hotplug_lock(&self) -> MutexGuard<'_, ()> {
         self.hotplug.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `/proc/vmstat` `nr_memmap_pages` of hot-added memmap as this kernel reports it (`None`
+    /// before 6.11, which has no such counter).
+    #[must_use]
+    pub fn nr_memmap_pages(&self) -> Option<u64> {
+        match self.profile.switches().memmap_accounting {
+            MemmapAccounting::Absent => None,
+            MemmapAccounting::FullSpan | MemmapAccounting::Allocated => {
+                Some(self.stats.nr_memmap_pages.load(Ordering::Relaxed))
+            }
+        }
     }
 
     /// The struct pages initialised so far.

@@ -166,6 +166,19 @@ pub enum Hvo {
     SharedTail,
 }
 
+/// What `/proc/vmstat` `nr_memmap_pages` reports for hot-added memmap (kernel brief §9.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MemmapAccounting {
+    /// The counter does not exist (before 6.11).
+    Absent,
+    /// 6.11–2025: every populate adds the unoptimized memmap of its span (`nr × 64 / 4096`),
+    /// whatever the dedup and also when the memmap lives on the device: an over-count.
+    FullSpan,
+    /// After the 2026 fixes: the memmap pages really allocated from RAM (optimized pages only;
+    /// the device's altmap pages and page-table pages are not counted).
+    Allocated,
+}
+
 /// The switches of a profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Switches {
@@ -207,6 +220,8 @@ pub struct Switches {
     /// before, they are `devmap` pfn mappings with no reference, whose long-term pins always
     /// fall back to the slow path.
     pub dax_folios: bool,
+    /// How `nr_memmap_pages` counts hot-added memmap.
+    pub memmap_accounting: MemmapAccounting,
 }
 
 impl ProfileName {
@@ -230,6 +245,7 @@ impl ProfileName {
             hvo: Hvo::KeepOne,
             hugetlb_slow_batched: true,
             dax_folios: false,
+            memmap_accounting: MemmapAccounting::Absent,
         };
         match self {
             ProfileName::V5_10 => Switches {
@@ -252,12 +268,14 @@ impl ProfileName {
             },
             ProfileName::V5_19 => merged,
             ProfileName::V6_12 => Switches {
+                memmap_accounting: MemmapAccounting::FullSpan,
                 reserve_nr_rule: true,
                 sg_merge: SgMerge::PgmapWord1,
                 slow_leaf: SlowLeaf::PudBatched,
                 ..merged
             },
             ProfileName::V6_15 => Switches {
+                memmap_accounting: MemmapAccounting::FullSpan,
                 reserve_nr_rule: true,
                 pgmap_refs: PgmapRefs::None,
                 fast_leaf: FastLeaf::PerLeaf,
@@ -283,6 +301,7 @@ impl ProfileName {
                 slow_leaf: SlowLeaf::Batched,
                 sg_merge: SgMerge::FolioPgmap,
                 dax_folios: true,
+                memmap_accounting: MemmapAccounting::Allocated,
                 ..merged
             },
         }
@@ -479,6 +498,7 @@ switch_values!(SlowLeaf { SlowLeaf::PerPage => "per-page", SlowLeaf::PudBatched 
 switch_values!(Unpin { Unpin::PerPage => "per-page", Unpin::PerFolioRun => "per-folio-run" });
 switch_values!(UmemRelease { UmemRelease::PerPage => "per-page", UmemRelease::PerSgFolioRuns => "per-sg-folio-runs", UmemRelease::PerSgRange => "per-sg-range" });
 switch_values!(SgMerge { SgMerge::Contiguous => "contiguous", SgMerge::PgmapWord1 => "pgmap-word1", SgMerge::FolioPgmap => "folio-pgmap" });
+switch_values!(MemmapAccounting { MemmapAccounting::Absent => "absent", MemmapAccounting::FullSpan => "full-span", MemmapAccounting::Allocated => "allocated" });
 switch_values!(Hvo { Hvo::Off => "off", Hvo::KeepOne => "keep-one", Hvo::SharedTail => "shared-tail" });
 
 /// Why a switch override was refused.
@@ -555,6 +575,7 @@ switch_table! {
     hvo: Hvo => "HugeTLB vmemmap optimization",
     hugetlb_slow_batched: bool => "slow-path GUP on HugeTLB takes one reference per huge page",
     dax_folios: bool => "device-dax leaves are refcounted folio mappings (6.15+)",
+    memmap_accounting: MemmapAccounting => "what /proc/vmstat nr_memmap_pages counts for hot-added memmap",
 }
 
 impl Switches {
@@ -646,7 +667,7 @@ mod tests {
     #[test]
     fn every_switch_is_listed_settable_and_readable() {
         let list = switch_list();
-        assert_eq!(list.len(), 16);
+        assert_eq!(list.len(), 17);
         let mut s = Profile::V5_10.switches();
         for (name, help, values) in list {
             assert!(!help.is_empty());

@@ -10,6 +10,7 @@ use crate::machine::frame_store::FrameKind;
 use crate::machine::page_table::Pte;
 use crate::mm::mmzone::{MemSection, SubsectionMap};
 use crate::mm::pagemap::PopulateCtx;
+use crate::mm::profile::MemmapAccounting;
 use crate::mm::sparse_vmemmap::{self, VmemmapError};
 use crate::mm::{BootError, Kernel};
 
@@ -89,14 +90,30 @@ pub(crate) fn sparse_add_section(
     if early && nr < g.pages_per_section() {
         return Ok(());
     }
+    let ram_before = k.machine.frames().usage().memmap_ram();
     if let Err(e) = sparse_vmemmap::populate_section_memmap(k, pfn, nr, ctx) {
         section_deactivate(k, pfn, nr, ctx.altmap);
         return Err(e.into());
     }
+    let allocated = k.machine.frames().usage().memmap_ram() - ram_before;
+    k.stats
+        .nr_memmap_pages
+        .fetch_add(accounted(k, nr, allocated), Ordering::Relaxed);
     k.stats
         .struct_pages_populated
         .fetch_add(nr, Ordering::Relaxed);
     Ok(())
+}
+
+/// What `memmap_pages_add` counts for populating (or freeing) the memmap of `nr` pfns that
+/// really allocated (or freed) `allocated` RAM frames (kernel brief §9.7).
+fn accounted(k: &Kernel, nr: u64, allocated: u64) -> u64 {
+    match k.profile.switches().memmap_accounting {
+        MemmapAccounting::Absent => 0,
+        // 6.11–2025: the unoptimized span, `DIV_ROUND_UP(nr * sizeof(struct page), PAGE_SIZE)`.
+        MemmapAccounting::FullSpan => k.machine.geometry().vmemmap_pages_for(nr),
+        MemmapAccounting::Allocated => allocated,
+    }
 }
 
 /// `sparse_remove_section` → `section_deactivate`: frees the memmap of `[pfn, pfn + nr)` and
@@ -107,7 +124,12 @@ pub(crate) fn sparse_remove_section(
     nr: u64,
     altmap: Option<&crate::mm::pagemap::VmemAltmap>,
 ) {
+    let ram_before = k.machine.frames().usage().memmap_ram();
     section_deactivate(k, pfn, nr, altmap);
+    let freed = ram_before - k.machine.frames().usage().memmap_ram();
+    k.stats
+        .nr_memmap_pages
+        .fetch_sub(accounted(k, nr, freed), Ordering::Relaxed);
     k.stats
         .struct_pages_populated
         .fetch_sub(nr, Ordering::Relaxed);
