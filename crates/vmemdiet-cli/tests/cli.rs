@@ -7,7 +7,7 @@ fn vmemdiet() -> Command {
     Command::cargo_bin("vmemdiet").unwrap()
 }
 
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
     "size",
     "align",
     "map",
