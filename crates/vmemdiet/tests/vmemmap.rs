@@ -333,41 +333,51 @@ fn inv6_allocation_failure_midway_unwinds_everything() {
 }
 
 #[test]
-fn next_profile_maps_shared_tails_read_only_and_faults_on_write() {
-    let k = boot(Profile::NEXT, RAM, ByteSize::gib(2));
-    let mut r = DaxRegion::new(&k).unwrap();
-    let a = r
-        .create(
-            &k,
-            devdax_spec(ByteSize::mib(4), ByteSize::mib(2), MapMode::Mem),
-        )
-        .unwrap();
-    assert_eq!(
-        a.cost.memmap_bytes,
-        3 * 4096,
-        "two head frames plus the order's shared tail frame"
-    );
-    let g = k.machine.geometry();
-    let head = g.phys_to_pfn(a.layout.start);
-    // Both compound pages' tails (vmemmap pages 1..7) are the same frame.
-    let shared = vmemmap_frame(&k, head, 1);
-    assert_eq!(vmemmap_frame(&k, head.add(512), 5), shared);
-    let mut mm = Memmap::new(&k.machine);
-    let tail = PagePtr::from_pfn(g, head.add(300));
-    assert_eq!(mm.compound_head(tail).unwrap(), PagePtr::from_pfn(g, head));
-    assert_eq!(
-        mm.compound_head(PagePtr::from_pfn(g, head.add(812)))
-            .unwrap(),
-        PagePtr::from_pfn(g, head.add(512))
-    );
-    assert!(matches!(
-        mm.page_mut(tail),
-        Err(Fault::ReadOnlyStructPage { .. })
-    ));
-    assert!(
-        mm.page_mut(PagePtr::from_pfn(g, head.add(1))).is_ok(),
-        "page[1] holds folio fields: writable"
-    );
+fn shared_tail_profiles_map_tails_read_only_and_fault_on_write() {
+    // mm-2026 (DAX tails read-only, brief §9.11) and next alike.
+    for profile in [Profile::MM_2026, Profile::NEXT] {
+        let k = boot(profile, RAM, ByteSize::gib(2));
+        let mut r = DaxRegion::new(&k).unwrap();
+        let a = r
+            .create(
+                &k,
+                devdax_spec(ByteSize::mib(4), ByteSize::mib(2), MapMode::Mem),
+            )
+            .unwrap();
+        assert_eq!(
+            a.cost.memmap_bytes,
+            3 * 4096,
+            "two head frames plus the order's shared tail frame"
+        );
+        let g = k.machine.geometry();
+        let head = g.phys_to_pfn(a.layout.start);
+        // Both compound pages' tails (vmemmap pages 1..7) are the same frame.
+        let shared = vmemmap_frame(&k, head, 1);
+        assert_eq!(vmemmap_frame(&k, head.add(512), 5), shared);
+        let mut mm = Memmap::new(&k.machine);
+        let tail = PagePtr::from_pfn(g, head.add(300));
+        assert_eq!(mm.compound_head(tail).unwrap(), PagePtr::from_pfn(g, head));
+        assert_eq!(
+            mm.compound_head(PagePtr::from_pfn(g, head.add(812)))
+                .unwrap(),
+            PagePtr::from_pfn(g, head.add(512))
+        );
+        match mm.page_mut(tail) {
+            Err(Fault::ReadOnlyStructPage { va, pfn }) => {
+                assert_eq!(
+                    pfn,
+                    head.add(300).as_u64(),
+                    "{profile}: the fault names the page"
+                );
+                assert_eq!(va, tail.0);
+            }
+            other => panic!("{profile}: expected a read-only fault, got {other:?}"),
+        }
+        assert!(
+            mm.page_mut(PagePtr::from_pfn(g, head.add(1))).is_ok(),
+            "page[1] holds folio fields: writable"
+        );
+    }
 }
 
 #[test]
