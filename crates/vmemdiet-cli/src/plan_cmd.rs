@@ -15,7 +15,7 @@ use crate::output::{column_table, human, parse_size, print_json, progress, Colum
 /// Arguments of `vmemdiet plan`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "With only --size, the table compares 4K/2M/1G under v5.10 and the default profile (the seeds' headline).\nJSON keys: size, align, map, profile, arch, memmap_bytes, pagetable_bytes, device_bytes, struct_pages, struct_pages_initialized, nr_memmap_pages (/proc/vmstat pages as the profile's kernel reports them; null before 6.11 and for HugeTLB pools), simulated."
+    after_help = "With only --size, the table compares 4K/2M/1G under v5.10 and the default profile (the seeds' headline).\nJSON keys: size, align, map, profile, arch, memmap_bytes, pagetable_bytes, device_bytes, struct_pages, struct_pages_initialized, nr_memmap_pages (/proc/vmstat pages as the profile's kernel reports them; null before 6.11 and for HugeTLB pools), struct_page_size, simulated."
 )]
 pub struct PlanArgs {
     /// Device size (binary suffixes: 2M, 64G, 1TiB).
@@ -42,6 +42,10 @@ pub struct PlanArgs {
     /// System RAM of the simulated machine (places the device region above it).
     #[arg(long, value_parser = parse_size, default_value_t = DEFAULT_RAM)]
     ram: ByteSize,
+    /// sizeof(struct page) in bytes: 64 (today) or a memdesc what-if, 32, 16 or 8; the memmap,
+    /// what dedup still saves, and nr_memmap_pages follow (device-dax only).
+    #[arg(long, default_value_t = 64, value_parser = parse_struct_page_size)]
+    struct_page_size: u64,
     /// Build each configuration on the simulated machine and report measured counts.
     #[arg(long)]
     simulate: bool,
@@ -75,6 +79,14 @@ const PLAN_COLUMNS: &[Column<(Kind, PlanRow)>] = &[
     }),
 ];
 
+/// `--struct-page-size`: one of the sizes the what-if models.
+fn parse_struct_page_size(s: &str) -> Result<u64, String> {
+    s.parse::<u64>()
+        .ok()
+        .filter(|n| vmemdiet::arch::STRUCT_PAGE_SIZES.contains(n))
+        .ok_or_else(|| format!("'{s}' bytes: give 64 (today), 32, 16 or 8 (memdesc what-ifs)"))
+}
+
 pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
     let headline = a.align.is_empty() && a.profile.is_empty();
     let aligns = if !a.align.is_empty() {
@@ -100,6 +112,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
         profiles,
         arch: a.arch,
         ram: a.ram,
+        struct_page_size: a.struct_page_size,
         ..Options::default()
     })?;
     let pb = progress(

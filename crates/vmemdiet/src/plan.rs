@@ -25,6 +25,8 @@ pub struct PlanConfig {
     pub ram_size: ByteSize,
     /// What the memory is: device-dax (the default) or a HugeTLB pool.
     pub kind: Kind,
+    /// `sizeof(struct page)`: the arch's 64, or a memdesc what-if (32, 16, 8).
+    pub struct_page_size: u64,
 }
 
 /// What kind of memory a plan describes (`--kind`).
@@ -59,6 +61,15 @@ impl std::str::FromStr for Kind {
 }
 
 impl PlanConfig {
+    /// The geometry of this plan: the arch's, with the plan's `sizeof(struct page)`.
+    ///
+    /// # Panics
+    /// On a struct page size `plan` would refuse ([`PlanError::StructPageSize`]).
+    #[must_use]
+    pub fn geometry(&self) -> &'static Geometry {
+        self.arch.geometry_with(self.struct_page_size)
+    }
+
     /// A config with the default machine (256 GiB RAM, x86-64).
     #[must_use]
     pub fn new(size: ByteSize, align: ByteSize, map: MapMode, profile: Profile) -> PlanConfig {
@@ -70,6 +81,7 @@ impl PlanConfig {
             arch: Arch::X86_64,
             ram_size: DEFAULT_RAM,
             kind: Kind::Devdax,
+            struct_page_size: Arch::X86_64.geometry().struct_page_size,
         }
     }
 
@@ -87,7 +99,7 @@ impl PlanConfig {
         match self.kind {
             Kind::Devdax => self.ram_size,
             Kind::Hugetlb => {
-                let g = self.arch.geometry();
+                let g = self.geometry();
                 let memmap = self.size.bytes() / g.page_size() * g.struct_page_size;
                 // Saturates: a pool too large for 64 bits is refused by the physical limit.
                 let need = self
@@ -104,7 +116,7 @@ impl PlanConfig {
     /// Where a HugeTLB pool of this plan lies: huge pages are taken from the top of RAM down.
     #[must_use]
     pub fn hugetlb_pool(&self) -> (PhysAddr, PhysAddr) {
-        let g = self.arch.geometry();
+        let g = self.geometry();
         let end = ram_end(g, self.machine_ram())
             .unwrap_or(PhysAddr::new(u64::MAX))
             .align_down(self.align);
@@ -133,6 +145,9 @@ impl std::fmt::Display for PlanConfig {
         if self.arch != Arch::default() {
             write!(f, ", {}", self.arch)?;
         }
+        if self.struct_page_size != self.arch.geometry().struct_page_size {
+            write!(f, ", {}-byte struct page", self.struct_page_size)?;
+        }
         f.write_str(")")
     }
 }
@@ -155,6 +170,8 @@ pub struct PlanRow {
     pub struct_pages_initialized: u64,
     /// `/proc/vmstat` `nr_memmap_pages` as the profile's kernel reports it (null: no counter).
     pub nr_memmap_pages: Option<u64>,
+    /// `sizeof(struct page)` the row assumes (64, or a memdesc what-if).
+    pub struct_page_size: u64,
     pub simulated: bool,
 }
 
@@ -174,6 +191,7 @@ impl PlanRow {
             struct_pages: c.struct_pages,
             struct_pages_initialized: c.struct_pages_initialized,
             nr_memmap_pages: c.nr_memmap_pages,
+            struct_page_size: cfg.struct_page_size,
             simulated,
         }
     }
@@ -214,12 +232,16 @@ pub enum PlanError {
     HugetlbAlign(ByteSize),
     #[error("a HugeTLB pool lives in System RAM: its memmap is always in RAM (--map mem)")]
     HugetlbMap,
+    #[error("struct page size {0} B: give one of 64 (today), 32, 16 or 8 (memdesc what-ifs)")]
+    StructPageSize(u64),
+    #[error("struct page size {0} B: the what-if is modelled for device-dax only (--kind devdax)")]
+    StructPageSizeHugetlb(u64),
 }
 
 /// Where a plan places the device: at the start of the device region of its machine.
 #[must_use]
 pub fn device_start(cfg: &PlanConfig) -> Option<PhysAddr> {
-    device_region_start(cfg.arch.geometry(), cfg.ram_size)
+    device_region_start(cfg.geometry(), cfg.ram_size)
 }
 
 /// Number of `block`-sized, `block`-aligned blocks that `[start, end)` touches.
@@ -251,10 +273,13 @@ pub fn plan(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
 /// Plans one configuration; also returns the memmap frames that live on the device (altmap),
 /// which a simulation must back with host memory too.
 pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
+    if !crate::arch::STRUCT_PAGE_SIZES.contains(&cfg.struct_page_size) {
+        return Err(PlanError::StructPageSize(cfg.struct_page_size));
+    }
     if cfg.kind == Kind::Hugetlb {
         return plan_hugetlb(cfg).map(|c| (c, 0));
     }
-    let g: &Geometry = cfg.arch.geometry();
+    let g: &Geometry = cfg.geometry();
     if cfg.ram_size < g.platform.min_ram || !cfg.ram_size.is_multiple_of(g.section_size()) {
         return Err(PlanError::BadRam {
             size: cfg.ram_size,
@@ -296,13 +321,19 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
     let order = layout.order;
     let n = order.nr_pages();
     let dedup = order.get() > 0 && vmemmap_can_optimize(g, &sw, altmap, order);
-    let sections = nr.div_ceil(pps);
     let (full, partial_pages) = (nr / pps, nr % pps);
 
     let mut memmap_frames = 0u64;
     let mut device_frames = 0u64;
     let mut pte_tables = 0u64;
     let mut init_extra = 0u64;
+    // The PMD-sized blocks of vmemmap the device's struct pages occupy: one PTE table each when
+    // the vmemmap is mapped with base pages (one per section at 64-byte struct pages).
+    let pmd = g.pmd_size().bytes();
+    let vmemmap_blocks = {
+        let (lo, hi) = (start.as_u64() / page, start.as_u64() / page + nr);
+        blocks(lo * g.struct_page_size, hi * g.struct_page_size, pmd).count() as u64
+    };
     if dedup {
         let compounds = nr / n;
         match sw.dax_dedup {
@@ -315,16 +346,19 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
                 // The shared tail frame of the order, written once when created.
                 memmap_frames += 1;
                 init_extra = g.struct_pages_per_page();
-                if n > pps && sw.pmd_tail_reuse {
-                    // Sections holding a head keep their own table; the rest share one.
+                // Sections are populated one at a time, so a table can only be shared when a
+                // section's vmemmap fills whole PMD blocks (always at 64-byte struct pages).
+                let whole_blocks = pps * g.struct_page_size >= pmd;
+                if n * g.struct_page_size > pmd && whole_blocks && sw.pmd_tail_reuse {
+                    // Blocks holding a head keep their own table; the all-tail rest share one.
                     pte_tables = compounds + 1;
                 } else {
-                    pte_tables = sections;
+                    pte_tables = vmemmap_blocks;
                 }
             }
-            _ => {
+            DaxDedup::Tail | DaxDedup::None => {
                 memmap_frames = 2 * compounds;
-                pte_tables = sections;
+                pte_tables = vmemmap_blocks;
             }
         }
     } else {
@@ -386,9 +420,11 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
 /// huge page (plus, in `next`, the order's shared tail frame) and needs the pool's PMD-mapped
 /// vmemmap split into PTE tables.
 fn plan_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
-    let g: &Geometry = cfg.arch.geometry();
-    let Some(size) = crate::mm::hugetlb::HugeSize::from_align(cfg.arch.geometry(), cfg.align)
-    else {
+    if cfg.struct_page_size != crate::mm::page::RECORD_SIZE {
+        return Err(PlanError::StructPageSizeHugetlb(cfg.struct_page_size));
+    }
+    let g: &Geometry = cfg.geometry();
+    let Some(size) = crate::mm::hugetlb::HugeSize::from_align(cfg.geometry(), cfg.align) else {
         return Err(PlanError::HugetlbAlign(cfg.align));
     };
     if cfg.map != MapMode::Mem {
@@ -417,7 +453,7 @@ fn plan_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
     }
     let page = g.page_size();
     let nr = g.bytes_to_pages(cfg.size);
-    let pages = cfg.size.bytes() / size.bytes(cfg.arch.geometry()).bytes();
+    let pages = cfg.size.bytes() / size.bytes(cfg.geometry()).bytes();
     let (lo, hi) = cfg.hugetlb_pool();
     let sections = blocks(lo.as_u64(), hi.as_u64(), g.section_size().bytes()).count() as u64;
     let (memmap_frames, tables, extra_init) = match cfg.profile.switches().hvo {
@@ -555,6 +591,48 @@ mod tests {
         assert_eq!(
             n(ByteSize::gib(1), MapMode::Mem, Profile::NEXT),
             Some(16 + 1)
+        );
+    }
+
+    #[test]
+    fn struct_page_size_what_ifs_per_tib() {
+        let tib = ByteSize::tib(1);
+        let w = |align, profile, sps| {
+            let mut cfg = PlanConfig::new(tib, align, MapMode::Mem, profile);
+            cfg.struct_page_size = sps;
+            plan(&cfg).unwrap().memmap_bytes
+        };
+        let (k4, m2, g1) = (ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1));
+        // No dedup: the memmap scales with the struct page (memdesc end state: 2 GiB at 8 B).
+        for (sps, gib) in [(64, 16), (32, 8), (16, 4), (8, 2)] {
+            assert_eq!(w(k4, Profile::V6_15, sps), gib << 30, "{sps} B at 4K");
+            assert_eq!(w(m2, Profile::V5_10, sps), gib << 30, "{sps} B, v5.10");
+        }
+        // 2M: V = 512 × S / 4096 vmemmap pages per compound page. v6.15 dedups while V > 2
+        // (keeping 2): at 32 B V = 4, still 4 GiB; at 16 B V = 2, no dedup, 4 GiB; at 8 B V = 1.
+        assert_eq!(w(m2, Profile::V6_15, 32), 4 << 30);
+        assert_eq!(w(m2, Profile::V6_15, 16), 4 << 30);
+        assert_eq!(w(m2, Profile::V6_15, 8), 2 << 30);
+        // mm-2026 keeps 1 page while V > 2.
+        assert_eq!(w(m2, Profile::MM_2026, 32), (2 << 30) + 4096);
+        assert_eq!(w(m2, Profile::MM_2026, 16), 4 << 30);
+        assert_eq!(w(m2, Profile::MM_2026, 8), 2 << 30);
+        // 1G: V = 64 × S, dedup survives at every size.
+        for sps in [64, 32, 16, 8] {
+            assert_eq!(w(g1, Profile::V6_15, sps), 8 << 20, "{sps} B at 1G");
+            assert_eq!(
+                w(g1, Profile::MM_2026, sps),
+                (4 << 20) + 4096,
+                "{sps} B at 1G"
+            );
+        }
+        let mut bad = PlanConfig::new(tib, m2, MapMode::Mem, Profile::V6_15);
+        bad.struct_page_size = 48;
+        assert_eq!(plan(&bad), Err(PlanError::StructPageSize(48)));
+        bad.struct_page_size = 32;
+        assert_eq!(
+            plan(&bad.hugetlb()),
+            Err(PlanError::StructPageSizeHugetlb(32))
         );
     }
 

@@ -33,13 +33,13 @@ pub fn host_bytes_needed(cfg: &PlanConfig) -> Result<ByteSize, PlanError> {
     let (c, device_frames) = plan::plan_frames(cfg)?;
     if cfg.kind == Kind::Hugetlb {
         // Every struct page of the pool is written before HVO frees most of their frames.
-        let g = cfg.arch.geometry();
+        let g = cfg.geometry();
         return Ok(ByteSize::new(
             c.struct_pages * g.struct_page_size + c.pagetable_bytes,
         ));
     }
     // With --map=dev the memmap frames are backed too (they just live at device addresses).
-    let page = cfg.arch.geometry().page_size();
+    let page = cfg.geometry().page_size();
     Ok(ByteSize::new(
         c.memmap_bytes + c.pagetable_bytes + device_frames * page,
     ))
@@ -74,6 +74,7 @@ pub fn simulate(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
     let k = Kernel::boot(
         MachineConfig::default()
             .with_arch(cfg.arch)
+            .with_struct_page_size(cfg.struct_page_size)
             .with_ram(cfg.ram_size)
             .with_device(cfg.size),
         cfg.profile,
@@ -102,14 +103,15 @@ fn simulate_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
     let k = Kernel::boot(
         MachineConfig::default()
             .with_arch(cfg.arch)
+            .with_struct_page_size(cfg.struct_page_size)
             .with_ram(cfg.machine_ram())
             .with_device(ByteSize::new(0)),
         cfg.profile,
     )?;
     let g = k.machine.geometry();
-    let size = HugeSize::from_align(cfg.arch.geometry(), cfg.align)
+    let size = HugeSize::from_align(cfg.geometry(), cfg.align)
         .ok_or(PlanError::HugetlbAlign(cfg.align))?;
-    let want = cfg.size.bytes() / size.bytes(cfg.arch.geometry()).bytes();
+    let want = cfg.size.bytes() / size.bytes(cfg.geometry()).bytes();
     let before = k.machine.frames().usage();
     let init = k.struct_pages_initialized();
     let got = set_nr_hugepages(&k, size, want)?;

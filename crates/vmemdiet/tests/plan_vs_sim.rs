@@ -133,3 +133,33 @@ fn inv5_planner_equals_simulation_with_switch_overrides() {
     );
     assert!(p("v6.15").memmap_bytes < p("v5.10").memmap_bytes);
 }
+
+#[test]
+fn inv5_planner_equals_simulation_for_struct_page_size_what_ifs() {
+    use vmemdiet::addr::ByteSize;
+    use vmemdiet::drivers::dax::MapMode;
+    use vmemdiet::mm::profile::Profile;
+    let mut compared = 0;
+    for sps in [32, 16, 8] {
+        for profile in [
+            Profile::V5_10,
+            Profile::V6_15,
+            Profile::MM_2026,
+            Profile::NEXT,
+        ] {
+            for (align, map) in [
+                (ByteSize::kib(4), MapMode::Mem),
+                (ByteSize::mib(2), MapMode::Mem),
+                (ByteSize::gib(1), MapMode::Mem),
+                (ByteSize::mib(2), MapMode::Dev),
+            ] {
+                let mut cfg = PlanConfig::new(ByteSize::gib(4), align, map, profile);
+                cfg.struct_page_size = sps;
+                let planned = plan(&cfg).unwrap();
+                assert_eq!(planned, simulate(&cfg).unwrap(), "{cfg} at {sps} B");
+                compared += 1;
+            }
+        }
+    }
+    assert_eq!(compared, 48);
+}

@@ -301,7 +301,46 @@ pub enum Arch {
     X86_64La57,
 }
 
+/// The `sizeof(struct page)` values a what-if may use (memdescs, kernel brief §9.9): today's 64
+/// bytes and the powers of two on the way to an 8-byte descriptor.
+pub const STRUCT_PAGE_SIZES: [u64; 4] = [64, 32, 16, 8];
+
 impl Arch {
+    /// This architecture's geometry with `sizeof(struct page)` = `struct_page_size` (one of
+    /// [`STRUCT_PAGE_SIZES`]), interned so machines can hold it for their lifetime: at most one
+    /// geometry per (arch, size) is ever made.
+    ///
+    /// # Panics
+    /// On a size not in [`STRUCT_PAGE_SIZES`] (callers validate user input first).
+    #[must_use]
+    pub fn geometry_with(self, struct_page_size: u64) -> &'static Geometry {
+        assert!(
+            STRUCT_PAGE_SIZES.contains(&struct_page_size),
+            "struct page size {struct_page_size} is not one of {STRUCT_PAGE_SIZES:?}"
+        );
+        let base = self.geometry();
+        if base.struct_page_size == struct_page_size {
+            return base;
+        }
+        static INTERNED: std::sync::Mutex<Vec<&'static Geometry>> =
+            std::sync::Mutex::new(Vec::new());
+        let mut interned = INTERNED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(g) = interned
+            .iter()
+            .find(|g| g.name == base.name && g.struct_page_size == struct_page_size)
+        {
+            return g;
+        }
+        let g: &'static Geometry = Box::leak(Box::new(Geometry {
+            struct_page_size,
+            ..*base
+        }));
+        interned.push(g);
+        g
+    }
+
     /// The constants of this architecture.
     #[must_use]
     pub const fn geometry(self) -> &'static Geometry {

@@ -25,6 +25,8 @@ pub struct MachineConfig {
     ram_size: ByteSize,
     /// The device (pmem/CXL) region above RAM; 0 for none.
     device_size: ByteSize,
+    /// `sizeof(struct page)`: the arch's 64, or a memdesc what-if.
+    struct_page_size: u64,
 }
 
 impl MachineConfig {
@@ -43,6 +45,15 @@ impl MachineConfig {
     pub const fn with_device(self, device_size: ByteSize) -> Self {
         MachineConfig {
             device_size,
+            ..self
+        }
+    }
+    /// The same shape with a `sizeof(struct page)` what-if (one of
+    /// [`crate::arch::STRUCT_PAGE_SIZES`]).
+    #[must_use]
+    pub const fn with_struct_page_size(self, struct_page_size: u64) -> Self {
+        MachineConfig {
+            struct_page_size,
             ..self
         }
     }
@@ -69,6 +80,7 @@ impl Default for MachineConfig {
             arch: Arch::X86_64,
             ram_size: ByteSize::gib(256),
             device_size: ByteSize::tib(1),
+            struct_page_size: 64,
         }
     }
 }
@@ -88,6 +100,8 @@ pub enum MachineError {
         limit: ByteSize,
         arch: Arch,
     },
+    #[error("struct page size {0} B: give one of 64, 32, 16 or 8")]
+    StructPageSize(u64),
     #[error(transparent)]
     Frame(#[from] FrameError),
 }
@@ -131,7 +145,10 @@ impl Machine {
     /// Powers on a machine: builds the physical map, the frame store and an empty kernel page
     /// table. (The kernel's boot-time work lives in `mm`.)
     pub fn new(config: MachineConfig) -> Result<Machine, MachineError> {
-        let g = config.arch.geometry();
+        if !crate::arch::STRUCT_PAGE_SIZES.contains(&config.struct_page_size) {
+            return Err(MachineError::StructPageSize(config.struct_page_size));
+        }
+        let g = config.arch.geometry_with(config.struct_page_size);
         if config.ram_size < g.platform.min_ram || !config.ram_size.is_multiple_of(g.section_size())
         {
             return Err(MachineError::BadRamSize {

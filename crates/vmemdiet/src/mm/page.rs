@@ -48,6 +48,18 @@ const _: () = assert!(
     "struct page must be 64 bytes"
 );
 
+/// Bytes of the model's struct page record. A geometry with a smaller `sizeof(struct page)` (a
+/// memdesc what-if) lays out and counts the memmap at that size but writes no records: the
+/// model's record does not fit (see [`writes_records`]).
+pub const RECORD_SIZE: u64 = std::mem::size_of::<Page>() as u64;
+
+/// True if struct pages of `g` are real records that memmap init writes; false for a
+/// `--struct-page-size` what-if, where init is counted, not performed.
+#[must_use]
+pub fn writes_records(g: &Geometry) -> bool {
+    g.struct_page_size == RECORD_SIZE
+}
+
 /// `PG_referenced`.
 pub const PG_REFERENCED: u64 = 1 << 2;
 /// `PG_dirty`.

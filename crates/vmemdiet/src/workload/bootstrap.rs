@@ -79,6 +79,7 @@ pub fn run(cfg: &BootstrapConfig, tick: &mut dyn FnMut()) -> Result<BootstrapRes
     let k = Kernel::boot(
         MachineConfig::default()
             .with_arch(plan_cfg.arch)
+            .with_struct_page_size(plan_cfg.struct_page_size)
             .with_ram(DEFAULT_RAM)
             .with_device(cfg.size),
         cfg.profile,

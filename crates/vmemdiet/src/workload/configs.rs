@@ -38,6 +38,8 @@ pub struct Options {
     pub arch: Arch,
     /// Plan: System RAM of the machine (places the device region above it).
     pub ram: ByteSize,
+    /// Plan: `sizeof(struct page)` (64, or a memdesc what-if).
+    pub struct_page_size: u64,
 }
 
 impl Default for Options {
@@ -55,6 +57,7 @@ impl Default for Options {
             seconds: 1.0,
             arch: Arch::default(),
             ram: crate::plan::DEFAULT_RAM,
+            struct_page_size: Arch::default().geometry().struct_page_size,
         }
     }
 }
@@ -183,6 +186,7 @@ impl Expand for crate::plan::PlanConfig {
             arch: o.arch,
             ram_size: o.ram,
             kind: p.kind,
+            struct_page_size: o.struct_page_size,
         }
     }
     fn check(&self) -> Result<(), ConfigError> {

@@ -61,12 +61,13 @@ pub fn run(cfg: &PoolConfig, tick: &mut dyn FnMut()) -> Result<PoolResult, SimEr
     if need > budget {
         return Err(SimError::TooBigForHost { need, budget });
     }
-    let size = HugeSize::from_align(plan_cfg.arch.geometry(), cfg.align)
+    let size = HugeSize::from_align(plan_cfg.geometry(), cfg.align)
         .ok_or(SimError::Plan(PlanError::HugetlbAlign(cfg.align)))?;
-    let pages = cfg.size.bytes() / size.bytes(plan_cfg.arch.geometry()).bytes();
+    let pages = cfg.size.bytes() / size.bytes(plan_cfg.geometry()).bytes();
     let k = Kernel::boot(
         MachineConfig::default()
             .with_arch(plan_cfg.arch)
+            .with_struct_page_size(plan_cfg.struct_page_size)
             .with_ram(plan_cfg.machine_ram())
             .with_device(ByteSize::new(0)),
         cfg.profile,

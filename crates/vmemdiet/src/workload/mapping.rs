@@ -72,6 +72,7 @@ pub fn with_mapping<R, E: From<MappingError>>(
     let k = Kernel::boot(
         MachineConfig::default()
             .with_arch(cfg.arch)
+            .with_struct_page_size(cfg.struct_page_size)
             .with_ram(cfg.machine_ram())
             .with_device(device_size),
         spec.profile,
