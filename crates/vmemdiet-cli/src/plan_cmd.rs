@@ -32,7 +32,8 @@ pub struct PlanArgs {
     profile: Vec<Profile>,
     #[command(flatten)]
     switches: SwitchArgs,
-    /// What the memory is: devdax (a device-dax device) or hugetlb (a HugeTLB pool in RAM); a
+    /// What the memory is: devdax (a device-dax device), hugetlb (a HugeTLB pool in RAM) or
+    /// devdax-fsdev (device-dax bound to the famfs fsdev driver: order-0 folios, no dedup); a
     /// comma list gives rows for each, kinds in the order given.
     #[arg(long, value_delimiter = ',', default_value = "devdax")]
     kind: Vec<Kind>,

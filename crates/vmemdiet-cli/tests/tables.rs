@@ -57,7 +57,7 @@ fn holds(header: &str, cell: &str) -> bool {
         "size" => cell.parse::<ByteSize>().is_ok(),
         "align" | "page" => ["4K", "2M", "1G"].contains(&cell),
         "map" => ["mem", "dev"].contains(&cell),
-        "kind" => ["devdax", "hugetlb"].contains(&cell),
+        "kind" => ["devdax", "hugetlb", "devdax-fsdev"].contains(&cell),
         "profile" => cell.parse::<Profile>().is_ok(),
         "op" => cell.parse::<GupOp>().is_ok(),
         "create" | "destroy" | "limit" | "get" | "put" | "round" | "pin" | "sg" | "release"

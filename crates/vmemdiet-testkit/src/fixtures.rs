@@ -4,7 +4,7 @@
 //! tests did when each file carried its own copy.
 
 use vmemdiet::addr::{ByteSize, VirtAddr};
-use vmemdiet::drivers::dax::{DaxRegion, DevDax, DevDaxSpec, MapMode, MemmapCost};
+use vmemdiet::drivers::dax::{DaxDriver, DaxRegion, DevDax, DevDaxSpec, MapMode, MemmapCost};
 use vmemdiet::machine::MachineConfig;
 use vmemdiet::mm::page::Memmap;
 use vmemdiet::mm::profile::Profile;
@@ -40,6 +40,7 @@ pub const fn devdax_spec(size: ByteSize, align: ByteSize, map: MapMode) -> DevDa
         align,
         map,
         at: None,
+        driver: DaxDriver::Device,
     }
 }
 

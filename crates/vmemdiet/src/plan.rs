@@ -38,6 +38,20 @@ pub enum Kind {
     Devdax,
     /// A HugeTLB pool carved from System RAM.
     Hugetlb,
+    /// A device-dax device bound to the famfs `fsdev` driver: order-0 folios, no dedup.
+    #[serde(rename = "devdax-fsdev")]
+    DevdaxFsdev,
+}
+
+impl Kind {
+    /// The device-dax driver of a device kind (`Device` for the others, which have none).
+    #[must_use]
+    pub const fn dax_driver(self) -> crate::drivers::dax::DaxDriver {
+        match self {
+            Kind::DevdaxFsdev => crate::drivers::dax::DaxDriver::Fsdev,
+            Kind::Devdax | Kind::Hugetlb => crate::drivers::dax::DaxDriver::Device,
+        }
+    }
 }
 
 impl std::fmt::Display for Kind {
@@ -45,6 +59,7 @@ impl std::fmt::Display for Kind {
         f.write_str(match self {
             Kind::Devdax => "devdax",
             Kind::Hugetlb => "hugetlb",
+            Kind::DevdaxFsdev => "devdax-fsdev",
         })
     }
 }
@@ -55,7 +70,10 @@ impl std::str::FromStr for Kind {
         match s {
             "devdax" => Ok(Kind::Devdax),
             "hugetlb" => Ok(Kind::Hugetlb),
-            _ => Err(format!("unknown kind '{s}'; valid: devdax, hugetlb")),
+            "devdax-fsdev" => Ok(Kind::DevdaxFsdev),
+            _ => Err(format!(
+                "unknown kind '{s}'; valid: devdax, hugetlb, devdax-fsdev"
+            )),
         }
     }
 }
@@ -97,7 +115,7 @@ impl PlanConfig {
     #[must_use]
     pub fn machine_ram(&self) -> ByteSize {
         match self.kind {
-            Kind::Devdax => self.ram_size,
+            Kind::Devdax | Kind::DevdaxFsdev => self.ram_size,
             Kind::Hugetlb => {
                 let g = self.geometry();
                 let memmap = self.size.bytes() / g.page_size() * g.struct_page_size;
@@ -300,6 +318,7 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
         align: cfg.align,
         map: cfg.map,
         at: Some(start),
+        driver: cfg.kind.dax_driver(),
     };
     let layout = dax::layout(g, &sw, &spec, start)?;
     if start
@@ -634,6 +653,25 @@ mod tests {
             plan(&bad.hugetlb()),
             Err(PlanError::StructPageSizeHugetlb(32))
         );
+    }
+
+    #[test]
+    fn fsdev_keeps_order_0_folios_and_dedups_nothing() {
+        // drivers/dax/fsdev.c leaves vmemmap_shift at 0 (brief §9.11): the full memmap at every
+        // align and profile, every struct page initialised, PMD-mapped like v5.10.
+        let tib = ByteSize::tib(1);
+        for profile in [Profile::V6_15, Profile::MM_2026, Profile::NEXT] {
+            for align in [ByteSize::mib(2), ByteSize::gib(1)] {
+                let mut cfg = PlanConfig::new(tib, align, MapMode::Mem, profile);
+                cfg.kind = Kind::DevdaxFsdev;
+                let c = plan(&cfg).unwrap();
+                assert_eq!(c.memmap_bytes, 16 << 30, "{cfg}");
+                assert_eq!(c.struct_pages_initialized, 1 << 28, "{cfg}");
+                assert_eq!(c.pagetable_bytes, 16 * 4096, "{cfg}");
+            }
+        }
+        assert_eq!("devdax-fsdev".parse::<Kind>(), Ok(Kind::DevdaxFsdev));
+        assert_eq!(Kind::DevdaxFsdev.to_string(), "devdax-fsdev");
     }
 
     #[test]

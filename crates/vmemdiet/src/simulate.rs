@@ -86,6 +86,7 @@ pub fn simulate(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
         align: cfg.align,
         map: cfg.map,
         at: None,
+        driver: cfg.kind.dax_driver(),
     };
     let dev = region.create(&k, spec)?;
     let (id, cost) = (dev.id, dev.cost);

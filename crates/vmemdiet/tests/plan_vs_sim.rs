@@ -163,3 +163,24 @@ fn inv5_planner_equals_simulation_for_struct_page_size_what_ifs() {
     }
     assert_eq!(compared, 48);
 }
+
+#[test]
+fn inv5_planner_equals_simulation_for_fsdev() {
+    use vmemdiet::addr::ByteSize;
+    use vmemdiet::drivers::dax::MapMode;
+    use vmemdiet::plan::Kind;
+    let mut compared = 0;
+    for profile in ALL_PROFILES {
+        for (align, map) in [
+            (ByteSize::mib(2), MapMode::Mem),
+            (ByteSize::gib(1), MapMode::Mem),
+            (ByteSize::mib(2), MapMode::Dev),
+        ] {
+            let mut cfg = PlanConfig::new(ByteSize::gib(2), align, map, profile);
+            cfg.kind = Kind::DevdaxFsdev;
+            assert_eq!(plan(&cfg).unwrap(), simulate(&cfg).unwrap(), "{cfg}");
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 21);
+}

@@ -58,6 +58,18 @@ pub fn valid_aligns(g: &Geometry) -> [ByteSize; 3] {
     [ByteSize::new(g.page_size()), g.pmd_size(), g.pud_size()]
 }
 
+/// Which device-dax driver binds the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DaxDriver {
+    /// `drivers/dax/device.c`: compound pages of the align (`vmemmap_shift`), deduplicated per
+    /// profile.
+    #[default]
+    Device,
+    /// `drivers/dax/fsdev.c` (famfs, 2026; kernel brief §9.11): leaves `vmemmap_shift` at 0, so
+    /// every page is an order-0 folio and nothing is deduplicated, whatever the align.
+    Fsdev,
+}
+
 /// What the user asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DevDaxSpec {
@@ -66,6 +78,8 @@ pub struct DevDaxSpec {
     pub map: MapMode,
     /// A fixed physical start; `None` places the device at the lowest free aligned address.
     pub at: Option<PhysAddr>,
+    /// The driver that binds it.
+    pub driver: DaxDriver,
 }
 
 /// Errors creating or destroying devdax devices. Each says what would be valid; a failed call
@@ -183,7 +197,8 @@ pub fn layout(
             up: spec.size.align_up(unit).short(),
         });
     }
-    let order = if sw.compound_devmap && spec.align > ByteSize::new(g.page_size()) {
+    let compound = sw.compound_devmap && spec.driver == DaxDriver::Device;
+    let order = if compound && spec.align > ByteSize::new(g.page_size()) {
         Order::new(g.bytes_to_pages(spec.align).trailing_zeros())
     } else {
         Order::new(0)

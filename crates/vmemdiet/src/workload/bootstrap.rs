@@ -90,6 +90,7 @@ pub fn run(cfg: &BootstrapConfig, tick: &mut dyn FnMut()) -> Result<BootstrapRes
         align: cfg.align,
         map: cfg.map,
         at: None,
+        driver: crate::drivers::dax::DaxDriver::Device,
     };
     let mut limit = MemLimit::new();
     let (mut create, mut destroy, mut limits) = (Vec::new(), Vec::new(), Vec::new());

@@ -91,6 +91,8 @@ pub enum ConfigError {
         size: String,
         threads: u32,
     },
+    #[error("{config}: GUP and MR over {kind} mappings are not modelled yet (plan and plan --simulate are); use --kind devdax or hugetlb")]
+    NotMapped { config: String, kind: Kind },
     #[error("{config}: each thread registers whole {align} pages; --size {size} is not a multiple of {align} (nearest valid: {down} or {up})")]
     MrSize {
         config: String,
@@ -169,6 +171,17 @@ pub fn expand<C: Expand>(o: &Options) -> Result<Vec<C>, ConfigError> {
 }
 
 /// Checks `config` against the planner rules of `cfg`.
+/// Refuses kinds the GUP and MR workloads cannot map yet.
+fn mappable(config: &impl fmt::Display, kind: Kind) -> Result<(), ConfigError> {
+    match kind {
+        Kind::Devdax | Kind::Hugetlb => Ok(()),
+        Kind::DevdaxFsdev => Err(ConfigError::NotMapped {
+            config: config.to_string(),
+            kind,
+        }),
+    }
+}
+
 fn planned(config: &impl fmt::Display, cfg: &crate::plan::PlanConfig) -> Result<(), ConfigError> {
     plan(cfg).map(|_| ()).map_err(|error| ConfigError::Plan {
         config: config.to_string(),
@@ -239,6 +252,7 @@ impl Expand for GupConfig {
         }
     }
     fn check(&self) -> Result<(), ConfigError> {
+        mappable(self, self.kind)?;
         planned(self, &self.spec().plan_config())
     }
 }
@@ -274,6 +288,7 @@ impl Expand for MrConfig {
         if !(self.seconds.is_finite() && self.seconds > 0.0 && self.seconds <= 3600.0) {
             return Err(ConfigError::Seconds(self.seconds));
         }
+        mappable(self, self.kind)?;
         let spec = self.spec().ok_or_else(|| ConfigError::Overflow {
             config: self.to_string(),
             size: self.size.short(),

@@ -32,6 +32,10 @@ impl MappingSpec {
         match self.kind {
             Kind::Devdax => cfg,
             Kind::Hugetlb => cfg.hugetlb(),
+            Kind::DevdaxFsdev => PlanConfig {
+                kind: Kind::DevdaxFsdev,
+                ..cfg
+            },
         }
     }
 }
@@ -45,6 +49,9 @@ pub enum MappingError {
     /// The address space, mmap or prefault failed.
     #[error("setting up the mapping: {0}")]
     Vm(#[from] VmError),
+    /// The kind can be planned and simulated but not mapped for GUP yet.
+    #[error("{0}: mappings of this kind are not modelled yet (plan and plan --simulate are); use devdax or hugetlb")]
+    NotModelled(Kind),
 }
 
 /// A setup failure as the caller's error type.
@@ -58,6 +65,9 @@ pub fn with_mapping<R, E: From<MappingError>>(
     write: bool,
     f: impl FnOnce(&Kernel, &Mm<'_>, VirtAddr, u64) -> Result<R, E>,
 ) -> Result<R, E> {
+    if spec.kind == Kind::DevdaxFsdev {
+        return Err(err(MappingError::NotModelled(spec.kind)));
+    }
     let cfg = spec.plan_config();
     let need = simulate::host_bytes_needed(&cfg).map_err(|e| err(SimError::from(e)))?;
     let budget = simulate::host_budget();
@@ -81,6 +91,7 @@ pub fn with_mapping<R, E: From<MappingError>>(
     let mut region = None;
     let mm = Mm::new(&k).map_err(err::<E>)?;
     let (va, len) = match spec.kind {
+        Kind::DevdaxFsdev => return Err(err(MappingError::NotModelled(spec.kind))),
         Kind::Devdax => {
             let r = region.insert(DaxRegion::new(&k).map_err(|e| err(SimError::from(e)))?);
             let dev = r
@@ -91,6 +102,7 @@ pub fn with_mapping<R, E: From<MappingError>>(
                         align: spec.align,
                         map: spec.map,
                         at: None,
+                        driver: crate::drivers::dax::DaxDriver::Device,
                     },
                 )
                 .map_err(|e| err(SimError::from(e)))?;
