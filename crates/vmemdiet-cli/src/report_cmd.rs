@@ -15,7 +15,7 @@ use vmemdiet::workload::mr::MrResult;
 use vmemdiet::workload::report::{self, At, Comparison, Mode, PlanEntry, Report, PROFILES};
 use vmemdiet::workload::seeds::SEEDS;
 
-use crate::output::{progress, ratio, table};
+use crate::output::{progress, ratio, table, us};
 
 /// Arguments of `vmemdiet report`.
 #[derive(Debug, Args)]
@@ -156,6 +156,47 @@ fn print_terminal(r: &Report) {
         t.add_row(row);
     }
     println!("\nkernels since the series: devdax per TiB, true RAM cost beside what /proc/vmstat nr_memmap_pages reports:\n{t}");
+    let mut t = table(&SINCE_TIMES);
+    for row in kernels_since_times(r) {
+        t.add_row(row);
+    }
+    println!(
+        "\nkernels since the series: 2M devdax, pins of {} (get / put) and MR rounds:\n{t}",
+        r.sizes.gup
+    );
+}
+
+/// Columns of the timing half of "kernels since the series".
+const SINCE_TIMES: [&str; 4] = ["profile", "pin-fast", "pin-longterm", "MR round"];
+
+/// The timing rows of "kernels since the series": PIN-fast and PIN-longterm get / put and the
+/// MR reg+dereg round, 2M devdax, for v6.12, v6.15, mm-2026 and next.
+fn kernels_since_times(r: &Report) -> Vec<Vec<String>> {
+    let m2 = ByteSize::mib(2);
+    let pin = |p, op| {
+        r.find::<GupResult>(At::new(Kind::Devdax, p, m2).op(op))
+            .map_or_else(
+                || "-".into(),
+                |g| format!("{} / {}", us(g.get_us), us(g.put_us)),
+            )
+    };
+    [
+        Profile::V6_12,
+        Profile::V6_15,
+        Profile::MM_2026,
+        Profile::NEXT,
+    ]
+    .into_iter()
+    .map(|p| {
+        vec![
+            p.to_string(),
+            pin(p, GupOp::PinFast),
+            pin(p, GupOp::PinLongterm),
+            r.find::<MrResult>(At::new(Kind::Devdax, p, m2))
+                .map_or_else(|| "-".into(), |m| us(m.us_per_round)),
+        ]
+    })
+    .collect()
 }
 
 /// The section "kernels since the series": devdax memmap per TiB under the kernels after the
@@ -238,6 +279,10 @@ fn markdown(r: &Report) -> String {
     }
     let _ = writeln!(s, "\n## Kernels since the series (devdax, per TiB, planner)\n\nThe true RAM cost of the memmap beside what `/proc/vmstat` `nr_memmap_pages` reports: 6.11–6.15 count the unoptimized span whatever the dedup; the 2026 fix counts what is allocated.\n\n| align | profile | memmap | nr_memmap_pages | page tables |\n|---|---|---|---|---|");
     for row in kernels_since_rows(r) {
+        let _ = writeln!(s, "| {} |", row.join(" | "));
+    }
+    let _ = writeln!(s, "\n2M devdax, pins of {} (get / put) and MR reg+dereg rounds: v6.12 pins long-term per 4 KiB (devmap PMD), 6.15+ refuse long-term write pins of file-backed DAX folios on the fast path and batch them on the slow path.\n\n| {} |\n|{}", r.sizes.gup, SINCE_TIMES.join(" | "), "---|".repeat(SINCE_TIMES.len()));
+    for row in kernels_since_times(r) {
         let _ = writeln!(s, "| {} |", row.join(" | "));
     }
     let _ = writeln!(s, "\n## Bootstrap (create / destroy a devdax device)\n\n| size | align | profile | create | destroy | limit | create/limit |\n|---|---|---|---|---|---|---|");

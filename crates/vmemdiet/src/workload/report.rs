@@ -80,6 +80,10 @@ impl Mode {
 /// The profiles every section compares: before, the RFC, the current kernel, ours.
 pub const PROFILES: [Profile; 4] = [Profile::V5_10, Profile::RFC, Profile::V6_15, Profile::NEXT];
 
+/// The kernels since the series that [`PROFILES`] lacks: the LTS most machines run and the mm
+/// tree of 2026. "Kernels since the series" compares them with v6.15 and next at 2M devdax.
+pub const SINCE: [Profile; 2] = [Profile::V6_12, Profile::MM_2026];
+
 /// A planner row with its kind.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct PlanEntry {
@@ -139,8 +143,10 @@ pub enum ReportError {
 #[must_use]
 pub fn steps() -> u64 {
     let p = PROFILES.len() as u64;
+    let since = SINCE.len() as u64;
     // planner + bootstrap (3 aligns) + GUP (2 aligns x 3 ops) + MR (2 kinds x 2 aligns) + pools
-    1 + 3 * p + 6 * p + 4 * p + 3
+    // + the kernels since the series (GUP: 2 ops, MR: 1 at 2M each)
+    1 + 3 * p + 6 * p + 4 * p + 3 + 3 * since
 }
 
 const ALIGNS: [ByteSize; 3] = [ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1)];
@@ -216,6 +222,28 @@ pub fn collect(mode: Mode, tick: &mut dyn FnMut(&str)) -> Result<Report, ReportE
             mrs.push(mr::run(&cfg)?);
             tick("mr");
         }
+    }
+    // Kernels since the series: long-term and plain pins and MR rounds at 2M devdax.
+    for cfg in expand::<GupConfig>(&Options {
+        profiles: SINCE.to_vec(),
+        sizes: vec![s.gup],
+        aligns: vec![ByteSize::mib(2)],
+        ops: vec![GupOp::PinFast, GupOp::PinLongterm],
+        nr_per_call: Some(512),
+        ..base.clone()
+    })? {
+        gups.push(gup::bench(&cfg, &mut || {})?);
+        tick("gup");
+    }
+    for cfg in expand::<MrConfig>(&Options {
+        profiles: SINCE.to_vec(),
+        sizes: vec![s.mr.max(ByteSize::mib(2))],
+        aligns: vec![ByteSize::mib(2)],
+        seconds: s.mr_seconds,
+        ..base.clone()
+    })? {
+        mrs.push(mr::run(&cfg)?);
+        tick("mr");
     }
     let mut pools = Vec::new();
     for cfg in expand::<PoolConfig>(&Options {
