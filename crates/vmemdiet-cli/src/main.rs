@@ -35,6 +35,25 @@ enum Command {
     GupTest(gup_test_cmd::GupTestArgs),
 }
 
+/// The error and its causes on one line, each cause once: library errors often print their
+/// source inside their own message, so a cause already shown by the link before it is skipped.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    let mut last = String::new();
+    for link in e.chain() {
+        let text = link.to_string();
+        if last.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+        last = text;
+    }
+    out.replace('\n', " ")
+}
+
 /// Lets a closed pipe end the process quietly (`vmemdiet plan | head`), as it does for C
 /// programs, instead of `println!` panicking on EPIPE.
 fn restore_sigpipe() {
@@ -86,7 +105,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", one_line(&e));
             ExitCode::from(1)
         }
     }

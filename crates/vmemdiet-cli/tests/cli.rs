@@ -496,3 +496,25 @@ fn hugetlb_kind_in_plan_and_benches() {
         "one grab per 4 KiB page before 5.12"
     );
 }
+
+#[test]
+#[cfg(unix)]
+fn simulating_under_an_address_space_limit_ends_in_one_clear_line() {
+    // 2 GB of address space: enough to start, not enough to back 1 TiB at 2M.
+    let bin = assert_cmd::cargo::cargo_bin("vmemdiet");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 2000000 && exec '{}' plan --size 1TiB --align 2M --simulate",
+            bin.display()
+        ))
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("the host refused"), "{err}");
+    assert!(err.contains("ulimit -v"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -83,12 +83,14 @@ struct Chunk {
 }
 
 impl Chunk {
-    fn new(frames: u64) -> Chunk {
-        let map = memmap2::MmapMut::map_anon(CHUNK_BYTES).unwrap_or_else(|e| {
-            panic!("host refused {CHUNK_BYTES} bytes of anonymous memory: {e}")
-        });
+    /// A chunk of `frames` frames, or the host's refusal to map its memory.
+    fn new(frames: u64) -> Result<Chunk, FrameError> {
+        let map = memmap2::MmapMut::map_anon(CHUNK_BYTES).map_err(|e| FrameError::HostMemory {
+            bytes: CHUNK_BYTES as u64,
+            reason: e.to_string(),
+        })?;
         let info = (0..frames).map(|_| FrameInfo::default()).collect();
-        Chunk { map, info }
+        Ok(Chunk { map, info })
     }
 
     /// Frame `idx` of the chunk, `words` 64-bit words long.
@@ -121,6 +123,8 @@ pub enum FrameError {
     BadFree { pfn: Pfn, order: u32 },
     #[error("{pfn} is outside the physical map")]
     OutOfRange { pfn: Pfn },
+    #[error("the host refused {bytes} bytes of memory for simulated frames ({reason}); simulate a smaller size, or raise the address-space limit (ulimit -v)")]
+    HostMemory { bytes: u64, reason: String },
 }
 
 /// Frames in use, by kind and location: the raw counts behind every memory figure we report.
@@ -349,10 +353,15 @@ impl FrameStore {
             .ok_or(FrameError::OutOfRange { pfn })?
             .get_or_init(|| (0..DIR_CHUNKS).map(|_| OnceLock::new()).collect());
         #[allow(clippy::cast_possible_truncation)]
-        Ok(slot[(c % DIR_CHUNKS) as usize].get_or_init(|| {
+        let cell = &slot[(c % DIR_CHUNKS) as usize];
+        if let Some(chunk) = cell.get() {
+            return Ok(chunk);
+        }
+        // Another thread may set the cell first: then ours is dropped and theirs used.
+        if cell.set(Chunk::new(self.chunk_frames)?).is_ok() {
             self.chunks.fetch_add(1, Ordering::Relaxed);
-            Chunk::new(self.chunk_frames)
-        }))
+        }
+        Ok(cell.get().expect("set above or by the racing thread"))
     }
 
     /// Zeroes a frame and marks it free in the side table.

@@ -136,6 +136,8 @@ pub enum GupBenchError {
     Short { op: GupOp, got: u64, want: u64 },
     #[error("setting up the mapping: {0}")]
     Setup(String),
+    #[error("the host refused a page array of {bytes} (one per thread, {threads} threads); use fewer threads or a smaller size")]
+    PageArray { bytes: ByteSize, threads: u32 },
 }
 
 /// Runs `cfg`: boots a machine, creates and maps the device, then calls `sample` for every
@@ -183,8 +185,18 @@ fn one_pass(
 ) -> Result<GupSample, GupBenchError> {
     let mut cx = GupCtx::new(k);
     let per_call = cfg.nr_per_call.unwrap_or(nr).clamp(1, nr);
-    // gup_test allocates the page array zeroed (kvcalloc) before it starts the clock.
-    let mut pages: Vec<PagePtr> = vec![PagePtr(VirtAddr::new(0)); usize::try_from(nr).unwrap_or(0)];
+    // gup_test allocates the page array zeroed (kvcalloc) before it starts the clock; the host
+    // may refuse one that large (-j threads each hold one).
+    let bytes = nr.saturating_mul(std::mem::size_of::<PagePtr>() as u64);
+    let refused = || GupBenchError::PageArray {
+        bytes: ByteSize::new(bytes),
+        threads: cfg.threads,
+    };
+    let mut pages: Vec<PagePtr> = Vec::new();
+    pages
+        .try_reserve_exact(usize::try_from(nr).map_err(|_| refused())?)
+        .map_err(|_| refused())?;
+    pages.resize(pages.capacity(), PagePtr(VirtAddr::new(0)));
     pages.clear();
     let mut flags = if cfg.write {
         GupFlags::WRITE
