@@ -42,7 +42,9 @@ pub fn run(a: &ReportArgs) -> anyhow::Result<()> {
     } else {
         Mode::Default
     };
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    // The files go to a staging directory beside --out, made before any work so an unwritable
+    // place fails at once, and replace --out whole at the end: a failed run leaves nothing.
+    let staging = Staging::new(&a.out)?;
     let pb = progress(report::steps(), "report");
     let r = report::collect(mode, &mut |what| {
         pb.set_message(what.to_string());
@@ -50,9 +52,15 @@ pub fn run(a: &ReportArgs) -> anyhow::Result<()> {
     })?;
     pb.finish_and_clear();
     let md = markdown(&r);
-    std::fs::write(a.out.join("report.json"), serde_json::to_string_pretty(&r)?)?;
-    std::fs::write(a.out.join("report.md"), &md)?;
-    plots(&r, &a.out)?;
+    let dir = staging.path();
+    let write = |name: &str, body: &str| {
+        std::fs::write(dir.join(name), body)
+            .with_context(|| format!("writing {}", dir.join(name).display()))
+    };
+    write("report.json", &serde_json::to_string_pretty(&r)?)?;
+    write("report.md", &md)?;
+    plots(&r, dir)?;
+    staging.commit()?;
     print_terminal(&r);
     println!(
         "\nwrote {}/report.json, report.md, memmap.svg, bootstrap.svg, gup.svg, mr.svg",
@@ -442,6 +450,79 @@ fn bars(
     }
     root.present()?;
     Ok(())
+}
+
+/// A directory beside the report's destination that becomes it on [`commit`](Self::commit) and
+/// is removed otherwise.
+struct Staging {
+    dir: PathBuf,
+    dest: PathBuf,
+    committed: bool,
+}
+
+impl Staging {
+    fn new(dest: &Path) -> anyhow::Result<Staging> {
+        let parent = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).with_context(|| {
+            format!(
+                "--out {}: cannot create {}",
+                dest.display(),
+                parent.display()
+            )
+        })?;
+        let name = dest
+            .file_name()
+            .with_context(|| format!("--out {}: give a directory name", dest.display()))?;
+        let mut staged = name.to_os_string();
+        staged.push(format!(".partial-{}", std::process::id()));
+        let dir = parent.join(staged);
+        std::fs::create_dir(&dir).with_context(|| {
+            format!(
+                "--out {}: cannot write in {}",
+                dest.display(),
+                parent.display()
+            )
+        })?;
+        Ok(Staging {
+            dir,
+            dest: dest.to_path_buf(),
+            committed: false,
+        })
+    }
+
+    fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Replaces the destination with the staged files.
+    fn commit(mut self) -> anyhow::Result<()> {
+        if self.dest.exists() {
+            let mut old = self.dir.clone().into_os_string();
+            old.push(".old");
+            let old = PathBuf::from(old);
+            std::fs::rename(&self.dest, &old)
+                .with_context(|| format!("replacing {}", self.dest.display()))?;
+            std::fs::rename(&self.dir, &self.dest)
+                .with_context(|| format!("writing {}", self.dest.display()))?;
+            let _ = std::fs::remove_dir_all(&old);
+        } else {
+            std::fs::rename(&self.dir, &self.dest)
+                .with_context(|| format!("writing {}", self.dest.display()))?;
+        }
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
 }
 
 fn plots(r: &Report, out: &Path) -> anyhow::Result<()> {
