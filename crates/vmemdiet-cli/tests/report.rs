@@ -75,3 +75,45 @@ fn quick_report_writes_every_file_and_after_is_cheaper() {
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.contains("## The seeds, side by side") && md.contains("| v5.10 -> rfc |"));
 }
+
+#[test]
+fn report_out_is_checked_first_and_replaced_whole() {
+    // A place that cannot be created fails at once, naming it, and leaves nothing.
+    let t = std::time::Instant::now();
+    let out = Command::cargo_bin("vmemdiet")
+        .unwrap()
+        .args(["report", "--out", "/proc/vmemdiet-nope/r"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("/proc/vmemdiet-nope"), "{err}");
+    assert!(
+        t.elapsed().as_secs() < 5,
+        "refused before the default run's work"
+    );
+    // A re-run replaces a previous report whole, and leaves no staging directory.
+    let parent = tempfile::tempdir().unwrap();
+    let dest = parent.path().join("r");
+    std::fs::create_dir(&dest).unwrap();
+    std::fs::write(dest.join("stale.txt"), "old").unwrap();
+    let out = Command::cargo_bin("vmemdiet")
+        .unwrap()
+        .args(["report", "--quick", "--out"])
+        .arg(&dest)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!dest.join("stale.txt").exists(), "replaced whole");
+    assert!(dest.join("report.json").exists());
+    let names: Vec<_> = std::fs::read_dir(parent.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        names,
+        vec![std::ffi::OsString::from("r")],
+        "no staging left"
+    );
+}
