@@ -15,7 +15,7 @@ use crate::output::{column_table, human, parse_size, print_json, progress, Colum
 /// Arguments of `vmemdiet plan`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "With only --size, the table compares 4K/2M/1G under v5.10 and the default profile (the seeds' headline).\nJSON keys: size, align, map, profile, arch, memmap_bytes, pagetable_bytes, device_bytes, struct_pages, struct_pages_initialized, nr_memmap_pages (/proc/vmstat pages as the profile's kernel reports them; null before 6.11 and for HugeTLB pools), struct_page_size, simulated."
+    after_help = "With only --size, the table compares 4K/2M/1G under v5.10 and the default profile (the seeds' headline).\nJSON keys: size, align, map, profile, arch, memmap_bytes, pagetable_bytes, device_bytes, struct_pages, struct_pages_initialized, nr_memmap_pages and nr_memmap_boot_pages (how the /proc/vmstat counters change, in pages, as the profile's kernel counts them; null before 6.11), struct_page_size, simulated."
 )]
 pub struct PlanArgs {
     /// Device size (binary suffixes: 2M, 64G, 1TiB).

@@ -7,7 +7,7 @@ fn vmemdiet() -> Command {
     Command::cargo_bin("vmemdiet").unwrap()
 }
 
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 14] = [
     "size",
     "align",
     "map",
@@ -19,6 +19,7 @@ const KEYS: [&str; 13] = [
     "struct_pages",
     "struct_pages_initialized",
     "nr_memmap_pages",
+    "nr_memmap_boot_pages",
     "struct_page_size",
     "simulated",
 ];

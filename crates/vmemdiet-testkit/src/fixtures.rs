@@ -96,5 +96,7 @@ pub fn oracle_cost(cfg: &PlanConfig) -> MemmapCost {
         struct_pages: o.struct_pages,
         struct_pages_initialized: o.struct_pages_initialized,
         nr_memmap_pages: o.nr_memmap_pages,
+        // Hot-added memmap never changes the boot counter (which exists where the other does).
+        nr_memmap_boot_pages: o.nr_memmap_pages.map(|_| 0),
     }
 }

@@ -188,6 +188,8 @@ pub struct PlanRow {
     pub struct_pages_initialized: u64,
     /// `/proc/vmstat` `nr_memmap_pages` as the profile's kernel reports it (null: no counter).
     pub nr_memmap_pages: Option<u64>,
+    /// How `/proc/vmstat` `nr_memmap_boot_pages` changes (negative: boot memmap given back).
+    pub nr_memmap_boot_pages: Option<i64>,
     /// `sizeof(struct page)` the row assumes (64, or a memdesc what-if).
     pub struct_page_size: u64,
     pub simulated: bool,
@@ -209,6 +211,7 @@ impl PlanRow {
             struct_pages: c.struct_pages,
             struct_pages_initialized: c.struct_pages_initialized,
             nr_memmap_pages: c.nr_memmap_pages,
+            nr_memmap_boot_pages: c.nr_memmap_boot_pages,
             struct_page_size: cfg.struct_page_size,
             simulated,
         }
@@ -224,6 +227,7 @@ impl PlanRow {
             struct_pages: self.struct_pages,
             struct_pages_initialized: self.struct_pages_initialized,
             nr_memmap_pages: self.nr_memmap_pages,
+            nr_memmap_boot_pages: self.nr_memmap_boot_pages,
         }
     }
 }
@@ -431,6 +435,8 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
         struct_pages: nr,
         struct_pages_initialized,
         nr_memmap_pages,
+        // Hot-added memmap is never boot memmap.
+        nr_memmap_boot_pages: nr_memmap_pages.map(|_| 0),
     };
     Ok((cost, device_frames))
 }
@@ -475,6 +481,21 @@ fn plan_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
     let pages = cfg.size.bytes() / size.bytes(cfg.geometry()).bytes();
     let (lo, hi) = cfg.hugetlb_pool();
     let sections = blocks(lo.as_u64(), hi.as_u64(), g.section_size().bytes()).count() as u64;
+    // The pool's memmap is boot memmap. HVO (6.11+ counting, brief §9.7) gives every vmemmap
+    // page of a huge page back (memmap_boot_pages_add(-1) each) and allocates a fresh head page
+    // (memmap_pages_add(1)), plus the order's shared tail page once in the 2026 scheme.
+    let v = i64::try_from(g.vmemmap_pages_for(size.order(g).nr_pages())).unwrap_or(i64::MAX);
+    let pages_i = i64::try_from(pages).unwrap_or(i64::MAX);
+    let counters = match cfg.profile.switches().memmap_accounting {
+        MemmapAccounting::Absent => None,
+        MemmapAccounting::FullSpan | MemmapAccounting::Allocated => {
+            Some(match cfg.profile.switches().hvo {
+                crate::mm::profile::Hvo::Off => (0, 0),
+                crate::mm::profile::Hvo::KeepOne => (pages, -v * pages_i),
+                crate::mm::profile::Hvo::SharedTail => (pages + 1, -v * pages_i),
+            })
+        }
+    };
     let (memmap_frames, tables, extra_init) = match cfg.profile.switches().hvo {
         crate::mm::profile::Hvo::Off => (nr * g.struct_page_size / page, 0, 0),
         crate::mm::profile::Hvo::KeepOne => (pages, sections, 0),
@@ -487,8 +508,8 @@ fn plan_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
         device_bytes: 0,
         struct_pages: nr,
         struct_pages_initialized: nr + extra_init,
-        // The pool's memmap is boot memmap (`nr_memmap_boot_pages`), not modelled yet.
-        nr_memmap_pages: None,
+        nr_memmap_pages: counters.map(|(hot, _)| hot),
+        nr_memmap_boot_pages: counters.map(|(_, boot)| boot),
     })
 }
 
@@ -672,6 +693,30 @@ mod tests {
         }
         assert_eq!("devdax-fsdev".parse::<Kind>(), Ok(Kind::DevdaxFsdev));
         assert_eq!(Kind::DevdaxFsdev.to_string(), "devdax-fsdev");
+    }
+
+    #[test]
+    fn hugetlb_hvo_moves_memmap_from_the_boot_counter_to_the_hot_one() {
+        let h = |align, profile| {
+            plan(&PlanConfig::new(ByteSize::tib(1), align, MapMode::Mem, profile).hugetlb())
+                .unwrap()
+        };
+        let m2 = ByteSize::mib(2);
+        // 2^19 huge pages of 8 vmemmap pages: all 2^22 boot pages given back, one fresh head each.
+        let c = h(m2, Profile::V6_15);
+        assert_eq!(c.nr_memmap_pages, Some(1 << 19));
+        assert_eq!(c.nr_memmap_boot_pages, Some(-(1 << 22)));
+        // The 2026 scheme also allocates the order's shared tail page.
+        assert_eq!(h(m2, Profile::MM_2026).nr_memmap_pages, Some((1 << 19) + 1));
+        // 1G: 1024 pages of 4096 vmemmap pages.
+        let c = h(ByteSize::gib(1), Profile::V6_12);
+        assert_eq!(c.nr_memmap_pages, Some(1024));
+        assert_eq!(c.nr_memmap_boot_pages, Some(-(1024 * 4096)));
+        // No counters before 6.11.
+        assert_eq!(h(m2, Profile::V5_19).nr_memmap_boot_pages, None);
+        // Devdax hot-add leaves the boot counter alone.
+        let d = p(ByteSize::tib(1), m2, Profile::V6_15);
+        assert_eq!(d.nr_memmap_boot_pages, Some(0));
     }
 
     #[test]

@@ -115,6 +115,7 @@ fn simulate_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
     let want = cfg.size.bytes() / size.bytes(cfg.geometry()).bytes();
     let before = k.machine.frames().usage();
     let init = k.struct_pages_initialized();
+    let counters = (k.nr_memmap_pages(), k.nr_memmap_boot_pages());
     let got = set_nr_hugepages(&k, size, want)?;
     if got != want {
         return Err(SimError::PoolShort { got, want });
@@ -128,7 +129,9 @@ fn simulate_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
         device_bytes: 0,
         struct_pages: nr,
         struct_pages_initialized: k.struct_pages_initialized() - init,
-        nr_memmap_pages: None,
+        nr_memmap_pages: crate::drivers::dax::delta(k.nr_memmap_pages(), counters.0)
+            .and_then(|d| u64::try_from(d).ok()),
+        nr_memmap_boot_pages: crate::drivers::dax::delta(k.nr_memmap_boot_pages(), counters.1),
     };
     set_nr_hugepages(&k, size, 0)?;
     let end = k.machine.frames().usage();

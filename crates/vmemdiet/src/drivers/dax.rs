@@ -268,6 +268,17 @@ pub struct MemmapCost {
     /// What `/proc/vmstat` `nr_memmap_pages` rises by, in pages, as the profile's kernel counts
     /// it (`None`: the counter does not exist in that kernel, or is not modelled for the kind).
     pub nr_memmap_pages: Option<u64>,
+    /// What `/proc/vmstat` `nr_memmap_boot_pages` changes by (negative: boot memmap given back,
+    /// as HugeTLB vmemmap optimization does); `None` where the counter does not exist.
+    pub nr_memmap_boot_pages: Option<i64>,
+}
+
+/// `now − then` of a counter both kernels report, signed.
+#[must_use]
+pub fn delta(now: Option<u64>, then: Option<u64>) -> Option<i64> {
+    let (now, then) = (now?, then?);
+    let d = i128::from(now) - i128::from(then);
+    i64::try_from(d).ok()
 }
 
 /// One devdax device (`daxX.Y` with its pfn namespace).
@@ -431,6 +442,7 @@ impl DaxRegion {
                 .struct_pages_populated
                 .load(std::sync::atomic::Ordering::Relaxed),
             k.nr_memmap_pages(),
+            k.nr_memmap_boot_pages(),
         );
         let pgmap = memremap::memremap_pages(
             k,
@@ -456,6 +468,7 @@ impl DaxRegion {
                 .nr_memmap_pages()
                 .zip(before.3)
                 .map(|(now, then)| now - then),
+            nr_memmap_boot_pages: delta(k.nr_memmap_boot_pages(), before.4),
         };
         let id = self.next_id;
         self.next_id += 1;

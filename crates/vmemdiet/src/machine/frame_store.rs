@@ -63,12 +63,15 @@ pub enum FrameState {
     Used { kind: FrameKind, refcount: u32 },
 }
 
+/// Set in a frame's side-table kind when it is boot (memblock) memory.
+const BOOT_FLAG: u8 = 0x80;
+
 /// Per-frame state the simulated kernel keeps outside the frame itself. (In Linux this is the
 /// frame's own `struct page` in the boot memmap; modelling it as a side table avoids a memmap for
 /// the memmap.)
 #[derive(Debug, Default)]
 struct FrameInfo {
-    /// 0 when free, else a `FrameKind`.
+    /// 0 when free, else a `FrameKind`, with [`BOOT_FLAG`] for boot memory.
     kind: AtomicU8,
     /// `page_ref_count` of the frame: the number of users (for a vmemmap reuse frame: the
     /// number of PTEs that map it, INV-2).
@@ -561,12 +564,29 @@ impl FrameStore {
         })
     }
 
+    /// Marks `nr` allocated frames from `pfn` as boot memory (`PageReserved` on memblock pages):
+    /// freeing one later is accounted to `nr_memmap_boot_pages`. Cleared when a frame is freed.
+    pub fn mark_boot(&self, pfn: Pfn, nr: u64) {
+        for i in 0..nr {
+            if let Some(info) = self.info(pfn.add(i)) {
+                info.kind.fetch_or(BOOT_FLAG, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// True if the frame was marked boot memory by [`mark_boot`](Self::mark_boot).
+    #[must_use]
+    pub fn is_boot(&self, pfn: Pfn) -> bool {
+        self.info(pfn)
+            .is_some_and(|i| i.kind.load(Ordering::Relaxed) & BOOT_FLAG != 0)
+    }
+
     /// The state of a frame: unused, or used for a kind with a reference count.
     #[must_use]
     pub fn state(&self, pfn: Pfn) -> FrameState {
         match self.info(pfn) {
             None => FrameState::Unused,
-            Some(i) => match FrameKind::from_raw(i.kind.load(Ordering::Acquire)) {
+            Some(i) => match FrameKind::from_raw(i.kind.load(Ordering::Acquire) & !BOOT_FLAG) {
                 None => FrameState::Unused,
                 Some(kind) => FrameState::Used {
                     kind,

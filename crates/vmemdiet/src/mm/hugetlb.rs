@@ -92,6 +92,7 @@ fn vmemmap_optimize(k: &Kernel, head: Pfn, order: Order, mode: Hvo) -> Result<()
             .offset(g.pmd_size().bytes());
     }
     let h = m.frames().alloc(0, FrameKind::Memmap)?;
+    let before_tail = m.frames().usage().memmap_ram();
     let first = m.kernel_pt().lookup(start).expect("mapped at boot").pfn();
     copy_frame(
         m.frames().frame(h).expect("backed"),
@@ -134,13 +135,31 @@ fn vmemmap_optimize(k: &Kernel, head: Pfn, order: Order, mode: Hvo) -> Result<()
         m.enable_fake_heads();
     }
     m.flush_tlb_kernel();
+    // vmemmap_remap_free: the new head page and a newly created shared tail page are
+    // memmap_pages_add(1) each; every page given back is counted where it came from.
+    let created = m.frames().usage().memmap_ram() - before_tail;
+    k.stats
+        .nr_memmap_pages
+        .fetch_add(1 + created, Ordering::Relaxed);
     for f in old {
         if m.frames().put(f) == 0 {
-            m.frames().free(f, 0, FrameKind::Memmap)?;
+            free_vmemmap_page(k, f)?;
         }
     }
     k.hugetlb.stats.optimized.fetch_add(1, Ordering::Relaxed);
     Ok(())
+}
+
+/// `free_vmemmap_page`: gives a vmemmap frame back, counting it off `nr_memmap_boot_pages`
+/// when it was boot memory (`PageReserved`), else off `nr_memmap_pages`.
+fn free_vmemmap_page(k: &Kernel, f: Pfn) -> Result<(), FrameError> {
+    let counter = if k.machine.frames().is_boot(f) {
+        &k.stats.nr_memmap_boot_pages
+    } else {
+        &k.stats.nr_memmap_pages
+    };
+    counter.fetch_sub(1, Ordering::Relaxed);
+    k.machine.frames().free(f, 0, FrameKind::Memmap)
 }
 
 /// `hugetlb_vmemmap_restore_folio`: gives the huge page back its own vmemmap pages (V − 1 fresh
@@ -152,6 +171,7 @@ fn vmemmap_restore(k: &Kernel, head: Pfn, order: Order) -> Result<(), FrameError
     let (start, end) = vmemmap_range(k, head, order);
     let v = end.distance_from(start) / p;
     let mut fresh = Vec::new();
+    // alloc_vmemmap_page_list: memmap_pages_add(nr) once all are there.
     for _ in 1..v {
         match m.frames().alloc(0, FrameKind::Memmap) {
             Ok(f) => fresh.push(f),
@@ -163,6 +183,9 @@ fn vmemmap_restore(k: &Kernel, head: Pfn, order: Order) -> Result<(), FrameError
             }
         }
     }
+    k.stats
+        .nr_memmap_pages
+        .fetch_add(fresh.len() as u64, Ordering::Relaxed);
     // The template: what page 1 maps now, with the first three struct pages reset to a copy of
     // the fourth (`reset_struct_pages`: a kept head page holds the head and folio fields there).
     let src = m.kernel_pt().lookup(start.offset(p)).expect("mapped").pfn();
@@ -187,7 +210,11 @@ fn vmemmap_restore(k: &Kernel, head: Pfn, order: Order) -> Result<(), FrameError
             let prev = Pte::from_raw(
                 slot.swap(Pte::new(f, Pte::PRESENT | Pte::RW).raw(), Ordering::AcqRel),
             );
+            // The kept head copy and shared tail pages are never boot memory.
+            let held = m.frames().usage().memmap_ram();
             put_vmemmap_frame(k, prev.pfn(), None);
+            let freed = held - m.frames().usage().memmap_ram();
+            k.stats.nr_memmap_pages.fetch_sub(freed, Ordering::Relaxed);
             addr = addr.offset(p);
         }
     }

@@ -49,6 +49,9 @@ pub struct KernelStats {
     pub struct_pages_populated: AtomicU64,
     /// `/proc/vmstat` `nr_memmap_pages` for hot-added memmap, as the profile's kernel counts it.
     pub(crate) nr_memmap_pages: AtomicU64,
+    /// `/proc/vmstat` `nr_memmap_boot_pages`: memmap allocated at boot (memblock), less what
+    /// HugeTLB vmemmap optimization gave back.
+    pub(crate) nr_memmap_boot_pages: AtomicU64,
 }
 
 /// The `next` profile's shared read-only tail frame (and all-tail PTE table) of one order.
@@ -94,6 +97,13 @@ impl Kernel {
                 Some(self.stats.nr_memmap_pages.load(Ordering::Relaxed))
             }
         }
+    }
+
+    /// `/proc/vmstat` `nr_memmap_boot_pages` as this kernel reports it (`None` before 6.11).
+    #[must_use]
+    pub fn nr_memmap_boot_pages(&self) -> Option<u64> {
+        self.nr_memmap_pages()
+            .map(|_| self.stats.nr_memmap_boot_pages.load(Ordering::Relaxed))
     }
 
     /// The struct pages initialised so far.

@@ -41,6 +41,12 @@ pub(crate) fn sparse_init(k: &Kernel) -> Result<(), BootError> {
                 continue;
             }
             let block = m.frames().alloc(g.pmd_order(), FrameKind::Memmap)?;
+            m.frames().mark_boot(block, 1 << g.pmd_order());
+            // memmap_boot_pages_add(DIV_ROUND_UP(PAGES_PER_SECTION * sizeof(struct page), ..)).
+            k.stats.nr_memmap_boot_pages.fetch_add(
+                g.vmemmap_pages_for(g.pages_per_section()),
+                Ordering::Relaxed,
+            );
             slot.store(
                 Pte::new(block, Pte::PRESENT | Pte::RW | Pte::HUGE).raw(),
                 Ordering::Release,
