@@ -119,6 +119,9 @@ pub struct Report {
     pub mode: Mode,
     pub sizes: Sizes,
     pub planner: Vec<PlanEntry>,
+    /// The memdesc end state: devdax per TiB with an 8-byte struct page (brief §9.9), beside
+    /// the 64-byte rows of `planner`.
+    pub memdesc: Vec<PlanEntry>,
     pub bootstrap: Vec<BootstrapResult>,
     pub gup: Vec<GupResult>,
     pub mr: Vec<MrResult>,
@@ -179,6 +182,17 @@ pub fn collect(mode: Mode, tick: &mut dyn FnMut(&str)) -> Result<Report, ReportE
             planner.push(PlanEntry {
                 kind: Kind::Devdax,
                 row: PlanRow::new(&cfg, measured, true),
+            });
+        }
+    }
+    let mut memdesc = Vec::new();
+    for profile in [Profile::V6_15, Profile::MM_2026] {
+        for align in ALIGNS {
+            let mut cfg = PlanConfig::new(ByteSize::tib(1), align, MapMode::Mem, profile);
+            cfg.struct_page_size = 8;
+            memdesc.push(PlanEntry {
+                kind: Kind::Devdax,
+                row: PlanRow::new(&cfg, plan(&cfg)?, false),
             });
         }
     }
@@ -258,6 +272,7 @@ pub fn collect(mode: Mode, tick: &mut dyn FnMut(&str)) -> Result<Report, ReportE
         mode,
         sizes: s,
         planner,
+        memdesc,
         bootstrap: boot,
         gup: gups,
         mr: mrs,
@@ -725,6 +740,7 @@ mod tests {
             mode: Mode::Quick,
             sizes: Mode::Quick.sizes(),
             planner,
+            memdesc: Vec::new(),
             bootstrap,
             gup,
             mr,
