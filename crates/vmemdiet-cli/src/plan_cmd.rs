@@ -53,8 +53,97 @@ pub struct PlanArgs {
     /// Machine-readable output: an object for one configuration, an array for several.
     #[arg(long)]
     json: bool,
+    /// Every column (kind, size, map, exact counts): wider than 80 columns.
+    #[arg(long)]
+    wide: bool,
 }
 
+/// The columns that fit an 80-column terminal; a column whose value is the same on every row
+/// is dropped to the line under the table (see [`narrow_table`]).
+const NARROW_COLUMNS: &[Column<(Kind, PlanRow)>] = &[
+    ("kind", |(k, _)| k.to_string()),
+    ("align", |(_, r)| ByteSize::new(r.align).short()),
+    ("map", |(_, r)| r.map.to_string()),
+    ("profile", |(_, r)| r.profile.to_string()),
+    ("memmap", |(_, r)| size1(r.memmap_bytes)),
+    ("% size", |(_, r)| {
+        #[allow(clippy::cast_precision_loss)]
+        let pct = r.memmap_bytes as f64 * 100.0 / r.size as f64;
+        match pct {
+            0.0 => "0".into(),
+            p if p < 0.0001 => "<0.0001".into(),
+            p if p < 0.01 => format!("{p:.4}"),
+            p => format!("{p:.2}"),
+        }
+    }),
+    ("tables", |(_, r)| size1(r.pagetable_bytes)),
+    ("on dev", |(_, r)| size1(r.device_bytes)),
+    ("vmstat", |(_, r)| {
+        r.nr_memmap_pages.map_or_else(|| "-".into(), count)
+    }),
+];
+
+/// A size for a narrow cell: `16 GiB` when exact, else one decimal (`32.1 MiB`), or `0`.
+fn size1(bytes: u64) -> String {
+    let b = ByteSize::new(bytes);
+    for (unit, name) in [
+        (ByteSize::TIB, "TiB"),
+        (ByteSize::GIB, "GiB"),
+        (ByteSize::MIB, "MiB"),
+        (ByteSize::KIB, "KiB"),
+    ] {
+        if bytes >= unit {
+            #[allow(clippy::cast_precision_loss)]
+            let v = bytes as f64 / unit as f64;
+            return if b.is_multiple_of(ByteSize::new(unit)) {
+                format!("{} {name}", bytes / unit)
+            } else {
+                format!("{v:.1} {name}")
+            };
+        }
+    }
+    bytes.to_string()
+}
+
+/// A count for people: exact below a million, else `268.4M` / `4.29G`.
+fn count(n: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let f = n as f64;
+    if n < 1_000_000 {
+        n.to_string()
+    } else if n < 1_000_000_000 {
+        format!("{:.1}M", f / 1e6)
+    } else {
+        format!("{:.2}G", f / 1e9)
+    }
+}
+
+/// The narrow table: drops `kind` and `map` when every row has the same value (they go to the
+/// returned note instead), and `on dev` when nothing is on the device.
+fn narrow_table(rows: &[(Kind, PlanRow)]) -> (comfy_table::Table, String) {
+    let same = |f: fn(&(Kind, PlanRow)) -> String| {
+        rows.first()
+            .map(f)
+            .filter(|v| rows.iter().all(|r| &f(r) == v))
+    };
+    let mut note = Vec::new();
+    let mut columns = Vec::new();
+    for &(name, cell) in NARROW_COLUMNS {
+        let constant = match name {
+            "kind" | "map" => same(cell),
+            "on dev" => same(cell).filter(|v| v == "0"),
+            _ => None,
+        };
+        match constant {
+            Some(_) if name == "on dev" => {}
+            Some(v) => note.push(if name == "map" { format!("map={v}") } else { v }),
+            None => columns.push((name, cell)),
+        }
+    }
+    (column_table(&columns, rows), note.join(", "))
+}
+
+/// Every column, for `--wide`.
 const PLAN_COLUMNS: &[Column<(Kind, PlanRow)>] = &[
     ("kind", |(k, _)| k.to_string()),
     ("size", |(_, r)| ByteSize::new(r.size).to_string()),
@@ -142,11 +231,24 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
         return print_json(&rows);
     }
     let rows: Vec<(Kind, PlanRow)> = configs.iter().map(|c| c.kind).zip(rows).collect();
-    println!("{}", column_table(PLAN_COLUMNS, &rows));
-    println!(
-        "{} on {}: memmap = struct-page frames in RAM; page tables = vmemmap page-table frames; on device = --map=dev reserve.",
-        if a.simulate { "measured on the simulated machine" } else { "planned (closed form)" },
-        a.arch
-    );
+    let how = if a.simulate {
+        "measured on the simulated machine"
+    } else {
+        "planned (closed form)"
+    };
+    if a.wide {
+        println!("{}", column_table(PLAN_COLUMNS, &rows));
+        println!(
+            "{how} on {}: memmap = struct-page frames in RAM; page tables = vmemmap page-table frames; on device = --map=dev reserve.",
+            a.arch
+        );
+    } else {
+        let (t, constant) = narrow_table(&rows);
+        println!("{t}");
+        println!(
+            "{} {constant} on {}, {how}.\nmemmap = struct-page frames in RAM; % of the device; tables = vmemmap page\ntables; on dev = --map=dev reserve; vmstat = nr_memmap_pages as the kernel\nreports it (- before 6.11). --wide for every column, --json for tools.",
+            a.size, a.arch
+        );
+    }
     Ok(())
 }

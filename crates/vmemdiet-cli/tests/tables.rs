@@ -68,7 +68,12 @@ fn holds(header: &str, cell: &str) -> bool {
         "init" | "atomics" | "walks" | "slow" | "threads" | "pages" | "sg ents"
         | "struct pages" | "initialized" => is_uint(cell),
         "nr_memmap_pages" => cell == "-" || is_uint(cell),
-        "memmap" | "memmap (RAM)" | "page tables" | "on device" => {
+        // Counts for people: exact below a million, else 268.4M / 4.29G.
+        "vmstat" => {
+            cell == "-" || is_uint(cell) || cell.strip_suffix(['M', 'G']).is_some_and(is_decimal)
+        }
+        "% size" => cell == "<0.0001" || is_decimal(cell),
+        "memmap" | "memmap (RAM)" | "page tables" | "on device" | "tables" | "on dev" => {
             cell == "0"
                 || with_unit(cell, &["B", "KiB", "MiB", "GiB", "TiB"]).is_some_and(is_decimal)
         }
@@ -190,12 +195,83 @@ fn bench_hugetlb_pool_table() {
 #[test]
 fn plan_tables() {
     let col = check(&["plan", "--size", "1TiB"], 6);
+    assert_eq!(col("memmap")[..3], ["16 GiB", "16 GiB", "16 GiB"]);
+    assert_eq!(col("vmstat")[..4], ["-", "-", "-", "4.2M"]);
+    let col = check(&["plan", "--size", "1TiB", "--wide"], 6);
     assert_eq!(col("memmap (RAM)")[..3], ["16 GiB", "16 GiB", "16 GiB"]);
     let col = check(
         &[
-            "plan", "--size", "1TiB", "--kind", "hugetlb", "--align", "2M,1G",
+            "plan", "--size", "1TiB", "--kind", "hugetlb", "--align", "2M,1G", "--wide",
         ],
         2,
     );
     assert_eq!(col("kind"), ["hugetlb", "hugetlb"]);
+    // Mixed kinds and maps keep their columns in the narrow table.
+    let col = check(
+        &[
+            "plan",
+            "--size",
+            "1TiB",
+            "--kind",
+            "devdax,hugetlb",
+            "--align",
+            "2M",
+        ],
+        2,
+    );
+    assert_eq!(col("kind"), ["devdax", "hugetlb"]);
+    let col = check(
+        &[
+            "plan", "--size", "1TiB", "--align", "2M", "--map", "mem,dev",
+        ],
+        2,
+    );
+    assert_eq!(col("on dev"), ["0", "16.0 GiB"]);
+}
+
+#[test]
+fn plan_fits_80_columns_without_wide() {
+    for args in [
+        &["plan", "--size", "1TiB"][..],
+        &[
+            "plan",
+            "--size",
+            "1TiB",
+            "--align",
+            "2M",
+            "--map",
+            "mem,dev",
+            "--profile",
+            "v6.15,next",
+        ],
+        &[
+            "plan",
+            "--size",
+            "12TiB",
+            "--align",
+            "2M,1G",
+            "--kind",
+            "devdax,hugetlb",
+        ],
+        &[
+            "plan",
+            "--size",
+            "1TiB",
+            "--align",
+            "1G",
+            "--profile",
+            "v6.12,mm-2026",
+        ],
+    ] {
+        let out = Command::cargo_bin("vmemdiet")
+            .unwrap()
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        for line in text.lines() {
+            assert!(line.chars().count() <= 80, "{args:?}: {line:?}");
+        }
+    }
 }
