@@ -237,12 +237,20 @@ impl PlanRow {
 pub enum PlanError {
     #[error(transparent)]
     Dax(#[from] DaxError),
-    #[error("{size} at {start} ends beyond the {arch} physical address limit of {limit}; use --arch x86_64-la57 (5-level paging) for devices this large")]
+    #[error("{size} at {start} ends beyond the {arch} physical address limit of {limit}{}", la57_advice(*arch, *start, *size))]
     TooLarge {
         size: ByteSize,
         start: PhysAddr,
         limit: ByteSize,
         arch: Arch,
+    },
+    #[error("{what} needs System RAM up to {}, beyond the {arch} physical address limit of {limit}; give a smaller {flag}", end.map_or_else(|| "past 2^64 bytes".to_string(), |e| e.to_string()))]
+    RamTooLarge {
+        what: String,
+        end: Option<PhysAddr>,
+        limit: ByteSize,
+        arch: Arch,
+        flag: &'static str,
     },
     #[error("RAM size {size} must be at least {min} and a multiple of the {section} section size")]
     BadRam {
@@ -258,6 +266,19 @@ pub enum PlanError {
     StructPageSize(u64),
     #[error("struct page size {0} B: the what-if is modelled for device-dax only (--kind devdax)")]
     StructPageSizeHugetlb(u64),
+}
+
+/// The advice for a device beyond the 4-level limit, given only where 5-level paging would hold
+/// it.
+fn la57_advice(arch: Arch, start: PhysAddr, size: ByteSize) -> String {
+    let fits = start
+        .checked_add(size)
+        .is_some_and(|end| end <= Arch::X86_64La57.geometry().max_phys());
+    if arch == Arch::X86_64 && fits {
+        "; use --arch x86_64-la57 (5-level paging) for devices this large".into()
+    } else {
+        String::new()
+    }
 }
 
 /// Where a plan places the device: at the start of the device region of its machine.
@@ -310,13 +331,23 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
         });
     }
     let sw = cfg.profile.switches();
-    let too_large = |start| PlanError::TooLarge {
-        size: cfg.size,
-        start,
+    let ram_limit = ram_end(g, cfg.ram_size);
+    if ram_limit.is_none_or(|end| end > g.max_phys()) {
+        return Err(PlanError::RamTooLarge {
+            what: format!("--ram {}", cfg.ram_size),
+            end: ram_limit,
+            limit: ByteSize::new(g.max_phys().as_u64()),
+            arch: cfg.arch,
+            flag: "--ram",
+        });
+    }
+    let start = device_start(cfg).ok_or_else(|| PlanError::RamTooLarge {
+        what: format!("--ram {}", cfg.ram_size),
+        end: ram_end(g, cfg.ram_size),
         limit: ByteSize::new(g.max_phys().as_u64()),
         arch: cfg.arch,
-    };
-    let start = device_start(cfg).ok_or_else(|| too_large(PhysAddr::new(0)))?;
+        flag: "--ram",
+    })?;
     let spec = DevDaxSpec {
         size: cfg.size,
         align: cfg.align,
@@ -468,10 +499,16 @@ fn plan_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
         }
         .into());
     }
-    if ram_end(g, cfg.machine_ram()).is_none_or(|end| end > g.max_phys()) {
-        return Err(PlanError::TooLarge {
-            size: cfg.size,
-            start: PhysAddr::new(0),
+    let end = ram_end(g, cfg.machine_ram());
+    if end.is_none_or(|end| end > g.max_phys()) {
+        return Err(PlanError::RamTooLarge {
+            what: format!(
+                "a {} HugeTLB pool (in {} of RAM)",
+                cfg.size,
+                cfg.machine_ram()
+            ),
+            end,
+            flag: "--size or --ram",
             limit: ByteSize::new(g.max_phys().as_u64()),
             arch: cfg.arch,
         });
@@ -717,6 +754,38 @@ mod tests {
         // Devdax hot-add leaves the boot counter alone.
         let d = p(ByteSize::tib(1), m2, Profile::V6_15);
         assert_eq!(d.nr_memmap_boot_pages, Some(0));
+    }
+
+    #[test]
+    fn too_large_errors_name_the_cause_and_only_valid_advice() {
+        let mut cfg = PlanConfig::new(
+            ByteSize::tib(100),
+            ByteSize::gib(1),
+            MapMode::Mem,
+            Profile::V6_15,
+        );
+        let e = plan(&cfg).unwrap_err().to_string();
+        assert!(e.contains("use --arch x86_64-la57"), "{e}");
+        // Already 5-level, or too large even for it: no advice to switch.
+        cfg.arch = Arch::X86_64La57;
+        cfg.size = ByteSize::new(4095 << 50);
+        let e = plan(&cfg).unwrap_err().to_string();
+        assert!(!e.contains("--arch"), "{e}");
+        // RAM beyond the limit is said to be the RAM's fault.
+        let mut cfg = PlanConfig::new(
+            ByteSize::tib(1),
+            ByteSize::gib(1),
+            MapMode::Mem,
+            Profile::V6_15,
+        );
+        cfg.ram_size = ByteSize::tib(100);
+        let e = plan(&cfg).unwrap_err();
+        assert!(
+            matches!(e, PlanError::RamTooLarge { flag: "--ram", .. }),
+            "{e}"
+        );
+        cfg.ram_size = ByteSize::new(u64::MAX & !((128 << 20) - 1));
+        assert!(plan(&cfg).unwrap_err().to_string().contains("past 2^64"));
     }
 
     #[test]
