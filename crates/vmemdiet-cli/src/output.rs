@@ -58,9 +58,11 @@ impl<C: Display, R: serde::Serialize + 'static> Bench<C, R> {
     /// (`json`) or as a table followed by the footer.
     pub fn run(&self, configs: &[C], json: bool) -> anyhow::Result<()> {
         let pb = progress(configs.len() as u64 * self.ticks_per_config, self.name);
+        let mut log = StepLog::new(configs.len());
         let mut rows = Vec::with_capacity(configs.len());
         for c in configs {
             rows.push((self.run)(c, &pb).with_context(|| c.to_string())?);
+            log.done(&c.to_string());
         }
         pb.finish_and_clear();
         if json {
@@ -70,6 +72,43 @@ impl<C: Display, R: serde::Serialize + 'static> Bench<C, R> {
             println!("{}", self.footer);
         }
         Ok(())
+    }
+}
+
+/// Progress for a log rather than a terminal: when stderr is not a terminal (CI, a pipe, a
+/// file), one line per finished step with the time so far and an estimate of the rest.
+#[derive(Debug)]
+pub struct StepLog {
+    total: usize,
+    done: usize,
+    start: std::time::Instant,
+    enabled: bool,
+}
+
+impl StepLog {
+    /// A log of `total` steps; silent when stderr is a terminal (the bar shows progress there).
+    pub fn new(total: usize) -> StepLog {
+        StepLog {
+            total,
+            done: 0,
+            start: std::time::Instant::now(),
+            enabled: !std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Records a finished step named `what`.
+    pub fn done(&mut self, what: &str) {
+        self.done += 1;
+        if !self.enabled || self.total < 2 {
+            return;
+        }
+        let elapsed = self.start.elapsed().as_secs_f64();
+        #[allow(clippy::cast_precision_loss)]
+        let left = elapsed / self.done as f64 * (self.total - self.done) as f64;
+        eprintln!(
+            "[{}/{}] {what}: {elapsed:.1} s so far, about {left:.0} s left",
+            self.done, self.total
+        );
     }
 }
 

@@ -10,7 +10,9 @@ use vmemdiet::plan::{plan, Kind, PlanConfig, PlanRow, DEFAULT_RAM};
 use vmemdiet::simulate::simulate;
 use vmemdiet::workload::configs::{expand, Options};
 
-use crate::output::{column_table, human, parse_size, print_json, progress, Column, SwitchArgs};
+use crate::output::{
+    column_table, human, parse_size, print_json, progress, Column, StepLog, SwitchArgs,
+};
 
 /// Arguments of `vmemdiet plan`.
 #[derive(Debug, Args)]
@@ -210,6 +212,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
         if a.simulate { "simulating" } else { "planning" },
     );
     let mut rows = Vec::new();
+    let mut log = StepLog::new(if a.simulate { configs.len() } else { 0 });
     for c in &configs {
         let cost = if a.simulate {
             simulate(c).with_context(|| {
@@ -225,6 +228,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
         };
         rows.push(PlanRow::new(c, cost, a.simulate));
         pb.inc(1);
+        log.done(&c.to_string());
     }
     pb.finish_and_clear();
     if a.json {

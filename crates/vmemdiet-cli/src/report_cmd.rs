@@ -15,7 +15,7 @@ use vmemdiet::workload::mr::MrResult;
 use vmemdiet::workload::report::{self, At, Comparison, Mode, PlanEntry, Report, PROFILES};
 use vmemdiet::workload::seeds::SEEDS;
 
-use crate::output::{progress, ratio, table, us};
+use crate::output::{progress, ratio, table, us, StepLog};
 
 /// Arguments of `vmemdiet report`.
 #[derive(Debug, Args)]
@@ -46,9 +46,11 @@ pub fn run(a: &ReportArgs) -> anyhow::Result<()> {
     // place fails at once, and replace --out whole at the end: a failed run leaves nothing.
     let staging = Staging::new(&a.out)?;
     let pb = progress(report::steps(), "report");
+    let mut log = StepLog::new(usize::try_from(report::steps()).unwrap_or(usize::MAX));
     let r = report::collect(mode, &mut |what| {
         pb.set_message(what.to_string());
         pb.inc(1);
+        log.done(what);
     })?;
     pb.finish_and_clear();
     let md = markdown(&r);
