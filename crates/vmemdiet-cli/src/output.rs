@@ -156,6 +156,28 @@ pub fn ratio(r: f64) -> String {
     }
 }
 
+/// A size for a narrow cell: `16 GiB` when exact, else one decimal (`32.1 MiB`), or `0`.
+pub fn size_short(bytes: u64) -> String {
+    let b = ByteSize::new(bytes);
+    for (unit, name) in [
+        (ByteSize::TIB, "TiB"),
+        (ByteSize::GIB, "GiB"),
+        (ByteSize::MIB, "MiB"),
+        (ByteSize::KIB, "KiB"),
+    ] {
+        if bytes >= unit {
+            #[allow(clippy::cast_precision_loss)]
+            let v = bytes as f64 / unit as f64;
+            return if b.is_multiple_of(ByteSize::new(unit)) {
+                format!("{} {name}", bytes / unit)
+            } else {
+                format!("{v:.1} {name}")
+            };
+        }
+    }
+    bytes.to_string()
+}
+
 /// Microseconds for people.
 pub fn us(v: f64) -> String {
     if v >= 10_000.0 {

@@ -11,7 +11,7 @@ use vmemdiet::simulate::simulate;
 use vmemdiet::workload::configs::{expand, Options};
 
 use crate::output::{
-    column_table, human, parse_size, print_json, progress, Column, StepLog, SwitchArgs,
+    column_table, human, parse_size, print_json, progress, size_short, Column, StepLog, SwitchArgs,
 };
 
 /// Arguments of `vmemdiet plan`.
@@ -67,7 +67,7 @@ const NARROW_COLUMNS: &[Column<(Kind, PlanRow)>] = &[
     ("align", |(_, r)| ByteSize::new(r.align).short()),
     ("map", |(_, r)| r.map.to_string()),
     ("profile", |(_, r)| r.profile.to_string()),
-    ("memmap", |(_, r)| size1(r.memmap_bytes)),
+    ("memmap", |(_, r)| size_short(r.memmap_bytes)),
     ("% size", |(_, r)| {
         #[allow(clippy::cast_precision_loss)]
         let pct = r.memmap_bytes as f64 * 100.0 / r.size as f64;
@@ -78,34 +78,12 @@ const NARROW_COLUMNS: &[Column<(Kind, PlanRow)>] = &[
             p => format!("{p:.2}"),
         }
     }),
-    ("tables", |(_, r)| size1(r.pagetable_bytes)),
-    ("on dev", |(_, r)| size1(r.device_bytes)),
+    ("tables", |(_, r)| size_short(r.pagetable_bytes)),
+    ("on dev", |(_, r)| size_short(r.device_bytes)),
     ("vmstat", |(_, r)| {
         r.nr_memmap_pages.map_or_else(|| "-".into(), count)
     }),
 ];
-
-/// A size for a narrow cell: `16 GiB` when exact, else one decimal (`32.1 MiB`), or `0`.
-fn size1(bytes: u64) -> String {
-    let b = ByteSize::new(bytes);
-    for (unit, name) in [
-        (ByteSize::TIB, "TiB"),
-        (ByteSize::GIB, "GiB"),
-        (ByteSize::MIB, "MiB"),
-        (ByteSize::KIB, "KiB"),
-    ] {
-        if bytes >= unit {
-            #[allow(clippy::cast_precision_loss)]
-            let v = bytes as f64 / unit as f64;
-            return if b.is_multiple_of(ByteSize::new(unit)) {
-                format!("{} {name}", bytes / unit)
-            } else {
-                format!("{v:.1} {name}")
-            };
-        }
-    }
-    bytes.to_string()
-}
 
 /// A count for people: exact below a million, else `268.4M` / `4.29G`.
 fn count(n: u64) -> String {

@@ -15,7 +15,7 @@ use vmemdiet::workload::mr::MrResult;
 use vmemdiet::workload::report::{self, At, Comparison, Mode, PlanEntry, Report, PROFILES};
 use vmemdiet::workload::seeds::SEEDS;
 
-use crate::output::{progress, ratio, table, us, StepLog};
+use crate::output::{progress, ratio, size_short, table, us, StepLog};
 
 /// Arguments of `vmemdiet report`.
 #[derive(Debug, Args)]
@@ -65,7 +65,7 @@ pub fn run(a: &ReportArgs) -> anyhow::Result<()> {
     staging.commit()?;
     print_terminal(&r);
     println!(
-        "\nwrote {}/report.json, report.md, memmap.svg, bootstrap.svg, gup.svg, mr.svg",
+        "\nwrote {}/: report.json, report.md,\nmemmap.svg, bootstrap.svg, gup.svg, mr.svg",
         a.out.display()
     );
     Ok(())
@@ -106,6 +106,39 @@ fn comparison_rows(cs: &[Comparison]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The comparisons for an 80-column terminal: each cell on up to three short lines, the
+/// after/limit figure left to report.md and report.json.
+fn comparison_rows_narrow(cs: &[Comparison]) -> Vec<Vec<String>> {
+    comparison_rows(cs)
+        .into_iter()
+        .map(|r| {
+            vec![
+                format!("{}\n{}", wrap(&r[0], 24), r[1]),
+                format!("{}\n{}", r[2].replace(" -> ", " ->\n"), r[3]),
+                format!("{}\n{}", r[4].replace(" -> ", " ->\n"), r[5]),
+                r[6].clone(),
+            ]
+        })
+        .collect()
+}
+
+/// `text` broken at spaces into lines of at most `width` characters.
+fn wrap(text: &str, width: usize) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(l) if l.chars().count() + 1 + word.chars().count() <= width => {
+                l.push(' ');
+                l.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines.join("\n")
+}
+
+const HEADER_NARROW: [&str; 4] = ["measurement", "ours", "seeds", "ours/seeds"];
+
 const HEADER: [&str; 8] = [
     "measurement",
     "profiles",
@@ -124,37 +157,38 @@ fn planned(r: &Report, kind: Kind, p: Profile, align: ByteSize) -> Option<&PlanE
 
 fn print_terminal(r: &Report) {
     println!(
-        "vmemdiet report ({:?} mode) — the seeds side by side, ours measured on this machine\n",
+        "vmemdiet report ({:?} mode): the seeds side by side, ours from this machine\n",
         r.mode
     );
-    let mut t = table(&HEADER);
-    for row in comparison_rows(&r.comparisons) {
+    let mut t = table(&HEADER_NARROW);
+    for row in comparison_rows_narrow(&r.comparisons) {
         t.add_row(row);
     }
     println!("{t}");
+    println!("ratios: before / after; ours/seeds above 1: our speed-up is larger. Time over\nits limit measured in the same run: report.md and report.json.");
     let names: Vec<String> = vmemdiet::mm::profile::ALL_PROFILES
         .iter()
         .map(ToString::to_string)
         .collect();
-    let mut header = vec!["kind", "align"];
+    let mut header = vec!["align"];
     header.extend(names.iter().map(String::as_str));
-    let mut t = table(&header);
     for kind in [Kind::Devdax, Kind::Hugetlb] {
+        let mut t = table(&header);
         for align in [ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1)] {
             let cells: Vec<String> = vmemdiet::mm::profile::ALL_PROFILES
                 .iter()
                 .filter_map(|&p| planned(r, kind, p, align))
-                .map(|e| ByteSize::new(e.row.memmap_bytes).to_string())
+                .map(|e| size_short(e.row.memmap_bytes))
                 .collect();
             if cells.is_empty() {
                 continue;
             }
-            let mut row = vec![kind.to_string(), align.short()];
+            let mut row = vec![align.short()];
             row.extend(cells);
             t.add_row(row);
         }
+        println!("\n{kind} memmap (struct-page frames in RAM) per TiB, planner:\n{t}");
     }
-    println!("\nmemmap (struct-page frames in RAM) per TiB, planner:\n{t}");
     let mut t = table(&[
         "align",
         "profile",
@@ -165,12 +199,14 @@ fn print_terminal(r: &Report) {
     for row in kernels_since_rows(r) {
         t.add_row(row);
     }
-    println!("\nkernels since the series: devdax per TiB, true RAM cost beside what /proc/vmstat nr_memmap_pages reports:\n{t}");
+    println!("\nkernels since the series: devdax per TiB, the true RAM cost beside what\n/proc/vmstat nr_memmap_pages reports:\n{t}");
     let mut t = table(&["align", "profile", "64 B struct page", "8 B (memdesc)"]);
     for row in memdesc_rows(r) {
         t.add_row(row);
     }
-    println!("\nthe memdesc end state: devdax memmap per TiB with an 8-byte descriptor beside today's:\n{t}");
+    println!(
+        "\nthe memdesc end state: devdax memmap per TiB, 8-byte descriptor beside today's:\n{t}"
+    );
     let mut t = table(&SINCE_TIMES);
     for row in kernels_since_times(r) {
         t.add_row(row);

@@ -23,6 +23,12 @@ fn quick_report_writes_every_file_and_after_is_cheaper() {
         stdout.contains(&dir.path().display().to_string()),
         "says where the files are"
     );
+    for line in stdout.lines().filter(|l| !l.starts_with("wrote ")) {
+        assert!(
+            line.chars().count() <= 80,
+            "wider than 80 columns: {line:?}"
+        );
+    }
     for f in [
         "report.json",
         "report.md",
