@@ -49,6 +49,9 @@ pub struct PoolArgs {
     /// Machine-readable output (an array).
     #[arg(long)]
     json: bool,
+    /// Every column (the default table keeps what fits 80 columns).
+    #[arg(long)]
+    wide: bool,
 }
 
 /// Arguments of `vmemdiet bench mr`.
@@ -80,6 +83,9 @@ pub struct MrArgs {
     /// Machine-readable output (an array).
     #[arg(long)]
     json: bool,
+    /// Every column (the default table keeps what fits 80 columns).
+    #[arg(long)]
+    wide: bool,
 }
 
 /// Arguments of `vmemdiet bench gup`.
@@ -124,6 +130,9 @@ pub struct GupArgs {
     /// Machine-readable output (an array).
     #[arg(long)]
     json: bool,
+    /// Every column (the default table keeps what fits 80 columns).
+    #[arg(long)]
+    wide: bool,
 }
 
 /// Arguments of `vmemdiet bench bootstrap`.
@@ -152,6 +161,9 @@ pub struct BootstrapArgs {
     /// Machine-readable output (an array).
     #[arg(long)]
     json: bool,
+    /// Every column (the default table keeps what fits 80 columns).
+    #[arg(long)]
+    wide: bool,
 }
 
 pub fn run(cmd: &BenchCommand) -> anyhow::Result<()> {
@@ -190,12 +202,13 @@ fn bootstrap_cmd(a: &BootstrapArgs) -> anyhow::Result<()> {
         ticks_per_config: u64::from(a.runs),
         run: |c, pb| Ok(bootstrap::run(c, &mut || pb.inc(1))?),
         columns: BOOTSTRAP_COLUMNS,
+        narrow: &["size", "align", "map", "profile", "create", "destroy", "c/limit", "memmap"],
         footer: format!(
             "medians of {} runs; limit = time to write init x 64 bytes with plain stores on this machine, same run; c/limit = create / limit; init = struct pages initialized; memmap = struct-page frames in RAM",
             a.runs
         ),
     }
-    .run(&configs, a.json)
+    .run(&configs, a.json, a.wide)
 }
 
 const GUP_COLUMNS: &[Column<GupResult>] = &[
@@ -234,12 +247,13 @@ fn gup_cmd(a: &GupArgs) -> anyhow::Result<()> {
             Ok(gup::bench(c, &mut move || pb.inc(1))?)
         },
         columns: GUP_COLUMNS,
+        narrow: &["op", "kind", "size", "align", "profile", "get", "put", "get/lim", "put/lim"],
         footer: format!(
             "medians of {} runs (slowest of {} thread(s)), {} pages per call; limits (lim): writing/reading 8 bytes per page, same run; atomics = refcount atomics of get + put; slow = pages taken by the slow path",
             a.runs, a.threads, a.nr_per_call
         ),
     }
-    .run(&configs, a.json)
+    .run(&configs, a.json, a.wide)
 }
 
 const MR_COLUMNS: &[Column<MrResult>] = &[
@@ -275,9 +289,10 @@ fn mr_cmd(a: &MrArgs) -> anyhow::Result<()> {
             Ok(r)
         },
         columns: MR_COLUMNS,
+        narrow: &["kind", "size", "align", "profile", "round", "pin", "sg", "release"],
         footer: "round = thread-seconds per round; pin, sg and release split each round; sg ents = scatterlist entries of one registration".into(),
     }
-    .run(&configs, a.json)
+    .run(&configs, a.json, a.wide)
 }
 
 const POOL_COLUMNS: &[Column<PoolResult>] = &[
@@ -303,10 +318,11 @@ fn pool_cmd(a: &PoolArgs) -> anyhow::Result<()> {
         ticks_per_config: u64::from(a.runs),
         run: |c, pb| Ok(hugetlb_pool::run(c, &mut || pb.inc(1))?),
         columns: POOL_COLUMNS,
+        narrow: &["size", "page", "profile", "pages", "grow", "shrink", "memmap"],
         footer: format!(
             "medians of {} runs after a warm-up; grow = nr_hugepages 0 -> pages, shrink = back to 0; memmap = struct-page frames in RAM while full",
             a.runs
         ),
     }
-    .run(&configs, a.json)
+    .run(&configs, a.json, a.wide)
 }

@@ -39,6 +39,30 @@ pub fn column_table<R>(columns: &[Column<R>], rows: &[R]) -> Table {
     t
 }
 
+/// A table for an 80-column terminal: only the `keep` columns, and of those the `droppable`
+/// ones whose value every row shares are left out and returned as `name value` notes for the
+/// line under the table.
+pub fn narrow_table<R>(
+    columns: &[Column<R>],
+    rows: &[R],
+    keep: &[&str],
+    droppable: &[&str],
+) -> (Table, Vec<String>) {
+    let mut notes = Vec::new();
+    let mut shown = Vec::new();
+    for &(name, cell) in columns.iter().filter(|c| keep.contains(&c.0)) {
+        let same = rows
+            .first()
+            .map(cell)
+            .filter(|v| droppable.contains(&name) && rows.iter().all(|r| &cell(r) == v));
+        match same {
+            Some(v) => notes.push(format!("{name} {v}")),
+            None => shown.push((name, cell)),
+        }
+    }
+    (column_table(&shown, rows), notes)
+}
+
 /// A benchmark command after its options are expanded: how to run one configuration and how
 /// to print the results.
 pub struct Bench<C, R: 'static> {
@@ -49,14 +73,19 @@ pub struct Bench<C, R: 'static> {
     /// Runs one configuration; advances the bar by `ticks_per_config`.
     pub run: fn(&C, &ProgressBar) -> anyhow::Result<R>,
     pub columns: &'static [Column<R>],
+    /// The columns an 80-column table keeps (`--wide` shows every one).
+    pub narrow: &'static [&'static str],
     /// Printed under the table: what the columns mean.
     pub footer: String,
 }
 
+/// Columns that may move under a narrow table when every row has the same value.
+const SHARED_COLUMNS: [&str; 7] = ["op", "kind", "size", "align", "page", "map", "profile"];
+
 impl<C: Display, R: serde::Serialize + 'static> Bench<C, R> {
     /// Runs every configuration under one progress bar, then prints the rows as a JSON array
     /// (`json`) or as a table followed by the footer.
-    pub fn run(&self, configs: &[C], json: bool) -> anyhow::Result<()> {
+    pub fn run(&self, configs: &[C], json: bool, wide: bool) -> anyhow::Result<()> {
         let pb = progress(configs.len() as u64 * self.ticks_per_config, self.name);
         let mut log = StepLog::new(configs.len());
         let mut rows = Vec::with_capacity(configs.len());
@@ -67,9 +96,19 @@ impl<C: Display, R: serde::Serialize + 'static> Bench<C, R> {
         pb.finish_and_clear();
         if json {
             println!("{}", serde_json::to_string_pretty(&rows)?);
-        } else {
+        } else if wide {
             println!("{}", column_table(self.columns, &rows));
             println!("{}", self.footer);
+        } else {
+            let (t, notes) = narrow_table(self.columns, &rows, self.narrow, &SHARED_COLUMNS);
+            println!("{t}");
+            if !notes.is_empty() {
+                println!("every row: {}", notes.join(", "));
+            }
+            for line in self.footer.lines() {
+                println!("{}", wrap(line, 80));
+            }
+            println!("--wide for every column, --json for tools.");
         }
         Ok(())
     }
@@ -176,6 +215,21 @@ pub fn size_short(bytes: u64) -> String {
         }
     }
     bytes.to_string()
+}
+
+/// `text` broken at spaces into lines of at most `width` characters.
+pub fn wrap(text: &str, width: usize) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(l) if l.chars().count() + 1 + word.chars().count() <= width => {
+                l.push(' ');
+                l.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines.join("\n")
 }
 
 /// Microseconds for people.

@@ -11,7 +11,8 @@ use vmemdiet::simulate::simulate;
 use vmemdiet::workload::configs::{expand, Options};
 
 use crate::output::{
-    column_table, human, parse_size, print_json, progress, size_short, Column, StepLog, SwitchArgs,
+    column_table, human, narrow_table, parse_size, print_json, progress, size_short, Column,
+    StepLog, SwitchArgs,
 };
 
 /// Arguments of `vmemdiet plan`.
@@ -96,31 +97,6 @@ fn count(n: u64) -> String {
     } else {
         format!("{:.2}G", f / 1e9)
     }
-}
-
-/// The narrow table: drops `kind` and `map` when every row has the same value (they go to the
-/// returned note instead), and `on dev` when nothing is on the device.
-fn narrow_table(rows: &[(Kind, PlanRow)]) -> (comfy_table::Table, String) {
-    let same = |f: fn(&(Kind, PlanRow)) -> String| {
-        rows.first()
-            .map(f)
-            .filter(|v| rows.iter().all(|r| &f(r) == v))
-    };
-    let mut note = Vec::new();
-    let mut columns = Vec::new();
-    for &(name, cell) in NARROW_COLUMNS {
-        let constant = match name {
-            "kind" | "map" => same(cell),
-            "on dev" => same(cell).filter(|v| v == "0"),
-            _ => None,
-        };
-        match constant {
-            Some(_) if name == "on dev" => {}
-            Some(v) => note.push(if name == "map" { format!("map={v}") } else { v }),
-            None => columns.push((name, cell)),
-        }
-    }
-    (column_table(&columns, rows), note.join(", "))
 }
 
 /// Every column, for `--wide`.
@@ -225,7 +201,15 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
             a.arch
         );
     } else {
-        let (t, constant) = narrow_table(&rows);
+        let keep: Vec<&str> = NARROW_COLUMNS.iter().map(|c| c.0).collect();
+        let (t, notes) = narrow_table(NARROW_COLUMNS, &rows, &keep, &["kind", "map", "on dev"]);
+        // "kind devdax" reads as "devdax"; nothing on the device needs no mention.
+        let constant = notes
+            .iter()
+            .filter(|n| n.as_str() != "on dev 0")
+            .map(|n| n.strip_prefix("kind ").unwrap_or(n).to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         println!("{t}");
         println!(
             "{} {constant} on {}, {how}.\nmemmap = struct-page frames in RAM; % of the device; tables = vmemmap page\ntables; on dev = --map=dev reserve; vmstat = nr_memmap_pages as the kernel\nreports it (- before 6.11). --wide for every column, --json for tools.",

@@ -15,7 +15,7 @@ use vmemdiet::workload::mr::MrResult;
 use vmemdiet::workload::report::{self, At, Comparison, Mode, PlanEntry, Report, PROFILES};
 use vmemdiet::workload::seeds::SEEDS;
 
-use crate::output::{progress, ratio, size_short, table, us, StepLog};
+use crate::output::{progress, ratio, size_short, table, us, wrap, StepLog};
 
 /// Arguments of `vmemdiet report`.
 #[derive(Debug, Args)]
@@ -120,21 +120,6 @@ fn comparison_rows_narrow(cs: &[Comparison]) -> Vec<Vec<String>> {
             ]
         })
         .collect()
-}
-
-/// `text` broken at spaces into lines of at most `width` characters.
-fn wrap(text: &str, width: usize) -> String {
-    let mut lines: Vec<String> = Vec::new();
-    for word in text.split(' ') {
-        match lines.last_mut() {
-            Some(l) if l.chars().count() + 1 + word.chars().count() <= width => {
-                l.push(' ');
-                l.push_str(word);
-            }
-            _ => lines.push(word.to_string()),
-        }
-    }
-    lines.join("\n")
 }
 
 const HEADER_NARROW: [&str; 4] = ["measurement", "ours", "seeds", "ours/seeds"];

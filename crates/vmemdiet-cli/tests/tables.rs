@@ -120,6 +120,7 @@ fn bench_bootstrap_table() {
             "v5.10,v6.15",
             "--runs",
             "1",
+            "--wide",
         ],
         4,
     );
@@ -144,6 +145,7 @@ fn bench_gup_table() {
             "gup-fast,pin-fast",
             "--runs",
             "1",
+            "--wide",
         ],
         4,
     );
@@ -273,5 +275,64 @@ fn plan_fits_80_columns_without_wide() {
         for line in text.lines() {
             assert!(line.chars().count() <= 80, "{args:?}: {line:?}");
         }
+    }
+}
+
+#[test]
+fn bench_tables_fit_80_columns_and_name_shared_values() {
+    for (args, rows) in [
+        (
+            &[
+                "bench", "gup", "--size", "64M", "--align", "2M", "--runs", "1",
+            ][..],
+            9,
+        ),
+        (
+            &[
+                "bench",
+                "mr",
+                "--size",
+                "64M",
+                "--align",
+                "2M",
+                "--seconds",
+                "0.02",
+            ][..],
+            3,
+        ),
+        (
+            &[
+                "bench",
+                "bootstrap",
+                "--size",
+                "64M",
+                "--align",
+                "4K,2M",
+                "--runs",
+                "1",
+            ][..],
+            4,
+        ),
+        (
+            &["bench", "hugetlb-pool", "--size", "64M", "--runs", "1"][..],
+            3,
+        ),
+    ] {
+        // Every cell of the narrow table still holds what its header says.
+        let _ = check(args, rows);
+        let out = Command::cargo_bin("vmemdiet")
+            .unwrap()
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        for line in text.lines() {
+            assert!(line.chars().count() <= 80, "{args:?}: {line:?}");
+        }
+        assert!(
+            text.contains("every row: "),
+            "{args:?}: shared values named"
+        );
+        assert!(text.contains("size 64 MiB"), "{args:?}");
     }
 }
