@@ -330,7 +330,7 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
             section: g.section_size(),
         });
     }
-    let sw = cfg.profile.switches();
+    let sw = cfg.profile.switches_on(cfg.geometry());
     let ram_limit = ram_end(g, cfg.ram_size);
     if ram_limit.is_none_or(|end| end > g.max_phys()) {
         return Err(PlanError::RamTooLarge {
@@ -523,17 +523,17 @@ fn plan_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
     // (memmap_pages_add(1)), plus the order's shared tail page once in the 2026 scheme.
     let v = i64::try_from(g.vmemmap_pages_for(size.order(g).nr_pages())).unwrap_or(i64::MAX);
     let pages_i = i64::try_from(pages).unwrap_or(i64::MAX);
-    let counters = match cfg.profile.switches().memmap_accounting {
+    let counters = match cfg.profile.switches_on(cfg.geometry()).memmap_accounting {
         MemmapAccounting::Absent => None,
         MemmapAccounting::FullSpan | MemmapAccounting::Allocated => {
-            Some(match cfg.profile.switches().hvo {
+            Some(match cfg.profile.switches_on(cfg.geometry()).hvo {
                 crate::mm::profile::Hvo::Off => (0, 0),
                 crate::mm::profile::Hvo::KeepOne => (pages, -v * pages_i),
                 crate::mm::profile::Hvo::SharedTail => (pages + 1, -v * pages_i),
             })
         }
     };
-    let (memmap_frames, tables, extra_init) = match cfg.profile.switches().hvo {
+    let (memmap_frames, tables, extra_init) = match cfg.profile.switches_on(cfg.geometry()).hvo {
         crate::mm::profile::Hvo::Off => (nr * g.struct_page_size / page, 0, 0),
         crate::mm::profile::Hvo::KeepOne => (pages, sections, 0),
         crate::mm::profile::Hvo::SharedTail => (pages + 1, sections, g.struct_pages_per_page()),

@@ -125,7 +125,7 @@ fn simulate_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
     let after = k.machine.frames().usage();
     let cost = MemmapCost {
         memmap_bytes: memmap_frames_of(&k, g.phys_to_pfn(lo), nr) * g.page_size(),
-        pagetable_bytes: (after.pagetable() - before.pagetable()) * g.page_size(),
+        pagetable_bytes: after.pagetable_bytes() - before.pagetable_bytes(),
         device_bytes: 0,
         struct_pages: nr,
         struct_pages_initialized: k.struct_pages_initialized() - init,

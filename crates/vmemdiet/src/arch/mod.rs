@@ -55,6 +55,105 @@ impl Level {
     }
 }
 
+/// The most page-table levels any geometry has (x86-64 LA57, riscv sv57, arm64 LPA2).
+pub const MAX_LEVELS: usize = 5;
+
+/// A kernel release, to date what an architecture supports (`6.6` = `KernelVersion::new(6, 6)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KernelVersion {
+    major: u32,
+    minor: u32,
+}
+
+impl KernelVersion {
+    /// The oldest version the model knows: "every kernel".
+    pub const ANY: KernelVersion = KernelVersion::new(0, 0);
+
+    /// `major.minor`.
+    #[must_use]
+    pub const fn new(major: u32, minor: u32) -> KernelVersion {
+        KernelVersion { major, minor }
+    }
+}
+
+impl fmt::Display for KernelVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// How an architecture's `vmemmap_populate()` maps the memmap when it is not deduplicated
+/// (device-dax dedup always maps with base pages, `vmemmap_populate_compound_pages`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VmemmapMap {
+    /// x86-64 (`arch/x86/mm/init_64.c`) and arm64 4K (`arch/arm64/mm/mmu.c`): a whole section's
+    /// memmap gets PMD leaves (`vmemmap_populate_hugepages`), less than a section base pages
+    /// (`vmemmap_populate_basepages`), which take frames from the altmap on arm64 and never on
+    /// x86.
+    SectionLeaves {
+        /// Whether base pages come from the altmap (arm64) or always from RAM (x86).
+        basepages_altmap: bool,
+    },
+    /// arm64 16K and 64K (`arch/arm64/mm/mmu.c`: `!IS_ENABLED(CONFIG_ARM64_4K_PAGES)`): base
+    /// pages always, from the altmap when there is one.
+    BasePages,
+    /// riscv (`arch/riscv/mm/init.c`): `vmemmap_populate_hugepages` for every range, so even a
+    /// subsection's memmap gets a whole PMD leaf; an altmap that cannot supply one is ENOMEM.
+    Leaves,
+    /// ppc64 radix (`radix__vmemmap_populate`): a PMD leaf where the address is PMD-aligned and
+    /// the leaf would describe only the device's own pfns (`altmap_cross_boundary`), else base
+    /// pages (from the altmap if any).
+    AlignedLeaves,
+    /// ppc64 hash (`arch/powerpc/mm/init_64.c`: `__vmemmap_populate`): bolted blocks of the
+    /// vmemmap page size (16 MiB, the hash PMD size), from the altmap only where the block
+    /// describes the device's own pfns, else from RAM. The model keeps them as PMD-level
+    /// leaves of the hash Linux page-table geometry; the real translation is in HPTEs.
+    Bolted,
+}
+
+/// What an architecture's Kconfig and MMU offer, by kernel release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArchFeatures {
+    /// First release with ZONE_DEVICE and device-dax on the architecture.
+    pub device_dax_since: KernelVersion,
+    /// First release that deduplicates device-dax vmemmap (`ARCH_WANT_OPTIMIZE_DAX_VMEMMAP`,
+    /// or its ungated 5.19 ancestor on x86); `None`: never.
+    pub dax_dedup_since: Option<KernelVersion>,
+    /// Releases with HugeTLB vmemmap optimization (`ARCH_WANT_OPTIMIZE_HUGETLB_VMEMMAP`):
+    /// `[since, until)`; `None`: never.
+    pub hvo: Option<(KernelVersion, Option<KernelVersion>)>,
+    /// First release that offers a PUD-sized device-dax align
+    /// (`HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD`, `has_transparent_pud_hugepage()`); `None`: never.
+    pub pud_dax_since: Option<KernelVersion>,
+    /// `memremap_compat_align()`: the granularity device memory is hot-added at.
+    pub memremap_compat_align: ByteSize,
+}
+
+impl ArchFeatures {
+    /// Device-dax exists in release `v`.
+    #[must_use]
+    pub fn device_dax(&self, v: KernelVersion) -> bool {
+        v >= self.device_dax_since
+    }
+    /// Device-dax vmemmap dedup exists in release `v`.
+    #[must_use]
+    pub fn dax_dedup(&self, v: KernelVersion) -> bool {
+        self.dax_dedup_since.is_some_and(|s| v >= s)
+    }
+    /// HVO exists in release `v`.
+    #[must_use]
+    pub fn hvo(&self, v: KernelVersion) -> bool {
+        self.hvo
+            .is_some_and(|(since, until)| v >= since && until.is_none_or(|u| v < u))
+    }
+    /// A PUD-sized device-dax align exists in release `v`.
+    #[must_use]
+    pub fn pud_dax(&self, v: KernelVersion) -> bool {
+        self.pud_dax_since.is_some_and(|s| v >= s)
+    }
+}
+
 /// The geometry of one architecture configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Geometry {
@@ -68,13 +167,20 @@ pub struct Geometry {
     pub section_size_bits: u32,
     /// `SUBSECTION_SHIFT` (21 on every architecture).
     pub subsection_shift: u32,
-    /// Page-table levels (4 on x86-64 without LA57, 5 with it).
+    /// Page-table levels (`CONFIG_PGTABLE_LEVELS`, or the run-time choice: LA57, sv39/48/57).
     pub pt_levels: u32,
-    /// Index bits per page-table level (9 on x86-64: 512 entries of 8 bytes).
-    pub pt_index_bits: u32,
+    /// Index bits per level, PTE level first (`PTE_INDEX_SIZE`, `PMD_INDEX_SIZE`, ...); unused
+    /// levels are 0.
+    pub level_bits: [u32; MAX_LEVELS],
+    /// log2 of the bytes the kernel allocates for one table of each level, PTE first: 3 +
+    /// index bits, except ppc64 hash, whose PTE and PMD tables carry a second half of hash
+    /// slot data. Tables smaller than a page are fragments of one (`pte_fragment_alloc`).
+    pub table_shift: [u32; MAX_LEVELS],
     /// `VMEMMAP_START`: virtual address of the struct page of pfn 0.
     pub vmemmap_base: VirtAddr,
-    /// `MAX_PHYSMEM_BITS`: the vmemmap region describes `1 << max_physmem_bits` bytes.
+    /// `VMEMMAP_SIZE`: the vmemmap region, which bounds the pfns it can describe.
+    pub vmemmap_size: ByteSize,
+    /// `MAX_PHYSMEM_BITS`.
     pub max_physmem_bits: u32,
     /// `VMEMMAP_RESERVE_NR`: vmemmap pages a compound page keeps unshared in the 5.19+ scheme.
     pub vmemmap_reserve_nr: u64,
@@ -86,8 +192,17 @@ pub struct Geometry {
     /// The largest buddy order of the frame allocator: large enough for the biggest huge page
     /// the pools hand out (the model's stand-in for `alloc_contig_pages` of gigantic pages).
     pub buddy_max_order: u32,
+    /// Whether the MMU maps PUD leaves (1 GiB on 4K x86/arm64/riscv/ppc radix, 16 GiB on ppc
+    /// hash); arm64 16K/64K have none (`pud_sect_supported()`).
+    pub pud_leaves: bool,
     /// Where firmware places RAM and device memory.
     pub platform: Platform,
+    /// How `vmemmap_populate()` maps memmap that is not deduplicated.
+    pub vmemmap_map: VmemmapMap,
+    /// What the architecture offers, by release.
+    pub features: ArchFeatures,
+    /// Where the numbers come from (kernel file: symbol).
+    pub source: &'static str,
 }
 
 /// The physical layout of a typical server of an architecture, as firmware presents it.
@@ -113,6 +228,23 @@ pub const X86_PLATFORM: Platform = Platform {
     device_region_align: ByteSize::gib(64),
 };
 
+/// arm64 and riscv servers: DRAM from 2 GiB (`0x8000_0000`, the usual DRAM base of both),
+/// contiguous; device regions on 64 GiB boundaries.
+pub const DRAM_AT_2G_PLATFORM: Platform = Platform {
+    low_ram: (PhysAddr::new(2 << 30), PhysAddr::new(4 << 30)),
+    high_ram_start: PhysAddr::new(4 << 30),
+    min_ram: ByteSize::gib(4),
+    device_region_align: ByteSize::gib(64),
+};
+
+/// ppc64 (PowerNV/pSeries): RAM from 0, contiguous; device regions on 64 GiB boundaries.
+pub const PPC64_PLATFORM: Platform = Platform {
+    low_ram: (PhysAddr::new(0), PhysAddr::new(4 << 30)),
+    high_ram_start: PhysAddr::new(4 << 30),
+    min_ram: ByteSize::gib(4),
+    device_region_align: ByteSize::gib(64),
+};
+
 /// x86-64 with 4-level paging (the default): 4 KiB pages, 128 MiB sections, 64 TiB of
 /// physical address space described by a 1 TiB vmemmap at `0xffffea0000000000`.
 pub const X86_64: Geometry = Geometry {
@@ -122,14 +254,31 @@ pub const X86_64: Geometry = Geometry {
     section_size_bits: 27,
     subsection_shift: 21,
     pt_levels: 4,
-    pt_index_bits: 9,
+    level_bits: [9, 9, 9, 9, 0],
+    table_shift: [12, 12, 12, 12, 0],
     vmemmap_base: VirtAddr::new(0xffff_ea00_0000_0000),
+    vmemmap_size: ByteSize::tib(1),
     max_physmem_bits: 46,
     vmemmap_reserve_nr: 2,
     page_offset: VirtAddr::new(0xffff_8880_0000_0000),
     poison_pointer_delta: 0xdead_0000_0000_0000,
     buddy_max_order: 18,
+    pud_leaves: true,
     platform: X86_PLATFORM,
+    vmemmap_map: VmemmapMap::SectionLeaves {
+        basepages_altmap: false,
+    },
+    features: ArchFeatures {
+        // The profiles themselves say when x86 gained each feature.
+        device_dax_since: KernelVersion::ANY,
+        dax_dedup_since: Some(KernelVersion::ANY),
+        hvo: Some((KernelVersion::ANY, None)),
+        pud_dax_since: Some(KernelVersion::ANY),
+        memremap_compat_align: ByteSize::mib(2),
+    },
+    source: "arch/x86/include/asm/pgtable_64_types.h (PGDIR_SHIFT, __VMEMMAP_BASE_L4), \
+             asm/sparsemem.h (SECTION_SIZE_BITS 27, MAX_PHYSMEM_BITS 46), \
+             mm/init_64.c vmemmap_populate",
 };
 
 /// x86-64 with 5-level paging (LA57): same memory model, 4 PiB of physical address space,
@@ -137,14 +286,245 @@ pub const X86_64: Geometry = Geometry {
 pub const X86_64_LA57: Geometry = Geometry {
     name: "x86_64-la57",
     pt_levels: 5,
+    level_bits: [9, 9, 9, 9, 9],
+    table_shift: [12, 12, 12, 12, 12],
     vmemmap_base: VirtAddr::new(0xffd4_0000_0000_0000),
+    vmemmap_size: ByteSize::tib(512),
     max_physmem_bits: 52,
     page_offset: VirtAddr::new(0xff11_0000_0000_0000),
+    source: "arch/x86/include/asm/pgtable_64_types.h (CONFIG_X86_5LEVEL: PGDIR_SHIFT 48, \
+             __VMEMMAP_BASE_L5), asm/sparsemem.h (MAX_PHYSMEM_BITS 52)",
     ..X86_64
 };
 
-/// Every geometry `--arch` accepts.
-pub const ALL: [Geometry; 2] = [X86_64, X86_64_LA57];
+/// arm64 features: no DAX dedup (arm64 does not select `ARCH_WANT_OPTIMIZE_DAX_VMEMMAP`), HVO
+/// from 5.19 (1e63ac088f20) until 6.2 (060a2c92d1b6, break-before-make), no PUD-sized THP so
+/// no 1 GiB device-dax.
+const ARM64_FEATURES: ArchFeatures = ArchFeatures {
+    device_dax_since: KernelVersion::ANY,
+    dax_dedup_since: None,
+    hvo: Some((KernelVersion::new(5, 19), Some(KernelVersion::new(6, 2)))),
+    pud_dax_since: None,
+    memremap_compat_align: ByteSize::mib(2),
+};
+
+/// arm64, 4 KiB pages, 48-bit VA (4 levels, the defconfig): x86-like memmap; vmemmap
+/// `VMEMMAP_END - VMEMMAP_SIZE` with `VMEMMAP_END = -1 GiB`.
+pub const ARM64_4K: Geometry = Geometry {
+    name: "arm64-4k",
+    page_shift: 12,
+    struct_page_size: 64,
+    section_size_bits: 27,
+    subsection_shift: 21,
+    pt_levels: 4,
+    level_bits: [9, 9, 9, 9, 0],
+    table_shift: [12, 12, 12, 12, 0],
+    vmemmap_base: VirtAddr::new(0xffff_fdff_c000_0000),
+    vmemmap_size: ByteSize::tib(2),
+    max_physmem_bits: 48,
+    vmemmap_reserve_nr: 2,
+    page_offset: VirtAddr::new(0xffff_0000_0000_0000),
+    poison_pointer_delta: 0xdead_0000_0000_0000,
+    buddy_max_order: 18,
+    pud_leaves: true,
+    platform: DRAM_AT_2G_PLATFORM,
+    vmemmap_map: VmemmapMap::SectionLeaves {
+        basepages_altmap: true,
+    },
+    features: ARM64_FEATURES,
+    source: "arch/arm64/include/asm/pgtable-hwdef.h (ARM64_HW_PGTABLE_LEVEL_SHIFT), \
+             asm/sparsemem.h (SECTION_SIZE_BITS 27), asm/memory.h (VMEMMAP_START), \
+             mm/mmu.c vmemmap_populate",
+};
+
+/// arm64, 16 KiB pages, 48-bit VA: 4 levels of 11 index bits under a 2-entry PGD; the
+/// memmap is always mapped with 16 KiB base pages.
+pub const ARM64_16K: Geometry = Geometry {
+    name: "arm64-16k",
+    page_shift: 14,
+    level_bits: [11, 11, 11, 1, 0],
+    table_shift: [14, 14, 14, 4, 0],
+    vmemmap_base: VirtAddr::new(0xffff_ff7f_c000_0000),
+    vmemmap_size: ByteSize::gib(512),
+    buddy_max_order: 11,
+    pud_leaves: false,
+    vmemmap_map: VmemmapMap::BasePages,
+    source: "arch/arm64/include/asm/pgtable-hwdef.h (16K: 11 bits/level, PGD 1 bit at VA 48), \
+             asm/sparsemem.h (SECTION_SIZE_BITS 27), mm/mmu.c vmemmap_populate (base pages)",
+    ..ARM64_4K
+};
+
+/// arm64, 64 KiB pages, 48-bit VA: 3 levels (13/13 and a 64-entry PGD), 512 MiB sections,
+/// memmap always mapped with 64 KiB base pages.
+pub const ARM64_64K: Geometry = Geometry {
+    name: "arm64-64k",
+    page_shift: 16,
+    section_size_bits: 29,
+    pt_levels: 3,
+    level_bits: [13, 13, 6, 0, 0],
+    table_shift: [16, 16, 9, 0, 0],
+    vmemmap_base: VirtAddr::new(0xffff_ffdf_c000_0000),
+    vmemmap_size: ByteSize::gib(128),
+    buddy_max_order: 13,
+    pud_leaves: false,
+    vmemmap_map: VmemmapMap::BasePages,
+    source: "arch/arm64/include/asm/pgtable-hwdef.h (64K: 13 bits/level, PGD 6 bits at VA 48), \
+             asm/sparsemem.h (SECTION_SIZE_BITS 29), mm/mmu.c vmemmap_populate (base pages)",
+    ..ARM64_4K
+};
+
+/// ppc64 radix features: DAX dedup and PUD-sized THP from 6.6 (f2b79c0d7968, 27af67f35631),
+/// no HVO on powerpc.
+const PPC64_RADIX_FEATURES: ArchFeatures = ArchFeatures {
+    device_dax_since: KernelVersion::ANY,
+    dax_dedup_since: Some(KernelVersion::new(6, 6)),
+    hvo: None,
+    pud_dax_since: Some(KernelVersion::new(6, 6)),
+    memremap_compat_align: ByteSize::mib(2),
+};
+
+/// ppc64 book3s radix, 64 KiB pages: index bits 5/9/9/13, so a PTE table is a 256-byte
+/// fragment and a PMD table a 4 KiB one; 16 MiB sections; vmemmap at `0xc00c000000000000`.
+pub const PPC64_RADIX_64K: Geometry = Geometry {
+    name: "ppc64-radix-64k",
+    page_shift: 16,
+    struct_page_size: 64,
+    section_size_bits: 24,
+    subsection_shift: 21,
+    pt_levels: 4,
+    level_bits: [5, 9, 9, 13, 0],
+    table_shift: [8, 12, 12, 16, 0],
+    vmemmap_base: VirtAddr::new(0xc00c_0000_0000_0000),
+    vmemmap_size: ByteSize::tib(512),
+    max_physmem_bits: 51,
+    vmemmap_reserve_nr: 2,
+    page_offset: VirtAddr::new(0xc000_0000_0000_0000),
+    poison_pointer_delta: 0x5dea_dbee_f000_0000,
+    buddy_max_order: 14,
+    pud_leaves: true,
+    platform: PPC64_PLATFORM,
+    vmemmap_map: VmemmapMap::AlignedLeaves,
+    features: PPC64_RADIX_FEATURES,
+    source: "arch/powerpc/include/asm/book3s/64/radix-64k.h (RADIX_*_INDEX_SIZE, \
+             RADIX_PTE_FRAG_SIZE_SHIFT), radix.h (RADIX_VMEMMAP_START, R_MAX_PHYSMEM_BITS), \
+             asm/sparsemem.h (SECTION_SIZE_BITS 24), mm/book3s64/radix_pgtable.c",
+};
+
+/// ppc64 book3s radix, 4 KiB pages: index bits 9/9/9/13 (a 64 KiB PGD), x86-like memmap.
+pub const PPC64_RADIX_4K: Geometry = Geometry {
+    name: "ppc64-radix-4k",
+    page_shift: 12,
+    level_bits: [9, 9, 9, 13, 0],
+    table_shift: [12, 12, 12, 16, 0],
+    buddy_max_order: 18,
+    source: "arch/powerpc/include/asm/book3s/64/radix-4k.h (RADIX_*_INDEX_SIZE), radix.h, \
+             asm/sparsemem.h (SECTION_SIZE_BITS 24), mm/book3s64/radix_pgtable.c",
+    ..PPC64_RADIX_64K
+};
+
+/// ppc64 book3s hash, 64 KiB pages: index bits 8/10/10/8 (16 MiB PMD, 16 GiB PUD), PTE and
+/// PMD tables doubled for hash slot data; the vmemmap is bolted into the hash table in 16 MiB
+/// blocks and never deduplicated (`vmemmap_can_optimize` is false without radix);
+/// `memremap_compat_align()` is the 16 MiB linear-map page size.
+pub const PPC64_HASH_64K: Geometry = Geometry {
+    name: "ppc64-hash-64k",
+    level_bits: [8, 10, 10, 8, 0],
+    table_shift: [12, 14, 14, 11, 0],
+    vmemmap_map: VmemmapMap::Bolted,
+    buddy_max_order: 18,
+    features: ArchFeatures {
+        device_dax_since: KernelVersion::ANY,
+        dax_dedup_since: None,
+        hvo: None,
+        pud_dax_since: None,
+        memremap_compat_align: ByteSize::mib(16),
+    },
+    source: "arch/powerpc/include/asm/book3s/64/hash-64k.h (H_*_INDEX_SIZE, H_PTE_FRAG_SIZE_SHIFT), \
+             hash.h (H_VMEMMAP_START), mm/init_64.c __vmemmap_populate, \
+             mm/book3s64/pgtable.c memremap_compat_align",
+    ..PPC64_RADIX_64K
+};
+
+/// riscv features: ZONE_DEVICE and DAX dedup from 6.11 (memory hotplug series, 4705c1571ad3),
+/// HVO before that, PUD-sized THP (1 GiB device-dax) from 6.15.
+const RISCV_FEATURES: ArchFeatures = ArchFeatures {
+    device_dax_since: KernelVersion::new(6, 11),
+    dax_dedup_since: Some(KernelVersion::new(6, 11)),
+    hvo: Some((KernelVersion::new(6, 1), None)),
+    pud_dax_since: Some(KernelVersion::new(6, 15)),
+    memremap_compat_align: ByteSize::mib(2),
+};
+
+/// riscv64 Sv48 (4 levels of 9 bits, the usual server mode): x86-like memmap, but every
+/// range, even a subsection, gets PMD leaves.
+pub const RISCV64_SV48: Geometry = Geometry {
+    name: "riscv64-sv48",
+    page_shift: 12,
+    struct_page_size: 64,
+    section_size_bits: 27,
+    subsection_shift: 21,
+    pt_levels: 4,
+    level_bits: [9, 9, 9, 9, 0],
+    table_shift: [12, 12, 12, 12, 0],
+    vmemmap_base: VirtAddr::new(0xffff_8d80_0000_0000),
+    vmemmap_size: ByteSize::tib(2),
+    max_physmem_bits: 56,
+    vmemmap_reserve_nr: 2,
+    page_offset: VirtAddr::new(0xffff_af80_0000_0000),
+    poison_pointer_delta: 0xdead_0000_0000_0000,
+    buddy_max_order: 18,
+    pud_leaves: true,
+    platform: DRAM_AT_2G_PLATFORM,
+    vmemmap_map: VmemmapMap::Leaves,
+    features: RISCV_FEATURES,
+    source: "arch/riscv/include/asm/pgtable-64.h (PGDIR_SHIFT_L4), pgtable.h (VMEMMAP_SHIFT), \
+             asm/sparsemem.h (SECTION_SIZE_BITS 27, MAX_PHYSMEM_BITS 56), mm/init.c \
+             vmemmap_populate, Documentation/arch/riscv/vm-layout.rst",
+};
+
+/// riscv64 Sv39 (3 levels): a 4 GiB vmemmap, so at most 256 GiB of physical address space
+/// has struct pages.
+pub const RISCV64_SV39: Geometry = Geometry {
+    name: "riscv64-sv39",
+    pt_levels: 3,
+    level_bits: [9, 9, 9, 0, 0],
+    table_shift: [12, 12, 12, 0, 0],
+    vmemmap_base: VirtAddr::new(0xffff_ffc5_0000_0000),
+    vmemmap_size: ByteSize::gib(4),
+    page_offset: VirtAddr::new(0xffff_ffd8_0000_0000),
+    source: "arch/riscv/include/asm/pgtable-64.h (PGDIR_SHIFT_L3), pgtable.h (VMEMMAP_SHIFT), \
+             Documentation/arch/riscv/vm-layout.rst (sv39)",
+    ..RISCV64_SV48
+};
+
+/// riscv64 Sv57 (5 levels).
+pub const RISCV64_SV57: Geometry = Geometry {
+    name: "riscv64-sv57",
+    pt_levels: 5,
+    level_bits: [9, 9, 9, 9, 9],
+    table_shift: [12, 12, 12, 12, 12],
+    vmemmap_base: VirtAddr::new(0xff1c_0000_0000_0000),
+    vmemmap_size: ByteSize::tib(1024),
+    page_offset: VirtAddr::new(0xff60_0000_0000_0000),
+    source: "arch/riscv/include/asm/pgtable-64.h (PGDIR_SHIFT_L5), pgtable.h (VMEMMAP_SHIFT), \
+             Documentation/arch/riscv/vm-layout.rst (sv57)",
+    ..RISCV64_SV48
+};
+
+/// Every geometry `--arch` accepts, in the order tables list them.
+pub const ALL: [Geometry; 11] = [
+    X86_64,
+    X86_64_LA57,
+    ARM64_4K,
+    ARM64_16K,
+    ARM64_64K,
+    PPC64_RADIX_4K,
+    PPC64_RADIX_64K,
+    PPC64_HASH_64K,
+    RISCV64_SV39,
+    RISCV64_SV48,
+    RISCV64_SV57,
+];
 
 impl Geometry {
     /// `PAGE_SIZE`.
@@ -177,15 +557,36 @@ impl Geometry {
     pub const fn subsection_size(&self) -> ByteSize {
         ByteSize::new(1 << self.subsection_shift)
     }
-    /// Entries in one page-table page.
+    /// Index bits of a table at `level`.
     #[must_use]
-    pub const fn pt_entries(&self) -> u64 {
-        1 << self.pt_index_bits
+    pub const fn level_bits_of(&self, level: Level) -> u32 {
+        self.level_bits[(level.0 - 1) as usize]
+    }
+    /// Entries in one table at `level` (`PTRS_PER_PTE`, `PTRS_PER_PMD`, ...).
+    #[must_use]
+    pub const fn pt_entries(&self, level: Level) -> u64 {
+        1 << self.level_bits_of(level)
+    }
+    /// Bytes the kernel allocates for one table at `level` (a fragment of a page where smaller).
+    #[must_use]
+    pub const fn table_bytes(&self, level: Level) -> u64 {
+        1 << self.table_shift[(level.0 - 1) as usize]
+    }
+    /// The address bit where `level`'s index starts (`PMD_SHIFT` for the PMD level).
+    #[must_use]
+    pub const fn level_shift(&self, level: Level) -> u32 {
+        let mut shift = self.page_shift;
+        let mut l = 1;
+        while l < level.0 {
+            shift += self.level_bits[(l - 1) as usize];
+            l += 1;
+        }
+        shift
     }
     /// Bytes of virtual address space mapped by one entry at `level`.
     #[must_use]
     pub const fn level_span(&self, level: Level) -> u64 {
-        1 << (self.page_shift + self.pt_index_bits * (level.0 - 1))
+        1 << self.level_shift(level)
     }
     /// The root level of the page tables (PGD).
     #[must_use]
@@ -196,8 +597,7 @@ impl Geometry {
     #[must_use]
     pub const fn pt_index(&self, va: VirtAddr, level: Level) -> usize {
         #[allow(clippy::cast_possible_truncation)]
-        let i = ((va.as_u64() >> (self.page_shift + self.pt_index_bits * (level.0 - 1)))
-            & (self.pt_entries() - 1)) as usize;
+        let i = ((va.as_u64() >> self.level_shift(level)) & (self.pt_entries(level) - 1)) as usize;
         i
     }
     /// `TAIL_MAPPING`: the poison in `mapping` of tail pages (`0x400 + POISON_POINTER_DELTA`).
@@ -221,10 +621,10 @@ impl Geometry {
     pub const fn task_unmapped_base(&self) -> VirtAddr {
         VirtAddr::new(self.task_size().as_u64() / 3).align_up(self.page_size())
     }
-    /// Bytes of virtual address space the page tables translate (below the sign extension).
+    /// Bits of virtual address the page tables translate (below the sign extension).
     #[must_use]
     pub const fn va_bits(&self) -> u32 {
-        self.page_shift + self.pt_index_bits * self.pt_levels
+        self.level_shift(Level(self.pt_levels + 1))
     }
     /// `PMD_SIZE`: 2 MiB on x86-64.
     #[must_use]
@@ -234,22 +634,29 @@ impl Geometry {
     /// `PMD_ORDER`: base pages in a PMD leaf, as a buddy order (9 on x86-64).
     #[must_use]
     pub const fn pmd_order(&self) -> u32 {
-        self.pt_index_bits
+        self.level_bits[0]
     }
     /// `PUD_ORDER`: base pages in a PUD leaf, as a buddy order (18 on x86-64).
     #[must_use]
     pub const fn pud_order(&self) -> u32 {
-        2 * self.pt_index_bits
+        self.level_bits[0] + self.level_bits[1]
     }
     /// `PUD_SIZE`: 1 GiB on x86-64.
     #[must_use]
     pub const fn pud_size(&self) -> ByteSize {
         ByteSize::new(self.level_span(Level::PUD))
     }
-    /// Physical address space the vmemmap can describe.
+    /// Physical address space with struct pages: `MAX_PHYSMEM_BITS`, or less where the vmemmap
+    /// region is smaller (riscv Sv39: 4 GiB of vmemmap describe 256 GiB).
     #[must_use]
     pub const fn max_phys(&self) -> PhysAddr {
-        PhysAddr::new(1 << self.max_physmem_bits)
+        let by_vmemmap = self.vmemmap_size.bytes() / self.struct_page_size * self.page_size();
+        let by_bits = 1 << self.max_physmem_bits;
+        PhysAddr::new(if by_vmemmap < by_bits {
+            by_vmemmap
+        } else {
+            by_bits
+        })
     }
     /// `V(N)`: vmemmap pages needed to describe a compound page of `nr_pages` without dedup.
     #[must_use]
@@ -299,7 +706,49 @@ pub enum Arch {
     /// x86-64, 5-level paging.
     #[serde(rename = "x86_64-la57")]
     X86_64La57,
+    /// arm64, 4 KiB pages, 48-bit VA.
+    #[serde(rename = "arm64-4k")]
+    Arm64_4k,
+    /// arm64, 16 KiB pages, 48-bit VA.
+    #[serde(rename = "arm64-16k")]
+    Arm64_16k,
+    /// arm64, 64 KiB pages, 48-bit VA.
+    #[serde(rename = "arm64-64k")]
+    Arm64_64k,
+    /// ppc64 book3s, radix MMU, 4 KiB pages.
+    #[serde(rename = "ppc64-radix-4k")]
+    Ppc64Radix4k,
+    /// ppc64 book3s, radix MMU, 64 KiB pages.
+    #[serde(rename = "ppc64-radix-64k")]
+    Ppc64Radix64k,
+    /// ppc64 book3s, hash MMU, 64 KiB pages.
+    #[serde(rename = "ppc64-hash-64k")]
+    Ppc64Hash64k,
+    /// riscv64, Sv39.
+    #[serde(rename = "riscv64-sv39")]
+    Riscv64Sv39,
+    /// riscv64, Sv48.
+    #[serde(rename = "riscv64-sv48")]
+    Riscv64Sv48,
+    /// riscv64, Sv57.
+    #[serde(rename = "riscv64-sv57")]
+    Riscv64Sv57,
 }
+
+/// Every `--arch` value, in the order of [`ALL`].
+pub const ARCHES: [Arch; 11] = [
+    Arch::X86_64,
+    Arch::X86_64La57,
+    Arch::Arm64_4k,
+    Arch::Arm64_16k,
+    Arch::Arm64_64k,
+    Arch::Ppc64Radix4k,
+    Arch::Ppc64Radix64k,
+    Arch::Ppc64Hash64k,
+    Arch::Riscv64Sv39,
+    Arch::Riscv64Sv48,
+    Arch::Riscv64Sv57,
+];
 
 /// The `sizeof(struct page)` values a what-if may use (memdescs, kernel brief §9.9): today's 64
 /// bytes and the powers of two on the way to an 8-byte descriptor.
@@ -347,6 +796,15 @@ impl Arch {
         match self {
             Arch::X86_64 => &X86_64,
             Arch::X86_64La57 => &X86_64_LA57,
+            Arch::Arm64_4k => &ARM64_4K,
+            Arch::Arm64_16k => &ARM64_16K,
+            Arch::Arm64_64k => &ARM64_64K,
+            Arch::Ppc64Radix4k => &PPC64_RADIX_4K,
+            Arch::Ppc64Radix64k => &PPC64_RADIX_64K,
+            Arch::Ppc64Hash64k => &PPC64_HASH_64K,
+            Arch::Riscv64Sv39 => &RISCV64_SV39,
+            Arch::Riscv64Sv48 => &RISCV64_SV48,
+            Arch::Riscv64Sv57 => &RISCV64_SV57,
         }
     }
 }
@@ -360,10 +818,10 @@ impl fmt::Display for Arch {
 impl FromStr for Arch {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "x86_64" | "x86-64" => Ok(Arch::X86_64),
-            "x86_64-la57" | "x86-64-la57" => Ok(Arch::X86_64La57),
-            _ => Err(format!(
+        let name = s.replace("x86-64", "x86_64");
+        match ARCHES.iter().find(|a| a.geometry().name == name) {
+            Some(a) => Ok(*a),
+            None => Err(format!(
                 "unknown architecture '{s}'; valid: {}",
                 ALL.iter().map(|g| g.name).collect::<Vec<_>>().join(", ")
             )),
@@ -406,15 +864,86 @@ mod tests {
                 "{}: subsection bitmap",
                 g.name
             );
-            assert!(g.struct_page_size.is_power_of_two() || g.struct_page_size > 0);
             assert!(
-                g.buddy_max_order >= g.pud_order(),
+                g.buddy_max_order >= g.pmd_order(),
+                "{}: PMD-sized blocks",
+                g.name
+            );
+            assert!(
+                !g.pud_leaves || g.buddy_max_order >= g.pud_order(),
                 "{}: gigantic pages",
                 g.name
             );
-            assert!(g.task_unmapped_base() < g.task_size());
+            assert!(g.task_unmapped_base() < g.task_size(), "{}", g.name);
+            for l in 1..=g.pt_levels {
+                let level = Level::new(l);
+                assert!(
+                    g.table_bytes(level) >= 8 * g.pt_entries(level),
+                    "{}: a level-{l} table holds its entries",
+                    g.name
+                );
+            }
+            assert!(g.subsection_shift <= g.section_size_bits, "{}", g.name);
+            assert!(g.max_phys().as_u64() > 0);
         }
         assert_eq!(X86_64.tail_mapping(), 0xdead_0000_0000_0400);
         assert_eq!(X86_64.task_size().as_u64(), (1 << 47) - 4096);
+    }
+
+    /// The kernel's own figures per arch (arch headers; brief §1.1; docs/research/arch-geometry.md).
+    #[test]
+    fn arch_geometry_matches_the_kernel_headers() {
+        // (arch, PAGE_SIZE, VA bits, PMD leaf, PTE table bytes, pages per section,
+        //  subsections per section)
+        let rows: [(Arch, u64, u32, ByteSize, u64, u64, u64); 11] = [
+            (Arch::X86_64, 4096, 48, ByteSize::mib(2), 4096, 32768, 64),
+            (Arch::X86_64La57, 4096, 57, ByteSize::mib(2), 4096, 32768, 64),
+            (Arch::Arm64_4k, 4096, 48, ByteSize::mib(2), 4096, 32768, 64),
+            (Arch::Arm64_16k, 16384, 48, ByteSize::mib(32), 16384, 8192, 64),
+            (Arch::Arm64_64k, 65536, 48, ByteSize::mib(512), 65536, 8192, 256),
+            (Arch::Ppc64Radix4k, 4096, 52, ByteSize::mib(2), 4096, 4096, 8),
+            (Arch::Ppc64Radix64k, 65536, 52, ByteSize::mib(2), 256, 256, 8),
+            (Arch::Ppc64Hash64k, 65536, 52, ByteSize::mib(16), 4096, 256, 8),
+            (Arch::Riscv64Sv39, 4096, 39, ByteSize::mib(2), 4096, 32768, 64),
+            (Arch::Riscv64Sv48, 4096, 48, ByteSize::mib(2), 4096, 32768, 64),
+            (Arch::Riscv64Sv57, 4096, 57, ByteSize::mib(2), 4096, 32768, 64),
+        ];
+        for (arch, page, va, pmd, pte_table, pps, subs) in rows {
+            let g = arch.geometry();
+            assert_eq!(g.page_size(), page, "{arch}");
+            assert_eq!(g.va_bits(), va, "{arch}");
+            assert_eq!(g.pmd_size(), pmd, "{arch}");
+            assert_eq!(g.table_bytes(Level::PTE), pte_table, "{arch}");
+            assert_eq!(g.pages_per_section(), pps, "{arch}");
+            assert_eq!(g.subsections_per_section(), subs, "{arch}");
+            assert_eq!(arch.to_string().parse::<Arch>(), Ok(arch));
+        }
+        // ppc64 radix 4K: a 64 KiB PGD of 8192 entries; radix 64K: 256 PTE fragments a page.
+        assert_eq!(PPC64_RADIX_4K.table_bytes(Level::new(4)), 65536);
+        assert_eq!(PPC64_RADIX_64K.pt_entries(Level::PTE), 32);
+        assert_eq!(PPC64_RADIX_64K.pud_size(), ByteSize::gib(1));
+        assert_eq!(PPC64_HASH_64K.pud_size(), ByteSize::gib(16));
+        // riscv Sv39's 4 GiB vmemmap describes 256 GiB.
+        assert_eq!(RISCV64_SV39.max_phys().as_u64(), 256 << 30);
+        // arm64: the vmemmap spans the 128 TiB linear map (VA_BITS_MIN 48).
+        assert_eq!(ARM64_64K.max_phys().as_u64(), 1 << 47);
+        assert_eq!(ARM64_4K.max_phys().as_u64(), 1 << 47);
+        assert!("sparc64".parse::<Arch>().unwrap_err().contains("arm64-16k"));
+    }
+
+    #[test]
+    fn features_are_dated_by_release() {
+        let v = KernelVersion::new;
+        assert!(!ARM64_4K.features.dax_dedup(v(7, 1)));
+        assert!(ARM64_4K.features.hvo(v(5, 19)));
+        assert!(!ARM64_4K.features.hvo(v(6, 12)));
+        assert!(!PPC64_RADIX_64K.features.dax_dedup(v(5, 19)));
+        assert!(PPC64_RADIX_64K.features.dax_dedup(v(6, 6)));
+        assert!(!PPC64_HASH_64K.features.dax_dedup(v(7, 1)));
+        assert!(!RISCV64_SV48.features.device_dax(v(6, 10)));
+        assert!(RISCV64_SV48.features.device_dax(v(6, 11)));
+        assert!(!RISCV64_SV48.features.pud_dax(v(6, 12)));
+        assert!(RISCV64_SV48.features.pud_dax(v(6, 15)));
+        assert_eq!(PPC64_HASH_64K.features.memremap_compat_align, ByteSize::mib(16));
     }
 }

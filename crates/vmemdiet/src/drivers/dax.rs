@@ -389,7 +389,7 @@ impl DaxRegion {
     /// memmap with `memremap_pages`, and measures what that cost.
     pub fn create(&mut self, k: &Kernel, spec: DevDaxSpec) -> Result<&DevDax, DaxError> {
         let g = k.machine.geometry();
-        let sw = k.profile.switches();
+        let sw = k.switches();
         // Validate the shape before placing so the error names the real problem.
         layout(g, &sw, &spec, spec.at.unwrap_or(self.start))?;
         let unit = unit(g, spec.align);
@@ -434,7 +434,7 @@ impl DaxRegion {
         let end_pfn = start_pfn.add(g.bytes_to_pages(spec.size));
         let altmap = layout
             .reserve
-            .map(|r| VmemAltmap::new(r.base_pfn, r.reserve, r.free));
+            .map(|r| VmemAltmap::new(r.base_pfn, r.reserve, r.free, end_pfn));
         let before = (
             k.machine.frames().usage(),
             k.struct_pages_initialized(),
@@ -456,7 +456,7 @@ impl DaxRegion {
         let page = g.page_size();
         let cost = MemmapCost {
             memmap_bytes: (after.memmap_ram() - before.0.memmap_ram()) * page,
-            pagetable_bytes: (after.pagetable() - before.0.pagetable()) * page,
+            pagetable_bytes: after.pagetable_bytes() - before.0.pagetable_bytes(),
             device_bytes: layout.reserve.map_or(0, |r| r.offset.bytes()),
             struct_pages: k
                 .stats
@@ -529,7 +529,7 @@ impl VmOperations for DaxMapping {
     /// DAX pages are ordinary folios from 6.15 (`vmf_insert_folio_*`); before, `devmap` pfn
     /// mappings (`vmf_insert_pfn_*`) that hold no reference.
     fn refcounted(&self, k: &Kernel) -> bool {
-        k.profile.switches().dax_folios
+        k.switches().dax_folios
     }
 
     fn close(&self, _k: &Kernel, _memmap: &mut Memmap<'_>) -> Result<(), VmError> {

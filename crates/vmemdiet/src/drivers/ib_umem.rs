@@ -162,7 +162,7 @@ fn release_pages(
     let g = cx.memmap.geometry();
     let p = g.page_size();
     let k = mm.k;
-    match k.profile.switches().umem_release {
+    match k.switches().umem_release {
         UmemRelease::PerPage => {
             for e in sgt {
                 for i in 0..e.length / p {
@@ -219,7 +219,7 @@ pub fn ib_umem_get(
         }
     }
     let chunk = usize::try_from(p / 8).unwrap_or(512);
-    let rule = mm.k.profile.switches().sg_merge;
+    let rule = mm.k.switches().sg_merge;
     let mut flags = GupFlags::LONGTERM;
     if opts.writable {
         flags = flags | GupFlags::WRITE;

@@ -139,6 +139,9 @@ pub struct FrameUsage {
     memmap_device: u64,
     /// Page-table frames.
     pagetable: u64,
+    /// Bytes of page tables as the kernel allocates them (fragments of a page where a table
+    /// is smaller than one).
+    pagetable_bytes: u64,
     /// Unbacked data frames allocated from RAM.
     data: u64,
     /// Free System RAM frames.
@@ -160,6 +163,12 @@ impl FrameUsage {
     #[must_use]
     pub const fn pagetable(&self) -> u64 {
         self.pagetable
+    }
+    /// Bytes of page tables as the kernel allocates them: a ppc64 radix 64K PTE table is a
+    /// 256-byte fragment, though the model stores each table in a frame of its own.
+    #[must_use]
+    pub const fn pagetable_bytes(&self) -> u64 {
+        self.pagetable_bytes
     }
     /// Unbacked data frames allocated from RAM.
     #[must_use]
@@ -274,6 +283,7 @@ pub struct FrameStore {
     buddy: Mutex<Buddy>,
     usage: [AtomicU64; 4],
     memmap_device: AtomicU64,
+    pagetable_bytes: AtomicU64,
     chunks: AtomicU64,
     /// Fault injection: allocations left before one fails (negative = never fail).
     fail_after: AtomicI64,
@@ -323,6 +333,7 @@ impl FrameStore {
             buddy: Mutex::new(Buddy::new(&ram, g.buddy_max_order)),
             usage: Default::default(),
             memmap_device: AtomicU64::new(0),
+            pagetable_bytes: AtomicU64::new(0),
             chunks: AtomicU64::new(0),
             fail_after: AtomicI64::new(-1),
             ram,
@@ -479,6 +490,27 @@ impl FrameStore {
         Ok(pfn)
     }
 
+    /// Allocates a zeroed page table of `bytes` (`pte_alloc_one`, `pte_fragment_alloc`): a
+    /// block of frames that holds it, of which the kernel's allocation is `bytes`.
+    pub fn alloc_table(&self, bytes: u64) -> Result<Pfn, FrameError> {
+        let pfn = self.alloc(self.table_order(bytes), FrameKind::PageTable)?;
+        self.pagetable_bytes.fetch_add(bytes, Ordering::Relaxed);
+        Ok(pfn)
+    }
+
+    /// Frees a page table allocated by [`alloc_table`](Self::alloc_table) with the same `bytes`.
+    pub fn free_table(&self, pfn: Pfn, bytes: u64) -> Result<(), FrameError> {
+        self.free(pfn, self.table_order(bytes), FrameKind::PageTable)?;
+        self.pagetable_bytes.fetch_sub(bytes, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The buddy order of the frames that hold a table of `bytes`.
+    fn table_order(&self, bytes: u64) -> u32 {
+        let frame = (self.frame_words * 8) as u64;
+        bytes.div_ceil(frame).next_power_of_two().trailing_zeros()
+    }
+
     /// `split_page`: turns an allocated order-`order` block into order-0 frames that are freed
     /// one by one; each gets a reference count of 1.
     pub fn split(&self, pfn: Pfn, order: u32) -> Result<(), FrameError> {
@@ -617,6 +649,7 @@ impl FrameStore {
             memmap_ram: self.usage[FrameKind::Memmap as usize].load(Ordering::Relaxed),
             memmap_device: self.memmap_device.load(Ordering::Relaxed),
             pagetable: self.usage[FrameKind::PageTable as usize].load(Ordering::Relaxed),
+            pagetable_bytes: self.pagetable_bytes.load(Ordering::Relaxed),
             data: self.usage[FrameKind::Data as usize].load(Ordering::Relaxed),
             free: nr_free,
         }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::addr::{Pfn, VirtAddr};
 use crate::arch::{Geometry, Level};
-use crate::machine::frame_store::{Frame, FrameError, FrameKind, FrameStore};
+use crate::machine::frame_store::{Frame, FrameError, FrameStore};
 
 /// A page-table entry in the simulated MMU's format, the same on every architecture: a frame
 /// number above bit [`Pte::PFN_SHIFT`] and flag bits below it (positions borrowed from x86-64
@@ -140,9 +140,11 @@ pub struct PageTables<'m> {
     pt: PageTable,
 }
 
-/// One slot of a table frame.
+/// Slot `i` of the table at `table`; a table larger than a frame (the 64 KiB ppc64 PGD on 4 KiB
+/// pages) continues in the next frames.
 fn slot(fs: &FrameStore, table: Pfn, i: usize) -> &AtomicU64 {
-    &table_frame(fs, table)[i]
+    let per_frame = table_frame(fs, table).len();
+    &table_frame(fs, table.add((i / per_frame) as u64))[i % per_frame]
 }
 
 /// The body of a page-table frame.
@@ -150,10 +152,21 @@ fn table_frame(fs: &FrameStore, table: Pfn) -> &Frame {
     fs.frame(table).expect("page-table frames are backed")
 }
 
+/// The slots of the table at `table` from `from` on, up to the table's end or the end of the
+/// frame holding slot `from`, whichever comes first.
+fn slots_from<'a>(fs: &'a FrameStore, g: &Geometry, table: Pfn, level: Level, from: usize) -> &'a [AtomicU64] {
+    let per_frame = table_frame(fs, table).len();
+    let frame = table_frame(fs, table.add((from / per_frame) as u64));
+    let end = usize::try_from(g.pt_entries(level))
+        .unwrap_or(usize::MAX)
+        .min((from / per_frame + 1) * per_frame);
+    &frame[from % per_frame..end - (from / per_frame) * per_frame]
+}
+
 impl<'m> PageTables<'m> {
     /// A new, empty tree in `fs` (allocates the root).
     pub(crate) fn create(fs: &'m FrameStore, g: &'static Geometry) -> Result<Self, FrameError> {
-        let root = fs.alloc(0, FrameKind::PageTable)?;
+        let root = fs.alloc_table(g.table_bytes(g.root_level()))?;
         Ok(PageTables {
             fs,
             g,
@@ -195,7 +208,7 @@ impl<'m> PageTables<'m> {
             table = e.pfn();
             l = l.below()?;
         }
-        Some(&table_frame(self.fs, table)[g.pt_index(va, level)..])
+        Some(slots_from(self.fs, g, table, level, g.pt_index(va, level)))
     }
 
     /// A lockless walk to the leaf mapping `va`: the leaf's slot (for a later re-check), its
@@ -257,8 +270,9 @@ impl<'m> PageTables<'m> {
         while l > level {
             let s = slot(fs, table, g.pt_index(va, l));
             let e = Pte(s.load(Ordering::Acquire));
+            let below = l.below().expect("above `level` ≥ PTE");
             table = if !e.present() {
-                let t = fs.alloc(0, FrameKind::PageTable)?;
+                let t = self.alloc_table(below)?;
                 allocated += 1;
                 // Release: the zeroed table is visible before the entry that points at it.
                 s.store(Pte::new(t, Pte::PRESENT | Pte::RW).0, Ordering::Release);
@@ -268,9 +282,9 @@ impl<'m> PageTables<'m> {
             } else {
                 e.pfn()
             };
-            l = l.below().expect("above `level` ≥ PTE");
+            l = below;
         }
-        Ok((&table_frame(fs, table)[g.pt_index(va, level)..], allocated))
+        Ok((slots_from(fs, g, table, level, g.pt_index(va, level)), allocated))
     }
 
     /// Frees every page-table frame below the root that maps nothing inside `[start, end)`
@@ -290,7 +304,7 @@ impl<'m> PageTables<'m> {
     /// lockless walker that loaded the parent entry earlier may still be reading them
     /// (`free_pgtables` before `tlb_remove_table`).
     #[must_use]
-    pub fn unlink_empty(&self, start: VirtAddr, end: VirtAddr) -> Vec<Pfn> {
+    pub fn unlink_empty(&self, start: VirtAddr, end: VirtAddr) -> Vec<(Pfn, Level)> {
         let g = self.g;
         // Work on addresses with the sign-extension bits stripped, so table bases and the range
         // compare as plain numbers.
@@ -302,17 +316,36 @@ impl<'m> PageTables<'m> {
     }
 
     /// Frees page-table frames unlinked by [`unlink_empty`](Self::unlink_empty).
-    pub fn free_tables(&self, tables: &[Pfn]) {
-        for &t in tables {
-            self.fs
-                .free(t, 0, FrameKind::PageTable)
-                .expect("page-table frame was allocated");
+    pub fn free_tables(&self, tables: &[(Pfn, Level)]) {
+        for &(t, level) in tables {
+            self.free_table(t, level);
         }
     }
 
     /// Frees the root of a tree whose lower tables are all gone.
     pub fn free_root(self) -> Result<(), FrameError> {
-        self.fs.free(self.pt.root, 0, FrameKind::PageTable)
+        self.fs
+            .free_table(self.pt.root, self.g.table_bytes(self.g.root_level()))
+    }
+
+    /// Allocates a zeroed table for `level` of this tree (`pte_alloc_one`, `pmd_alloc_one`;
+    /// fragments where the table is smaller than a page, `pte_fragment_alloc`).
+    #[doc(alias = "pte_fragment_alloc")]
+    pub fn alloc_table(&self, level: Level) -> Result<Pfn, FrameError> {
+        self.fs.alloc_table(self.g.table_bytes(level))
+    }
+
+    /// Frees a table of `level` that nothing points at any more.
+    pub fn free_table(&self, table: Pfn, level: Level) {
+        self.fs
+            .free_table(table, self.g.table_bytes(level))
+            .expect("page table was allocated");
+    }
+
+    /// Every slot of the table at `table`, a table of `level` no bigger than a frame.
+    #[must_use]
+    pub fn table_entries(&self, table: Pfn, level: Level) -> &'m [AtomicU64] {
+        slots_from(self.fs, self.g, table, level, 0)
     }
 
     /// Unlinks empty tables below `table` (at `level`, mapping from masked address `base`)
@@ -323,7 +356,7 @@ impl<'m> PageTables<'m> {
         level: Level,
         base: u64,
         range: (u64, u64),
-        out: &mut Vec<Pfn>,
+        out: &mut Vec<(Pfn, Level)>,
     ) {
         let (fs, g) = (self.fs, self.g);
         let Some(child_level) = level.below() else {
@@ -332,7 +365,7 @@ impl<'m> PageTables<'m> {
         let span = g.level_span(level);
         let (lo, hi) = (
             range.0.max(base),
-            range.1.min(base + span * g.pt_entries() - 1),
+            range.1.min(base + span * g.pt_entries(level) - 1),
         );
         if lo > hi {
             return;
@@ -344,12 +377,13 @@ impl<'m> PageTables<'m> {
                 continue;
             }
             self.unlink_table(e.pfn(), child_level, base + span * i as u64, range, out);
-            if table_frame(fs, e.pfn())
+            if self
+                .table_entries(e.pfn(), child_level)
                 .iter()
                 .all(|w| w.load(Ordering::Relaxed) == 0)
             {
                 s.store(0, Ordering::Release);
-                out.push(e.pfn());
+                out.push((e.pfn(), child_level));
             }
         }
     }
@@ -360,6 +394,7 @@ mod tests {
     use super::*;
     use crate::addr::ByteSize;
     use crate::arch::X86_64;
+    use crate::machine::frame_store::FrameKind;
     use crate::machine::phys_map::PhysMap;
 
     #[test]

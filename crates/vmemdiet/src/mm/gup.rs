@@ -192,7 +192,7 @@ fn gup_fast_leaf(
     pages: &mut Vec<PagePtr>,
 ) -> Result<bool, Fault> {
     let g = k.machine.geometry();
-    let sw = k.profile.switches();
+    let sw = k.switches();
     if flags.contains(GupFlags::WRITE) && !leaf.writable() {
         return Ok(false);
     }
@@ -303,7 +303,7 @@ fn gup_slow(
 ) -> Result<usize, GupError> {
     let k = mm.k;
     let g = k.machine.geometry();
-    let sw = k.profile.switches();
+    let sw = k.switches();
     let kind = flags.kind();
     let write = flags.contains(GupFlags::WRITE);
     let tree = mm.mmap_read();
@@ -515,7 +515,7 @@ const MAX_REFS_PER_PUT: usize = i32::MAX as usize;
 
 /// `unpin_user_pages`: per page (≤ 5.11) or one atomic per run of the same folio.
 pub fn unpin_user_pages(cx: &mut GupCtx<'_>, k: &Kernel, pages: &[PagePtr]) -> Result<(), Fault> {
-    unpin_runs(cx, pages, k.profile.switches().unpin, false)
+    unpin_runs(cx, pages, k.switches().unpin, false)
 }
 
 /// `unpin_user_pages_dirty_lock`: as [`unpin_user_pages`], marking each folio dirty once per run.
@@ -525,7 +525,7 @@ pub fn unpin_user_pages_dirty_lock(
     pages: &[PagePtr],
     make_dirty: bool,
 ) -> Result<(), Fault> {
-    unpin_runs(cx, pages, k.profile.switches().unpin, make_dirty)
+    unpin_runs(cx, pages, k.switches().unpin, make_dirty)
 }
 
 /// `unpin_user_page_range_dirty_lock`: `n` physically contiguous pages from `first`, one atomic

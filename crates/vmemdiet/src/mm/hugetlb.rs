@@ -55,9 +55,9 @@ fn split_pmd(k: &Kernel, addr: VirtAddr) -> Result<(), VmemmapError> {
     if !e.present() || !e.huge() {
         return Ok(());
     }
-    let table = m.frames().alloc(0, FrameKind::PageTable)?;
+    let table = m.kernel_pt().alloc_table(Level::PTE)?;
     m.frames().split(e.pfn(), g.pmd_order())?;
-    let entries = m.frames().frame(table).expect("page tables are backed");
+    let entries = m.kernel_pt().table_entries(table, Level::PTE);
     for (i, pte) in entries.iter().enumerate() {
         pte.store(
             Pte::new(e.pfn().add(i as u64), Pte::PRESENT | Pte::RW).raw(),
@@ -233,7 +233,7 @@ fn prep_compound(
 ) -> Result<(), Fault> {
     let g = k.machine.geometry();
     let h = PagePtr::from_pfn(g, head);
-    let info = k.profile.switches().tail_encoding.encode(g, h, order);
+    let info = k.switches().tail_encoding.encode(g, h, order);
     let hp = memmap.page_mut(h)?;
     hp.init_single(ZONE_NORMAL);
     hp.set_flags(PG_HEAD | PG_HUGETLB);
@@ -264,7 +264,7 @@ fn alloc_pool_page(
         return Ok(None);
     };
     prep_compound(k, memmap, pfn, order)?;
-    let mode = k.profile.switches().hvo;
+    let mode = k.switches().hvo;
     if mode != Hvo::Off {
         // Like the kernel, a page whose vmemmap cannot be optimized is used unoptimized.
         let _ = vmemmap_optimize(k, pfn, order, mode);

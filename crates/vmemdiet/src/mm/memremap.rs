@@ -158,7 +158,7 @@ fn pagemap_range(k: &Kernel, pgmap: &Arc<DevPagemap>, i: usize) -> Result<(), Me
         unmap_ranges(k, pgmap, i + 1);
         return Err(MemremapError::Init(f.to_string()));
     }
-    let refs = match k.profile.switches().pgmap_refs {
+    let refs = match k.switches().pgmap_refs {
         PgmapRefs::PerPage => end.distance_from(start),
         PgmapRefs::PerCompound => end.distance_from(start) >> pgmap.vmemmap_shift.get(),
         PgmapRefs::None => 0,

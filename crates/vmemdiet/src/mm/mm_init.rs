@@ -51,8 +51,8 @@ pub fn memmap_init_zone_device(
     };
     let n = pgmap.vmemmap_nr();
     let order = pgmap.vmemmap_shift;
-    let nr = compound_nr_pages(g, &k.profile.switches(), pgmap.altmap.is_some(), order);
-    let encoding = k.profile.switches().tail_encoding;
+    let nr = compound_nr_pages(g, &k.switches(), pgmap.altmap.is_some(), order);
+    let encoding = k.switches().tail_encoding;
     let pgmap_ptr = pgmap.pointer(g);
     let mut written = 0;
     let mut pfn = start;

@@ -3,6 +3,9 @@
 
 use std::collections::HashMap;
 
+use crate::addr::Pfn;
+use crate::arch::Geometry;
+
 /// One `struct mem_section`: which subsections are active, and whether the section came from
 /// boot memory (`early_section`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -17,6 +20,27 @@ pub(crate) struct MemSection {
 #[derive(Debug, Default)]
 pub(crate) struct Sparse {
     pub sections: HashMap<u64, MemSection>,
+}
+
+impl Sparse {
+    /// Whether any pfn of `[lo, hi)` has a memmap (`pfn_valid` over a range): what the
+    /// architectures check before freeing a vmemmap page or leaf that also describes pfns
+    /// outside the range being removed (`vmemmap_pmd_is_unused`, `vmemmap_page_is_unused`).
+    pub(crate) fn memmap_in_use(&self, g: &Geometry, lo: Pfn, hi: Pfn) -> bool {
+        let pps = g.pages_per_section();
+        let per = g.pages_per_subsection();
+        (lo.as_u64() / pps..hi.as_u64().div_ceil(pps)).any(|nr| {
+            self.sections.get(&nr).is_some_and(|ms| {
+                let base = nr * pps;
+                let first = lo.as_u64().max(base) - base;
+                let last = hi.as_u64().min(base + pps) - base;
+                ms.early
+                    || ms
+                        .subsection_map
+                        .intersects(&SubsectionMap::range(first / per, last.div_ceil(per) - first / per))
+            })
+        })
+    }
 }
 
 /// The most subsections a section has on any architecture (`SUBSECTIONS_PER_SECTION`: 64 on

@@ -38,6 +38,7 @@ pub enum BootError {
     Memmap(#[from] PtError),
     #[error("boot memmap: {0}")]
     Frame(#[from] FrameError),
+
 }
 
 /// Counters the kernel keeps (the `/proc/vmstat`-like figures behind our reports).
@@ -82,6 +83,13 @@ pub struct Kernel {
 }
 
 impl Kernel {
+    /// The switches in force: the profile's, less what this architecture lacks in that
+    /// release ([`Profile::switches_on`]).
+    #[must_use]
+    pub fn switches(&self) -> profile::Switches {
+        self.profile.switches_on(self.machine.geometry())
+    }
+
     /// `mem_hotplug_begin`: serialises memory hot-add and hot-remove.
     pub(crate) fn hotplug_lock(&self) -> MutexGuard<'_, ()> {
         self.hotplug.lock().unwrap_or_else(PoisonError::into_inner)
@@ -91,7 +99,7 @@ impl Kernel {
     /// before 6.11, which has no such counter).
     #[must_use]
     pub fn nr_memmap_pages(&self) -> Option<u64> {
-        match self.profile.switches().memmap_accounting {
+        match self.switches().memmap_accounting {
             MemmapAccounting::Absent => None,
             MemmapAccounting::FullSpan | MemmapAccounting::Allocated => {
                 Some(self.stats.nr_memmap_pages.load(Ordering::Relaxed))

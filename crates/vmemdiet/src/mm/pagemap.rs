@@ -19,6 +19,8 @@ pub struct VmemAltmap {
     pub reserve: u64,
     /// Pfns available for the memmap after `reserve`.
     pub free: u64,
+    /// `end_pfn`: the end of the device range the altmap lives in (exclusive here).
+    pub end_pfn: Pfn,
     /// Pfns handed out (`alloc`).
     alloc: AtomicU64,
     /// Pfns skipped to align allocations (`align`).
@@ -28,14 +30,22 @@ pub struct VmemAltmap {
 impl VmemAltmap {
     /// A fresh altmap.
     #[must_use]
-    pub fn new(base_pfn: Pfn, reserve: u64, free: u64) -> VmemAltmap {
+    pub fn new(base_pfn: Pfn, reserve: u64, free: u64, end_pfn: Pfn) -> VmemAltmap {
         VmemAltmap {
             base_pfn,
             reserve,
             free,
+            end_pfn,
             alloc: AtomicU64::new(0),
             align: AtomicU64::new(0),
         }
+    }
+
+    /// `altmap_cross_boundary` (ppc64): whether the `nr` pfns from `pfn` reach outside the
+    /// device, so their memmap must not live on it.
+    #[must_use]
+    pub fn crosses_boundary(&self, pfn: Pfn, nr: u64) -> bool {
+        pfn < self.base_pfn || pfn.as_u64() + nr > self.end_pfn.as_u64()
     }
 
     /// `vmem_altmap_offset`: pfns from `base_pfn` to the first device page that is not memmap.

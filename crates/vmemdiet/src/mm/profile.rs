@@ -11,6 +11,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use crate::mm::page::TailEncoding;
+use crate::arch::{Geometry, KernelVersion};
 
 /// A named kernel profile: a row set of the design brief's table (§2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -307,6 +308,22 @@ impl ProfileName {
         }
     }
 
+    /// The kernel release the profile stands for, compared with the releases in which an
+    /// architecture gained a feature (`arch::ArchFeatures`). `rfc` is the seed RFC's base;
+    /// `mm-2026` and `next` come after every release the model dates.
+    #[must_use]
+    pub const fn release(self) -> KernelVersion {
+        match self {
+            ProfileName::V5_10 => KernelVersion::new(5, 10),
+            ProfileName::Rfc => KernelVersion::new(5, 12),
+            ProfileName::V5_19 => KernelVersion::new(5, 19),
+            ProfileName::V6_12 => KernelVersion::new(6, 12),
+            ProfileName::V6_15 => KernelVersion::new(6, 15),
+            ProfileName::Mm2026 => KernelVersion::new(7, 1),
+            ProfileName::Next => KernelVersion::new(u32::MAX, 0),
+        }
+    }
+
     /// The name users type.
     #[must_use]
     pub const fn name(self) -> &'static str {
@@ -357,6 +374,25 @@ impl Profile {
     #[must_use]
     pub const fn switches(self) -> Switches {
         self.switches
+    }
+
+    /// The switches in force on the architecture of `g`: what its Kconfig lacks in this
+    /// release (device-dax vmemmap dedup, HVO) is off, unless the user set that switch as a
+    /// what-if ("if arm64 selected ARCH_WANT_OPTIMIZE_DAX_VMEMMAP").
+    #[must_use]
+    pub fn switches_on(self, g: &Geometry) -> Switches {
+        let mut sw = self.switches;
+        let base = self.name.switches();
+        let v = self.name.release();
+        if !g.features.dax_dedup(v) && sw.dax_dedup == base.dax_dedup {
+            sw.dax_dedup = DaxDedup::None;
+            sw.pmd_tail_reuse = false;
+            sw.altmap_dedup = false;
+        }
+        if !g.features.hvo(v) && sw.hvo == base.hvo {
+            sw.hvo = Hvo::Off;
+        }
+        sw
     }
 
     /// The profile with switch `name` set to `value` (`--switch name=value`); the combination

@@ -5,9 +5,6 @@ use std::sync::atomic::Ordering;
 use std::sync::PoisonError;
 
 use crate::addr::Pfn;
-use crate::arch::Level;
-use crate::machine::frame_store::FrameKind;
-use crate::machine::page_table::Pte;
 use crate::mm::mmzone::{MemSection, SubsectionMap};
 use crate::mm::pagemap::PopulateCtx;
 use crate::mm::profile::MemmapAccounting;
@@ -23,8 +20,9 @@ pub enum SparseError {
     Vmemmap(#[from] VmemmapError),
 }
 
-/// `sparse_init`: maps the memmap of every section holding System RAM with one PMD leaf per
-/// section (x86 `vmemmap_populate_hugepages` from memblock).
+/// `sparse_init`: maps the memmap of every section holding System RAM the way the arch's
+/// `vmemmap_populate` does from memblock (one PMD leaf per section on x86), marking the frames
+/// as boot memmap.
 pub(crate) fn sparse_init(k: &Kernel) -> Result<(), BootError> {
     let m = &k.machine;
     let g = m.geometry();
@@ -35,21 +33,20 @@ pub(crate) fn sparse_init(k: &Kernel) -> Result<(), BootError> {
             end.as_u64() >> g.section_size_bits,
         );
         for nr in first..last {
-            let va = g.pfn_to_page_va(Pfn::new(nr * g.pages_per_section()));
-            let (slot, _) = m.kernel_pt().ensure(va, Level::PMD)?;
-            if Pte::from_raw(slot.load(Ordering::Acquire)).present() {
+            if sparse.sections.contains_key(&nr) {
                 continue;
             }
-            let block = m.frames().alloc(g.pmd_order(), FrameKind::Memmap)?;
-            m.frames().mark_boot(block, 1 << g.pmd_order());
+            let va = g.pfn_to_page_va(Pfn::new(nr * g.pages_per_section()));
+            let end = va.offset(g.pages_per_section() * g.struct_page_size);
+            sparse_vmemmap::populate_boot(k, va, end).map_err(|e| match e {
+                VmemmapError::Frame(e) => BootError::Frame(e),
+                VmemmapError::PageTable(e) => BootError::Memmap(e),
+                e => unreachable!("boot memmap is section aligned with no altmap: {e}"),
+            })?;
             // memmap_boot_pages_add(DIV_ROUND_UP(PAGES_PER_SECTION * sizeof(struct page), ..)).
             k.stats.nr_memmap_boot_pages.fetch_add(
                 g.vmemmap_pages_for(g.pages_per_section()),
                 Ordering::Relaxed,
-            );
-            slot.store(
-                Pte::new(block, Pte::PRESENT | Pte::RW | Pte::HUGE).raw(),
-                Ordering::Release,
             );
             sparse.sections.insert(
                 nr,
@@ -114,7 +111,7 @@ pub(crate) fn sparse_add_section(
 /// What `memmap_pages_add` counts for populating (or freeing) the memmap of `nr` pfns that
 /// really allocated (or freed) `allocated` RAM frames (kernel brief §9.7).
 fn accounted(k: &Kernel, nr: u64, allocated: u64) -> u64 {
-    match k.profile.switches().memmap_accounting {
+    match k.switches().memmap_accounting {
         MemmapAccounting::Absent => 0,
         // 6.11–2025: the unoptimized span, `DIV_ROUND_UP(nr * sizeof(struct page), PAGE_SIZE)`.
         MemmapAccounting::FullSpan => k.machine.geometry().vmemmap_pages_for(nr),

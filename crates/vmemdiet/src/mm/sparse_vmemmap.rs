@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering;
 use std::sync::PoisonError;
 
 use crate::addr::{Order, Pfn, VirtAddr};
-use crate::arch::Level;
+use crate::arch::{Level, VmemmapMap};
 use crate::machine::frame_store::{FrameError, FrameKind};
 use crate::machine::page_table::{PtError, Pte};
 use crate::mm::mm_init;
@@ -60,7 +60,7 @@ pub fn populate_section_memmap(
     let end = start.offset(nr * g.struct_page_size);
     match ctx.compound {
         Some(cc)
-            if vmemmap_can_optimize(g, &k.profile.switches(), ctx.altmap.is_some(), cc.order) =>
+            if vmemmap_can_optimize(g, &k.switches(), ctx.altmap.is_some(), cc.order) =>
         {
             populate_compound_pages(k, pfn, start, end, cc, ctx.altmap)
         }
@@ -68,8 +68,28 @@ pub fn populate_section_memmap(
     }
 }
 
-/// x86 `vmemmap_populate`: PMD leaves for whole sections, base pages (ignoring the altmap) for
-/// less than a section.
+/// Boot-time population of System RAM's memmap `[start, end)` (from memblock): the arch's
+/// `vmemmap_populate`, with every frame it maps marked as boot memmap.
+pub(crate) fn populate_boot(k: &Kernel, start: VirtAddr, end: VirtAddr) -> Result<(), VmemmapError> {
+    vmemmap_populate(k, start, end, None)?;
+    let m = &k.machine;
+    let g = m.geometry();
+    let mut addr = start.align_down(g.page_size());
+    while addr < end {
+        let leaf = m.kernel_pt().lookup(addr).expect("just populated");
+        let span = g.level_span(leaf.level());
+        let within = (addr.as_u64() & (span - 1)) >> g.page_shift;
+        let first = Pfn::new(leaf.pfn().as_u64() - within);
+        if !m.frames().is_boot(first) {
+            m.frames().mark_boot(first, span / g.page_size());
+        }
+        addr = addr.align_down(span).offset(span);
+    }
+    Ok(())
+}
+
+/// The arch's `vmemmap_populate` ([`VmemmapMap`]): PMD leaves, base pages, or a mix, per
+/// architecture.
 fn vmemmap_populate(
     k: &Kernel,
     start: VirtAddr,
@@ -77,26 +97,99 @@ fn vmemmap_populate(
     altmap: Option<&VmemAltmap>,
 ) -> Result<(), VmemmapError> {
     let g = k.machine.geometry();
-    if end.distance_from(start) < g.pages_per_section() * g.struct_page_size {
-        return populate_basepages(k, start, end);
+    match g.vmemmap_map {
+        VmemmapMap::SectionLeaves { basepages_altmap } => {
+            if end.distance_from(start) < g.pages_per_section() * g.struct_page_size {
+                return populate_basepages(k, start, end, altmap.filter(|_| basepages_altmap));
+            }
+            populate_leaves(k, start, end, altmap)
+        }
+        VmemmapMap::BasePages => populate_basepages(k, start, end, altmap),
+        VmemmapMap::Leaves | VmemmapMap::AlignedLeaves | VmemmapMap::Bolted => {
+            populate_leaves(k, start, end, altmap)
+        }
     }
+}
+
+/// Where a PMD leaf of vmemmap for `addr` comes from, per the arch's rule; `Ok(None)` means
+/// map this PMD's range with base pages instead.
+fn leaf_block(
+    k: &Kernel,
+    addr: VirtAddr,
+    altmap: Option<&VmemAltmap>,
+) -> Result<Option<Pfn>, VmemmapError> {
     let m = &k.machine;
+    let g = m.geometry();
     let pmd = g.pmd_size().bytes();
-    let mut addr = start;
+    let nr = pmd >> g.page_shift;
+    let ram = || m.frames().alloc(g.pmd_order(), FrameKind::Memmap);
+    // The pfns this leaf's struct pages describe.
+    let inside = |a: &VmemAltmap| {
+        !a.crosses_boundary(g.page_va_to_pfn(addr), pmd / g.struct_page_size)
+    };
+    Ok(match (g.vmemmap_map, altmap) {
+        // `vmemmap_populate_hugepages`: an altmap that cannot supply the leaf is ENOMEM.
+        (VmemmapMap::SectionLeaves { .. } | VmemmapMap::Leaves, Some(a)) => {
+            Some(altmap_alloc_block_buf(k, a, nr)?)
+        }
+        (VmemmapMap::SectionLeaves { .. } | VmemmapMap::Leaves | VmemmapMap::BasePages, None) => {
+            ram().ok()
+        }
+        (VmemmapMap::BasePages, Some(_)) => None,
+        // `radix__vmemmap_populate`: only PMD-aligned, only describing the device's own pfns.
+        (VmemmapMap::AlignedLeaves, a) => {
+            if !addr.is_aligned(pmd) || a.is_some_and(|a| !inside(a)) {
+                None
+            } else if let Some(a) = a {
+                altmap_alloc_block_buf(k, a, nr).ok()
+            } else {
+                ram().ok()
+            }
+        }
+        // `__vmemmap_populate`: a bolted block, from the device when it describes only the
+        // device, else (or when the altmap is short) from RAM; there is no base-page fallback.
+        (VmemmapMap::Bolted, a) => {
+            let from_device = a
+                .filter(|a| inside(a))
+                .and_then(|a| altmap_alloc_block_buf(k, a, nr).ok());
+            Some(match from_device {
+                Some(p) => p,
+                None => ram()?,
+            })
+        }
+    })
+}
+
+/// `vmemmap_populate_hugepages` and its arch variants: a PMD leaf per empty PMD where the
+/// arch's rule gives one ([`leaf_block`]), existing leaves kept (`vmemmap_check_pmd`), base
+/// pages elsewhere.
+#[doc(alias = "vmemmap_populate_hugepages")]
+fn populate_leaves(
+    k: &Kernel,
+    start: VirtAddr,
+    end: VirtAddr,
+    altmap: Option<&VmemAltmap>,
+) -> Result<(), VmemmapError> {
+    let m = &k.machine;
+    let g = m.geometry();
+    let pmd = g.pmd_size().bytes();
+    let basepages_altmap = match g.vmemmap_map {
+        VmemmapMap::SectionLeaves { basepages_altmap } => basepages_altmap,
+        VmemmapMap::BasePages
+        | VmemmapMap::Leaves
+        | VmemmapMap::AlignedLeaves
+        | VmemmapMap::Bolted => true,
+    };
+    let mut addr = match g.vmemmap_map {
+        VmemmapMap::Bolted => start.align_down(pmd),
+        _ => start,
+    };
     while addr < end {
         let next = addr.addr_end(pmd, end);
         let (slot, _) = m.kernel_pt().ensure(addr, Level::PMD)?;
         let e = Pte::from_raw(slot.load(Ordering::Acquire));
         if !e.present() {
-            let block = match altmap {
-                Some(a) => Some(altmap_alloc_block_buf(
-                    k,
-                    a,
-                    g.pmd_size().bytes() >> g.page_shift,
-                )?),
-                None => m.frames().alloc(g.pmd_order(), FrameKind::Memmap).ok(),
-            };
-            if let Some(block) = block {
+            if let Some(block) = leaf_block(k, addr.align_down(pmd), altmap)? {
                 slot.store(
                     Pte::new(block, Pte::PRESENT | Pte::RW | Pte::HUGE).raw(),
                     Ordering::Release,
@@ -108,20 +201,25 @@ fn vmemmap_populate(
             addr = next;
             continue;
         }
-        // No 2 MiB block (or a PTE table is already there): fall back to base pages.
-        populate_basepages(k, addr, next)?;
+        // No leaf here (or a PTE table is already there): base pages.
+        populate_basepages(k, addr, next, altmap.filter(|_| basepages_altmap))?;
         addr = next;
     }
     Ok(())
 }
 
-/// `vmemmap_populate_basepages` with no altmap: one fresh RAM frame per vmemmap page.
+/// `vmemmap_populate_basepages`: one fresh frame per vmemmap page, from the altmap if given.
 #[doc(alias = "vmemmap_populate_basepages")]
-fn populate_basepages(k: &Kernel, start: VirtAddr, end: VirtAddr) -> Result<(), VmemmapError> {
+fn populate_basepages(
+    k: &Kernel,
+    start: VirtAddr,
+    end: VirtAddr,
+    altmap: Option<&VmemAltmap>,
+) -> Result<(), VmemmapError> {
     let p = k.machine.geometry().page_size();
-    let mut addr = start;
+    let mut addr = start.align_down(p);
     while addr < end {
-        populate_address(k, addr, None)?;
+        populate_address(k, addr, altmap)?;
         addr = addr.offset(p);
     }
     Ok(())
@@ -225,7 +323,7 @@ fn populate_compound_pages(
     cc: CompoundCtx,
     altmap: Option<&VmemAltmap>,
 ) -> Result<(), VmemmapError> {
-    match k.profile.switches().dax_dedup {
+    match k.switches().dax_dedup {
         DaxDedup::SharedTail => populate_shared_tail(k, start_pfn, start, end, cc, altmap),
         DaxDedup::Tail => populate_tail_reuse(k, start_pfn, start, end, cc),
         DaxDedup::None => vmemmap_populate(k, start, end, altmap),
@@ -301,7 +399,7 @@ fn populate_shared_tail(
             && addr.as_u64() + pmd <= end.as_u64()
             && in_compound != 0
             && in_compound + table_pages <= vmemmap_per_compound
-            && k.profile.switches().pmd_tail_reuse
+            && k.switches().pmd_tail_reuse
         {
             // Page tables first, so a failure cannot strand a fresh shared frame.
             let (slot, _) = m.kernel_pt().ensure(addr, Level::PMD)?;
@@ -375,7 +473,7 @@ pub(crate) fn shared_tail(
         }
     };
     if with_table && st.table.is_none() {
-        let table = match m.frames().alloc(0, FrameKind::PageTable) {
+        let table = match m.kernel_pt().alloc_table(Level::PTE) {
             Ok(t) => t,
             Err(e) => {
                 if !tails.contains_key(&key) {
@@ -387,7 +485,7 @@ pub(crate) fn shared_tail(
             }
         };
         let _ = m.frames().put(table);
-        let entries = m.frames().frame(table).expect("page tables are backed");
+        let entries = m.kernel_pt().table_entries(table, Level::PTE);
         for e in entries {
             m.frames().get(st.frame);
             e.store(Pte::new(st.frame, Pte::PRESENT).raw(), Ordering::Release);
@@ -437,7 +535,7 @@ fn put_shared_table(k: &Kernel, table: Pfn) {
             }
         }
     }
-    let entries = fs.frame(table).expect("page tables are backed");
+    let entries = k.machine.kernel_pt().table_entries(table, Level::PTE);
     let mut tail = None;
     for e in entries {
         let pte = Pte::from_raw(e.swap(0, Ordering::AcqRel));
@@ -445,8 +543,7 @@ fn put_shared_table(k: &Kernel, table: Pfn) {
             tail = Some(pte.pfn());
         }
     }
-    fs.free(table, 0, FrameKind::PageTable)
-        .expect("shared table was allocated");
+    k.machine.kernel_pt().free_table(table, Level::PTE);
     if let Some(tail) = tail {
         for _ in 0..entries.len() - 1 {
             let left = fs.put(tail);
@@ -466,6 +563,16 @@ pub fn vmemmap_free(k: &Kernel, start: VirtAddr, end: VirtAddr, altmap: Option<&
     let fs = m.frames();
     let pmd = g.pmd_size().bytes();
     let p = g.page_size();
+    // Whether vmemmap `[lo, hi)`, which reaches outside `[start, end)`, still describes pfns
+    // with a memmap (their subsections were cleared before this call).
+    let in_use = |lo: VirtAddr, hi: VirtAddr| {
+        (lo < start || hi > end)
+            && k
+                .sparse
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .memmap_in_use(g, g.page_va_to_pfn(lo), g.page_va_to_pfn(hi))
+    };
     let mut addr = start;
     while addr < end {
         let next = addr.addr_end(pmd, end);
@@ -476,28 +583,32 @@ pub fn vmemmap_free(k: &Kernel, start: VirtAddr, end: VirtAddr, altmap: Option<&
         let e = Pte::from_raw(pmd_slot.load(Ordering::Acquire));
         if !e.present() {
         } else if e.huge() {
-            debug_assert!(
-                addr.as_u64().is_multiple_of(pmd) && next.distance_from(addr) == pmd,
-                "a PMD leaf is freed whole"
-            );
-            pmd_slot.store(0, Ordering::Release);
-            if fs.is_ram(e.pfn()) {
-                fs.free(e.pfn(), g.pmd_order(), FrameKind::Memmap)
-                    .expect("PMD vmemmap block was allocated");
-            } else {
-                let a = altmap.expect("device PMD leaves come from an altmap");
-                a.free_block(pmd / p);
-                fs.release_device(e.pfn(), pmd / p);
+            let block = addr.align_down(pmd);
+            if !in_use(block, block.offset(pmd)) {
+                pmd_slot.store(0, Ordering::Release);
+                if fs.is_ram(e.pfn()) {
+                    fs.free(e.pfn(), g.pmd_order(), FrameKind::Memmap)
+                        .expect("PMD vmemmap block was allocated");
+                } else {
+                    let a = altmap.expect("device PMD leaves come from an altmap");
+                    a.free_block(pmd / p);
+                    fs.release_device(e.pfn(), pmd / p);
+                }
             }
         } else if e.shared_table() {
             pmd_slot.store(0, Ordering::Release);
             put_shared_table(k, e.pfn());
         } else {
-            if let Some(run) = m.kernel_pt().entry_run(addr, Level::PTE) {
+            let first = addr.align_down(p);
+            if let Some(run) = m.kernel_pt().entry_run(first, Level::PTE) {
                 // At most the rest of this PTE table (`next` is at most a PMD boundary away).
-                let n = usize::try_from(next.distance_from(addr) / p)
+                let n = usize::try_from(next.distance_from(first).div_ceil(p))
                     .map_or(run.len(), |n| n.min(run.len()));
-                for slot in &run[..n] {
+                for (i, slot) in run[..n].iter().enumerate() {
+                    let page = first.offset(i as u64 * p);
+                    if in_use(page, page.offset(p)) {
+                        continue;
+                    }
                     let pte = Pte::from_raw(slot.swap(0, Ordering::AcqRel));
                     if pte.present() {
                         put_vmemmap_frame(k, pte.pfn(), altmap);
