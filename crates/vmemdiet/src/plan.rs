@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::addr::{ByteSize, PhysAddr};
-use crate::arch::{Arch, Geometry, Level};
+use crate::arch::{Arch, Geometry, Level, VmemmapMap};
 use crate::drivers::dax::{self, DaxError, DevDaxSpec, MapMode, MemmapCost};
 use crate::machine::phys_map::{device_region_start, ram_end, PhysMap};
 use crate::mm::mm_init::compound_nr_pages;
@@ -262,6 +262,19 @@ pub enum PlanError {
     HugetlbAlign(ByteSize),
     #[error("a HugeTLB pool lives in System RAM: its memmap is always in RAM (--map mem)")]
     HugetlbMap,
+    #[error("{arch} has device-dax (ZONE_DEVICE) from Linux {since}; profile {profile} predates it; valid profiles there: {valid}")]
+    ArchTooNew {
+        arch: Arch,
+        since: crate::arch::KernelVersion,
+        profile: Profile,
+        valid: String,
+    },
+    #[error("--map dev on {arch}: the {size} namespace's memmap reserve cannot hold a {block} vmemmap block (the kernel fails with ENOMEM); give a larger --size or use --map mem")]
+    AltmapShort {
+        arch: Arch,
+        block: ByteSize,
+        size: ByteSize,
+    },
     #[error("struct page size {0} B: give one of 64 (today), 32, 16 or 8 (memdesc what-ifs)")]
     StructPageSize(u64),
     #[error("struct page size {0} B: the what-if is modelled for device-dax only (--kind devdax)")]
@@ -308,6 +321,57 @@ fn new_blocks(range: std::ops::Range<u64>, taken: &[std::ops::Range<u64>]) -> u6
     n
 }
 
+/// Count of `span`-sized blocks touched by any of `ranges` and by none of `taken`.
+fn new_blocks_of(ranges: &[(u64, u64)], span: u64, taken: &[(u64, u64)]) -> u64 {
+    let merge = |rs: &[(u64, u64)]| {
+        let mut bs: Vec<std::ops::Range<u64>> = rs
+            .iter()
+            .filter(|(lo, hi)| lo < hi)
+            .map(|&(lo, hi)| blocks(lo, hi, span))
+            .collect();
+        bs.sort_by_key(|r| r.start);
+        let mut out: Vec<std::ops::Range<u64>> = Vec::new();
+        for r in bs {
+            match out.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => out.push(r),
+            }
+        }
+        out
+    };
+    let taken = merge(taken);
+    merge(ranges)
+        .into_iter()
+        .map(|r| new_blocks(r, &taken))
+        .sum()
+}
+
+/// The altmap's bump allocator (`altmap_alloc_block_buf`), replayed: allocations of `nr` pfns
+/// are aligned to the lowest set bit of `nr`.
+struct AltmapBump {
+    next: u64,
+    end: u64,
+}
+
+impl AltmapBump {
+    fn new(r: &crate::drivers::nd_pfn::PfnReserve) -> AltmapBump {
+        let next = r.base_pfn.as_u64() + r.reserve;
+        AltmapBump {
+            next,
+            end: next + r.free,
+        }
+    }
+
+    fn alloc(&mut self, nr: u64) -> bool {
+        let start = self.next.next_multiple_of(1 << nr.trailing_zeros());
+        if start + nr > self.end {
+            return false;
+        }
+        self.next = start + nr;
+        true
+    }
+}
+
 /// Plans one configuration.
 pub fn plan(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
     plan_frames(cfg).map(|(cost, _)| cost)
@@ -323,6 +387,20 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
         return plan_hugetlb(cfg).map(|c| (c, 0));
     }
     let g: &Geometry = cfg.geometry();
+    let release = cfg.profile.base().release();
+    if !g.features.device_dax(release) {
+        return Err(PlanError::ArchTooNew {
+            arch: cfg.arch,
+            since: g.features.device_dax_since,
+            profile: cfg.profile,
+            valid: crate::mm::profile::ALL_PROFILES
+                .iter()
+                .filter(|p| g.features.device_dax(p.base().release()))
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
     if cfg.ram_size < g.platform.min_ram || !cfg.ram_size.is_multiple_of(g.section_size()) {
         return Err(PlanError::BadRam {
             size: cfg.ram_size,
@@ -355,7 +433,7 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
         at: Some(start),
         driver: cfg.kind.dax_driver(),
     };
-    let layout = dax::layout(g, &sw, &spec, start)?;
+    let layout = dax::layout(g, &sw, cfg.profile.base().release(), &spec, start)?;
     if start
         .as_u64()
         .checked_add(cfg.size.bytes())
@@ -371,25 +449,34 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
     let page = g.page_size();
     let nr = g.bytes_to_pages(cfg.size);
     let pps = g.pages_per_section();
+    let sps = g.struct_page_size;
     let altmap = layout.reserve.is_some();
     let order = layout.order;
     let n = order.nr_pages();
     let dedup = order.get() > 0 && vmemmap_can_optimize(g, &sw, altmap, order);
-    let (full, partial_pages) = (nr / pps, nr % pps);
+    let full = nr / pps;
+    let pmd = g.pmd_size().bytes();
+    let pmd_pages = pmd / page;
+    // The device's memmap as vmemmap addresses (below the sign extension), and RAM's.
+    let mask = u64::MAX >> (64 - g.va_bits());
+    let va = |pa: u64| (g.vmemmap_base.as_u64() + pa / page * sps) & mask;
+    let (v0, v1) = (va(start.as_u64()), va(start.as_u64() + cfg.size.bytes()));
+    let ram: Vec<(u64, u64)> = PhysMap::standard(g, cfg.ram_size, ByteSize::new(0))
+        .map(|m| m.boot_memmap_spans(g))
+        .unwrap_or_default()
+        .iter()
+        .map(|(s, e)| (va(s.as_u64()), va(e.as_u64())))
+        .collect();
 
     let mut memmap_frames = 0u64;
     let mut device_frames = 0u64;
-    let mut pte_tables = 0u64;
     let mut init_extra = 0u64;
-    // The PMD-sized blocks of vmemmap the device's struct pages occupy: one PTE table each when
-    // the vmemmap is mapped with base pages (one per section at 64-byte struct pages).
-    let pmd = g.pmd_size().bytes();
-    let vmemmap_blocks = {
-        let (lo, hi) = (start.as_u64() / page, start.as_u64() / page + nr);
-        blocks(lo * g.struct_page_size, hi * g.struct_page_size, pmd).count() as u64
-    };
+    let mut memmap_pte_tables_shared = None;
+    // Vmemmap mapped with base pages (one PTE table per PMD span they touch).
+    let mut base_ranges: Vec<(u64, u64)> = Vec::new();
     if dedup {
         let compounds = nr / n;
+        base_ranges.push((v0, v1));
         match sw.dax_dedup {
             DaxDedup::SharedTail => {
                 if altmap {
@@ -402,53 +489,114 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
                 init_extra = g.struct_pages_per_page();
                 // Sections are populated one at a time, so a table can only be shared when a
                 // section's vmemmap fills whole PMD blocks (always at 64-byte struct pages).
-                let whole_blocks = pps * g.struct_page_size >= pmd;
-                if n * g.struct_page_size > pmd && whole_blocks && sw.pmd_tail_reuse {
+                let whole_blocks = pps * sps >= pmd;
+                if n * sps > pmd && whole_blocks && sw.pmd_tail_reuse {
                     // Blocks holding a head keep their own table; the all-tail rest share one.
-                    pte_tables = compounds + 1;
-                } else {
-                    pte_tables = vmemmap_blocks;
+                    base_ranges.clear();
+                    memmap_pte_tables_shared = Some(compounds + 1);
                 }
             }
-            DaxDedup::Tail | DaxDedup::None => {
-                memmap_frames = 2 * compounds;
-                pte_tables = vmemmap_blocks;
-            }
+            DaxDedup::Tail | DaxDedup::None => memmap_frames = 2 * compounds,
         }
     } else {
-        let per_section = pps * g.struct_page_size / page;
-        if altmap {
-            device_frames += full * per_section;
-        } else {
-            memmap_frames += full * per_section;
-        }
-        if partial_pages > 0 {
-            memmap_frames += partial_pages * g.struct_page_size / page;
-            pte_tables += 1;
+        let mut bump = layout.reserve.map(|r| AltmapBump::new(&r));
+        // One vmemmap allocation of `nr` frames: from the altmap when `device` (ENOMEM if it is
+        // short, unless `fallback`), else from RAM.
+        let mut alloc = |nr_frames: u64, device: bool, fallback: bool| -> Result<bool, PlanError> {
+            if device {
+                let b = bump.as_mut().expect("device allocations have an altmap");
+                if b.alloc(nr_frames) {
+                    device_frames += nr_frames;
+                    return Ok(true);
+                }
+                if fallback {
+                    return Ok(false);
+                }
+                return Err(PlanError::AltmapShort {
+                    arch: cfg.arch,
+                    block: ByteSize::new(nr_frames * page),
+                    size: cfg.size,
+                });
+            }
+            memmap_frames += nr_frames;
+            Ok(true)
+        };
+        let pages_in = |lo: u64, hi: u64| blocks(lo, hi, page).count() as u64;
+        match g.vmemmap_map {
+            VmemmapMap::SectionLeaves { basepages_altmap } => {
+                let vf = v0 + full * pps * sps;
+                for _ in blocks(v0, vf, pmd) {
+                    alloc(pmd_pages, altmap, false)?;
+                }
+                if vf < v1 {
+                    for _ in 0..pages_in(vf, v1) {
+                        alloc(1, altmap && basepages_altmap, false)?;
+                    }
+                    base_ranges.push((vf, v1));
+                }
+            }
+            VmemmapMap::BasePages => {
+                for _ in 0..pages_in(v0, v1) {
+                    alloc(1, altmap, false)?;
+                }
+                base_ranges.push((v0, v1));
+            }
+            VmemmapMap::Leaves => {
+                for _ in blocks(v0, v1, pmd) {
+                    alloc(pmd_pages, altmap, false)?;
+                }
+            }
+            VmemmapMap::AlignedLeaves | VmemmapMap::Bolted => {
+                for b in blocks(v0, v1, pmd) {
+                    let (lo, hi) = (b * pmd, (b + 1) * pmd);
+                    // The leaf describes only the device's pfns (`altmap_cross_boundary`).
+                    let inside = lo >= v0 && hi <= v1;
+                    if g.vmemmap_map == VmemmapMap::Bolted {
+                        if !(altmap && inside && alloc(pmd_pages, true, true)?) {
+                            alloc(pmd_pages, false, false)?;
+                        }
+                        continue;
+                    }
+                    // Sections are populated in order, so the first call into a block starts
+                    // at its start unless the device starts inside it.
+                    let leaf = lo >= v0 && (!altmap || (inside && alloc(pmd_pages, true, true)?));
+                    if leaf {
+                        if !altmap {
+                            alloc(pmd_pages, false, false)?;
+                        }
+                    } else {
+                        let (l, h) = (lo.max(v0), hi.min(v1));
+                        for _ in 0..pages_in(l, h) {
+                            alloc(1, altmap, false)?;
+                        }
+                        base_ranges.push((l, h));
+                    }
+                }
+            }
         }
     }
 
-    // Upper page-table levels: a level-L table covers level_span(L + 1) of VA; count the blocks
-    // the device's vmemmap touches that the boot memmap of RAM did not.
-    // Offsets into the vmemmap serve as addresses: its base is aligned to every span counted.
-    let va = |pa: u64| pa / page * g.struct_page_size;
-    let (dev_lo, dev_hi) = (va(start.as_u64()), va(start.as_u64() + cfg.size.bytes()));
-    let ram = PhysMap::standard(g, cfg.ram_size, ByteSize::new(0))
-        .map(|m| m.boot_memmap_spans(g))
-        .unwrap_or_default();
-    let mut upper = 0;
+    // Page tables: a table at level L covers the span of one level-(L+1) entry; count those
+    // the device's vmemmap touches and RAM's boot memmap did not. PTE tables only where the
+    // vmemmap is mapped with base pages (RAM's too, on arches that never use leaves).
+    let ram_base: Vec<(u64, u64)> = if g.vmemmap_map == VmemmapMap::BasePages {
+        ram.clone()
+    } else {
+        Vec::new()
+    };
+    let pte_tables = memmap_pte_tables_shared
+        .unwrap_or_else(|| new_blocks_of(&base_ranges, g.level_span(Level::PMD), &ram_base));
+    let mut pagetable_bytes = pte_tables * g.table_bytes(Level::PTE);
     let mut level = Level::PMD;
     while level < g.root_level() {
         let span = g.level_span(level.above());
+        pagetable_bytes += new_blocks_of(&[(v0, v1)], span, &ram) * g.table_bytes(level);
         level = level.above();
-        let taken: Vec<_> = ram
-            .iter()
-            .map(|(s, e)| blocks(va(s.as_u64()), va(e.as_u64()), span))
-            .collect();
-        upper += new_blocks(blocks(dev_lo, dev_hi, span), &taken);
     }
 
-    let init_pages = nr - layout.reserve.map_or(0, |r| g.bytes_to_pages(r.offset));
+    // memmap_init_zone_device starts after `vmem_altmap_offset` = reserve + free pfns, which on
+    // pages larger than the 8 KiB info block is one pfn short of the data offset.
+    let init_pages = nr - layout.reserve.map_or(0, |r| r.reserve + r.free);
     let struct_pages_initialized = if order.get() == 0 {
         init_pages
     } else {
@@ -456,12 +604,15 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
     };
     let nr_memmap_pages = match sw.memmap_accounting {
         MemmapAccounting::Absent => None,
-        MemmapAccounting::FullSpan => Some(g.vmemmap_pages_for(nr)),
+        // Counted per (sub)section call, each rounded up to a page.
+        MemmapAccounting::FullSpan => {
+            Some(full * g.vmemmap_pages_for(pps) + g.vmemmap_pages_for(nr % pps))
+        }
         MemmapAccounting::Allocated => Some(memmap_frames),
     };
     let cost = MemmapCost {
         memmap_bytes: memmap_frames * page,
-        pagetable_bytes: (pte_tables + upper) * page,
+        pagetable_bytes,
         device_bytes: layout.reserve.map_or(0, |r| r.offset.bytes()),
         struct_pages: nr,
         struct_pages_initialized,
@@ -517,7 +668,14 @@ fn plan_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
     let nr = g.bytes_to_pages(cfg.size);
     let pages = cfg.size.bytes() / size.bytes(cfg.geometry()).bytes();
     let (lo, hi) = cfg.hugetlb_pool();
-    let sections = blocks(lo.as_u64(), hi.as_u64(), g.section_size().bytes()).count() as u64;
+    // HVO splits each PMD leaf of the pool's vmemmap into a PTE table (none to split where the
+    // arch maps the vmemmap with base pages).
+    let split_tables = if g.vmemmap_map == VmemmapMap::BasePages {
+        0
+    } else {
+        let va = |pa: PhysAddr| pa.as_u64() / page * g.struct_page_size;
+        blocks(va(lo), va(hi), g.pmd_size().bytes()).count() as u64
+    };
     // The pool's memmap is boot memmap. HVO (6.11+ counting, brief §9.7) gives every vmemmap
     // page of a huge page back (memmap_boot_pages_add(-1) each) and allocates a fresh head page
     // (memmap_pages_add(1)), plus the order's shared tail page once in the 2026 scheme.
@@ -535,13 +693,13 @@ fn plan_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
     };
     let (memmap_frames, tables, extra_init) = match cfg.profile.switches_on(cfg.geometry()).hvo {
         crate::mm::profile::Hvo::Off => (nr * g.struct_page_size / page, 0, 0),
-        crate::mm::profile::Hvo::KeepOne => (pages, sections, 0),
-        crate::mm::profile::Hvo::SharedTail => (pages + 1, sections, g.struct_pages_per_page()),
+        crate::mm::profile::Hvo::KeepOne => (pages, split_tables, 0),
+        crate::mm::profile::Hvo::SharedTail => (pages + 1, split_tables, g.struct_pages_per_page()),
     };
 
     Ok(MemmapCost {
         memmap_bytes: memmap_frames * page,
-        pagetable_bytes: tables * page,
+        pagetable_bytes: tables * g.table_bytes(Level::PTE),
         device_bytes: 0,
         struct_pages: nr,
         struct_pages_initialized: nr + extra_init,

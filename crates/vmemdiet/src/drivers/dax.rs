@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::addr::{ByteSize, Order, Pfn, PhysAddr, VirtAddr};
-use crate::arch::Geometry;
+use crate::arch::{Geometry, KernelVersion};
 use crate::drivers::nd_pfn::{self, PfnReserve};
 use crate::mm::memremap::{self, DevPagemap, MemremapError, PagemapParams, VmemAltmap};
 use crate::mm::page::{page_folio, Memmap, PagePtr};
@@ -52,10 +52,16 @@ impl FromStr for MapMode {
     }
 }
 
-/// The device-dax alignments: base pages, PMD, PUD (4K, 2M and 1G on x86-64).
+/// The device-dax alignments of an arch in a release (`dax_align_valid`,
+/// `nd_pfn_supported_alignments`): base pages, PMD, and PUD where the arch has PUD-sized THP
+/// (4K, 2M and 1G on x86-64; no 1G on arm64).
 #[must_use]
-pub fn valid_aligns(g: &Geometry) -> [ByteSize; 3] {
-    [ByteSize::new(g.page_size()), g.pmd_size(), g.pud_size()]
+pub fn valid_aligns(g: &Geometry, release: KernelVersion) -> Vec<ByteSize> {
+    let mut v = vec![ByteSize::new(g.page_size()), g.pmd_size()];
+    if g.pud_leaves && g.features.pud_dax(release) {
+        v.push(g.pud_size());
+    }
+    v
 }
 
 /// Which device-dax driver binds the device.
@@ -88,8 +94,13 @@ pub struct DevDaxSpec {
 pub enum DaxError {
     #[error("size must be greater than zero")]
     ZeroSize,
-    #[error("unsupported align {align}: device-dax supports {valid}")]
-    UnsupportedAlign { align: ByteSize, valid: String },
+    #[error("unsupported align {}: device-dax on {arch} ({release}) supports {valid}", align.short())]
+    UnsupportedAlign {
+        align: ByteSize,
+        valid: String,
+        arch: &'static str,
+        release: KernelVersion,
+    },
     #[error("size {size} is not a multiple of {unit} (align {align}); nearest valid sizes: {down} or {up}")]
     SizeMisaligned {
         size: ByteSize,
@@ -162,11 +173,11 @@ pub struct DevDaxLayout {
     pub reserve: Option<PfnReserve>,
 }
 
-/// The allocation granularity of a device: its align, and at least the 2 MiB memremap
-/// granularity.
+/// The allocation granularity of a device: its align, and at least `memremap_compat_align()`
+/// (2 MiB, 16 MiB on ppc64 hash).
 #[must_use]
 pub fn unit(g: &Geometry, align: ByteSize) -> ByteSize {
-    align.max(g.subsection_size())
+    align.max(g.features.memremap_compat_align)
 }
 
 /// Checks a spec placed at `start` and derives its layout: valid align, size a positive
@@ -174,14 +185,17 @@ pub fn unit(g: &Geometry, align: ByteSize) -> ByteSize {
 pub fn layout(
     g: &Geometry,
     sw: &Switches,
+    release: KernelVersion,
     spec: &DevDaxSpec,
     start: PhysAddr,
 ) -> Result<DevDaxLayout, DaxError> {
-    let aligns = valid_aligns(g);
+    let aligns = valid_aligns(g, release);
     if !aligns.contains(&spec.align) {
         return Err(DaxError::UnsupportedAlign {
             align: spec.align,
-            valid: aligns.map(ByteSize::short).join(", "),
+            valid: aligns.iter().map(|a| a.short()).collect::<Vec<_>>().join(", "),
+            arch: g.name,
+            release,
         });
     }
     if spec.size.bytes() == 0 {
@@ -390,8 +404,9 @@ impl DaxRegion {
     pub fn create(&mut self, k: &Kernel, spec: DevDaxSpec) -> Result<&DevDax, DaxError> {
         let g = k.machine.geometry();
         let sw = k.switches();
+        let release = k.profile.base().release();
         // Validate the shape before placing so the error names the real problem.
-        layout(g, &sw, &spec, spec.at.unwrap_or(self.start))?;
+        layout(g, &sw, release, &spec, spec.at.unwrap_or(self.start))?;
         let unit = unit(g, spec.align);
         let at = match spec.at {
             Some(at) => {
@@ -429,7 +444,7 @@ impl DaxRegion {
                     region: self.size,
                 })?,
         };
-        let layout = layout(g, &sw, &spec, at)?;
+        let layout = layout(g, &sw, release, &spec, at)?;
         let start_pfn = g.phys_to_pfn(at);
         let end_pfn = start_pfn.add(g.bytes_to_pages(spec.size));
         let altmap = layout

@@ -34,11 +34,13 @@ pub fn reserve(g: &Geometry, start: PhysAddr, align: ByteSize, memmap_bytes: u64
     let offset = ByteSize::new(end.bytes() - start.as_u64());
     let start_pfn = g.phys_to_pfn(start);
     let base_pfn = start_pfn.align_down(g.pages_per_subsection());
+    // `nd_info_block_reserve()`: the info block rounded up to a page (one 16 or 64 KiB page).
+    let info = INFO_BLOCK.align_up(ByteSize::new(g.page_size()));
     PfnReserve {
         offset,
         base_pfn,
-        reserve: g.bytes_to_pages(INFO_BLOCK) + start_pfn.distance_from(base_pfn),
-        free: g.bytes_to_pages(ByteSize::new(offset.bytes() - INFO_BLOCK.bytes())),
+        reserve: g.bytes_to_pages(info) + start_pfn.distance_from(base_pfn),
+        free: g.bytes_to_pages(ByteSize::new(offset.bytes() - info.bytes())),
     }
 }
 

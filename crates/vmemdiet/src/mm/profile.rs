@@ -53,7 +53,15 @@ pub const ALL_NAMES: [ProfileName; 7] = [
 pub struct Profile {
     name: ProfileName,
     switches: Switches,
+    /// The [`ARCH_GATED`] switches the user set, by index in [`switch_list`], even to the named
+    /// profile's value: what-ifs an architecture's Kconfig does not take away
+    /// ([`Profile::switches_on`]).
+    set: u32,
 }
+
+/// Switches an architecture's Kconfig can take away from a profile; setting one explicitly
+/// (`v6.12+dax_dedup=tail` on arm64) makes it a what-if that stands.
+pub const ARCH_GATED: [&str; 2] = ["dax_dedup", "hvo"];
 
 /// Every named profile without overrides, oldest first.
 pub const ALL_PROFILES: [Profile; 7] = [
@@ -361,6 +369,7 @@ impl Profile {
         Profile {
             name,
             switches: name.switches(),
+            set: 0,
         }
     }
 
@@ -382,14 +391,19 @@ impl Profile {
     #[must_use]
     pub fn switches_on(self, g: &Geometry) -> Switches {
         let mut sw = self.switches;
-        let base = self.name.switches();
         let v = self.name.release();
-        if !g.features.dax_dedup(v) && sw.dax_dedup == base.dax_dedup {
+        let set = |name: &str| {
+            switch_list()
+                .iter()
+                .position(|(n, _, _)| *n == name)
+                .is_some_and(|i| self.is_set(i))
+        };
+        if !g.features.dax_dedup(v) && !set("dax_dedup") {
             sw.dax_dedup = DaxDedup::None;
             sw.pmd_tail_reuse = false;
             sw.altmap_dedup = false;
         }
-        if !g.features.hvo(v) && sw.hvo == base.hvo {
+        if !g.features.hvo(v) && !set("hvo") {
             sw.hvo = Hvo::Off;
         }
         sw
@@ -398,10 +412,7 @@ impl Profile {
     /// The profile with switch `name` set to `value` (`--switch name=value`); the combination
     /// must be one the model can run.
     pub fn with_switch(self, name: &str, value: &str) -> Result<Profile, SwitchError> {
-        let mut switches = self.switches;
-        switches.set(name, value)?;
-        switches.check()?;
-        Ok(Profile { switches, ..self })
+        self.with_switches([format!("{name}={value}").as_str()])
     }
 
     /// The profile with every `name=value` of `overrides` applied.
@@ -410,28 +421,45 @@ impl Profile {
         overrides: impl IntoIterator<Item = &'a str>,
     ) -> Result<Profile, SwitchError> {
         let mut switches = self.switches;
+        let mut set = self.set;
+        let names = switch_list();
         for o in overrides {
             let (k, v) = o
                 .split_once('=')
                 .ok_or_else(|| SwitchError::NotAssignment(o.to_string()))?;
             switches.set(k, v)?;
+            if ARCH_GATED.contains(&k) {
+                if let Some(i) = names.iter().position(|(n, _, _)| *n == k) {
+                    set |= 1 << i;
+                }
+            }
         }
         // Checked once all are set, so their order does not matter.
         switches.check()?;
-        Ok(Profile { switches, ..self })
+        Ok(Profile {
+            switches,
+            set,
+            ..self
+        })
     }
 
-    /// The switches that differ from the named profile, as `(name, value)`.
+    /// The switches the user set or that differ from the named profile, as `(name, value)`.
     #[must_use]
     pub fn overrides(self) -> Vec<(&'static str, &'static str)> {
         let base = self.name.switches();
         switch_list()
             .into_iter()
-            .filter_map(|(name, _, _)| {
+            .enumerate()
+            .filter_map(|(i, (name, _, _))| {
                 let v = self.switches.get(name)?;
-                (base.get(name) != Some(v)).then_some((name, v))
+                (base.get(name) != Some(v) || self.is_set(i)).then_some((name, v))
             })
             .collect()
+    }
+
+    /// Whether the user set switch `i` of [`switch_list`].
+    const fn is_set(self, i: usize) -> bool {
+        self.set & (1 << i) != 0
     }
 }
 
@@ -668,6 +696,16 @@ mod tests {
             .unwrap();
         assert_eq!(same, Profile::V6_15);
         assert_eq!(same.to_string(), "v6.15");
+        // ...except for a switch an arch can take away: set, it is a what-if that stands.
+        let what_if = Profile::V6_12.with_switch("dax_dedup", "tail").unwrap();
+        assert_eq!(what_if.to_string(), "v6.12+dax_dedup=tail");
+        assert_eq!(what_if.to_string().parse::<Profile>().unwrap(), what_if);
+        let arm64 = crate::arch::ARM64_64K;
+        assert_eq!(Profile::V6_12.switches_on(&arm64).dax_dedup, DaxDedup::None);
+        assert_eq!(what_if.switches_on(&arm64).dax_dedup, DaxDedup::Tail);
+        assert_eq!(Profile::V5_19.switches_on(&arm64).hvo, Hvo::KeepOne);
+        assert_eq!(Profile::V6_12.switches_on(&arm64).hvo, Hvo::Off);
+        assert!(switch_list().len() <= 32, "the `set` mask has 32 bits");
     }
 
     #[test]

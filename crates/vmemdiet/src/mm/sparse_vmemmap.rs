@@ -276,44 +276,6 @@ fn alloc_vmemmap_frame(k: &Kernel, altmap: Option<&VmemAltmap>) -> Result<Pfn, V
     })
 }
 
-/// `vmemmap_populate_range` with a reuse frame: every empty PTE of `[start, end)` maps `reuse`,
-/// taking one reference on it per PTE.
-#[doc(alias = "vmemmap_populate_range")]
-fn populate_range_reuse(
-    k: &Kernel,
-    start: VirtAddr,
-    end: VirtAddr,
-    reuse: Pfn,
-    flags: u64,
-) -> Result<(), VmemmapError> {
-    let m = &k.machine;
-    let g = m.geometry();
-    let p = g.page_size();
-    let mut addr = start;
-    while addr < end {
-        let (run, _) = m.kernel_pt().ensure_run(addr, Level::PTE)?;
-        for slot in run {
-            if addr >= end {
-                break;
-            }
-            if !Pte::from_raw(slot.load(Ordering::Acquire)).present() {
-                m.frames().get(reuse);
-                slot.store(Pte::new(reuse, flags).raw(), Ordering::Release);
-            }
-            addr = addr.offset(p);
-        }
-    }
-    Ok(())
-}
-
-/// `reuse_compound_section`: this (sub)section starts inside a compound page larger than a
-/// subsection, so its tails continue the previous section's.
-fn reuse_compound_section(k: &Kernel, start_pfn: Pfn, cc: CompoundCtx) -> bool {
-    let n = cc.order.nr_pages();
-    let offset = start_pfn.distance_from(cc.range_start);
-    !offset.is_multiple_of(n) && n > k.machine.geometry().pages_per_subsection()
-}
-
 /// `vmemmap_populate_compound_pages`, for both dedup schemes.
 fn populate_compound_pages(
     k: &Kernel,
@@ -325,16 +287,19 @@ fn populate_compound_pages(
 ) -> Result<(), VmemmapError> {
     match k.switches().dax_dedup {
         DaxDedup::SharedTail => populate_shared_tail(k, start_pfn, start, end, cc, altmap),
-        DaxDedup::Tail => populate_tail_reuse(k, start_pfn, start, end, cc),
+        DaxDedup::Tail => populate_tail_reuse(k, start, end, cc),
         DaxDedup::None => vmemmap_populate(k, start, end, altmap),
     }
 }
 
-/// The 5.19 scheme (brief §1.2): head frame + reuse frame per compound page.
+/// The 5.19 scheme (brief §1.2): head frame + reuse frame per compound page. Each vmemmap
+/// page's place in its compound page follows from its address, as in the ppc64 radix version
+/// (`radix__vmemmap_populate_compound_pages`), so a section whose memmap is smaller than a page
+/// (16 KiB on ppc64 64K) or starts inside a compound page needs nothing from the call before;
+/// pages already mapped by an earlier section are left alone.
 #[doc(alias = "vmemmap_populate_compound_pages")]
 fn populate_tail_reuse(
     k: &Kernel,
-    start_pfn: Pfn,
     start: VirtAddr,
     end: VirtAddr,
     cc: CompoundCtx,
@@ -342,31 +307,48 @@ fn populate_tail_reuse(
     let m = &k.machine;
     let g = m.geometry();
     let p = g.page_size();
-    if reuse_compound_section(k, start_pfn, cc) {
-        // Continuation: map every vmemmap page to the page mapped just before `start` (the
-        // previous section's reuse frame; sections are populated in ascending order).
-        let prev = VirtAddr::new(start.as_u64() - p);
-        let leaf = m
-            .kernel_pt()
-            .lookup(prev)
-            .ok_or(VmemmapError::NoContinuation(start))?;
-        return populate_range_reuse(k, start, end, leaf.pfn(), Pte::PRESENT | Pte::RW);
-    }
-    let size = end
-        .distance_from(start)
-        .min(cc.order.nr_pages() * g.struct_page_size);
-    let mut addr = start;
+    let compound = cc.order.nr_pages() * g.struct_page_size;
+    let base = g.pfn_to_page_va(cc.range_start);
+    let mut addr = start.align_down(p);
+    // The current compound page's reuse frame (its vmemmap page 1), once known.
+    let mut reuse: Option<(VirtAddr, Pfn)> = None;
     while addr < end {
-        populate_address(k, addr, None)?;
-        let reuse = populate_address(k, addr.offset(p), None)?;
-        populate_range_reuse(
-            k,
-            addr.offset(2 * p),
-            addr.offset(size),
-            reuse,
-            Pte::PRESENT | Pte::RW,
-        )?;
-        addr = addr.offset(size);
+        let (run, _) = m.kernel_pt().ensure_run(addr, Level::PTE)?;
+        for slot in run {
+            if addr >= end {
+                break;
+            }
+            let idx = (addr.distance_from(base) % compound) / p;
+            let head = VirtAddr::new(addr.as_u64() - idx * p);
+            if !Pte::from_raw(slot.load(Ordering::Acquire)).present() {
+                if idx < 2 {
+                    let frame = alloc_vmemmap_frame(k, None)?;
+                    slot.store(
+                        Pte::new(frame, Pte::PRESENT | Pte::RW).raw(),
+                        Ordering::Release,
+                    );
+                } else {
+                    let frame = match reuse {
+                        Some((h, f)) if h == head => f,
+                        _ => {
+                            let f = m
+                                .kernel_pt()
+                                .lookup(head.offset(p))
+                                .ok_or(VmemmapError::NoContinuation(addr))?
+                                .pfn();
+                            reuse = Some((head, f));
+                            f
+                        }
+                    };
+                    m.frames().get(frame);
+                    slot.store(
+                        Pte::new(frame, Pte::PRESENT | Pte::RW).raw(),
+                        Ordering::Release,
+                    );
+                }
+            }
+            addr = addr.offset(p);
+        }
     }
     Ok(())
 }

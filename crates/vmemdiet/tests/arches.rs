@@ -1,0 +1,135 @@
+//! Issue 13: every architecture's geometry, run for real. Golden numbers per arch come from the
+//! kernel docs and Kconfig (brief §1.1, §1.6; `Documentation/arch/powerpc/vmemmap_dedup.rst`),
+//! not from the code; the planner equals the simulation on every arch (INV-5), which builds
+//! each geometry's page tables on the simulated machine.
+
+use vmemdiet::addr::ByteSize;
+use vmemdiet::arch::{Arch, ARCHES};
+use vmemdiet::drivers::dax::{valid_aligns, MapMode};
+use vmemdiet::mm::profile::{Profile, ALL_PROFILES};
+use vmemdiet::plan::{plan, PlanConfig, PlanError};
+use vmemdiet::simulate::simulate;
+
+fn cfg(arch: Arch, size: ByteSize, align: ByteSize, profile: Profile) -> PlanConfig {
+    PlanConfig {
+        arch,
+        ..PlanConfig::new(size, align, MapMode::Mem, profile)
+    }
+}
+
+fn memmap(arch: Arch, size: ByteSize, align: ByteSize, profile: Profile) -> u64 {
+    plan(&cfg(arch, size, align, profile))
+        .unwrap_or_else(|e| panic!("{arch} {size} {align}: {e}"))
+        .memmap_bytes
+}
+
+const TIB: ByteSize = ByteSize::tib(1);
+
+#[test]
+fn one_tib_costs_what_the_kernel_docs_say_per_arch() {
+    let (k64, m2, g1) = (ByteSize::kib(64), ByteSize::mib(2), ByteSize::gib(1));
+    let p = Profile::V6_12;
+    // ppc64 radix 64K: 2M compound = 32 struct pages < one vmemmap page, no dedup; 1G keeps
+    // 2 of 16 vmemmap pages (vmemmap_dedup.rst).
+    assert_eq!(memmap(Arch::Ppc64Radix64k, TIB, k64, p), 1 << 30);
+    assert_eq!(memmap(Arch::Ppc64Radix64k, TIB, m2, p), 1 << 30);
+    assert_eq!(memmap(Arch::Ppc64Radix64k, TIB, g1, p), 128 << 20);
+    // ...but not before the 2023 series (≈6.6), which also brought PUD-sized THP.
+    assert_eq!(memmap(Arch::Ppc64Radix4k, TIB, m2, Profile::V5_19), 16 << 30);
+    assert!(plan(&cfg(Arch::Ppc64Radix64k, TIB, g1, Profile::V5_19)).is_err());
+    // ppc64 radix 4K behaves like x86.
+    assert_eq!(memmap(Arch::Ppc64Radix4k, TIB, m2, p), 4 << 30);
+    assert_eq!(memmap(Arch::Ppc64Radix4k, TIB, g1, p), 8 << 20);
+    // ppc64 hash never deduplicates.
+    assert_eq!(memmap(Arch::Ppc64Hash64k, TIB, ByteSize::mib(16), p), 1 << 30);
+    // arm64 does not select ARCH_WANT_OPTIMIZE_DAX_VMEMMAP.
+    assert_eq!(memmap(Arch::Arm64_4k, TIB, m2, p), 16 << 30);
+    assert_eq!(memmap(Arch::Arm64_4k, TIB, m2, Profile::MM_2026), 16 << 30);
+    assert_eq!(memmap(Arch::Arm64_16k, TIB, ByteSize::mib(32), p), 4 << 30);
+    assert_eq!(memmap(Arch::Arm64_64k, TIB, ByteSize::mib(512), p), 1 << 30);
+    // riscv deduplicates like x86 (6.11+).
+    assert_eq!(memmap(Arch::Riscv64Sv48, TIB, m2, p), 4 << 30);
+    assert_eq!(memmap(Arch::Riscv64Sv57, TIB, m2, p), 4 << 30);
+    // A what-if: arm64 with the dedup Kconfig selected keeps 2 of 8 vmemmap pages.
+    let what_if = Profile::V6_12.with_switch("dax_dedup", "tail").unwrap();
+    assert_eq!(memmap(Arch::Arm64_64k, TIB, ByteSize::mib(512), what_if), 256 << 20);
+}
+
+#[test]
+fn page_tables_are_counted_as_the_kernel_allocates_them() {
+    // ppc64 radix 64K at 1G: the deduplicated vmemmap (1 GiB of VA) is PTE-mapped with one
+    // 256-byte fragment per 2 MiB, plus one 4 KiB PMD fragment per GiB of VA.
+    let c = plan(&cfg(Arch::Ppc64Radix64k, TIB, ByteSize::gib(1), Profile::V6_12)).unwrap();
+    assert_eq!(c.pagetable_bytes, 512 * 256 + 4096);
+    // x86 at 2M: 32 MiB of PTE tables per TiB (brief §9.4).
+    let c = plan(&cfg(Arch::X86_64, TIB, ByteSize::mib(2), Profile::V6_12)).unwrap();
+    assert_eq!(c.pagetable_bytes, (32 << 20) + 16 * 4096);
+}
+
+#[test]
+fn what_an_arch_does_not_offer_is_refused_with_what_it_does() {
+    let e = plan(&cfg(Arch::Arm64_4k, TIB, ByteSize::gib(1), Profile::V6_12)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "unsupported align 1G: device-dax on arm64-4k (6.12) supports 4K, 2M"
+    );
+    let e = plan(&cfg(Arch::Riscv64Sv48, TIB, ByteSize::mib(2), Profile::V5_19)).unwrap_err();
+    assert!(matches!(e, PlanError::ArchTooNew { .. }), "{e}");
+    assert!(e.to_string().contains("from Linux 6.11"), "{e}");
+    assert!(e.to_string().contains("valid profiles there: v6.12, v6.15, mm-2026, next"), "{e}");
+    // riscv 1 GiB device-dax needs PUD-sized THP (6.15).
+    assert!(plan(&cfg(Arch::Riscv64Sv48, TIB, ByteSize::gib(1), Profile::V6_12)).is_err());
+    assert!(plan(&cfg(Arch::Riscv64Sv48, TIB, ByteSize::gib(1), Profile::V6_15)).is_ok());
+    // Sv39's vmemmap describes 256 GiB of physical address space.
+    let mut c = cfg(Arch::Riscv64Sv39, TIB, ByteSize::mib(2), Profile::V6_12);
+    let e = plan(&c).unwrap_err();
+    assert!(e.to_string().contains("riscv64-sv39"), "{e}");
+    c.size = ByteSize::gib(64);
+    c.ram_size = ByteSize::gib(64);
+    assert!(plan(&c).is_ok());
+}
+
+/// INV-5 on every arch: small devices of one, three and a section-and-a-bit units, both maps,
+/// the profiles the arch has device-dax in.
+#[test]
+fn planner_equals_simulation_on_every_arch() {
+    let mut compared = 0;
+    for arch in ARCHES {
+        let g = arch.geometry();
+        for profile in [Profile::V5_19, Profile::V6_12, Profile::MM_2026, Profile::NEXT] {
+            for align in valid_aligns(g, profile.base().release()) {
+                let unit = align.max(g.features.memremap_compat_align);
+                let sizes = [
+                    unit,
+                    ByteSize::new(3 * unit.bytes()),
+                    ByteSize::new(g.section_size().bytes().max(unit.bytes()) + unit.bytes()),
+                ];
+                for size in sizes {
+                    if size > ByteSize::gib(48) {
+                        continue;
+                    }
+                    for map in [MapMode::Mem, MapMode::Dev] {
+                        let mut c = cfg(arch, size, align, profile);
+                        c.map = map;
+                        c.ram_size = ByteSize::gib(8);
+                        let Ok(planned) = plan(&c) else { continue };
+                        let simulated = simulate(&c).unwrap_or_else(|e| panic!("{c}: {e}"));
+                        assert_eq!(planned, simulated, "{c}");
+                        compared += 1;
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("compared {compared}");
+    assert!(compared >= 300, "only {compared} compared");
+}
+
+#[test]
+fn every_profile_names_its_arch_limits() {
+    for arch in ARCHES {
+        for p in ALL_PROFILES {
+            let _ = plan(&cfg(arch, ByteSize::gib(1), arch.geometry().pmd_size(), p));
+        }
+    }
+}
