@@ -8,11 +8,13 @@ use vmemdiet::drivers::dax::MapMode;
 use vmemdiet::mm::profile::Profile;
 use vmemdiet::plan::{plan, Kind, PlanConfig, PlanRow, DEFAULT_RAM};
 use vmemdiet::simulate::simulate;
-use vmemdiet::workload::configs::{expand, Options};
+use vmemdiet::drivers::dax::{valid_aligns, DaxError};
+use vmemdiet::plan::PlanError;
+use vmemdiet::workload::configs::{expand, ConfigError, Options};
 
 use crate::output::{
-    column_table, human, narrow_table, parse_size, print_json, progress, size_short, Column,
-    StepLog, SwitchArgs,
+    column_table, human, narrow_table, parse_size, print_json, progress, size_short, wrap,
+    Column, StepLog, SwitchArgs,
 };
 
 /// Arguments of `vmemdiet plan`.
@@ -40,9 +42,12 @@ pub struct PlanArgs {
     /// comma list gives rows for each, kinds in the order given.
     #[arg(long, value_delimiter = ',', default_value = "devdax")]
     kind: Vec<Kind>,
-    /// Architecture geometry: x86_64 (4-level paging, 64 TiB) or x86_64-la57 (5-level).
-    #[arg(long, default_value = "x86_64")]
-    arch: Arch,
+    /// Architecture(s): x86_64, x86_64-la57, arm64-4k, arm64-16k, arm64-64k, ppc64-radix-4k,
+    /// ppc64-radix-64k, ppc64-hash-64k, riscv64-sv39, riscv64-sv48, riscv64-sv57, a comma
+    /// list, or `all` for one table across them (each arch's own aligns unless --align is
+    /// given; combinations an arch does not offer are listed under the table).
+    #[arg(long, default_value = "x86_64", value_parser = parse_arches)]
+    arch: Arches,
     /// System RAM of the simulated machine (places the device region above it).
     #[arg(long, value_parser = parse_size, default_value_t = DEFAULT_RAM)]
     ram: ByteSize,
@@ -65,6 +70,7 @@ pub struct PlanArgs {
 /// is dropped to the line under the table (see [`narrow_table`]).
 const NARROW_COLUMNS: &[Column<(Kind, PlanRow)>] = &[
     ("kind", |(k, _)| k.to_string()),
+    ("arch", |(_, r)| r.arch.to_string()),
     ("align", |(_, r)| ByteSize::new(r.align).short()),
     ("map", |(_, r)| r.map.to_string()),
     ("profile", |(_, r)| r.profile.to_string()),
@@ -102,6 +108,7 @@ fn count(n: u64) -> String {
 /// Every column, for `--wide`.
 const PLAN_COLUMNS: &[Column<(Kind, PlanRow)>] = &[
     ("kind", |(k, _)| k.to_string()),
+    ("arch", |(_, r)| r.arch.to_string()),
     ("size", |(_, r)| ByteSize::new(r.size).to_string()),
     ("align", |(_, r)| ByteSize::new(r.align).short()),
     ("map", |(_, r)| r.map.to_string()),
@@ -125,6 +132,25 @@ const PLAN_COLUMNS: &[Column<(Kind, PlanRow)>] = &[
     }),
 ];
 
+/// The architectures of `--arch`, in the order given, each once.
+#[derive(Debug, Clone)]
+struct Arches(Vec<Arch>);
+
+/// `--arch`: one architecture, a comma list, or `all`.
+fn parse_arches(s: &str) -> Result<Arches, String> {
+    if s == "all" {
+        return Ok(Arches(vmemdiet::arch::ARCHES.to_vec()));
+    }
+    let mut v: Vec<Arch> = Vec::new();
+    for a in s.split(',') {
+        let a = a.parse()?;
+        if !v.contains(&a) {
+            v.push(a);
+        }
+    }
+    Ok(Arches(v))
+}
+
 /// `--struct-page-size`: one of the sizes the what-if models.
 fn parse_struct_page_size(s: &str) -> Result<u64, String> {
     s.parse::<u64>()
@@ -134,33 +160,63 @@ fn parse_struct_page_size(s: &str) -> Result<u64, String> {
 }
 
 pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
+    let arches = &a.arch.0;
+    let across = arches.len() > 1;
     let headline = a.align.is_empty() && a.profile.is_empty();
-    let aligns = if !a.align.is_empty() {
-        a.align.clone()
-    } else if headline {
-        vec![ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1)]
-    } else {
-        vec![ByteSize::mib(2)]
-    };
     let profiles = a.switches.apply_all(&if !a.profile.is_empty() {
         a.profile.clone()
-    } else if headline {
+    } else if headline && !across {
         vec![Profile::V5_10, Profile::default()]
     } else {
         vec![Profile::default()]
     })?;
-    // Every configuration is checked before any is simulated.
-    let configs = expand::<PlanConfig>(&Options {
-        kinds: a.kind.clone(),
-        sizes: vec![a.size],
-        aligns,
-        maps: a.map.clone(),
-        profiles,
-        arch: a.arch,
-        ram: a.ram,
-        struct_page_size: a.struct_page_size,
-        ..Options::default()
-    })?;
+    // Every configuration is checked before any is simulated. Across architectures, what an
+    // arch does not offer (an align, a profile before its device-dax) is noted, not fatal.
+    let mut configs = Vec::new();
+    let mut not_offered = Vec::new();
+    for &arch in arches {
+        let g = arch.geometry();
+        let aligns = if !a.align.is_empty() {
+            a.align.clone()
+        } else if headline {
+            valid_aligns(g, profiles[profiles.len() - 1].base().release())
+        } else {
+            vec![g.pmd_size()]
+        };
+        for &profile in &profiles {
+            for &align in &aligns {
+                let o = Options {
+                    kinds: a.kind.clone(),
+                    sizes: vec![a.size],
+                    aligns: vec![align],
+                    maps: a.map.clone(),
+                    profiles: vec![profile],
+                    arch,
+                    ram: a.ram,
+                    struct_page_size: a.struct_page_size,
+                    ..Options::default()
+                };
+                match expand::<PlanConfig>(&o) {
+                    Ok(c) => configs.extend(c),
+                    Err(ConfigError::Plan {
+                        error:
+                            e @ (PlanError::Dax(DaxError::UnsupportedAlign { .. })
+                            | PlanError::ArchTooNew { .. }
+                            | PlanError::TooLarge { .. }
+                            | PlanError::RamTooLarge { .. }),
+                        ..
+                    }) if across => {
+                        // One note per arch and reason.
+                        let note = format!("{arch}: {e}");
+                        if !not_offered.contains(&note) {
+                            not_offered.push(note);
+                        }
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+    }
     let pb = progress(
         configs.len() as u64,
         if a.simulate { "simulating" } else { "planning" },
@@ -197,24 +253,46 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
     if a.wide {
         println!("{}", column_table(PLAN_COLUMNS, &rows));
         println!(
-            "{how} on {}: memmap = struct-page frames in RAM; page tables = vmemmap page-table frames; on device = --map=dev reserve.",
-            a.arch
+            "{how}: memmap = struct-page frames in RAM; page tables = vmemmap page tables in the bytes the kernel allocates; on device = --map=dev reserve."
         );
     } else {
-        let keep: Vec<&str> = NARROW_COLUMNS.iter().map(|c| c.0).collect();
-        let (t, notes) = narrow_table(NARROW_COLUMNS, &rows, &keep, &["kind", "map", "on dev"]);
-        // "kind devdax" reads as "devdax"; nothing on the device needs no mention.
+        // Across architectures the arch column takes the room of the vmstat one (in --wide
+        // and --json), and a profile every row shares goes under the table.
+        let keep: Vec<&str> = NARROW_COLUMNS
+            .iter()
+            .map(|c| c.0)
+            .filter(|&c| !(across && c == "vmstat"))
+            .collect();
+        let droppable: &[&str] = if across {
+            &["kind", "arch", "map", "on dev", "profile"]
+        } else {
+            &["kind", "arch", "map", "on dev"]
+        };
+        let (t, notes) = narrow_table(NARROW_COLUMNS, &rows, &keep, droppable);
+        // "kind devdax" reads as "devdax", "arch x86_64" as "on x86_64"; nothing on the device
+        // needs no mention.
         let constant = notes
             .iter()
             .filter(|n| n.as_str() != "on dev 0")
-            .map(|n| n.strip_prefix("kind ").unwrap_or(n).to_string())
+            .map(|n| {
+                n.strip_prefix("kind ")
+                    .map(str::to_string)
+                    .or_else(|| n.strip_prefix("arch ").map(|a| format!("on {a}")))
+                    .unwrap_or_else(|| n.clone())
+            })
             .collect::<Vec<_>>()
             .join(", ");
         println!("{t}");
         println!(
-            "{} {constant} on {}, {how}.\nmemmap = struct-page frames in RAM; % of the device; tables = vmemmap page\ntables; on dev = --map=dev reserve; vmstat = nr_memmap_pages as the kernel\nreports it (- before 6.11). --wide for every column, --json for tools.",
-            a.size, a.arch
+            "{} {constant}, {how}.\nmemmap = struct-page frames in RAM; % of the device; tables = vmemmap page\ntables; on dev = --map=dev reserve; vmstat = nr_memmap_pages as the kernel\nreports it (- before 6.11). --wide for every column, --json for tools.",
+            a.size
         );
+    }
+    if !not_offered.is_empty() {
+        eprintln!("Not offered:");
+        for n in &not_offered {
+            eprintln!("{}", wrap(&format!("  {n}"), 80));
+        }
     }
     Ok(())
 }

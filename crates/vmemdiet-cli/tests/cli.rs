@@ -519,3 +519,62 @@ fn simulating_under_an_address_space_limit_ends_in_one_clear_line() {
     assert!(err.contains("ulimit -v"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn plan_across_architectures_answers_the_fleet_question() {
+    // "What does 1 TiB of CXL memory cost in memmap on our arm64 vs x86 fleet?"
+    let out = vmemdiet()
+        .args(["plan", "--size", "1TiB", "--arch", "x86_64,arm64-4k,arm64-64k", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows: Vec<(String, u64, u64)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["arch"].as_str().unwrap().to_string(),
+                r["align"].as_u64().unwrap(),
+                r["memmap_bytes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // Each arch's own aligns: x86 4K/2M/1G, arm64 4K/2M (no PUD THP), arm64-64k 64K/512M.
+    assert_eq!(
+        rows,
+        vec![
+            ("x86_64".into(), 4 << 10, 16 << 30),
+            ("x86_64".into(), 2 << 20, 4 << 30),
+            ("x86_64".into(), 1 << 30, 8 << 20),
+            ("arm64-4k".into(), 4 << 10, 16 << 30),
+            ("arm64-4k".into(), 2 << 20, 16 << 30),
+            ("arm64-64k".into(), 64 << 10, 1 << 30),
+            ("arm64-64k".into(), 512 << 20, 1 << 30),
+        ]
+    );
+    // `all` notes what an arch cannot do instead of failing the whole table.
+    let out = vmemdiet()
+        .args(["plan", "--size", "1TiB", "--arch", "all", "--align", "1G"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("ppc64-radix-64k") && stdout.contains("riscv64-sv57"));
+    assert!(stderr.contains("arm64-4k: unsupported align 1G"), "{stderr}");
+    assert!(stderr.contains("ppc64-hash-64k"), "{stderr}");
+    // One arch that cannot: an error, one line, naming what is valid there.
+    let out = vmemdiet()
+        .args(["plan", "--size", "1TiB", "--arch", "arm64-16k", "--align", "2M"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("supports 16K, 32M"), "{err}");
+    let out = vmemdiet().args(["plan", "--arch", "sparc64"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("riscv64-sv48"));
+}

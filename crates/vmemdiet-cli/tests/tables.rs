@@ -55,7 +55,8 @@ fn with_unit<'a>(s: &'a str, units: &[&str]) -> Option<&'a str> {
 fn holds(header: &str, cell: &str) -> bool {
     match header {
         "size" => cell.parse::<ByteSize>().is_ok(),
-        "align" | "page" => ["4K", "2M", "1G"].contains(&cell),
+        "align" | "page" => ["4K", "16K", "64K", "2M", "16M", "32M", "512M", "1G"].contains(&cell),
+        "arch" => cell.parse::<vmemdiet::arch::Arch>().is_ok(),
         "map" => ["mem", "dev"].contains(&cell),
         "kind" => ["devdax", "hugetlb", "devdax-fsdev"].contains(&cell),
         "profile" => cell.parse::<Profile>().is_ok(),
@@ -235,6 +236,7 @@ fn plan_tables() {
 fn plan_fits_80_columns_without_wide() {
     for args in [
         &["plan", "--size", "1TiB"][..],
+        &["plan", "--size", "1TiB", "--arch", "all", "--map", "mem,dev"],
         &[
             "plan",
             "--size",
