@@ -3,6 +3,7 @@
 use clap::{Args, Subcommand};
 use vmemdiet::addr::ByteSize;
 use vmemdiet::drivers::dax::MapMode;
+use vmemdiet::arch::Arch;
 use vmemdiet::mm::profile::Profile;
 use vmemdiet::plan::Kind;
 use vmemdiet::workload::bootstrap::{self, BootstrapConfig, BootstrapResult};
@@ -41,6 +42,9 @@ pub struct PoolArgs {
     /// Kernel profile(s): v5.10 has no HVO, v5.19+ keep one vmemmap page, next shares tails.
     #[arg(long, value_delimiter = ',', default_value = "v5.10,v6.15,next")]
     profile: Vec<Profile>,
+    /// Architecture of the simulated machine (see `plan --help`).
+    #[arg(long, default_value = "x86_64")]
+    arch: Arch,
     #[command(flatten)]
     switches: SwitchArgs,
     /// Timed runs (after one warm-up); medians are reported.
@@ -72,6 +76,9 @@ pub struct MrArgs {
     /// Kernel profile(s).
     #[arg(long, value_delimiter = ',', default_value = "v5.10,rfc,v6.15")]
     profile: Vec<Profile>,
+    /// Architecture of the simulated machine (see `plan --help`).
+    #[arg(long, default_value = "x86_64")]
+    arch: Arch,
     #[command(flatten)]
     switches: SwitchArgs,
     /// Threads, each registering its own region (the 2025 report used 40 threads of 2 MiB MRs).
@@ -113,6 +120,9 @@ pub struct GupArgs {
     /// Kernel profile(s).
     #[arg(long, value_delimiter = ',', default_value = "v5.10,rfc,v6.15")]
     profile: Vec<Profile>,
+    /// Architecture of the simulated machine (see `plan --help`).
+    #[arg(long, default_value = "x86_64")]
+    arch: Arch,
     #[command(flatten)]
     switches: SwitchArgs,
     /// Memmap location(s).
@@ -150,6 +160,9 @@ pub struct BootstrapArgs {
     /// Kernel profile(s).
     #[arg(long, value_delimiter = ',', default_value = "v5.10,v6.15")]
     profile: Vec<Profile>,
+    /// Architecture of the simulated machine (see `plan --help`).
+    #[arg(long, default_value = "x86_64")]
+    arch: Arch,
     #[command(flatten)]
     switches: SwitchArgs,
     /// Memmap location(s): mem, dev.
@@ -194,6 +207,7 @@ fn bootstrap_cmd(a: &BootstrapArgs) -> anyhow::Result<()> {
         aligns: a.align.clone(),
         maps: a.map.clone(),
         profiles: a.switches.apply_all(&a.profile)?,
+        arch: a.arch,
         runs: a.runs,
         ..Options::default()
     })?;
@@ -233,6 +247,7 @@ fn gup_cmd(a: &GupArgs) -> anyhow::Result<()> {
         aligns: a.align.clone(),
         maps: a.map.clone(),
         profiles: a.switches.apply_all(&a.profile)?,
+        arch: a.arch,
         ops: a.op.clone(),
         runs: a.runs,
         threads: a.threads,
@@ -276,6 +291,7 @@ fn mr_cmd(a: &MrArgs) -> anyhow::Result<()> {
         sizes: vec![a.size],
         aligns: a.align.clone(),
         profiles: a.switches.apply_all(&a.profile)?,
+        arch: a.arch,
         threads: a.threads,
         seconds: a.seconds,
         ..Options::default()
@@ -310,6 +326,7 @@ fn pool_cmd(a: &PoolArgs) -> anyhow::Result<()> {
         sizes: a.size.clone(),
         aligns: a.align.clone(),
         profiles: a.switches.apply_all(&a.profile)?,
+        arch: a.arch,
         runs: a.runs,
         ..Options::default()
     })?;

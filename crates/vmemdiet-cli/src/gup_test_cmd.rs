@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 use vmemdiet::addr::ByteSize;
 use vmemdiet::drivers::dax::MapMode;
+use vmemdiet::arch::Arch;
 use vmemdiet::mm::profile::Profile;
 use vmemdiet::plan::Kind;
 use vmemdiet::workload::gup::{self, GupConfig, GupOp};
@@ -68,6 +69,9 @@ pub struct GupTestArgs {
     /// Device-dax align of the simulated device: 4K, 2M, 1G.
     #[arg(long, value_parser = parse_size, default_value = "2M")]
     align: ByteSize,
+    /// Architecture of the simulated machine (our extension, like --align and --profile).
+    #[arg(long, default_value = "x86_64")]
+    arch: Arch,
     /// Kernel profile.
     #[arg(long, default_value = "v6.15")]
     profile: Profile,
@@ -128,6 +132,7 @@ pub fn run(a: &GupTestArgs) -> anyhow::Result<ExitCode> {
         align: a.align,
         map: a.map,
         profile: a.switches.apply(a.profile)?,
+        arch: a.arch,
         threads: a.threads,
         runs: a.repeats,
         nr_per_call,

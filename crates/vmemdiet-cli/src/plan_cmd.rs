@@ -176,14 +176,14 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
     let mut not_offered = Vec::new();
     for &arch in arches {
         let g = arch.geometry();
-        let aligns = if !a.align.is_empty() {
-            a.align.clone()
-        } else if headline {
-            valid_aligns(g, profiles[profiles.len() - 1].base().release())
-        } else {
-            vec![g.pmd_size()]
-        };
         for &profile in &profiles {
+            let aligns = if !a.align.is_empty() {
+                a.align.clone()
+            } else if headline {
+                valid_aligns(g, profile.base().release())
+            } else {
+                vec![g.pmd_size()]
+            };
             for &align in &aligns {
                 let o = Options {
                     kinds: a.kind.clone(),
@@ -196,26 +196,39 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
                     struct_page_size: a.struct_page_size,
                     ..Options::default()
                 };
-                match expand::<PlanConfig>(&o) {
-                    Ok(c) => configs.extend(c),
-                    Err(ConfigError::Plan {
-                        error:
-                            e @ (PlanError::Dax(DaxError::UnsupportedAlign { .. })
-                            | PlanError::ArchTooNew { .. }
-                            | PlanError::TooLarge { .. }
-                            | PlanError::RamTooLarge { .. }),
-                        ..
-                    }) if across => {
-                        // One note per arch and reason.
-                        let note = format!("{arch}: {e}");
-                        if !not_offered.contains(&note) {
-                            not_offered.push(note);
-                        }
+                let e = match expand::<PlanConfig>(&o) {
+                    Ok(c) => {
+                        configs.extend(c);
+                        continue;
                     }
-                    Err(e) => return Err(e.into()),
+                    Err(e) => e,
+                };
+                // What the arch lacks is noted, not fatal, where we chose the value (a default
+                // profile) or the user asked across architectures.
+                let noted = match &e {
+                    ConfigError::Plan { error, .. } => match error {
+                        PlanError::Dax(DaxError::UnsupportedAlign { .. }) => across,
+                        PlanError::ArchTooNew { .. } => across || a.profile.is_empty(),
+                        PlanError::TooLarge { .. } | PlanError::RamTooLarge { .. } => across,
+                        _ => false,
+                    },
+                    _ => false,
+                };
+                if !noted {
+                    return Err(e.into());
+                }
+                let ConfigError::Plan { error, .. } = e else {
+                    unreachable!("matched above")
+                };
+                let note = format!("{arch}: {error}");
+                if !not_offered.contains(&note) {
+                    not_offered.push(note);
                 }
             }
         }
+    }
+    if configs.is_empty() {
+        anyhow::bail!("nothing to plan: {}", not_offered.join("; "));
     }
     let pb = progress(
         configs.len() as u64,

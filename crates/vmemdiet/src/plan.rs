@@ -258,8 +258,12 @@ pub enum PlanError {
         min: ByteSize,
         section: ByteSize,
     },
-    #[error("HugeTLB pages are 2M or 1G, not {0}")]
-    HugetlbAlign(ByteSize),
+    #[error("HugeTLB pages on {arch} are {valid}, not {}", align.short())]
+    HugetlbAlign {
+        align: ByteSize,
+        arch: Arch,
+        valid: String,
+    },
     #[error("a HugeTLB pool lives in System RAM: its memmap is always in RAM (--map mem)")]
     HugetlbMap,
     #[error("{arch} has device-dax (ZONE_DEVICE) from Linux {since}; profile {profile} predates it; valid profiles there: {valid}")]
@@ -623,6 +627,27 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
     Ok((cost, device_frames))
 }
 
+impl PlanError {
+    /// `align` is no HugeTLB page size of `arch`.
+    #[must_use]
+    pub fn hugetlb_align(arch: Arch, align: ByteSize) -> PlanError {
+        PlanError::HugetlbAlign {
+            align,
+            arch,
+            valid: hugetlb_sizes(arch.geometry()),
+        }
+    }
+}
+
+/// The HugeTLB page sizes of an arch, for messages ("2M or 1G").
+fn hugetlb_sizes(g: &Geometry) -> String {
+    let mut v = vec![g.pmd_size().short()];
+    if g.pud_leaves {
+        v.push(g.pud_size().short());
+    }
+    v.join(" or ")
+}
+
 /// Plans a HugeTLB pool: its memmap exists from boot (S/64); HVO keeps one vmemmap page per
 /// huge page (plus, in `next`, the order's shared tail frame) and needs the pool's PMD-mapped
 /// vmemmap split into PTE tables.
@@ -632,7 +657,7 @@ fn plan_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
     }
     let g: &Geometry = cfg.geometry();
     let Some(size) = crate::mm::hugetlb::HugeSize::from_align(cfg.geometry(), cfg.align) else {
-        return Err(PlanError::HugetlbAlign(cfg.align));
+        return Err(PlanError::hugetlb_align(cfg.arch, cfg.align));
     };
     if cfg.map != MapMode::Mem {
         return Err(PlanError::HugetlbMap);

@@ -111,7 +111,7 @@ fn simulate_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
     )?;
     let g = k.machine.geometry();
     let size = HugeSize::from_align(cfg.geometry(), cfg.align)
-        .ok_or(PlanError::HugetlbAlign(cfg.align))?;
+        .ok_or(PlanError::hugetlb_align(cfg.arch, cfg.align))?;
     let want = cfg.size.bytes() / size.bytes(cfg.geometry()).bytes();
     let before = k.machine.frames().usage();
     let init = k.struct_pages_initialized();

@@ -125,11 +125,72 @@ fn planner_equals_simulation_on_every_arch() {
     assert!(compared >= 300, "only {compared} compared");
 }
 
+/// Every refusal of an arch's limits names the arch, and a profile has device-dax on an arch
+/// exactly from the release the arch got it.
 #[test]
 fn every_profile_names_its_arch_limits() {
     for arch in ARCHES {
+        let g = arch.geometry();
         for p in ALL_PROFILES {
-            let _ = plan(&cfg(arch, ByteSize::gib(1), arch.geometry().pmd_size(), p));
+            let mut c = cfg(arch, ByteSize::gib(1), g.pmd_size(), p);
+            c.ram_size = ByteSize::gib(8);
+            match plan(&c) {
+                Ok(_) => assert!(g.features.device_dax(p.base().release()), "{c}"),
+                Err(e) => {
+                    assert!(e.to_string().contains(g.name), "{c}: {e}");
+                    assert!(!g.features.device_dax(p.base().release()), "{c}: {e}");
+                }
+            }
         }
     }
+}
+
+/// HugeTLB on every arch: HVO only where the arch selects it in that release (arm64: 5.19
+/// until 6.2; never on powerpc), and the planner equals the simulation.
+#[test]
+fn hugetlb_follows_each_arch_hvo_history() {
+    let hugetlb = |arch: Arch, size: ByteSize, align: ByteSize, p: Profile| {
+        plan(&cfg(arch, size, align, p).hugetlb())
+            .unwrap_or_else(|e| panic!("{arch}: {e}"))
+            .memmap_bytes
+    };
+    let m2 = ByteSize::mib(2);
+    // x86 and arm64 (5.19) keep one vmemmap page per 2 MiB page: 16 GiB -> 2 GiB per TiB.
+    assert_eq!(hugetlb(Arch::X86_64, TIB, m2, Profile::V6_12), 2 << 30);
+    assert_eq!(hugetlb(Arch::Arm64_4k, TIB, m2, Profile::V5_19), 2 << 30);
+    // arm64 disabled HVO in 6.2 (break-before-make): the full 16 GiB.
+    assert_eq!(hugetlb(Arch::Arm64_4k, TIB, m2, Profile::V6_12), 16 << 30);
+    assert_eq!(hugetlb(Arch::Arm64_4k, TIB, m2, Profile::MM_2026), 16 << 30);
+    // powerpc never selects HVO.
+    assert_eq!(hugetlb(Arch::Ppc64Radix4k, TIB, m2, Profile::V6_12), 16 << 30);
+    // riscv has it.
+    assert_eq!(hugetlb(Arch::Riscv64Sv48, TIB, m2, Profile::V6_12), 2 << 30);
+    // arm64 16K/64K have no PUD leaves, so no PUD-sized HugeTLB page.
+    let e = plan(&cfg(Arch::Arm64_64k, TIB, ByteSize::gib(1), Profile::V6_12).hugetlb())
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "HugeTLB pages on arm64-64k are 512M, not 1G"
+    );
+
+    let mut compared = 0;
+    for arch in ARCHES {
+        let g = arch.geometry();
+        let mut sizes = vec![g.pmd_size()];
+        if g.pud_leaves && g.pud_size() <= ByteSize::gib(1) {
+            sizes.push(g.pud_size());
+        }
+        for profile in [Profile::V5_10, Profile::V5_19, Profile::V6_12, Profile::NEXT] {
+            for &align in &sizes {
+                let mut c = cfg(arch, ByteSize::new(2 * align.bytes().max(64 << 20)), align, profile)
+                    .hugetlb();
+                c.ram_size = ByteSize::gib(8);
+                let Ok(planned) = plan(&c) else { continue };
+                let simulated = simulate(&c).unwrap_or_else(|e| panic!("{c}: {e}"));
+                assert_eq!(planned, simulated, "{c}");
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 60, "only {compared} compared");
 }

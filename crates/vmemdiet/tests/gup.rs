@@ -445,6 +445,7 @@ fn v6_15_longterm_write_pins_of_hugetlbfs_stay_on_the_fast_path() {
         align: MIB2,
         map: MapMode::Mem,
         profile: Profile::V6_15,
+        arch: vmemdiet::arch::Arch::X86_64,
     };
     with_mapping(&spec, true, |k, mm, va, len| -> Result<(), MappingError> {
         let mut cx = GupCtx::new(k);

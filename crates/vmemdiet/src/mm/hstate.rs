@@ -18,11 +18,13 @@ pub enum HugeSize {
 }
 
 impl HugeSize {
-    /// The huge page size for an alignment, if there is one.
+    /// The huge page size for an alignment, if the arch maps leaves of that size (no PUD
+    /// leaves on arm64 16K/64K).
     #[must_use]
     pub fn from_align(g: &Geometry, align: ByteSize) -> Option<HugeSize> {
         [HugeSize::Pmd, HugeSize::Pud]
             .into_iter()
+            .filter(|s| *s == HugeSize::Pmd || g.pud_leaves)
             .find(|s| s.bytes(g) == align)
     }
     /// Compound order.

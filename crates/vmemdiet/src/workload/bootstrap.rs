@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::arch::Arch;
 use crate::addr::ByteSize;
 use crate::drivers::dax::{DaxRegion, DevDaxSpec, MapMode};
 use crate::machine::MachineConfig;
@@ -22,6 +23,8 @@ pub struct BootstrapConfig {
     pub align: ByteSize,
     pub map: MapMode,
     pub profile: Profile,
+    /// The architecture of the simulated machine.
+    pub arch: Arch,
     /// Timed runs (after one untimed warm-up run).
     pub runs: u32,
 }
@@ -30,7 +33,10 @@ impl BootstrapConfig {
     /// The plan of this device: the devdax rules it must pass.
     #[must_use]
     pub fn plan_config(&self) -> PlanConfig {
-        PlanConfig::new(self.size, self.align, self.map, self.profile)
+        PlanConfig {
+            arch: self.arch,
+            ..PlanConfig::new(self.size, self.align, self.map, self.profile)
+        }
     }
 }
 

@@ -34,7 +34,7 @@ pub struct Options {
     pub nr_per_call: Option<u64>,
     /// MR: seconds to loop.
     pub seconds: f64,
-    /// Plan: the architecture.
+    /// The architecture of the simulated machine.
     pub arch: Arch,
     /// Plan: System RAM of the machine (places the device region above it).
     pub ram: ByteSize,
@@ -214,6 +214,7 @@ impl Expand for BootstrapConfig {
             align: p.align,
             map: p.map,
             profile: p.profile,
+            arch: o.arch,
             runs: o.runs,
         }
     }
@@ -244,6 +245,7 @@ impl Expand for GupConfig {
             align: p.align,
             map: p.map,
             profile: p.profile,
+            arch: o.arch,
             threads: o.threads,
             runs: o.runs,
             nr_per_call: o.nr_per_call,
@@ -280,6 +282,7 @@ impl Expand for MrConfig {
             align: p.align,
             map: p.map,
             profile: p.profile,
+            arch: o.arch,
             threads: o.threads,
             seconds: o.seconds,
         }
@@ -329,6 +332,7 @@ impl Expand for PoolConfig {
             size: p.size,
             align: p.align,
             profile: p.profile,
+            arch: o.arch,
             runs: o.runs,
         }
     }
@@ -388,9 +392,9 @@ mod tests {
             matches!(
                 e,
                 ConfigError::Plan {
-                    error: PlanError::HugetlbAlign(a),
+                    error: PlanError::HugetlbAlign { align, .. },
                     ..
-                } if a == ByteSize::kib(4)
+                } if align == ByteSize::kib(4)
             ),
             "{e:?}"
         );

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::arch::Arch;
 use crate::addr::{ByteSize, VirtAddr};
 use crate::drivers::dax::MapMode;
 use crate::mm::folio::page_folio;
@@ -88,6 +89,8 @@ pub struct GupConfig {
     pub align: ByteSize,
     pub map: MapMode,
     pub profile: Profile,
+    /// The architecture of the simulated machine.
+    pub arch: Arch,
     /// Threads each doing the whole get/put (gup_test `-j`).
     pub threads: u32,
     /// Repeats (gup_test `-r`).
@@ -108,6 +111,7 @@ impl GupConfig {
             align: self.align,
             map: self.map,
             profile: self.profile,
+            arch: self.arch,
         }
     }
 }

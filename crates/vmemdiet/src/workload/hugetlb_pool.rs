@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::arch::Arch;
 use crate::addr::ByteSize;
 use crate::drivers::dax::MapMode;
 use crate::machine::MachineConfig;
@@ -20,6 +21,8 @@ pub struct PoolConfig {
     pub size: ByteSize,
     pub align: ByteSize,
     pub profile: Profile,
+    /// The architecture of the simulated machine.
+    pub arch: Arch,
     /// Timed runs after one warm-up.
     pub runs: u32,
 }
@@ -28,7 +31,10 @@ impl PoolConfig {
     /// The plan of this pool: the HugeTLB rules it must pass (2M or 1G pages, memmap in RAM).
     #[must_use]
     pub fn plan_config(&self) -> PlanConfig {
-        PlanConfig::new(self.size, self.align, MapMode::Mem, self.profile).hugetlb()
+        PlanConfig {
+            arch: self.arch,
+            ..PlanConfig::new(self.size, self.align, MapMode::Mem, self.profile).hugetlb()
+        }
     }
 }
 
@@ -62,7 +68,7 @@ pub fn run(cfg: &PoolConfig, tick: &mut dyn FnMut()) -> Result<PoolResult, SimEr
         return Err(SimError::TooBigForHost { need, budget });
     }
     let size = HugeSize::from_align(plan_cfg.geometry(), cfg.align)
-        .ok_or(SimError::Plan(PlanError::HugetlbAlign(cfg.align)))?;
+        .ok_or(SimError::Plan(PlanError::hugetlb_align(cfg.arch, cfg.align)))?;
     let pages = cfg.size.bytes() / size.bytes(plan_cfg.geometry()).bytes();
     let k = Kernel::boot(
         MachineConfig::default()

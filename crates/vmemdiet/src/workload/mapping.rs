@@ -2,6 +2,7 @@
 //! memory (a devdax device, or a HugeTLB pool), map it shared into a fresh address space and
 //! touch every page, as gup_test does before it starts the clock.
 
+use crate::arch::Arch;
 use crate::addr::{ByteSize, VirtAddr};
 use crate::drivers::dax::{DaxRegion, DevDaxSpec, MapMode};
 use crate::machine::MachineConfig;
@@ -22,13 +23,18 @@ pub struct MappingSpec {
     pub align: ByteSize,
     pub map: MapMode,
     pub profile: Profile,
+    /// The architecture of the simulated machine.
+    pub arch: Arch,
 }
 
 impl MappingSpec {
     /// The plan of this memory.
     #[must_use]
     pub fn plan_config(&self) -> PlanConfig {
-        let cfg = PlanConfig::new(self.size, self.align, self.map, self.profile);
+        let cfg = PlanConfig {
+            arch: self.arch,
+            ..PlanConfig::new(self.size, self.align, self.map, self.profile)
+        };
         match self.kind {
             Kind::Devdax => cfg,
             Kind::Hugetlb => cfg.hugetlb(),
@@ -111,7 +117,7 @@ pub fn with_mapping<R, E: From<MappingError>>(
         }
         Kind::Hugetlb => {
             let size = HugeSize::from_align(k.machine.geometry(), spec.align)
-                .ok_or_else(|| err(SimError::Plan(PlanError::HugetlbAlign(spec.align))))?;
+                .ok_or_else(|| err(SimError::Plan(PlanError::hugetlb_align(spec.arch, spec.align))))?;
             let want = spec.size.bytes() / size.bytes(k.machine.geometry()).bytes();
             let got = set_nr_hugepages(&k, size, want).map_err(|e| err(SimError::from(e)))?;
             if got != want {

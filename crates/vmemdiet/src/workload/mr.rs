@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::arch::Arch;
 use crate::addr::{ByteSize, VirtAddr};
 use crate::drivers::dax::MapMode;
 use crate::drivers::ib_umem::{ib_dereg_mr, ib_reg_mr, UmemOpts, UmemTimes};
@@ -25,6 +26,8 @@ pub struct MrConfig {
     pub align: ByteSize,
     pub map: MapMode,
     pub profile: Profile,
+    /// The architecture of the simulated machine.
+    pub arch: Arch,
     /// Threads, each registering its own region of `size`.
     pub threads: u32,
     /// How long to loop.
@@ -42,6 +45,7 @@ impl MrConfig {
             align: self.align,
             map: self.map,
             profile: self.profile,
+            arch: self.arch,
         })
     }
 }
