@@ -192,6 +192,11 @@ fn print_terminal(r: &Report) {
     println!(
         "\nthe memdesc end state: devdax memmap per TiB, 8-byte descriptor beside today's:\n{t}"
     );
+    let mut t = table(&["arch", "align", "memmap", "% size", "page tables"]);
+    for row in arch_rows(r) {
+        t.add_row(row);
+    }
+    println!("\ndevdax memmap per TiB by architecture ({}, planner):\n{t}", Profile::default());
     let mut t = table(&SINCE_TIMES);
     for row in kernels_since_times(r) {
         t.add_row(row);
@@ -200,6 +205,24 @@ fn print_terminal(r: &Report) {
         "\nkernels since the series: 2M devdax, pins of {} (get / put) and MR rounds:\n{t}",
         r.sizes.gup
     );
+}
+
+/// Devdax memmap per TiB on each architecture.
+fn arch_rows(r: &Report) -> Vec<Vec<String>> {
+    r.arches
+        .iter()
+        .map(|e| {
+            #[allow(clippy::cast_precision_loss)]
+            let pct = e.row.memmap_bytes as f64 * 100.0 / e.row.size as f64;
+            vec![
+                e.row.arch.to_string(),
+                ByteSize::new(e.row.align).short(),
+                ByteSize::new(e.row.memmap_bytes).to_string(),
+                format!("{pct:.4}"),
+                ByteSize::new(e.row.pagetable_bytes).to_string(),
+            ]
+        })
+        .collect()
 }
 
 /// Devdax memmap per TiB at 64 bytes (the planner rows) beside the 8-byte memdesc rows.
@@ -339,6 +362,10 @@ fn markdown(r: &Report) -> String {
     }
     let _ = writeln!(s, "\nThe memdesc end state (brief §9.9): devdax memmap per TiB with an 8-byte struct page beside today's 64 bytes. At 2M, dedup has nothing left to save at 8 bytes (a compound page's struct pages fit one vmemmap page).\n\n| align | profile | 64 B struct page | 8 B (memdesc) |\n|---|---|---|---|");
     for row in memdesc_rows(r) {
+        let _ = writeln!(s, "| {} |", row.join(" | "));
+    }
+    let _ = writeln!(s, "\n## Architectures (devdax, per TiB, planner, {})\n\nEach arch at the device-dax aligns it offers: arm64 does not deduplicate device-dax vmemmap, ppc64 radix with 64 KiB pages only at 1G, ppc64 hash never; riscv64 Sv39 cannot describe 1 TiB above its RAM. Page tables in the bytes the kernel allocates (256-byte PTE fragments on ppc64 radix 64K).\n\n| arch | align | memmap | % of size | page tables |\n|---|---|---|---|---|", Profile::default());
+    for row in arch_rows(r) {
         let _ = writeln!(s, "| {} |", row.join(" | "));
     }
     let _ = writeln!(s, "\n2M devdax, pins of {} (get / put) and MR reg+dereg rounds: v6.12 pins long-term per 4 KiB (devmap PMD), 6.15+ refuse long-term write pins of file-backed DAX folios on the fast path and batch them on the slow path.\n\n| {} |\n|{}", r.sizes.gup, SINCE_TIMES.join(" | "), "---|".repeat(SINCE_TIMES.len()));

@@ -122,6 +122,9 @@ pub struct Report {
     /// The memdesc end state: devdax per TiB with an 8-byte struct page (brief §9.9), beside
     /// the 64-byte rows of `planner`.
     pub memdesc: Vec<PlanEntry>,
+    /// Devdax memmap per TiB on every architecture that can hold it, at each of its aligns
+    /// (planner, the default profile): the fleet-sizing question.
+    pub arches: Vec<PlanEntry>,
     pub bootstrap: Vec<BootstrapResult>,
     pub gup: Vec<GupResult>,
     pub mr: Vec<MrResult>,
@@ -194,6 +197,24 @@ pub fn collect(mode: Mode, tick: &mut dyn FnMut(&str)) -> Result<Report, ReportE
                 kind: Kind::Devdax,
                 row: PlanRow::new(&cfg, plan(&cfg)?, false),
             });
+        }
+    }
+    let mut arches = Vec::new();
+    for arch in crate::arch::ARCHES {
+        let g = arch.geometry();
+        let profile = Profile::default();
+        for align in crate::drivers::dax::valid_aligns(g, profile.base().release()) {
+            let cfg = PlanConfig {
+                arch,
+                ..PlanConfig::new(ByteSize::tib(1), align, MapMode::Mem, profile)
+            };
+            // An arch whose vmemmap cannot describe 1 TiB above the RAM (riscv Sv39) has no row.
+            if let Ok(cost) = plan(&cfg) {
+                arches.push(PlanEntry {
+                    kind: Kind::Devdax,
+                    row: PlanRow::new(&cfg, cost, false),
+                });
+            }
         }
     }
     tick("planner");
@@ -273,6 +294,7 @@ pub fn collect(mode: Mode, tick: &mut dyn FnMut(&str)) -> Result<Report, ReportE
         sizes: s,
         planner,
         memdesc,
+        arches,
         bootstrap: boot,
         gup: gups,
         mr: mrs,
@@ -741,6 +763,7 @@ mod tests {
             sizes: Mode::Quick.sizes(),
             planner,
             memdesc: Vec::new(),
+            arches: Vec::new(),
             bootstrap,
             gup,
             mr,
