@@ -1,5 +1,6 @@
 //! `vmemdiet`: plan, simulate and benchmark the memmap of device memory.
 
+mod arch_cmd;
 mod bench_cmd;
 mod gup_test_cmd;
 mod output;
@@ -33,6 +34,9 @@ enum Command {
     /// gup_test (tools/testing/selftests/mm) over a simulated device-dax device: same flags,
     /// same `Time: get:N put:N us` lines, kselftest exit codes.
     GupTest(gup_test_cmd::GupTestArgs),
+    /// The architectures --arch accepts: page-table shape, sections, leaf sizes, and which
+    /// releases deduplicate device-dax vmemmap or optimize HugeTLB vmemmap, with sources.
+    Arches(arch_cmd::ArchesArgs),
 }
 
 /// The error and its causes on one line, each cause once: library errors often print their
@@ -101,6 +105,7 @@ fn main() -> ExitCode {
         Command::Bench(cmd) => bench_cmd::run(&cmd).map(|()| ExitCode::SUCCESS),
         Command::GupTest(args) => gup_test_cmd::run(&args),
         Command::Report(args) => report_cmd::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Arches(args) => arch_cmd::run(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -578,3 +578,27 @@ fn plan_across_architectures_answers_the_fleet_question() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("riscv64-sv48"));
 }
+
+#[test]
+fn arches_lists_every_arch_with_its_sources() {
+    let out = vmemdiet().args(["arches", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 11);
+    let radix64 = rows
+        .iter()
+        .find(|r| r["arch"] == "ppc64-radix-64k")
+        .unwrap();
+    assert_eq!(radix64["table_bytes"][0], 256);
+    assert_eq!(radix64["level_bits"], serde_json::json!([5, 9, 9, 13]));
+    assert_eq!(radix64["dax_dedup_since"], "6.6");
+    assert!(radix64["source"].as_str().unwrap().contains("radix-64k.h"));
+    let arm64 = rows.iter().find(|r| r["arch"] == "arm64-64k").unwrap();
+    assert_eq!(arm64["dax_dedup_since"], Value::Null);
+    assert_eq!(arm64["pud_leaf"], Value::Null);
+    assert_eq!(arm64["hvo_until"], "6.2");
+    let out = vmemdiet().args(["arches"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+}
