@@ -373,6 +373,57 @@ pub const ARM64_64K: Geometry = Geometry {
     ..ARM64_4K
 };
 
+/// arm64 at another VA size (`CONFIG_ARM64_VA_BITS`): the levels the kernel builds for it
+/// (`ARM64_HW_PGTABLE_LEVELS(va) = (va - 4) / (PAGE_SHIFT - 3)`), every level a full page of
+/// entries except the PGD, which gets the remaining bits; the vmemmap spans the linear map,
+/// `_PAGE_END(VA_BITS_MIN) - PAGE_OFFSET` (`VMEMMAP_RANGE`, `VMEMMAP_END = -1 GiB`); 52-bit VA
+/// comes with 52-bit physical addresses (LPA2 / LVA).
+const fn arm64_va(base: Geometry, name: &'static str, va_bits: u32) -> Geometry {
+    let per = base.page_shift - 3;
+    let levels = (va_bits - 4) / per;
+    let mut level_bits = [0; MAX_LEVELS];
+    let mut table_shift = [0; MAX_LEVELS];
+    let mut i = 0;
+    while i < (levels - 1) as usize {
+        level_bits[i] = per;
+        table_shift[i] = base.page_shift;
+        i += 1;
+    }
+    let top = va_bits - base.page_shift - per * (levels - 1);
+    level_bits[i] = top;
+    table_shift[i] = top + 3;
+    let va_min = if va_bits < 48 { va_bits } else { 48 };
+    let linear = (1u64 << va_bits) - (1u64 << (va_min - 1));
+    let vmemmap_size = (linear >> base.page_shift) * 64;
+    Geometry {
+        name,
+        pt_levels: levels,
+        level_bits,
+        table_shift,
+        vmemmap_size: ByteSize::new(vmemmap_size),
+        vmemmap_base: VirtAddr::new(0u64.wrapping_sub(1 << 30).wrapping_sub(vmemmap_size)),
+        page_offset: VirtAddr::new(0u64.wrapping_sub(1 << va_bits)),
+        max_physmem_bits: if va_bits == 52 { 52 } else { 48 },
+        pud_leaves: base.pud_leaves && levels >= 3,
+        ..base
+    }
+}
+
+/// arm64 4K with 39-bit VA (3 levels; Android GKI, the pre-6.9 default).
+pub const ARM64_4K_VA39: Geometry = arm64_va(ARM64_4K, "arm64-4k-va39", 39);
+/// arm64 4K with 52-bit VA (5 levels, LPA2).
+pub const ARM64_4K_VA52: Geometry = arm64_va(ARM64_4K, "arm64-4k-va52", 52);
+/// arm64 16K with 36-bit VA (2 levels).
+pub const ARM64_16K_VA36: Geometry = arm64_va(ARM64_16K, "arm64-16k-va36", 36);
+/// arm64 16K with 47-bit VA (3 levels, the pre-6.9 default).
+pub const ARM64_16K_VA47: Geometry = arm64_va(ARM64_16K, "arm64-16k-va47", 47);
+/// arm64 16K with 52-bit VA (4 levels, LPA2).
+pub const ARM64_16K_VA52: Geometry = arm64_va(ARM64_16K, "arm64-16k-va52", 52);
+/// arm64 64K with 42-bit VA (2 levels, the pre-6.9 default).
+pub const ARM64_64K_VA42: Geometry = arm64_va(ARM64_64K, "arm64-64k-va42", 42);
+/// arm64 64K with 52-bit VA (3 levels, LVA).
+pub const ARM64_64K_VA52: Geometry = arm64_va(ARM64_64K, "arm64-64k-va52", 52);
+
 /// ppc64 radix features: DAX dedup and PUD-sized THP from 6.6 (f2b79c0d7968, 27af67f35631),
 /// no HVO on powerpc.
 const PPC64_RADIX_FEATURES: ArchFeatures = ArchFeatures {
@@ -733,7 +784,39 @@ pub enum Arch {
     /// riscv64, Sv57.
     #[serde(rename = "riscv64-sv57")]
     Riscv64Sv57,
+    /// arm64, 4 KiB pages, 39-bit VA (`--va-bits 39`).
+    #[serde(rename = "arm64-4k-va39")]
+    Arm64_4kVa39,
+    /// arm64, 4 KiB pages, 52-bit VA.
+    #[serde(rename = "arm64-4k-va52")]
+    Arm64_4kVa52,
+    /// arm64, 16 KiB pages, 36-bit VA.
+    #[serde(rename = "arm64-16k-va36")]
+    Arm64_16kVa36,
+    /// arm64, 16 KiB pages, 47-bit VA.
+    #[serde(rename = "arm64-16k-va47")]
+    Arm64_16kVa47,
+    /// arm64, 16 KiB pages, 52-bit VA.
+    #[serde(rename = "arm64-16k-va52")]
+    Arm64_16kVa52,
+    /// arm64, 64 KiB pages, 42-bit VA.
+    #[serde(rename = "arm64-64k-va42")]
+    Arm64_64kVa42,
+    /// arm64, 64 KiB pages, 52-bit VA.
+    #[serde(rename = "arm64-64k-va52")]
+    Arm64_64kVa52,
 }
+
+/// The arm64 VA sizes other than the default 48 bits, by base arch: what `--va-bits` selects.
+const VA_VARIANTS: [(Arch, u32, Arch); 7] = [
+    (Arch::Arm64_4k, 39, Arch::Arm64_4kVa39),
+    (Arch::Arm64_4k, 52, Arch::Arm64_4kVa52),
+    (Arch::Arm64_16k, 36, Arch::Arm64_16kVa36),
+    (Arch::Arm64_16k, 47, Arch::Arm64_16kVa47),
+    (Arch::Arm64_16k, 52, Arch::Arm64_16kVa52),
+    (Arch::Arm64_64k, 42, Arch::Arm64_64kVa42),
+    (Arch::Arm64_64k, 52, Arch::Arm64_64kVa52),
+];
 
 /// Every `--arch` value, in the order of [`ALL`].
 pub const ARCHES: [Arch; 11] = [
@@ -749,6 +832,40 @@ pub const ARCHES: [Arch; 11] = [
     Arch::Riscv64Sv48,
     Arch::Riscv64Sv57,
 ];
+
+impl Arch {
+    /// The same arch at another VA size (`--va-bits`): arm64 offers 39/48/52 bits with 4K
+    /// pages, 36/47/48/52 with 16K, 42/48/52 with 64K; elsewhere the VA size is the arch
+    /// (x86_64-la57, riscv64-sv39/48/57).
+    pub fn with_va_bits(self, bits: u32) -> Result<Arch, String> {
+        let base = VA_VARIANTS
+            .iter()
+            .find(|(_, _, v)| *v == self)
+            .map_or(self, |(b, _, _)| *b);
+        if base.geometry().va_bits() == bits {
+            return Ok(base);
+        }
+        let choices: Vec<u32> = std::iter::once(base.geometry().va_bits())
+            .chain(VA_VARIANTS.iter().filter(|(b, _, _)| *b == base).map(|(_, n, _)| *n))
+            .collect();
+        VA_VARIANTS
+            .iter()
+            .find(|(b, n, _)| *b == base && *n == bits)
+            .map(|(_, _, v)| *v)
+            .ok_or_else(|| {
+                let mut sorted = choices;
+                sorted.sort_unstable();
+                format!(
+                    "--va-bits {bits}: {base} supports {}",
+                    sorted
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+    }
+}
 
 /// The `sizeof(struct page)` values a what-if may use (memdescs, kernel brief §9.9): today's 64
 /// bytes and the powers of two on the way to an 8-byte descriptor.
@@ -805,6 +922,13 @@ impl Arch {
             Arch::Riscv64Sv39 => &RISCV64_SV39,
             Arch::Riscv64Sv48 => &RISCV64_SV48,
             Arch::Riscv64Sv57 => &RISCV64_SV57,
+            Arch::Arm64_4kVa39 => &ARM64_4K_VA39,
+            Arch::Arm64_4kVa52 => &ARM64_4K_VA52,
+            Arch::Arm64_16kVa36 => &ARM64_16K_VA36,
+            Arch::Arm64_16kVa47 => &ARM64_16K_VA47,
+            Arch::Arm64_16kVa52 => &ARM64_16K_VA52,
+            Arch::Arm64_64kVa42 => &ARM64_64K_VA42,
+            Arch::Arm64_64kVa52 => &ARM64_64K_VA52,
         }
     }
 }
@@ -819,7 +943,8 @@ impl FromStr for Arch {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let name = s.replace("x86-64", "x86_64");
-        match ARCHES.iter().find(|a| a.geometry().name == name) {
+        let all = ARCHES.iter().chain(VA_VARIANTS.iter().map(|(_, _, v)| v));
+        match all.into_iter().find(|a| a.geometry().name == name) {
             Some(a) => Ok(*a),
             None => Err(format!(
                 "unknown architecture '{s}'; valid: {}",
