@@ -12,7 +12,7 @@ use vmemdiet::mm::vm::Mm;
 use vmemdiet::mm::Kernel;
 use vmemdiet::plan::PlanConfig;
 
-use crate::oracle::{expected_counts, OracleConfig};
+use crate::oracle::{try_expected_counts, OracleConfig};
 
 /// The device-dax aligns the kernel accepts on x86-64: 4 KiB, 2 MiB, 1 GiB.
 pub const DEVDAX_ALIGNS: [ByteSize; 3] = [ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1)];
@@ -79,17 +79,30 @@ pub fn map_prefaulted(mm: &Mm<'_>, memmap: &mut Memmap<'_>, dev: &DevDax, len: u
     va
 }
 
-/// The brute-force oracle's counts for `cfg` (a devdax plan), as the planner's own type.
+/// The brute-force oracle's counts for `cfg` (a devdax plan, on `cfg.arch`), as the planner's own
+/// type. The profile's base name is passed; switch overrides are not modelled by the oracle.
+///
+/// # Panics
+/// If the oracle refuses the configuration ([`try_oracle_cost`] returns the reason).
 #[must_use]
 pub fn oracle_cost(cfg: &PlanConfig) -> MemmapCost {
-    let o = expected_counts(&OracleConfig {
+    try_oracle_cost(cfg).unwrap_or_else(|e| panic!("oracle refuses {cfg}: {e}"))
+}
+
+/// [`oracle_cost`], or why the kernel (as the oracle models it) refuses the configuration.
+///
+/// # Errors
+/// The oracle's reason, e.g. an align the arch does not offer or an altmap that runs out.
+pub fn try_oracle_cost(cfg: &PlanConfig) -> Result<MemmapCost, String> {
+    let o = try_expected_counts(&OracleConfig {
         size: cfg.size.bytes(),
         align: cfg.align.bytes(),
         map_dev: cfg.map == MapMode::Dev,
         profile: cfg.profile.base().name().to_string(),
         ram_size: cfg.ram_size.bytes(),
-    });
-    MemmapCost {
+        arch: cfg.arch.to_string(),
+    })?;
+    Ok(MemmapCost {
         memmap_bytes: o.memmap_bytes,
         pagetable_bytes: o.pagetable_bytes,
         device_bytes: o.device_bytes,
@@ -98,5 +111,5 @@ pub fn oracle_cost(cfg: &PlanConfig) -> MemmapCost {
         nr_memmap_pages: o.nr_memmap_pages,
         // Hot-added memmap never changes the boot counter (which exists where the other does).
         nr_memmap_boot_pages: o.nr_memmap_pages.map(|_| 0),
-    }
+    })
 }

@@ -1,8 +1,9 @@
 //! Independent reference model ("test oracle") for vmemdiet, and the fixtures its tests share.
 //!
 //! [`expected_counts`] computes the memory that creating one device-dax namespace costs on a fresh
-//! simulated x86-64 machine by *brute force*: it walks every 128 MiB section chunk of the device,
-//! replays what the kernel's vmemmap populate does for it page by page (recording, per 4 KiB
+//! simulated machine of any of the eleven architectures by *brute force*: it boots the machine's
+//! RAM memmap section by section, walks every section chunk of the device,
+//! replays what the kernel's vmemmap populate does for it page by page (recording, per
 //! vmemmap page, which simulated frame it maps and which page-table pages the walk needs, in hash
 //! sets), then replays memmap init over the resulting vmemmap. It deliberately shares no code and no
 //! closed formula with the planner in `crates/vmemdiet`; the two must agree (README §6 INV-5).
@@ -19,4 +20,4 @@ mod oracle;
 pub mod refmodel;
 pub mod strategies;
 
-pub use oracle::{expected_counts, OracleConfig, OracleCounts};
+pub use oracle::{arch_sizes, expected_counts, try_expected_counts, OracleConfig, OracleCounts};
