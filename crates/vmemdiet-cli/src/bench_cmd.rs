@@ -12,7 +12,8 @@ use vmemdiet::workload::gup::{self, GupConfig, GupOp, GupResult};
 use vmemdiet::workload::hugetlb_pool::{self, PoolConfig, PoolResult};
 use vmemdiet::workload::mr::{self, MrConfig, MrResult};
 
-use crate::output::{human, parse_size, ratio, us, Bench, Column, SwitchArgs};
+use crate::output::{
+    at_va_bits,human, parse_size, ratio, us, Bench, Column, SwitchArgs};
 
 /// Benchmarks.
 #[derive(Debug, Subcommand)]
@@ -45,6 +46,9 @@ pub struct PoolArgs {
     /// Architecture of the simulated machine (see `plan --help`).
     #[arg(long, default_value = "x86_64")]
     arch: Arch,
+    /// arm64 VA size: 39/48/52 (4K), 36/47/48/52 (16K), 42/48/52 (64K) [default: 48].
+    #[arg(long)]
+    va_bits: Option<u32>,
     #[command(flatten)]
     switches: SwitchArgs,
     /// Timed runs (after one warm-up); medians are reported.
@@ -79,6 +83,9 @@ pub struct MrArgs {
     /// Architecture of the simulated machine (see `plan --help`).
     #[arg(long, default_value = "x86_64")]
     arch: Arch,
+    /// arm64 VA size: 39/48/52 (4K), 36/47/48/52 (16K), 42/48/52 (64K) [default: 48].
+    #[arg(long)]
+    va_bits: Option<u32>,
     #[command(flatten)]
     switches: SwitchArgs,
     /// Threads, each registering its own region (the 2025 report used 40 threads of 2 MiB MRs).
@@ -123,6 +130,9 @@ pub struct GupArgs {
     /// Architecture of the simulated machine (see `plan --help`).
     #[arg(long, default_value = "x86_64")]
     arch: Arch,
+    /// arm64 VA size: 39/48/52 (4K), 36/47/48/52 (16K), 42/48/52 (64K) [default: 48].
+    #[arg(long)]
+    va_bits: Option<u32>,
     #[command(flatten)]
     switches: SwitchArgs,
     /// Memmap location(s).
@@ -163,6 +173,9 @@ pub struct BootstrapArgs {
     /// Architecture of the simulated machine (see `plan --help`).
     #[arg(long, default_value = "x86_64")]
     arch: Arch,
+    /// arm64 VA size: 39/48/52 (4K), 36/47/48/52 (16K), 42/48/52 (64K) [default: 48].
+    #[arg(long)]
+    va_bits: Option<u32>,
     #[command(flatten)]
     switches: SwitchArgs,
     /// Memmap location(s): mem, dev.
@@ -207,7 +220,7 @@ fn bootstrap_cmd(a: &BootstrapArgs) -> anyhow::Result<()> {
         aligns: a.align.clone(),
         maps: a.map.clone(),
         profiles: a.switches.apply_all(&a.profile)?,
-        arch: a.arch,
+        arch: at_va_bits(a.arch, a.va_bits)?,
         runs: a.runs,
         ..Options::default()
     })?;
@@ -247,7 +260,7 @@ fn gup_cmd(a: &GupArgs) -> anyhow::Result<()> {
         aligns: a.align.clone(),
         maps: a.map.clone(),
         profiles: a.switches.apply_all(&a.profile)?,
-        arch: a.arch,
+        arch: at_va_bits(a.arch, a.va_bits)?,
         ops: a.op.clone(),
         runs: a.runs,
         threads: a.threads,
@@ -291,7 +304,7 @@ fn mr_cmd(a: &MrArgs) -> anyhow::Result<()> {
         sizes: vec![a.size],
         aligns: a.align.clone(),
         profiles: a.switches.apply_all(&a.profile)?,
-        arch: a.arch,
+        arch: at_va_bits(a.arch, a.va_bits)?,
         threads: a.threads,
         seconds: a.seconds,
         ..Options::default()
@@ -326,7 +339,7 @@ fn pool_cmd(a: &PoolArgs) -> anyhow::Result<()> {
         sizes: a.size.clone(),
         aligns: a.align.clone(),
         profiles: a.switches.apply_all(&a.profile)?,
-        arch: a.arch,
+        arch: at_va_bits(a.arch, a.va_bits)?,
         runs: a.runs,
         ..Options::default()
     })?;

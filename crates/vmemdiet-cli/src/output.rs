@@ -280,3 +280,14 @@ fn switches_help() -> String {
     }
     s
 }
+
+/// `--arch` at `--va-bits` (arm64's other VA sizes); `None` keeps the arch's default.
+pub fn at_va_bits(
+    arch: vmemdiet::arch::Arch,
+    va_bits: Option<u32>,
+) -> anyhow::Result<vmemdiet::arch::Arch> {
+    match va_bits {
+        None => Ok(arch),
+        Some(bits) => arch.with_va_bits(bits).map_err(anyhow::Error::msg),
+    }
+}

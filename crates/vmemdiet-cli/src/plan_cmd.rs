@@ -13,6 +13,7 @@ use vmemdiet::plan::PlanError;
 use vmemdiet::workload::configs::{expand, ConfigError, Options};
 
 use crate::output::{
+    at_va_bits,
     column_table, human, narrow_table, parse_size, print_json, progress, size_short, wrap,
     Column, StepLog, SwitchArgs,
 };
@@ -48,6 +49,11 @@ pub struct PlanArgs {
     /// given; combinations an arch does not offer are listed under the table).
     #[arg(long, default_value = "x86_64", value_parser = parse_arches)]
     arch: Arches,
+    /// arm64 VA size: 39/48/52 with 4K pages, 36/47/48/52 with 16K, 42/48/52 with 64K
+    /// [default: 48]; page-table levels and the vmemmap region follow. Across architectures
+    /// it applies to the arm64 ones.
+    #[arg(long)]
+    va_bits: Option<u32>,
     /// System RAM of the simulated machine (places the device region above it).
     #[arg(long, value_parser = parse_size, default_value_t = DEFAULT_RAM)]
     ram: ByteSize,
@@ -160,7 +166,15 @@ fn parse_struct_page_size(s: &str) -> Result<u64, String> {
 }
 
 pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
-    let arches = &a.arch.0;
+    let arches: Vec<Arch> = a
+        .arch
+        .0
+        .iter()
+        .map(|&arch| match a.va_bits {
+            Some(_) if a.arch.0.len() > 1 && !arch.to_string().starts_with("arm64") => Ok(arch),
+            _ => at_va_bits(arch, a.va_bits),
+        })
+        .collect::<anyhow::Result<_>>()?;
     let across = arches.len() > 1;
     let headline = a.align.is_empty() && a.profile.is_empty();
     let profiles = a.switches.apply_all(&if !a.profile.is_empty() {
@@ -174,7 +188,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
     // arch does not offer (an align, a profile before its device-dax) is noted, not fatal.
     let mut configs = Vec::new();
     let mut not_offered = Vec::new();
-    for &arch in arches {
+    for &arch in &arches {
         let g = arch.geometry();
         for &profile in &profiles {
             let aligns = if !a.align.is_empty() {

@@ -366,6 +366,15 @@ impl AltmapBump {
         }
     }
 
+    /// `n` order-0 allocations in a row: no padding between them.
+    fn alloc_pages(&mut self, n: u64) -> bool {
+        if self.next + n > self.end {
+            return false;
+        }
+        self.next += n;
+        true
+    }
+
     fn alloc(&mut self, nr: u64) -> bool {
         let start = self.next.next_multiple_of(1 << nr.trailing_zeros());
         if start + nr > self.end {
@@ -491,10 +500,9 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
                 // The shared tail frame of the order, written once when created.
                 memmap_frames += 1;
                 init_extra = g.struct_pages_per_page();
-                // Sections are populated one at a time, so a table can only be shared when a
-                // section's vmemmap fills whole PMD blocks (always at 64-byte struct pages).
-                let whole_blocks = pps * sps >= pmd;
-                if n * sps > pmd && whole_blocks && sw.pmd_tail_reuse {
+                // A PTE table whose whole span maps tails of one compound page is the shared one,
+                // decided when it is first needed, however sections split it.
+                if n * sps > pmd && sw.pmd_tail_reuse {
                     // Blocks holding a head keep their own table; the all-tail rest share one.
                     base_ranges.clear();
                     memmap_pte_tables_shared = Some(compounds + 1);
@@ -504,13 +512,23 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
         }
     } else {
         let mut bump = layout.reserve.map(|r| AltmapBump::new(&r));
-        // One vmemmap allocation of `nr` frames: from the altmap when `device` (ENOMEM if it is
-        // short, unless `fallback`), else from RAM.
-        let mut alloc = |nr_frames: u64, device: bool, fallback: bool| -> Result<bool, PlanError> {
+        // `times` vmemmap allocations of `nr_frames` frames each: from the altmap when `device`
+        // (ENOMEM if it is short, unless `fallback`), else from RAM. Order-0 allocations never
+        // pad, so a run of them is one bump.
+        let mut alloc = |nr_frames: u64,
+                         times: u64,
+                         device: bool,
+                         fallback: bool|
+         -> Result<bool, PlanError> {
             if device {
                 let b = bump.as_mut().expect("device allocations have an altmap");
-                if b.alloc(nr_frames) {
-                    device_frames += nr_frames;
+                let ok = if nr_frames == 1 {
+                    b.alloc_pages(times)
+                } else {
+                    (0..times).all(|_| b.alloc(nr_frames))
+                };
+                if ok {
+                    device_frames += nr_frames * times;
                     return Ok(true);
                 }
                 if fallback {
@@ -522,33 +540,25 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
                     size: cfg.size,
                 });
             }
-            memmap_frames += nr_frames;
+            memmap_frames += nr_frames * times;
             Ok(true)
         };
         let pages_in = |lo: u64, hi: u64| blocks(lo, hi, page).count() as u64;
         match g.vmemmap_map {
             VmemmapMap::SectionLeaves { basepages_altmap } => {
                 let vf = v0 + full * pps * sps;
-                for _ in blocks(v0, vf, pmd) {
-                    alloc(pmd_pages, altmap, false)?;
-                }
+                alloc(pmd_pages, blocks(v0, vf, pmd).count() as u64, altmap, false)?;
                 if vf < v1 {
-                    for _ in 0..pages_in(vf, v1) {
-                        alloc(1, altmap && basepages_altmap, false)?;
-                    }
+                    alloc(1, pages_in(vf, v1), altmap && basepages_altmap, false)?;
                     base_ranges.push((vf, v1));
                 }
             }
             VmemmapMap::BasePages => {
-                for _ in 0..pages_in(v0, v1) {
-                    alloc(1, altmap, false)?;
-                }
+                alloc(1, pages_in(v0, v1), altmap, false)?;
                 base_ranges.push((v0, v1));
             }
             VmemmapMap::Leaves => {
-                for _ in blocks(v0, v1, pmd) {
-                    alloc(pmd_pages, altmap, false)?;
-                }
+                alloc(pmd_pages, blocks(v0, v1, pmd).count() as u64, altmap, false)?;
             }
             VmemmapMap::AlignedLeaves | VmemmapMap::Bolted => {
                 for b in blocks(v0, v1, pmd) {
@@ -556,22 +566,28 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
                     // The leaf describes only the device's pfns (`altmap_cross_boundary`).
                     let inside = lo >= v0 && hi <= v1;
                     if g.vmemmap_map == VmemmapMap::Bolted {
-                        if !(altmap && inside && alloc(pmd_pages, true, true)?) {
-                            alloc(pmd_pages, false, false)?;
+                        if !(altmap && inside && alloc(pmd_pages, 1, true, true)?) {
+                            alloc(pmd_pages, 1, false, false)?;
                         }
                         continue;
                     }
                     // Sections are populated in order, so the first call into a block starts
                     // at its start unless the device starts inside it.
-                    let leaf = lo >= v0 && (!altmap || (inside && alloc(pmd_pages, true, true)?));
+                    let leaf =
+                        lo >= v0 && (!altmap || (inside && alloc(pmd_pages, 1, true, true)?));
                     if leaf {
                         if !altmap {
-                            alloc(pmd_pages, false, false)?;
+                            alloc(pmd_pages, 1, false, false)?;
                         }
                     } else {
                         let (l, h) = (lo.max(v0), hi.min(v1));
-                        for _ in 0..pages_in(l, h) {
-                            alloc(1, altmap, false)?;
+                        for b in blocks(l, h, page) {
+                            // `radix__vmemmap_pte_populate`: a page describing pfns outside
+                            // the device, or one the altmap cannot supply, comes from RAM.
+                            let inside = b * page >= v0 && (b + 1) * page <= v1;
+                            if !(altmap && inside && alloc(1, 1, true, true)?) {
+                                alloc(1, 1, false, false)?;
+                            }
                         }
                         base_ranges.push((l, h));
                     }

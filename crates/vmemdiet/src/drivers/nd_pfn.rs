@@ -29,7 +29,8 @@ pub struct PfnReserve {
 #[must_use]
 #[doc(alias = "nd_pfn_init")]
 pub fn reserve(g: &Geometry, start: PhysAddr, align: ByteSize, memmap_bytes: u64) -> PfnReserve {
-    let a = align.max(g.subsection_size());
+    // `max(nd_pfn->align, memremap_compat_align())`: 16 MiB on ppc64 hash.
+    let a = align.max(g.features.memremap_compat_align);
     let end = ByteSize::new(start.as_u64() + INFO_BLOCK.bytes() + memmap_bytes).align_up(a);
     let offset = ByteSize::new(end.bytes() - start.as_u64());
     let start_pfn = g.phys_to_pfn(start);

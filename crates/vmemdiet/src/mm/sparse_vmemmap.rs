@@ -239,7 +239,23 @@ fn populate_address(
     if e.present() {
         return Ok(e.pfn());
     }
-    let frame = alloc_vmemmap_frame(k, altmap)?;
+    let g = m.geometry();
+    let frame = match (g.vmemmap_map, altmap) {
+        // `radix__vmemmap_pte_populate`: a page describing pfns outside the device takes no
+        // altmap frame (`altmap_cross_boundary`), and a short altmap falls back to RAM.
+        (VmemmapMap::AlignedLeaves, Some(a)) => {
+            let page = addr.align_down(g.page_size());
+            if a.crosses_boundary(g.page_va_to_pfn(page), g.struct_pages_per_page()) {
+                alloc_vmemmap_frame(k, None)?
+            } else {
+                match altmap_alloc_block_buf(k, a, 1) {
+                    Ok(f) => f,
+                    Err(_) => alloc_vmemmap_frame(k, None)?,
+                }
+            }
+        }
+        _ => alloc_vmemmap_frame(k, altmap)?,
+    };
     slot.store(
         Pte::new(frame, Pte::PRESENT | Pte::RW).raw(),
         Ordering::Release,
@@ -371,21 +387,23 @@ fn populate_shared_tail(
     let vmemmap_per_compound = g.vmemmap_pages_for(cc.order.nr_pages());
     let pages_per_vpage = g.struct_pages_per_page();
     let first_index = start_pfn.distance_from(cc.range_start) / pages_per_vpage;
+    let base = g.pfn_to_page_va(cc.range_start);
     let mut addr = start;
     while addr < end {
-        let idx = first_index + addr.distance_from(start) / p;
-        let in_compound = idx % vmemmap_per_compound;
-        // A whole PTE table's worth of vmemmap pages with no head among them.
+        // A whole PTE table's worth of vmemmap pages with no head among them: the block is
+        // decided when first met, whichever section's call reaches it first.
+        let block = addr.align_down(pmd);
+        let block_in_compound = (block.as_u64().wrapping_sub(base.as_u64()) / p) % vmemmap_per_compound;
         let table_pages = pmd / p;
-        if addr.as_u64().is_multiple_of(pmd)
-            && addr.as_u64() + pmd <= end.as_u64()
-            && in_compound != 0
-            && in_compound + table_pages <= vmemmap_per_compound
+        if block >= base
+            && block_in_compound != 0
+            && block_in_compound + table_pages <= vmemmap_per_compound
             && k.switches().pmd_tail_reuse
         {
             // Page tables first, so a failure cannot strand a fresh shared frame.
             let (slot, _) = m.kernel_pt().ensure(addr, Level::PMD)?;
-            if !Pte::from_raw(slot.load(Ordering::Acquire)).present() {
+            let e = Pte::from_raw(slot.load(Ordering::Acquire));
+            if !e.present() {
                 let table = shared_tail(k, ZONE_DEVICE, cc.order, true)?
                     .table
                     .expect("requested");
@@ -395,8 +413,11 @@ fn populate_shared_tail(
                     Ordering::Release,
                 );
             }
-            addr = addr.offset(pmd);
-            continue;
+            // A private table already there is filled page by page below.
+            if !e.present() || e.shared_table() {
+                addr = addr.addr_end(pmd, end);
+                continue;
+            }
         }
         // The rest of this PTE table, one slot per vmemmap page.
         let (run, _) = m.kernel_pt().ensure_run(addr, Level::PTE)?;
@@ -578,8 +599,11 @@ pub fn vmemmap_free(k: &Kernel, start: VirtAddr, end: VirtAddr, altmap: Option<&
                 }
             }
         } else if e.shared_table() {
-            pmd_slot.store(0, Ordering::Release);
-            put_shared_table(k, e.pfn());
+            let block = addr.align_down(pmd);
+            if !in_use(block, block.offset(pmd)) {
+                pmd_slot.store(0, Ordering::Release);
+                put_shared_table(k, e.pfn());
+            }
         } else {
             let first = addr.align_down(p);
             if let Some(run) = m.kernel_pt().entry_run(first, Level::PTE) {
