@@ -12,6 +12,7 @@ pub mod arch;
 pub mod drivers;
 pub mod machine;
 pub mod mm;
+pub mod ndctl;
 pub mod plan;
 pub mod simulate;
 pub mod sync;
