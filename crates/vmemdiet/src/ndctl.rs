@@ -186,19 +186,22 @@ impl Region {
         Ok(Region { align, ways })
     }
 
-    /// The granule of valid namespace sizes at dax `align`: a multiple of the region align
-    /// and of `align × ways`, their least common multiple.
+    /// The granule of namespace sizes at dax `align`: a multiple of the region align and of
+    /// `align × ways` (ndctl), and of `memremap_compat_align()` (the model keeps the end of a
+    /// namespace on it, so `end_trunc` only comes from a misaligned start); their least common
+    /// multiple.
     #[must_use]
-    pub fn step(&self, align: ByteSize) -> ByteSize {
+    pub fn step(&self, g: &Geometry, align: ByteSize) -> ByteSize {
+        let lcm = |a: u64, b: u64| (a / gcd(a, b)).saturating_mul(b);
         let a = align.bytes().saturating_mul(u64::from(self.ways));
-        let r = self.align.bytes();
-        ByteSize::new((a / gcd(a, r)).saturating_mul(r))
+        let compat = crate::drivers::nd_pfn::memremap_compat_align(g).bytes();
+        ByteSize::new(lcm(lcm(a, self.align.bytes()), compat))
     }
 
     /// The smallest size ndctl accepts at `align`: 16 MiB rounded up to [`step`](Self::step).
     #[must_use]
-    pub fn min_size(&self, align: ByteSize) -> ByteSize {
-        let step = self.step(align).bytes();
+    pub fn min_size(&self, g: &Geometry, align: ByteSize) -> ByteSize {
+        let step = self.step(g, align).bytes();
         ByteSize::new(MIN_NAMESPACE.bytes().div_ceil(step).saturating_mul(step))
     }
 }
@@ -272,7 +275,7 @@ pub fn validate_namespace_options(
     if size.bytes < MIN_NAMESPACE {
         return Err(NdctlError::TooSmall {
             given: size.text.clone(),
-            min: region.min_size(align).short(),
+            min: region.min_size(g, align).short(),
         });
     }
     Ok(())
@@ -368,12 +371,15 @@ mod tests {
     fn region_steps_and_minimums() {
         let g = &X86_64;
         let r = Region::with_default_align(g, 1, ByteSize::tib(1)).unwrap();
-        assert_eq!(r.step(ByteSize::kib(4)), ByteSize::mib(16));
-        assert_eq!(r.step(ByteSize::gib(1)), ByteSize::gib(1));
-        assert_eq!(r.min_size(ByteSize::mib(2)), ByteSize::mib(16));
+        assert_eq!(r.step(g, ByteSize::kib(4)), ByteSize::mib(16));
+        assert_eq!(r.step(g, ByteSize::gib(1)), ByteSize::gib(1));
+        assert_eq!(r.min_size(g, ByteSize::mib(2)), ByteSize::mib(16));
         let r3 = Region::with_default_align(g, 3, ByteSize::tib(3)).unwrap();
         assert_eq!(r3.align, ByteSize::mib(48));
-        assert_eq!(r3.step(ByteSize::gib(1)), ByteSize::gib(3));
+        assert_eq!(r3.step(g, ByteSize::gib(1)), ByteSize::gib(3));
+        // A 4K region align still steps by memremap_compat_align().
+        let r4k = Region::with_align(g, 1, ByteSize::kib(4)).unwrap();
+        assert_eq!(r4k.step(g, ByteSize::kib(4)), ByteSize::mib(2));
         // A tiny region defaults to the page size.
         let small = Region::with_default_align(g, 1, ByteSize::mib(8)).unwrap();
         assert_eq!(small.align, ByteSize::kib(4));
