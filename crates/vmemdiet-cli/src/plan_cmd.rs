@@ -6,9 +6,13 @@ use vmemdiet::addr::ByteSize;
 use vmemdiet::arch::Arch;
 use vmemdiet::drivers::dax::MapMode;
 use vmemdiet::mm::profile::Profile;
-use vmemdiet::plan::{plan, Kind, PlanConfig, PlanRow, DEFAULT_RAM};
-use vmemdiet::simulate::simulate;
-use vmemdiet::workload::configs::{expand, Options};
+use vmemdiet::ndctl::{self, NdctlSize, Region};
+use vmemdiet::plan::{
+    namespace_capacity, plan, smallest_namespace, Capacity, Kind, PlanConfig, PlanRow,
+    DEFAULT_RAM,
+};
+use vmemdiet::simulate::simulate_namespace;
+use vmemdiet::workload::configs::{expand, ConfigError, Options};
 
 use crate::output::{
     column_table, human, narrow_table, parse_size, print_json, progress, size_short, Column,
@@ -18,17 +22,26 @@ use crate::output::{
 /// Arguments of `vmemdiet plan`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "With only --size, the table compares 4K/2M/1G under v5.10 and the default profile (the seeds' headline).\nJSON keys: size, align, map, profile, arch, memmap_bytes, pagetable_bytes, device_bytes, struct_pages, struct_pages_initialized, nr_memmap_pages and nr_memmap_boot_pages (how the /proc/vmstat counters change, in pages, as the profile's kernel counts them; null before 6.11), struct_page_size, simulated."
+    after_help = "With only --size, the table compares 4K/2M/1G under v5.10 and the default profile (the seeds' headline), with the memmap in RAM and on the device.\n--size is the raw namespace size, as ndctl create-namespace -s takes it (ndctl's syntax and checks: 16M at least, a multiple of the region align and of align x interleave ways); usable is the dax device it yields by the kernel's nd_pfn_init rules, reserve the rest. --usable SIZE asks the inverse: the smallest namespace that yields SIZE, and the ndctl command that creates it.\nJSON keys: size, align, map, profile, arch, memmap_bytes, pagetable_bytes, device_bytes, struct_pages, struct_pages_initialized, nr_memmap_pages and nr_memmap_boot_pages (how the /proc/vmstat counters change, in pages, as the profile's kernel counts them; null before 6.11), struct_page_size, simulated, usable_bytes (the dax device size), reserve_bytes (size - usable_bytes); with --usable also usable_requested and command."
 )]
 pub struct PlanArgs {
-    /// Device size (binary suffixes: 2M, 64G, 1TiB).
-    #[arg(long, value_parser = parse_size, default_value = "1TiB")]
-    size: ByteSize,
+    /// Raw namespace size, as ndctl create-namespace -s takes it: decimal, 0x hex or 0-prefixed octal, with an optional binary suffix k, m, g, t (also KiB..TiB).
+    #[arg(long, value_parser = parse_ndctl_size, default_value = "1TiB", conflicts_with = "usable")]
+    size: NdctlSize,
+    /// The inverse: the smallest namespace whose dax device holds at least this much, its memmap cost and the ndctl command line [align default: 2M, ndctl's].
+    #[arg(long, value_parser = parse_size)]
+    usable: Option<ByteSize>,
+    /// Interleave ways of the region (its mappings): sizes must be multiples of align x ways.
+    #[arg(long, default_value_t = 1)]
+    interleave_ways: u32,
+    /// The region's align attribute [default: the kernel's default_align, 16M (x ways when 16M does not divide by them)].
+    #[arg(long, value_parser = parse_size)]
+    region_align: Option<ByteSize>,
     /// Device-dax alignment(s): 4K, 2M, 1G; a comma list gives one row each [default: 2M, or 4K,2M,1G when no --profile is given either].
     #[arg(long, value_parser = parse_size, value_delimiter = ',')]
     align: Vec<ByteSize>,
-    /// Where the memmap lives: mem (System RAM) or dev (carved from the device, ndctl --map=dev); a comma list gives one row each.
-    #[arg(long, value_delimiter = ',', default_value = "mem")]
+    /// Where the memmap lives: mem (System RAM) or dev (carved from the device, ndctl --map=dev; ndctl's default); a comma list gives one row each [default: both, so the trade-off shows].
+    #[arg(long, value_delimiter = ',')]
     map: Vec<MapMode>,
     /// Kernel profile(s): v5.10, rfc, v5.19, v6.12, v6.15, mm-2026, next, each optionally with +switch=value overrides [default: v6.15, or v5.10,v6.15 when no --align is given either].
     #[arg(long, value_delimiter = ',')]
@@ -81,6 +94,11 @@ const NARROW_COLUMNS: &[Column<(Kind, PlanRow)>] = &[
     }),
     ("tables", |(_, r)| size_short(r.pagetable_bytes)),
     ("on dev", |(_, r)| size_short(r.device_bytes)),
+    // Exact, in ndctl's short form (1048574M): capacity is what users provision by.
+    ("usable", |(_, r)| {
+        r.usable_bytes
+            .map_or_else(|| "-".into(), |b| ByteSize::new(b).short())
+    }),
     ("vmstat", |(_, r)| {
         r.nr_memmap_pages.map_or_else(|| "-".into(), count)
     }),
@@ -114,6 +132,8 @@ const PLAN_COLUMNS: &[Column<(Kind, PlanRow)>] = &[
     }),
     ("page tables", |(_, r)| human(r.pagetable_bytes)),
     ("on device", |(_, r)| human(r.device_bytes)),
+    ("usable", |(_, r)| r.usable_bytes.map_or_else(|| "-".into(), human)),
+    ("reserve", |(_, r)| r.reserve_bytes.map_or_else(|| "-".into(), human)),
     ("struct pages", |(_, r)| r.struct_pages.to_string()),
     ("initialized", |(_, r)| {
         r.struct_pages_initialized.to_string()
@@ -125,6 +145,11 @@ const PLAN_COLUMNS: &[Column<(Kind, PlanRow)>] = &[
     }),
 ];
 
+/// `--size`: ndctl's syntax ([`ndctl::parse_size_arg`]), keeping the unit for suggestions.
+fn parse_ndctl_size(s: &str) -> Result<NdctlSize, String> {
+    ndctl::parse_size_arg(s).map_err(|e| e.to_string())
+}
+
 /// `--struct-page-size`: one of the sizes the what-if models.
 fn parse_struct_page_size(s: &str) -> Result<u64, String> {
     s.parse::<u64>()
@@ -134,7 +159,7 @@ fn parse_struct_page_size(s: &str) -> Result<u64, String> {
 }
 
 pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
-    let headline = a.align.is_empty() && a.profile.is_empty();
+    let headline = a.align.is_empty() && a.profile.is_empty() && a.usable.is_none();
     let aligns = if !a.align.is_empty() {
         a.align.clone()
     } else if headline {
@@ -149,27 +174,63 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
     } else {
         vec![Profile::default()]
     })?;
-    // Every configuration is checked before any is simulated.
-    let configs = expand::<PlanConfig>(&Options {
-        kinds: a.kind.clone(),
-        sizes: vec![a.size],
-        aligns,
-        maps: a.map.clone(),
-        profiles,
-        arch: a.arch,
-        ram: a.ram,
-        struct_page_size: a.struct_page_size,
-        ..Options::default()
-    })?;
+    let maps = if a.map.is_empty() {
+        vec![MapMode::Mem, MapMode::Dev]
+    } else {
+        a.map.clone()
+    };
+    let g = a.arch.geometry_with(a.struct_page_size);
+    let region = match a.region_align {
+        Some(align) => Region::with_align(g, a.interleave_ways, align)?,
+        None => Region::with_default_align(g, a.interleave_ways, ByteSize::new(u64::MAX))?,
+    };
+    if let Some(usable) = a.usable {
+        return run_usable(a, usable, &region, aligns, maps, profiles);
+    }
+    // ndctl's checks come first, as ndctl runs them before the kernel sees the namespace.
+    if a.kind.iter().any(|&k| k != Kind::Hugetlb) {
+        for &align in &aligns {
+            ndctl::validate_namespace_options(g, &a.size, align, &region)?;
+        }
+    }
+    // Every configuration is checked before any is simulated. Without --map a HugeTLB pool
+    // gets its one map (mem), a device both.
+    let mut configs = Vec::new();
+    for &kind in &a.kind {
+        configs.extend(expand::<PlanConfig>(&Options {
+            kinds: vec![kind],
+            sizes: vec![a.size.bytes],
+            aligns: aligns.clone(),
+            maps: if a.map.is_empty() && kind == Kind::Hugetlb {
+                vec![MapMode::Mem]
+            } else {
+                maps.clone()
+            },
+            profiles: profiles.clone(),
+            arch: a.arch,
+            ram: a.ram,
+            struct_page_size: a.struct_page_size,
+            ..Options::default()
+        })?);
+    }
+    let capacities = configs
+        .iter()
+        .map(|c| {
+            namespace_capacity(c, &a.size, &region).map_err(|error| ConfigError::Plan {
+                config: c.to_string(),
+                error,
+            })
+        })
+        .collect::<Result<Vec<Capacity>, _>>()?;
     let pb = progress(
         configs.len() as u64,
         if a.simulate { "simulating" } else { "planning" },
     );
     let mut rows = Vec::new();
     let mut log = StepLog::new(if a.simulate { configs.len() } else { 0 });
-    for c in &configs {
-        let cost = if a.simulate {
-            simulate(c).with_context(|| {
+    for (c, &cap) in configs.iter().zip(&capacities) {
+        let (cost, cap) = if a.simulate {
+            simulate_namespace(c).with_context(|| {
                 format!(
                     "simulating {} at align {} ({})",
                     c.size,
@@ -178,9 +239,9 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
                 )
             })?
         } else {
-            plan(c)?
+            (plan(c)?, cap)
         };
-        rows.push(PlanRow::new(c, cost, a.simulate));
+        rows.push(PlanRow::new(c, cost, a.simulate).with_capacity(Some(cap)));
         pb.inc(1);
         log.done(&c.to_string());
     }
@@ -197,12 +258,29 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
     if a.wide {
         println!("{}", column_table(PLAN_COLUMNS, &rows));
         println!(
-            "{how} on {}: memmap = struct-page frames in RAM; page tables = vmemmap page-table frames; on device = --map=dev reserve.",
+            "{how} on {}: memmap = struct-page frames in RAM; page tables = vmemmap page-table frames; on device = --map=dev reserve; usable = the dax device the namespace yields; reserve = size - usable.",
             a.arch
         );
     } else {
-        let keep: Vec<&str> = NARROW_COLUMNS.iter().map(|c| c.0).collect();
-        let (t, notes) = narrow_table(NARROW_COLUMNS, &rows, &keep, &["kind", "map", "on dev"]);
+        // "% size" gives way to "usable" within 80 columns (--wide keeps "% of size"), then, in
+        // tables that still do not fit (several kinds), vmstat and the page tables.
+        let mut keep: Vec<&str> = NARROW_COLUMNS
+            .iter()
+            .map(|c| c.0)
+            .filter(|&c| c != "% size")
+            .collect();
+        let mut dropped = Vec::new();
+        let (t, notes) = loop {
+            let (t, notes) = narrow_table(NARROW_COLUMNS, &rows, &keep, &["kind", "map", "on dev"]);
+            let width = t.to_string().lines().map(|l| l.chars().count()).max().unwrap_or(0);
+            match ["vmstat", "tables"].into_iter().find(|c| !dropped.contains(c)) {
+                Some(c) if width > 80 => {
+                    keep.retain(|&k| k != c);
+                    dropped.push(c);
+                }
+                _ => break (t, notes),
+            }
+        };
         // "kind devdax" reads as "devdax"; nothing on the device needs no mention.
         let constant = notes
             .iter()
@@ -212,9 +290,127 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
             .join(", ");
         println!("{t}");
         println!(
-            "{} {constant} on {}, {how}.\nmemmap = struct-page frames in RAM; % of the device; tables = vmemmap page\ntables; on dev = --map=dev reserve; vmstat = nr_memmap_pages as the kernel\nreports it (- before 6.11). --wide for every column, --json for tools.",
-            a.size, a.arch
+            "{} namespace{} {constant} on {}, {how}.\nmemmap = struct-page frames in RAM; tables = vmemmap page tables;\non dev = --map=dev reserve; usable = the dax device (nd_pfn_init);\nvmstat = nr_memmap_pages as the kernel reports it (- before 6.11).\n--wide for every column{}, --json for tools.",
+            a.size.bytes,
+            if constant.is_empty() { "" } else { "," },
+            a.arch,
+            if dropped.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} left out here)", dropped.join(", "))
+            }
         );
     }
     Ok(())
 }
+
+/// `plan --usable`: per align, map and profile, the smallest namespace that yields `usable`,
+/// what it costs, and the `ndctl create-namespace` command that makes it.
+fn run_usable(
+    a: &PlanArgs,
+    usable: ByteSize,
+    region: &Region,
+    aligns: Vec<ByteSize>,
+    maps: Vec<MapMode>,
+    profiles: Vec<Profile>,
+) -> anyhow::Result<()> {
+    let mut rows = Vec::new();
+    for &kind in &a.kind {
+        for &profile in &profiles {
+            for &map in &maps {
+                for &align in &aligns {
+                    let template = PlanConfig {
+                        size: ByteSize::new(0),
+                        align,
+                        map,
+                        profile,
+                        arch: a.arch,
+                        ram_size: a.ram,
+                        kind,
+                        struct_page_size: a.struct_page_size,
+                    };
+                    let size = smallest_namespace(&template, region, usable).map_err(|error| {
+                        ConfigError::Plan {
+                            config: format!(
+                                "--usable {} at align {} ({profile}, map={map})",
+                                usable.short(),
+                                align.short()
+                            ),
+                            error,
+                        }
+                    })?;
+                    let c = PlanConfig { size, ..template };
+                    let (cost, cap) = if a.simulate {
+                        simulate_namespace(&c).with_context(|| format!("simulating {c}"))?
+                    } else {
+                        let text = ndctl::parse_size_arg(&size.bytes().to_string())?;
+                        (plan(&c)?, namespace_capacity(&c, &text, region)?)
+                    };
+                    rows.push((
+                        kind,
+                        PlanRow::new(&c, cost, a.simulate).with_capacity(Some(cap)),
+                        ndctl::create_namespace_command(size, align, map),
+                    ));
+                }
+            }
+        }
+    }
+    if a.json {
+        let out = rows
+            .iter()
+            .map(|(_, r, cmd)| {
+                let mut v = serde_json::to_value(r)?;
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("usable_requested".into(), usable.bytes().into());
+                    o.insert("command".into(), cmd.clone().into());
+                }
+                Ok(v)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        return print_json(&out);
+    }
+    let table_rows: Vec<(Kind, PlanRow)> = rows.iter().map(|(k, r, _)| (*k, *r)).collect();
+    let keep = ["kind", "align", "map", "profile", "namespace", "usable", "memmap", "on dev"];
+    let (t, notes) = narrow_table(
+        USABLE_COLUMNS,
+        &table_rows,
+        &keep,
+        &["kind", "align", "map", "profile"],
+    );
+    println!("{t}");
+    let shared = notes.join(", ");
+    println!(
+        "{}",
+        crate::output::wrap(
+            &format!(
+                "The smallest namespace yielding at least {usable} of dax device{}{shared}, on {}; namespace = ndctl --size, usable = the dax device, memmap = RAM, on dev = --map=dev reserve. Create it with:",
+                if shared.is_empty() { "" } else { "; every row: " },
+                a.arch
+            ),
+            80
+        )
+    );
+    let mut seen = Vec::new();
+    for (_, _, cmd) in &rows {
+        if !seen.contains(cmd) {
+            println!("  {cmd}");
+            seen.push(cmd.clone());
+        }
+    }
+    Ok(())
+}
+
+/// The columns of `plan --usable`.
+const USABLE_COLUMNS: &[Column<(Kind, PlanRow)>] = &[
+    ("kind", |(k, _)| k.to_string()),
+    ("align", |(_, r)| ByteSize::new(r.align).short()),
+    ("map", |(_, r)| r.map.to_string()),
+    ("profile", |(_, r)| r.profile.to_string()),
+    ("namespace", |(_, r)| ByteSize::new(r.size).short()),
+    ("usable", |(_, r)| {
+        r.usable_bytes
+            .map_or_else(|| "-".into(), |b| ByteSize::new(b).short())
+    }),
+    ("memmap", |(_, r)| size_short(r.memmap_bytes)),
+    ("on dev", |(_, r)| size_short(r.device_bytes)),
+];

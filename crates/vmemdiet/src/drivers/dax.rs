@@ -3,8 +3,6 @@
 //! them (kernel brief §2.4, §10).
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -19,38 +17,8 @@ use crate::mm::profile::Switches;
 use crate::mm::vm::{Mm, VmError, VmOperations};
 use crate::mm::Kernel;
 
-/// Where the memmap of a namespace lives (`ndctl create-namespace --map`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MapMode {
-    /// In System RAM.
-    #[default]
-    Mem,
-    /// On the device itself (altmap).
-    Dev,
-}
-
-impl fmt::Display for MapMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            MapMode::Mem => "mem",
-            MapMode::Dev => "dev",
-        })
-    }
-}
-
-impl FromStr for MapMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "mem" => Ok(MapMode::Mem),
-            "dev" => Ok(MapMode::Dev),
-            _ => Err(format!(
-                "unknown map mode '{s}'; valid: mem (memmap in RAM), dev (memmap on the device)"
-            )),
-        }
-    }
-}
+/// Where the memmap lives; the nvdimm pfn `mode` (defined with the info block).
+pub use crate::drivers::nd_pfn::MapMode;
 
 /// The device-dax alignments: base pages, PMD, PUD (4K, 2M and 1G on x86-64).
 #[must_use]

@@ -8,7 +8,42 @@ use serde::Serialize;
 
 use crate::addr::{ByteSize, Pfn, PhysAddr};
 use crate::arch::Geometry;
-use crate::drivers::dax::MapMode;
+use std::fmt;
+use std::str::FromStr;
+
+/// Where the memmap of a namespace lives (`ndctl create-namespace --map`), the info block's
+/// `mode`: `PFN_MODE_RAM` (`mem`) or `PFN_MODE_PMEM` (`dev`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MapMode {
+    /// In System RAM.
+    #[default]
+    Mem,
+    /// On the device itself (altmap).
+    Dev,
+}
+
+impl fmt::Display for MapMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MapMode::Mem => "mem",
+            MapMode::Dev => "dev",
+        })
+    }
+}
+
+impl FromStr for MapMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "mem" => Ok(MapMode::Mem),
+            "dev" => Ok(MapMode::Dev),
+            _ => Err(format!(
+                "unknown map mode '{s}'; valid: mem (memmap in RAM), dev (memmap on the device)"
+            )),
+        }
+    }
+}
 
 /// The info block at the start of a pfn namespace: `nd_pfn_init` places the memmap and data
 /// after `SZ_8K` (the label space and the `nd_pfn_sb` at 4 KiB).
