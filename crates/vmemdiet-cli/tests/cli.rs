@@ -209,9 +209,9 @@ fn usable_asks_the_inverse_and_prints_the_ndctl_command() {
     let text = String::from_utf8(out.stdout).unwrap();
     let cmd = text
         .lines()
-        .find(|l| l.contains("--map=dev"))
-        .unwrap()
-        .trim();
+        .map(str::trim)
+        .find(|l| l.starts_with("ndctl create-namespace") && l.contains("--map=dev"))
+        .unwrap();
     let size = cmd.split("--size=").nth(1).unwrap().split(' ').next().unwrap();
     let fwd = vmemdiet()
         .args(["plan", "--size", size, "--align", "2M", "--map", "dev", "--json"])
