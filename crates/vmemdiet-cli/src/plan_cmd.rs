@@ -25,9 +25,9 @@ use crate::output::{
     after_help = "With only --size, the table compares 4K/2M/1G under v5.10 and the default profile (the seeds' headline), with the memmap in RAM and on the device.\n--size is the raw namespace size, as ndctl create-namespace -s takes it (ndctl's syntax and checks: 16M at least, a multiple of the region align and of align x interleave ways); usable is the dax device it yields by the kernel's nd_pfn_init rules, reserve the rest. --usable SIZE asks the inverse: the smallest namespace that yields SIZE, and the ndctl command that creates it.\nJSON keys: size, align, map, profile, arch, memmap_bytes, pagetable_bytes, device_bytes, struct_pages, struct_pages_initialized, nr_memmap_pages and nr_memmap_boot_pages (how the /proc/vmstat counters change, in pages, as the profile's kernel counts them; null before 6.11), struct_page_size, simulated, usable_bytes (the dax device size), reserve_bytes (size - usable_bytes); with --usable also usable_requested and command."
 )]
 pub struct PlanArgs {
-    /// Raw namespace size, as ndctl create-namespace -s takes it: decimal, 0x hex or 0-prefixed octal, with an optional binary suffix k, m, g, t (also KiB..TiB).
-    #[arg(long, value_parser = parse_ndctl_size, default_value = "1TiB", conflicts_with = "usable")]
-    size: NdctlSize,
+    /// Raw namespace size, as ndctl create-namespace -s takes it: decimal, 0x hex or 0-prefixed octal, with an optional binary suffix k, m, g, t (also KiB..TiB); a comma list gives rows for each.
+    #[arg(long, value_parser = parse_ndctl_size, value_delimiter = ',', default_value = "1TiB", conflicts_with = "usable")]
+    size: Vec<NdctlSize>,
     /// The inverse: the smallest namespace whose dax device holds at least this much, its memmap cost and the ndctl command line [align default: 2M, ndctl's].
     #[arg(long, value_parser = parse_size)]
     usable: Option<ByteSize>,
@@ -189,8 +189,10 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
     }
     // ndctl's checks come first, as ndctl runs them before the kernel sees the namespace.
     if a.kind.iter().any(|&k| k != Kind::Hugetlb) {
-        for &align in &aligns {
-            ndctl::validate_namespace_options(g, &a.size, align, &region)?;
+        for size in &a.size {
+            for &align in &aligns {
+                ndctl::validate_namespace_options(g, size, align, &region)?;
+            }
         }
     }
     // Every configuration is checked before any is simulated. Without --map a HugeTLB pool
@@ -199,7 +201,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
     for &kind in &a.kind {
         configs.extend(expand::<PlanConfig>(&Options {
             kinds: vec![kind],
-            sizes: vec![a.size.bytes],
+            sizes: a.size.iter().map(|s| s.bytes).collect(),
             aligns: aligns.clone(),
             maps: if a.map.is_empty() && kind == Kind::Hugetlb {
                 vec![MapMode::Mem]
@@ -216,7 +218,9 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
     let capacities = configs
         .iter()
         .map(|c| {
-            namespace_capacity(c, &a.size, &region).map_err(|error| ConfigError::Plan {
+            // The size as the user typed it, for ndctl's wording.
+            let given = a.size.iter().find(|s| s.bytes == c.size).unwrap_or(&a.size[0]);
+            namespace_capacity(c, given, &region).map_err(|error| ConfigError::Plan {
                 config: c.to_string(),
                 error,
             })
@@ -291,7 +295,10 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
         println!("{t}");
         println!(
             "{} namespace{} {constant} on {}, {how}.\nmemmap = struct-page frames in RAM; tables = vmemmap page tables;\non dev = --map=dev reserve; usable = the dax device (nd_pfn_init);\nvmstat = nr_memmap_pages as the kernel reports it (- before 6.11).\n--wide for every column{}, --json for tools.",
-            a.size.bytes,
+            match a.size.as_slice() {
+                [one] => one.bytes.to_string(),
+                many => format!("{} sizes,", many.len()),
+            },
             if constant.is_empty() { "" } else { "," },
             a.arch,
             if dropped.is_empty() {
