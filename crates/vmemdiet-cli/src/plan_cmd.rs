@@ -132,7 +132,11 @@ const PLAN_COLUMNS: &[Column<(Kind, PlanRow)>] = &[
     }),
     ("page tables", |(_, r)| human(r.pagetable_bytes)),
     ("on device", |(_, r)| human(r.device_bytes)),
-    ("usable", |(_, r)| r.usable_bytes.map_or_else(|| "-".into(), human)),
+    // Exact (1048574M): a rounded "1024.00 GiB" would overstate it.
+    ("usable", |(_, r)| {
+        r.usable_bytes
+            .map_or_else(|| "-".into(), |b| ByteSize::new(b).short())
+    }),
     ("reserve", |(_, r)| r.reserve_bytes.map_or_else(|| "-".into(), human)),
     ("struct pages", |(_, r)| r.struct_pages.to_string()),
     ("initialized", |(_, r)| {
