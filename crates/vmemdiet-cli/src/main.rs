@@ -5,6 +5,7 @@ mod bench_cmd;
 mod gup_test_cmd;
 mod output;
 mod plan_cmd;
+mod probe_cmd;
 mod report_cmd;
 
 use std::process::ExitCode;
@@ -25,6 +26,9 @@ enum Command {
     /// What the memmap of a devdax device costs: RAM, page tables, device capacity, struct
     /// pages written. Closed form for any size; --simulate builds it for real.
     Plan(plan_cmd::PlanArgs),
+    /// A live system (or a copy of its /sys and /proc, or ndctl/daxctl JSON) beside the
+    /// model: namespace and dax device sizes, memmap, nr_memmap_pages, HugeTLB pools.
+    Probe(probe_cmd::ProbeArgs),
     /// Benchmarks, each timed beside its physical limit measured in the same run.
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
@@ -106,6 +110,7 @@ fn main() -> ExitCode {
         Command::GupTest(args) => gup_test_cmd::run(&args),
         Command::Report(args) => report_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Arches(args) => arch_cmd::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Probe(args) => probe_cmd::run(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -6,10 +6,13 @@ use vmemdiet::addr::ByteSize;
 use vmemdiet::arch::Arch;
 use vmemdiet::drivers::dax::MapMode;
 use vmemdiet::mm::profile::Profile;
-use vmemdiet::plan::{plan, Kind, PlanConfig, PlanRow, DEFAULT_RAM};
-use vmemdiet::simulate::simulate;
 use vmemdiet::drivers::dax::{valid_aligns, DaxError};
-use vmemdiet::plan::PlanError;
+use vmemdiet::ndctl::{self, NdctlSize, Region};
+use vmemdiet::plan::{
+    namespace_capacity, plan, smallest_namespace, Capacity, Kind, PlanConfig, PlanError, PlanRow,
+    DEFAULT_RAM,
+};
+use vmemdiet::simulate::simulate_namespace;
 use vmemdiet::workload::configs::{expand, ConfigError, Options};
 
 use crate::output::{
@@ -21,17 +24,26 @@ use crate::output::{
 /// Arguments of `vmemdiet plan`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "With only --size, the table compares 4K/2M/1G under v5.10 and the default profile (the seeds' headline).\nJSON keys: size, align, map, profile, arch, memmap_bytes, pagetable_bytes, device_bytes, struct_pages, struct_pages_initialized, nr_memmap_pages and nr_memmap_boot_pages (how the /proc/vmstat counters change, in pages, as the profile's kernel counts them; null before 6.11), struct_page_size, simulated."
+    after_help = "With only --size, the table compares 4K/2M/1G under v5.10 and the default profile (the seeds' headline), with the memmap in RAM and on the device.\n--size is the raw namespace size, as ndctl create-namespace -s takes it (ndctl's syntax and checks: 16M at least, a multiple of the region align and of align x interleave ways); usable is the dax device it yields by the kernel's nd_pfn_init rules, reserve the rest. --usable SIZE asks the inverse: the smallest namespace that yields SIZE, and the ndctl command that creates it.\nJSON keys: size, align, map, profile, arch, memmap_bytes, pagetable_bytes, device_bytes, struct_pages, struct_pages_initialized, nr_memmap_pages and nr_memmap_boot_pages (how the /proc/vmstat counters change, in pages, as the profile's kernel counts them; null before 6.11), struct_page_size, simulated, usable_bytes (the dax device size), reserve_bytes (size - usable_bytes); with --usable also usable_requested and command."
 )]
 pub struct PlanArgs {
-    /// Device size (binary suffixes: 2M, 64G, 1TiB).
-    #[arg(long, value_parser = parse_size, default_value = "1TiB")]
-    size: ByteSize,
+    /// Raw namespace size, as ndctl create-namespace -s takes it: decimal, 0x hex or 0-prefixed octal, with an optional binary suffix k, m, g, t (also KiB..TiB); a comma list gives rows for each.
+    #[arg(long, value_parser = parse_ndctl_size, value_delimiter = ',', default_value = "1TiB", conflicts_with = "usable")]
+    size: Vec<NdctlSize>,
+    /// The inverse: the smallest namespace whose dax device holds at least this much, its memmap cost and the ndctl command line [align default: 2M, ndctl's].
+    #[arg(long, value_parser = parse_size)]
+    usable: Option<ByteSize>,
+    /// Interleave ways of the region (its mappings): sizes must be multiples of align x ways.
+    #[arg(long, default_value_t = 1)]
+    interleave_ways: u32,
+    /// The region's align attribute [default: the kernel's default_align, 16M (x ways when 16M does not divide by them)].
+    #[arg(long, value_parser = parse_size)]
+    region_align: Option<ByteSize>,
     /// Device-dax alignment(s): 4K, 2M, 1G; a comma list gives one row each [default: 2M, or 4K,2M,1G when no --profile is given either].
     #[arg(long, value_parser = parse_size, value_delimiter = ',')]
     align: Vec<ByteSize>,
-    /// Where the memmap lives: mem (System RAM) or dev (carved from the device, ndctl --map=dev); a comma list gives one row each.
-    #[arg(long, value_delimiter = ',', default_value = "mem")]
+    /// Where the memmap lives: mem (System RAM) or dev (carved from the device, ndctl --map=dev; ndctl's default); a comma list gives one row each [default: both, so the trade-off shows].
+    #[arg(long, value_delimiter = ',')]
     map: Vec<MapMode>,
     /// Kernel profile(s): v5.10, rfc, v5.19, v6.12, v6.15, mm-2026, next, each optionally with +switch=value overrides [default: v6.15, or v5.10,v6.15 when no --align is given either].
     #[arg(long, value_delimiter = ',')]
@@ -93,6 +105,11 @@ const NARROW_COLUMNS: &[Column<(Kind, PlanRow)>] = &[
     }),
     ("tables", |(_, r)| size_short(r.pagetable_bytes)),
     ("on dev", |(_, r)| size_short(r.device_bytes)),
+    // Exact, in ndctl's short form (1048574M): capacity is what users provision by.
+    ("usable", |(_, r)| {
+        r.usable_bytes
+            .map_or_else(|| "-".into(), |b| ByteSize::new(b).short())
+    }),
     ("vmstat", |(_, r)| {
         r.nr_memmap_pages.map_or_else(|| "-".into(), count)
     }),
@@ -127,6 +144,12 @@ const PLAN_COLUMNS: &[Column<(Kind, PlanRow)>] = &[
     }),
     ("page tables", |(_, r)| human(r.pagetable_bytes)),
     ("on device", |(_, r)| human(r.device_bytes)),
+    // Exact (1048574M): a rounded "1024.00 GiB" would overstate it.
+    ("usable", |(_, r)| {
+        r.usable_bytes
+            .map_or_else(|| "-".into(), |b| ByteSize::new(b).short())
+    }),
+    ("reserve", |(_, r)| r.reserve_bytes.map_or_else(|| "-".into(), human)),
     ("struct pages", |(_, r)| r.struct_pages.to_string()),
     ("initialized", |(_, r)| {
         r.struct_pages_initialized.to_string()
@@ -157,6 +180,11 @@ fn parse_arches(s: &str) -> Result<Arches, String> {
     Ok(Arches(v))
 }
 
+/// `--size`: ndctl's syntax ([`ndctl::parse_size_arg`]), keeping the unit for suggestions.
+fn parse_ndctl_size(s: &str) -> Result<NdctlSize, String> {
+    ndctl::parse_size_arg(s).map_err(|e| e.to_string())
+}
+
 /// `--struct-page-size`: one of the sizes the what-if models.
 fn parse_struct_page_size(s: &str) -> Result<u64, String> {
     s.parse::<u64>()
@@ -176,7 +204,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<_>>()?;
     let across = arches.len() > 1;
-    let headline = a.align.is_empty() && a.profile.is_empty();
+    let headline = a.align.is_empty() && a.profile.is_empty() && a.usable.is_none();
     let profiles = a.switches.apply_all(&if !a.profile.is_empty() {
         a.profile.clone()
     } else if headline && !across {
@@ -184,56 +212,121 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
     } else {
         vec![Profile::default()]
     })?;
-    // Every configuration is checked before any is simulated. Across architectures, what an
-    // arch does not offer (an align, a profile before its device-dax) is noted, not fatal.
+    let maps = if a.map.is_empty() {
+        vec![MapMode::Mem, MapMode::Dev]
+    } else {
+        a.map.clone()
+    };
+    // The aligns of a row: the user's, or the arch's own (all it offers in the headline, else
+    // its PMD size, ndctl's default).
+    let aligns_of = |g: &vmemdiet::arch::Geometry, profile: Profile| {
+        if !a.align.is_empty() {
+            a.align.clone()
+        } else if headline {
+            valid_aligns(g, profile.base().release())
+        } else {
+            vec![g.pmd_size()]
+        }
+    };
+    if let Some(usable) = a.usable {
+        let [arch] = arches[..] else {
+            anyhow::bail!("--usable answers for one --arch at a time");
+        };
+        let g = arch.geometry_with(a.struct_page_size);
+        let region = region_of(a, g)?;
+        let aligns = aligns_of(g, profiles[profiles.len() - 1]);
+        return run_usable(a, arch, usable, &region, aligns, maps, profiles);
+    }
+    // Every configuration is checked before any is simulated: ndctl's checks first, as ndctl
+    // runs them before the kernel sees the namespace. Across architectures, what an arch does
+    // not offer (an align, a profile before its device-dax, a size beyond its reach) is noted,
+    // not fatal; so is a default profile an arch predates.
     let mut configs = Vec::new();
+    let mut capacities = Vec::new();
     let mut not_offered = Vec::new();
     for &arch in &arches {
-        let g = arch.geometry();
+        let g = arch.geometry_with(a.struct_page_size);
+        let region = region_of(a, g)?;
         for &profile in &profiles {
-            let aligns = if !a.align.is_empty() {
-                a.align.clone()
-            } else if headline {
-                valid_aligns(g, profile.base().release())
-            } else {
-                vec![g.pmd_size()]
-            };
-            for &align in &aligns {
-                let o = Options {
-                    kinds: a.kind.clone(),
-                    sizes: vec![a.size],
-                    aligns: vec![align],
-                    maps: a.map.clone(),
-                    profiles: vec![profile],
-                    arch,
-                    ram: a.ram,
-                    struct_page_size: a.struct_page_size,
-                    ..Options::default()
-                };
-                let e = match expand::<PlanConfig>(&o) {
-                    Ok(c) => {
-                        configs.extend(c);
+            for align in aligns_of(g, profile) {
+                // ndctl's checks come first, as ndctl runs them before the kernel sees the
+                // namespace; an align this arch does not offer is noted across architectures.
+                if a.kind.iter().any(|&k| k != Kind::Hugetlb) {
+                    let release = profile.base().release();
+                    let refused = a.size.iter().find_map(|size| {
+                        ndctl::validate_namespace_options(g, release, size, align, &region).err()
+                    });
+                    match refused {
+                        Some(e @ ndctl::NdctlError::UnsupportedAlign { .. }) if across => {
+                            let note = format!("{arch}: {e}");
+                            if !not_offered.contains(&note) {
+                                not_offered.push(note);
+                            }
+                            continue;
+                        }
+                        Some(e) => return Err(e.into()),
+                        None => {}
+                    }
+                }
+                let checked = (|| -> Result<Vec<(PlanConfig, Capacity)>, ConfigError> {
+                    let mut out = Vec::new();
+                    for &kind in &a.kind {
+                        let found = expand::<PlanConfig>(&Options {
+                            kinds: vec![kind],
+                            sizes: a.size.iter().map(|s| s.bytes).collect(),
+                            aligns: vec![align],
+                            maps: if a.map.is_empty() && kind == Kind::Hugetlb {
+                                vec![MapMode::Mem]
+                            } else {
+                                maps.clone()
+                            },
+                            profiles: vec![profile],
+                            arch,
+                            ram: a.ram,
+                            struct_page_size: a.struct_page_size,
+                            ..Options::default()
+                        })?;
+                        for c in found {
+                            // The size as the user typed it, for ndctl's wording.
+                            let given =
+                                a.size.iter().find(|s| s.bytes == c.size).unwrap_or(&a.size[0]);
+                            let cap = namespace_capacity(&c, given, &region).map_err(|error| {
+                                ConfigError::Plan {
+                                    config: c.to_string(),
+                                    error,
+                                }
+                            })?;
+                            out.push((c, cap));
+                        }
+                    }
+                    Ok(out)
+                })();
+                let e = match checked {
+                    Ok(found) => {
+                        for (c, cap) in found {
+                            configs.push(c);
+                            capacities.push(cap);
+                        }
                         continue;
                     }
                     Err(e) => e,
                 };
-                // What the arch lacks is noted, not fatal, where we chose the value (a default
-                // profile) or the user asked across architectures.
                 let noted = match &e {
                     ConfigError::Plan { error, .. } => match error {
-                        PlanError::Dax(DaxError::UnsupportedAlign { .. }) => across,
+                        PlanError::Dax(DaxError::UnsupportedAlign { .. })
+                        | PlanError::TooLarge { .. }
+                        | PlanError::RamTooLarge { .. } => across,
                         PlanError::ArchTooNew { .. } => across || a.profile.is_empty(),
-                        PlanError::TooLarge { .. } | PlanError::RamTooLarge { .. } => across,
                         _ => false,
                     },
                     _ => false,
                 };
+                let ConfigError::Plan { error, .. } = &e else {
+                    return Err(e.into());
+                };
                 if !noted {
                     return Err(e.into());
                 }
-                let ConfigError::Plan { error, .. } = e else {
-                    unreachable!("matched above")
-                };
                 let note = format!("{arch}: {error}");
                 if !not_offered.contains(&note) {
                     not_offered.push(note);
@@ -244,15 +337,31 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
     if configs.is_empty() {
         anyhow::bail!("nothing to plan: {}", not_offered.join("; "));
     }
+    // Rows in the order of the option lists: arch, kind, size, profile, map, align.
+    let pos = |list: &[u64], x: u64| list.iter().position(|&y| y == x).unwrap_or(usize::MAX);
+    let mut pairs: Vec<(PlanConfig, Capacity)> = configs.into_iter().zip(capacities).collect();
+    pairs.sort_by_key(|(c, _)| {
+        let g = c.arch.geometry_with(a.struct_page_size);
+        let aligns: Vec<u64> = aligns_of(g, c.profile).iter().map(|x| x.bytes()).collect();
+        (
+            arches.iter().position(|&x| x == c.arch),
+            a.kind.iter().position(|&k| k == c.kind),
+            pos(&a.size.iter().map(|s| s.bytes.bytes()).collect::<Vec<_>>(), c.size.bytes()),
+            profiles.iter().position(|&p| p == c.profile),
+            maps.iter().position(|&m| m == c.map),
+            pos(&aligns, c.align.bytes()),
+        )
+    });
+    let (configs, capacities): (Vec<PlanConfig>, Vec<Capacity>) = pairs.into_iter().unzip();
     let pb = progress(
         configs.len() as u64,
         if a.simulate { "simulating" } else { "planning" },
     );
     let mut rows = Vec::new();
     let mut log = StepLog::new(if a.simulate { configs.len() } else { 0 });
-    for c in &configs {
-        let cost = if a.simulate {
-            simulate(c).with_context(|| {
+    for (c, &cap) in configs.iter().zip(&capacities) {
+        let (cost, cap) = if a.simulate {
+            simulate_namespace(c).with_context(|| {
                 format!(
                     "simulating {} at align {} ({})",
                     c.size,
@@ -261,9 +370,9 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
                 )
             })?
         } else {
-            plan(c)?
+            (plan(c)?, cap)
         };
-        rows.push(PlanRow::new(c, cost, a.simulate));
+        rows.push(PlanRow::new(c, cost, a.simulate).with_capacity(Some(cap)));
         pb.inc(1);
         log.done(&c.to_string());
     }
@@ -280,22 +389,34 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
     if a.wide {
         println!("{}", column_table(PLAN_COLUMNS, &rows));
         println!(
-            "{how}: memmap = struct-page frames in RAM; page tables = vmemmap page tables in the bytes the kernel allocates; on device = --map=dev reserve."
+            "{how}: memmap = struct-page frames in RAM; page tables = vmemmap page tables in the bytes the kernel allocates; on device = --map=dev reserve; usable = the dax device the namespace yields; reserve = size - usable."
         );
     } else {
-        // Across architectures the arch column takes the room of the vmstat one (in --wide
-        // and --json), and a profile every row shares goes under the table.
-        let keep: Vec<&str> = NARROW_COLUMNS
+        // "% size" gives way to "usable" within 80 columns (--wide keeps "% of size"), then, in
+        // tables that still do not fit (several kinds or architectures), vmstat and the page
+        // tables.
+        let mut keep: Vec<&str> = NARROW_COLUMNS
             .iter()
             .map(|c| c.0)
-            .filter(|&c| !(across && c == "vmstat"))
+            .filter(|&c| c != "% size")
             .collect();
         let droppable: &[&str] = if across {
             &["kind", "arch", "map", "on dev", "profile"]
         } else {
             &["kind", "arch", "map", "on dev"]
         };
-        let (t, notes) = narrow_table(NARROW_COLUMNS, &rows, &keep, droppable);
+        let mut dropped = Vec::new();
+        let (t, notes) = loop {
+            let (t, notes) = narrow_table(NARROW_COLUMNS, &rows, &keep, droppable);
+            let width = t.to_string().lines().map(|l| l.chars().count()).max().unwrap_or(0);
+            match ["vmstat", "tables"].into_iter().find(|c| !dropped.contains(c)) {
+                Some(c) if width > 80 => {
+                    keep.retain(|&k| k != c);
+                    dropped.push(c);
+                }
+                _ => break (t, notes),
+            }
+        };
         // "kind devdax" reads as "devdax", "arch x86_64" as "on x86_64"; nothing on the device
         // needs no mention.
         let constant = notes
@@ -311,8 +432,17 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
             .join(", ");
         println!("{t}");
         println!(
-            "{} {constant}, {how}.\nmemmap = struct-page frames in RAM; % of the device; tables = vmemmap page\ntables; on dev = --map=dev reserve; vmstat = nr_memmap_pages as the kernel\nreports it (- before 6.11). --wide for every column, --json for tools.",
-            a.size
+            "{} namespace{} {constant}, {how}.\nmemmap = struct-page frames in RAM; tables = vmemmap page tables;\non dev = --map=dev reserve; usable = the dax device (nd_pfn_init);\nvmstat = nr_memmap_pages as the kernel reports it (- before 6.11).\n--wide for every column{}, --json for tools.",
+            match a.size.as_slice() {
+                [one] => one.bytes.to_string(),
+                many => format!("{} sizes,", many.len()),
+            },
+            if constant.is_empty() { "" } else { "," },
+            if dropped.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} left out here)", dropped.join(", "))
+            }
         );
     }
     if !not_offered.is_empty() {
@@ -323,3 +453,123 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The region a namespace is carved from: `--region-align`, or the kernel's default for it.
+fn region_of(a: &PlanArgs, g: &vmemdiet::arch::Geometry) -> anyhow::Result<Region> {
+    Ok(match a.region_align {
+        Some(align) => Region::with_align(g, a.interleave_ways, align)?,
+        None => Region::with_default_align(g, a.interleave_ways, ByteSize::new(u64::MAX))?,
+    })
+}
+
+/// `plan --usable`: per align, map and profile, the smallest namespace that yields `usable`,
+/// what it costs, and the `ndctl create-namespace` command that makes it.
+fn run_usable(
+    a: &PlanArgs,
+    arch: Arch,
+    usable: ByteSize,
+    region: &Region,
+    aligns: Vec<ByteSize>,
+    maps: Vec<MapMode>,
+    profiles: Vec<Profile>,
+) -> anyhow::Result<()> {
+    let mut rows = Vec::new();
+    for &kind in &a.kind {
+        for &profile in &profiles {
+            for &map in &maps {
+                for &align in &aligns {
+                    let template = PlanConfig {
+                        size: ByteSize::new(0),
+                        align,
+                        map,
+                        profile,
+                        arch,
+                        ram_size: a.ram,
+                        kind,
+                        struct_page_size: a.struct_page_size,
+                    };
+                    let size = smallest_namespace(&template, region, usable).map_err(|error| {
+                        ConfigError::Plan {
+                            config: format!(
+                                "--usable {} at align {} ({profile}, map={map})",
+                                usable.short(),
+                                align.short()
+                            ),
+                            error,
+                        }
+                    })?;
+                    let c = PlanConfig { size, ..template };
+                    let (cost, cap) = if a.simulate {
+                        simulate_namespace(&c).with_context(|| format!("simulating {c}"))?
+                    } else {
+                        let text = ndctl::parse_size_arg(&size.bytes().to_string())?;
+                        (plan(&c)?, namespace_capacity(&c, &text, region)?)
+                    };
+                    rows.push((
+                        kind,
+                        PlanRow::new(&c, cost, a.simulate).with_capacity(Some(cap)),
+                        ndctl::create_namespace_command(size, align, map),
+                    ));
+                }
+            }
+        }
+    }
+    if a.json {
+        let out = rows
+            .iter()
+            .map(|(_, r, cmd)| {
+                let mut v = serde_json::to_value(r)?;
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("usable_requested".into(), usable.bytes().into());
+                    o.insert("command".into(), cmd.clone().into());
+                }
+                Ok(v)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        return print_json(&out);
+    }
+    let table_rows: Vec<(Kind, PlanRow)> = rows.iter().map(|(k, r, _)| (*k, *r)).collect();
+    let keep = ["kind", "align", "map", "profile", "namespace", "usable", "memmap", "on dev"];
+    let (t, notes) = narrow_table(
+        USABLE_COLUMNS,
+        &table_rows,
+        &keep,
+        &["kind", "align", "map", "profile"],
+    );
+    println!("{t}");
+    let shared = notes.join(", ");
+    println!(
+        "{}",
+        crate::output::wrap(
+            &format!(
+                "The smallest namespace yielding at least {usable} of dax device{}{shared}, on {}; namespace = ndctl --size, usable = the dax device, memmap = RAM, on dev = --map=dev reserve. Create it with:",
+                if shared.is_empty() { "" } else { "; every row: " },
+                arch
+            ),
+            80
+        )
+    );
+    let mut seen = Vec::new();
+    for (_, _, cmd) in &rows {
+        if !seen.contains(cmd) {
+            println!("  {cmd}");
+            seen.push(cmd.clone());
+        }
+    }
+    Ok(())
+}
+
+/// The columns of `plan --usable`.
+const USABLE_COLUMNS: &[Column<(Kind, PlanRow)>] = &[
+    ("kind", |(k, _)| k.to_string()),
+    ("align", |(_, r)| ByteSize::new(r.align).short()),
+    ("map", |(_, r)| r.map.to_string()),
+    ("profile", |(_, r)| r.profile.to_string()),
+    ("namespace", |(_, r)| ByteSize::new(r.size).short()),
+    ("usable", |(_, r)| {
+        r.usable_bytes
+            .map_or_else(|| "-".into(), |b| ByteSize::new(b).short())
+    }),
+    ("memmap", |(_, r)| size_short(r.memmap_bytes)),
+    ("on dev", |(_, r)| size_short(r.device_bytes)),
+];

@@ -342,17 +342,19 @@ fn markdown(r: &Report) -> String {
             f.source
         );
     }
-    let _ = writeln!(s, "\n## Memmap per TiB (planner)\n\n| kind | align | profile | memmap | page tables | struct pages written | simulated |\n|---|---|---|---|---|---|---|");
+    let _ = writeln!(s, "\n## Memmap per TiB (planner)\n\nusable = the dax device a namespace of that size yields (`nd_pfn_init`, map {}), reserve = the rest.\n\n| kind | align | profile | memmap | page tables | struct pages written | usable | reserve | simulated |\n|---|---|---|---|---|---|---|---|---|", r.planner.first().map_or_else(|| "mem".to_string(), |e| e.row.map.to_string()));
     for e in &r.planner {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             e.kind,
             ByteSize::new(e.row.align).short(),
             e.row.profile,
             ByteSize::new(e.row.memmap_bytes),
             ByteSize::new(e.row.pagetable_bytes),
             e.row.struct_pages_initialized,
+            e.row.usable_bytes.map_or_else(|| "-".into(), |b| ByteSize::new(b).short()),
+            e.row.reserve_bytes.map_or_else(|| "-".into(), |b| ByteSize::new(b).to_string()),
             e.row.simulated
         );
     }

@@ -7,7 +7,7 @@ fn vmemdiet() -> Command {
     Command::cargo_bin("vmemdiet").unwrap()
 }
 
-const KEYS: [&str; 14] = [
+const KEYS: [&str; 16] = [
     "size",
     "align",
     "map",
@@ -22,12 +22,14 @@ const KEYS: [&str; 14] = [
     "nr_memmap_boot_pages",
     "struct_page_size",
     "simulated",
+    "usable_bytes",
+    "reserve_bytes",
 ];
 
 #[test]
 fn plan_json_has_exactly_the_documented_keys_and_golden_numbers() {
     let out = vmemdiet()
-        .args(["plan", "--size", "1TiB", "--align", "2M", "--json"])
+        .args(["plan", "--size", "1TiB", "--align", "2M", "--map", "mem", "--json"])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -44,6 +46,9 @@ fn plan_json_has_exactly_the_documented_keys_and_golden_numbers() {
     assert_eq!(v["profile"], "v6.15");
     assert_eq!(v["map"], "mem");
     assert_eq!(v["simulated"], false);
+    // The namespace's info block, rounded up to 2 MiB, is what it loses with the memmap in RAM.
+    assert_eq!(v["usable_bytes"], (1u64 << 40) - (2 << 20));
+    assert_eq!(v["reserve_bytes"], 2u64 << 20);
 }
 
 #[test]
@@ -57,6 +62,8 @@ fn plan_lists_give_one_row_per_combination() {
             "4K,2M,1G",
             "--profile",
             "v5.10,v6.15",
+            "--map",
+            "mem",
             "--json",
         ])
         .output()
@@ -128,6 +135,98 @@ fn headline_table_compares_v5_10_with_the_default() {
 }
 
 #[test]
+fn without_map_both_rows_show_and_size_is_the_raw_namespace() {
+    let out = vmemdiet()
+        .args(["plan", "--size", "16G", "--align", "1G", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v.as_array().unwrap();
+    let maps: Vec<_> = rows.iter().map(|r| r["map"].as_str().unwrap()).collect();
+    assert_eq!(maps, ["mem", "dev"]);
+    // 16 GiB at 1G: data starts at 1 GiB either way (the 8 KiB info block, or 8 KiB + 256 MiB
+    // of memmap, rounded up to the align).
+    for r in rows {
+        assert_eq!(r["size"], 16u64 << 30);
+        assert_eq!(r["usable_bytes"], 15u64 << 30);
+        assert_eq!(r["reserve_bytes"], 1u64 << 30);
+    }
+    let help = String::from_utf8(vmemdiet().args(["plan", "--help"]).output().unwrap().stdout)
+        .unwrap();
+    assert!(help.contains("ndctl's default"), "{help}");
+}
+
+#[test]
+fn sizes_parse_and_are_checked_as_ndctl_does() {
+    let err = |args: &[&str]| {
+        let out = vmemdiet().args(args).output().unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    // ndctl's own suggestion, in the units given.
+    let e = err(&["plan", "--size", "1040M", "--align", "1G"]);
+    assert!(e.contains("did you intend --size=2048M?"), "{e}");
+    let e = err(&["plan", "--size", "1000m"]);
+    assert!(e.contains("region0: align setting is 0x1000000"), "{e}");
+    assert!(e.contains("992M or 1008M"), "{e}");
+    let e = err(&["plan", "--size", "8M", "--region-align", "2M"]);
+    assert!(e.contains("must be >= 16MiB"), "{e}");
+    let e = err(&["plan", "--size", "1G", "--align", "1G", "--map", "mem"]);
+    assert!(e.contains("smallest valid size is 2 GiB"), "{e}");
+    let e = err(&["plan", "--size", "16GB"]);
+    assert!(e.contains("'16GB' is not a size as ndctl parses it"), "{e}");
+    // Hex, as strtoull reads it.
+    let out = vmemdiet()
+        .args(["plan", "--size", "0x400000000", "--align", "2M", "--map", "dev", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["size"], 16u64 << 30);
+}
+
+#[test]
+fn usable_asks_the_inverse_and_prints_the_ndctl_command() {
+    let out = vmemdiet()
+        .args(["plan", "--usable", "15G", "--align", "1G", "--map", "mem", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["size"], 16u64 << 30);
+    assert_eq!(v["usable_bytes"], 15u64 << 30);
+    assert_eq!(v["usable_requested"], 15u64 << 30);
+    assert_eq!(
+        v["command"],
+        "ndctl create-namespace --mode=devdax --size=16G --align=1G --map=mem"
+    );
+    // The table names the command line too, and the forward plan of that size agrees.
+    let out = vmemdiet()
+        .args(["plan", "--usable", "100G"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let cmd = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("ndctl create-namespace") && l.contains("--map=dev"))
+        .unwrap();
+    let size = cmd.split("--size=").nth(1).unwrap().split(' ').next().unwrap();
+    let fwd = vmemdiet()
+        .args(["plan", "--size", size, "--align", "2M", "--map", "dev", "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&fwd.stdout).unwrap();
+    assert!(v["usable_bytes"].as_u64().unwrap() >= 100 << 30);
+    let e = vmemdiet()
+        .args(["plan", "--usable", "1G", "--kind", "hugetlb"])
+        .output()
+        .unwrap();
+    assert!(!e.status.success());
+}
+
+#[test]
 fn bad_input_exits_nonzero_with_one_clear_line() {
     let cases: &[&[&str]] = &[
         &["plan", "--size", "3Q"],
@@ -139,6 +238,13 @@ fn bad_input_exits_nonzero_with_one_clear_line() {
         &["plan", "--size", "64T", "--align", "1G"],
         &["plan", "--size", "2M", "--map", "dev"],
         &["plan", "--ram", "3G"],
+        &["plan", "--size", "1040M", "--align", "1G"],
+        &["plan", "--size", "0x"],
+        &["plan", "--size", "1G", "--align", "1G"],
+        &["plan", "--usable", "0"],
+        &["plan", "--usable", "16E"],
+        &["plan", "--size", "1T", "--interleave-ways", "0"],
+        &["plan", "--size", "1T", "--region-align", "3M"],
         &["bench", "bootstrap", "--runs", "0"],
         &["bench", "bootstrap", "--size", "3M"],
         &["frobnicate"],
@@ -524,7 +630,16 @@ fn simulating_under_an_address_space_limit_ends_in_one_clear_line() {
 fn plan_across_architectures_answers_the_fleet_question() {
     // "What does 1 TiB of CXL memory cost in memmap on our arm64 vs x86 fleet?"
     let out = vmemdiet()
-        .args(["plan", "--size", "1TiB", "--arch", "x86_64,arm64-4k,arm64-64k", "--json"])
+        .args([
+            "plan",
+            "--size",
+            "1TiB",
+            "--arch",
+            "x86_64,arm64-4k,arm64-64k",
+            "--map",
+            "mem",
+            "--json",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -563,7 +678,7 @@ fn plan_across_architectures_answers_the_fleet_question() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stdout.contains("ppc64-radix-64k") && stdout.contains("riscv64-sv57"));
-    assert!(stderr.contains("arm64-4k: unsupported align 1G"), "{stderr}");
+    assert!(stderr.contains("arm64-4k: unsupported align: 1G"), "{stderr}");
     assert!(stderr.contains("ppc64-hash-64k"), "{stderr}");
     // One arch that cannot: an error, one line, naming what is valid there.
     let out = vmemdiet()
@@ -573,7 +688,7 @@ fn plan_across_architectures_answers_the_fleet_question() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("supports 16K, 32M"), "{err}");
+    assert!(err.contains("offers 16K, 32M on arm64-16k"), "{err}");
     let out = vmemdiet().args(["plan", "--arch", "sparc64"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("riscv64-sv48"));

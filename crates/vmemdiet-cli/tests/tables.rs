@@ -74,7 +74,9 @@ fn holds(header: &str, cell: &str) -> bool {
             cell == "-" || is_uint(cell) || cell.strip_suffix(['M', 'G']).is_some_and(is_decimal)
         }
         "% size" => cell == "<0.0001" || is_decimal(cell),
-        "memmap" | "memmap (RAM)" | "page tables" | "on device" | "tables" | "on dev" => {
+        "usable" | "namespace" => cell == "-" || cell.parse::<ByteSize>().is_ok(),
+        "memmap" | "memmap (RAM)" | "page tables" | "on device" | "tables" | "on dev"
+        | "reserve" => {
             cell == "0"
                 || with_unit(cell, &["B", "KiB", "MiB", "GiB", "TiB"]).is_some_and(is_decimal)
         }
@@ -197,11 +199,17 @@ fn bench_hugetlb_pool_table() {
 
 #[test]
 fn plan_tables() {
-    let col = check(&["plan", "--size", "1TiB"], 6);
+    // Without --map, rows for the memmap in RAM and on the device (v5.10 then v6.15).
+    let col = check(&["plan", "--size", "1TiB"], 12);
     assert_eq!(col("memmap")[..3], ["16 GiB", "16 GiB", "16 GiB"]);
-    assert_eq!(col("vmstat")[..4], ["-", "-", "-", "4.2M"]);
-    let col = check(&["plan", "--size", "1TiB", "--wide"], 6);
+    assert_eq!(col("vmstat")[5..7], ["-", "4.2M"]);
+    assert_eq!(col("usable")[..3], ["1048574M", "1048574M", "1023G"]);
+    let col = check(&["plan", "--size", "1TiB", "--wide"], 12);
     assert_eq!(col("memmap (RAM)")[..3], ["16 GiB", "16 GiB", "16 GiB"]);
+    // The info block rounded to 2M or 1G with the memmap in RAM; 16 GiB + 2 MiB or 17 GiB on it.
+    assert_eq!(col("reserve")[..6], ["2 MiB", "2 MiB", "1 GiB", "16.00 GiB", "16.00 GiB", "17 GiB"]);
+    let col = check(&["plan", "--usable", "15G", "--align", "1G"], 2);
+    assert_eq!(col("namespace"), ["16G", "16G"]);
     let col = check(
         &[
             "plan", "--size", "1TiB", "--kind", "hugetlb", "--align", "2M,1G", "--wide",
@@ -220,9 +228,9 @@ fn plan_tables() {
             "--align",
             "2M",
         ],
-        2,
+        3,
     );
-    assert_eq!(col("kind"), ["devdax", "hugetlb"]);
+    assert_eq!(col("kind"), ["devdax", "devdax", "hugetlb"]);
     let col = check(
         &[
             "plan", "--size", "1TiB", "--align", "2M", "--map", "mem,dev",

@@ -12,6 +12,7 @@ use crate::machine::phys_map::{device_region_start, ram_end, PhysMap};
 use crate::mm::mm_init::compound_nr_pages;
 use crate::mm::pagemap::vmemmap_can_optimize;
 use crate::mm::profile::{DaxDedup, MemmapAccounting, Profile};
+use crate::ndctl;
 
 /// One configuration to plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,6 +194,12 @@ pub struct PlanRow {
     /// `sizeof(struct page)` the row assumes (64, or a memdesc what-if).
     pub struct_page_size: u64,
     pub simulated: bool,
+    /// The dax device a namespace of `size` yields (`nd_pfn_init`; null for a configuration
+    /// no pmem namespace can have). A HugeTLB pool is usable whole.
+    pub usable_bytes: Option<u64>,
+    /// `size − usable_bytes`: info block, alignment padding, end truncation and with
+    /// `--map=dev` the memmap.
+    pub reserve_bytes: Option<u64>,
 }
 
 impl PlanRow {
@@ -214,7 +221,18 @@ impl PlanRow {
             nr_memmap_boot_pages: c.nr_memmap_boot_pages,
             struct_page_size: cfg.struct_page_size,
             simulated,
+            usable_bytes: None,
+            reserve_bytes: None,
         }
+        .with_capacity(capacity(cfg).ok())
+    }
+
+    /// The row with `c` as its capacity (a simulation's measured one, or none).
+    #[must_use]
+    pub fn with_capacity(mut self, c: Option<Capacity>) -> PlanRow {
+        self.usable_bytes = c.map(|c| c.usable_bytes);
+        self.reserve_bytes = c.map(|c| c.reserve_bytes);
+        self
     }
 
     /// The counts of this row.
@@ -283,6 +301,14 @@ pub enum PlanError {
     StructPageSize(u64),
     #[error("struct page size {0} B: the what-if is modelled for device-dax only (--kind devdax)")]
     StructPageSizeHugetlb(u64),
+    #[error(transparent)]
+    Ndctl(#[from] ndctl::NdctlError),
+    #[error("--usable asks for a namespace size; a HugeTLB pool has none (use --kind devdax)")]
+    UsableHugetlb,
+    #[error("--usable 0: give a positive size, e.g. 15G")]
+    UsableZero,
+    #[error("--usable {usable}: no namespace below 2^64 bytes (in steps of {}) yields that much", step.short())]
+    UsableTooLarge { usable: ByteSize, step: ByteSize },
 }
 
 /// The advice for a device beyond the 4-level limit, given only where 5-level paging would hold
@@ -383,6 +409,126 @@ impl AltmapBump {
         self.next = start + nr;
         true
     }
+}
+
+/// What a namespace of the configuration's size yields: the dax device (`usable_bytes`) and
+/// what the rest went to (`reserve_bytes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Capacity {
+    pub usable_bytes: u64,
+    pub reserve_bytes: u64,
+}
+
+/// The capacity of `cfg` as a pmem namespace (`ndctl create-namespace -m devdax -s size`), by
+/// the kernel's rules (`nd_pfn_init`, see [`dax::namespace_layout`]), placed where the plan
+/// places it; a namespace left with no data is refused with the smallest multiple of the
+/// allocation unit that works. A HugeTLB pool has no namespace: all of it is usable.
+pub fn capacity(cfg: &PlanConfig) -> Result<Capacity, PlanError> {
+    if cfg.kind == Kind::Hugetlb {
+        return Ok(Capacity {
+            usable_bytes: cfg.size.bytes(),
+            reserve_bytes: 0,
+        });
+    }
+    let g = cfg.geometry();
+    let start = device_start(cfg).ok_or_else(|| PlanError::RamTooLarge {
+        what: format!("--ram {}", cfg.ram_size),
+        end: ram_end(g, cfg.ram_size),
+        limit: ByteSize::new(g.max_phys().as_u64()),
+        arch: cfg.arch,
+        flag: "--ram",
+    })?;
+    let spec = DevDaxSpec {
+        size: cfg.size,
+        align: cfg.align,
+        map: cfg.map,
+        at: Some(start),
+        driver: cfg.kind.dax_driver(),
+    };
+    let l = dax::namespace_layout(g, &cfg.profile.switches_on(g), cfg.profile.base().release(), &spec, start)?;
+    let usable = l.info.map_or(cfg.size, |sb| sb.usable());
+    Ok(Capacity {
+        usable_bytes: usable.bytes(),
+        reserve_bytes: cfg.size.bytes() - usable.bytes(),
+    })
+}
+
+/// [`capacity`] of a namespace that `ndctl` accepts in `region`: a size ndctl refuses is
+/// refused with its message, and a namespace too small for its reserve with the smallest size
+/// that both ndctl and the kernel accept.
+pub fn namespace_capacity(
+    cfg: &PlanConfig,
+    size: &ndctl::NdctlSize,
+    region: &ndctl::Region,
+) -> Result<Capacity, PlanError> {
+    if cfg.kind != Kind::Hugetlb {
+        ndctl::validate_namespace_options(
+            cfg.geometry(),
+            cfg.profile.base().release(),
+            size,
+            cfg.align,
+            region,
+        )?;
+    }
+    capacity(cfg).map_err(|e| match e {
+        PlanError::Dax(DaxError::NamespaceTooSmall {
+            size,
+            align,
+            map,
+            reserve,
+            unit,
+            ..
+        }) => {
+            let step = region.step(cfg.geometry(), cfg.align);
+            let min = dax::smallest_size(step, region.min_size(cfg.geometry(), cfg.align), |s| {
+                capacity(&PlanConfig { size: s, ..*cfg }).is_ok()
+            })
+            .unwrap_or(ByteSize::new(u64::MAX).align_down(step));
+            PlanError::Dax(DaxError::NamespaceTooSmall {
+                size,
+                align,
+                map,
+                reserve,
+                unit,
+                min,
+            })
+        }
+        e => e,
+    })
+}
+
+/// The inverse question: the smallest namespace size, valid for ndctl in `region` and for the
+/// kernel, whose dax device holds at least `usable` bytes at `cfg`'s align and map (`cfg.size`
+/// is ignored). The usable size never shrinks as the namespace grows by whole steps (the
+/// reserve grows by at most the step), so a binary search over multiples of the step finds it.
+pub fn smallest_namespace(
+    cfg: &PlanConfig,
+    region: &ndctl::Region,
+    usable: ByteSize,
+) -> Result<ByteSize, PlanError> {
+    if cfg.kind == Kind::Hugetlb {
+        return Err(PlanError::UsableHugetlb);
+    }
+    if usable.bytes() == 0 {
+        return Err(PlanError::UsableZero);
+    }
+    // The align must be valid before any size is tried (its error names it).
+    let release = cfg.profile.base().release();
+    let aligns = dax::valid_aligns(cfg.geometry(), release);
+    if !aligns.contains(&cfg.align) {
+        return Err(DaxError::UnsupportedAlign {
+            align: cfg.align,
+            valid: aligns.iter().map(|a| a.short()).collect::<Vec<_>>().join(", "),
+            arch: cfg.geometry().name,
+            release,
+        }
+        .into());
+    }
+    let step = region.step(cfg.geometry(), cfg.align);
+    dax::smallest_size(step, region.min_size(cfg.geometry(), cfg.align).max(usable), |s| {
+        capacity(&PlanConfig { size: s, ..*cfg }).is_ok_and(|c| c.usable_bytes >= usable.bytes())
+    })
+    .ok_or(PlanError::UsableTooLarge { usable, step })
 }
 
 /// Plans one configuration.

@@ -1,12 +1,13 @@
 //! `plan --simulate`: build a configuration for real on a simulated machine and measure it.
 
 use crate::addr::ByteSize;
-use crate::drivers::dax::{DaxError, DaxRegion, DevDaxSpec, MemmapCost};
+use crate::drivers::dax::{DaxError, DaxRegion, DevDax, DevDaxSpec, MemmapCost};
 use crate::machine::MachineConfig;
 use crate::mm::hugetlb::{set_nr_hugepages, HugeSize, HugetlbError};
 use crate::mm::sparse_vmemmap::memmap_frames_of;
+use crate::mm::vm::Mm;
 use crate::mm::{BootError, Kernel};
-use crate::plan::{self, Kind, PlanConfig, PlanError};
+use crate::plan::{self, Capacity, Kind, PlanConfig, PlanError};
 
 /// Errors of a simulation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,6 +26,8 @@ pub enum SimError {
     Hugetlb(#[from] HugetlbError),
     #[error("the pool reached {got} of {want} huge pages")]
     PoolShort { got: u64, want: u64 },
+    #[error("the device's capacity does not match its mappings: {0}")]
+    Capacity(String),
 }
 
 /// Host memory a simulation of `cfg` will make resident: every memmap and page-table frame it
@@ -63,13 +66,44 @@ pub fn host_budget() -> ByteSize {
 /// Boots a machine sized for `cfg`, creates the device, measures it, destroys it and checks
 /// that every frame came back (INV-1).
 pub fn simulate(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
+    simulate_with(cfg, DaxRegion::create, false).map(|(c, _)| c)
+}
+
+/// [`simulate`] with the device on a pmem namespace of `cfg.size`
+/// ([`DaxRegion::create_namespace`]), also returning the capacity of the device built: its
+/// data size, checked by mapping all of it and by failing to map one align page more.
+pub fn simulate_namespace(cfg: &PlanConfig) -> Result<(MemmapCost, Capacity), SimError> {
+    if cfg.kind == Kind::Hugetlb {
+        let c = simulate(cfg)?;
+        return Ok((
+            c,
+            Capacity {
+                usable_bytes: cfg.size.bytes(),
+                reserve_bytes: 0,
+            },
+        ));
+    }
+    let (c, cap) = simulate_with(cfg, DaxRegion::create_namespace, true)?;
+    Ok((c, cap.ok_or_else(|| SimError::Leak("no device measured".into()))?))
+}
+
+type Create = for<'r> fn(&'r mut DaxRegion, &Kernel, DevDaxSpec) -> Result<&'r DevDax, DaxError>;
+
+/// `map_check`: map the whole device and fail to map more (only where the struct pages are
+/// real records: the memdesc what-ifs count memmap init without performing it, so their folios
+/// cannot be mapped).
+fn simulate_with(
+    cfg: &PlanConfig,
+    create: Create,
+    map_check: bool,
+) -> Result<(MemmapCost, Option<Capacity>), SimError> {
     let need = host_bytes_needed(cfg)?;
     let budget = host_budget();
     if need > budget {
         return Err(SimError::TooBigForHost { need, budget });
     }
     if cfg.kind == Kind::Hugetlb {
-        return simulate_hugetlb(cfg);
+        return simulate_hugetlb(cfg).map(|c| (c, None));
     }
     let k = Kernel::boot(
         MachineConfig::default()
@@ -88,13 +122,34 @@ pub fn simulate(cfg: &PlanConfig) -> Result<MemmapCost, SimError> {
         at: None,
         driver: cfg.kind.dax_driver(),
     };
-    let dev = region.create(&k, spec)?;
+    let dev = create(&mut region, &k, spec)?;
     let (id, cost) = (dev.id, dev.cost);
+    let usable = dev.data_size();
+    // The device is exactly as large as it says: all of it maps, one align page more does not.
+    if map_check && cfg.struct_page_size == crate::mm::page::RECORD_SIZE {
+        let mm = Mm::new(&k).map_err(|e| SimError::Capacity(e.to_string()))?;
+        if usable.bytes() > 0 {
+            mm.mmap_devdax(dev, 0, usable.bytes(), false)
+                .map_err(|e| SimError::Capacity(e.to_string()))?;
+        }
+        let more = usable.bytes() + dev.layout.align.bytes();
+        if mm.mmap_devdax(dev, 0, more, false).is_ok() {
+            return Err(SimError::Capacity(format!(
+                "{more} bytes mapped on a device of {usable}"
+            )));
+        }
+        // Unmaps (exit_mmap) before the device goes.
+        drop(mm);
+    }
+    let capacity = Capacity {
+        usable_bytes: usable.bytes(),
+        reserve_bytes: cfg.size.bytes() - usable.bytes(),
+    };
     region.destroy(&k, id)?;
     if k.machine.frames().free_lists() != before {
         return Err(SimError::Leak(format!("{:?}", k.machine.frames().usage())));
     }
-    Ok(cost)
+    Ok((cost, Some(capacity)))
 }
 
 /// Grows a HugeTLB pool of `cfg.size` on a machine sized for it, measures the memmap of the

@@ -3,15 +3,13 @@
 //! them (kernel brief §2.4, §10).
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::addr::{ByteSize, Order, Pfn, PhysAddr, VirtAddr};
 use crate::arch::{Geometry, KernelVersion};
-use crate::drivers::nd_pfn::{self, PfnReserve};
+use crate::drivers::nd_pfn::{self, PfnError, PfnReserve, PfnSb};
 use crate::mm::memremap::{self, DevPagemap, MemremapError, PagemapParams, VmemAltmap};
 use crate::mm::page::{page_folio, Memmap, PagePtr};
 use crate::mm::pagemap::vmemmap_can_optimize;
@@ -19,38 +17,8 @@ use crate::mm::profile::Switches;
 use crate::mm::vm::{Mm, VmError, VmOperations};
 use crate::mm::Kernel;
 
-/// Where the memmap of a namespace lives (`ndctl create-namespace --map`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MapMode {
-    /// In System RAM.
-    #[default]
-    Mem,
-    /// On the device itself (altmap).
-    Dev,
-}
-
-impl fmt::Display for MapMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            MapMode::Mem => "mem",
-            MapMode::Dev => "dev",
-        })
-    }
-}
-
-impl FromStr for MapMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "mem" => Ok(MapMode::Mem),
-            "dev" => Ok(MapMode::Dev),
-            _ => Err(format!(
-                "unknown map mode '{s}'; valid: mem (memmap in RAM), dev (memmap on the device)"
-            )),
-        }
-    }
-}
+/// Where the memmap lives; the nvdimm pfn `mode` (defined with the info block).
+pub use crate::drivers::nd_pfn::MapMode;
 
 /// The device-dax alignments of an arch in a release (`dax_align_valid`,
 /// `nd_pfn_supported_alignments`): base pages, PMD, and PUD where the arch has PUD-sized THP
@@ -143,6 +111,19 @@ pub enum DaxError {
         align: ByteSize,
         min: ByteSize,
     },
+    /// A pmem namespace (`ndctl create-namespace`) whose info block and reserve leave no data
+    /// (`nd_pfn_init`: "unable to satisfy requested alignment").
+    #[error("a {size} namespace at align {} with --map={map} leaves no data: the reserve (info block{}, padding to {}) takes {reserve}; the smallest valid size is {min}", align.short(), if matches!(map, MapMode::Dev) { ", memmap" } else { "" }, unit.short())]
+    NamespaceTooSmall {
+        size: ByteSize,
+        align: ByteSize,
+        map: MapMode,
+        reserve: ByteSize,
+        unit: ByteSize,
+        min: ByteSize,
+    },
+    #[error("{0}")]
+    Pfn(#[from] nd_pfn::PfnError),
     #[error("no device dax0.{0}")]
     NoDevice(u32),
     #[error("the machine has no device region")]
@@ -171,6 +152,11 @@ pub struct DevDaxLayout {
     pub order: Order,
     /// The `--map=dev` reserve.
     pub reserve: Option<PfnReserve>,
+    /// The nvdimm pfn info block (`nd_pfn_init`): always with `--map=dev` (the altmap needs
+    /// it), and with `--map=mem` when the device sits on a pmem namespace
+    /// ([`namespace_layout`]); `None` for a device carved from a dax region without one
+    /// (`daxctl create-device` on an hmem/CXL region), whose data starts at its start.
+    pub info: Option<PfnSb>,
 }
 
 /// The allocation granularity of a device: its align, and at least `memremap_compat_align()`
@@ -217,27 +203,25 @@ pub fn layout(
     } else {
         Order::new(0)
     };
-    let reserve =
-        (spec.map == MapMode::Dev).then(|| dev_reserve(g, sw, start, spec.size, spec.align, order));
-    if let Some(r) = reserve {
-        if spec.size.bytes() < r.offset.bytes() + spec.align.bytes() {
-            let mut min = ByteSize::new(r.offset.bytes() + unit.bytes());
-            while dev_reserve(g, sw, start, min, spec.align, order)
-                .offset
-                .bytes()
-                + spec.align.bytes()
-                > min.bytes()
-            {
-                min = ByteSize::new(min.bytes() + unit.bytes());
+    let (reserve, info) = match spec.map {
+        MapMode::Mem => (None, None),
+        MapMode::Dev => match dev_info(g, sw, start, spec.size, spec.align, order) {
+            Ok(sb) => (Some(nd_pfn::altmap(g, start, &sb)), Some(sb)),
+            Err(PfnError::NoData { dataoff, .. }) => {
+                let min = smallest_size(unit, unit, |s| {
+                    dev_info(g, sw, start, s, spec.align, order).is_ok()
+                })
+                .unwrap_or(ByteSize::new(u64::MAX).align_down(unit));
+                return Err(DaxError::ReserveTooLarge {
+                    size: spec.size,
+                    reserve: dataoff,
+                    align: spec.align,
+                    min,
+                });
             }
-            return Err(DaxError::ReserveTooLarge {
-                size: spec.size,
-                reserve: r.offset,
-                align: spec.align,
-                min,
-            });
-        }
-    }
+            Err(e) => return Err(pfn_error(e, unit)),
+        },
+    };
     Ok(DevDaxLayout {
         start,
         size: spec.size,
@@ -245,25 +229,123 @@ pub fn layout(
         map: spec.map,
         order,
         reserve,
+        info,
     })
 }
 
-/// The reserve of a `--map=dev` namespace: sized for the kernel's full memmap, or for one
-/// vmemmap frame per compound page when the profile deduplicates on the device.
-fn dev_reserve(
+/// [`layout`] for a device on a pmem namespace (`ndctl create-namespace -m devdax`,
+/// `drivers/dax/pmem.c`): with `--map=mem` too, `nd_pfn_init` writes an info block and the data
+/// starts at `dataoff` (the info block rounded up to `max(align, memremap_compat_align())`), so
+/// the device is smaller than the namespace; a namespace left with no data is refused with
+/// the smallest size that works.
+pub fn namespace_layout(
+    g: &Geometry,
+    sw: &Switches,
+    release: KernelVersion,
+    spec: &DevDaxSpec,
+    start: PhysAddr,
+) -> Result<DevDaxLayout, DaxError> {
+    let unit = unit(g, spec.align);
+    let mut l = layout(g, sw, release, spec, start).map_err(|e| match e {
+        DaxError::ReserveTooLarge {
+            size,
+            reserve,
+            align,
+            min,
+        } => DaxError::NamespaceTooSmall {
+            size,
+            align,
+            map: MapMode::Dev,
+            reserve,
+            unit,
+            min,
+        },
+        e => e,
+    })?;
+    if l.info.is_none() {
+        let init = |s| nd_pfn::nd_pfn_init(g, start, s, spec.align, MapMode::Mem, None);
+        match init(spec.size) {
+            Ok(sb) => l.info = Some(sb),
+            Err(PfnError::NoData { dataoff, .. }) => {
+                let min = smallest_size(unit, unit, |s| init(s).is_ok())
+                    .unwrap_or(ByteSize::new(u64::MAX).align_down(unit));
+                return Err(DaxError::NamespaceTooSmall {
+                    size: spec.size,
+                    align: spec.align,
+                    map: MapMode::Mem,
+                    reserve: dataoff,
+                    unit,
+                    min,
+                });
+            }
+            Err(e) => return Err(pfn_error(e, unit)),
+        }
+    }
+    Ok(l)
+}
+
+/// A refused namespace start as the driver's address error.
+fn pfn_error(e: PfnError, unit: ByteSize) -> DaxError {
+    match e {
+        PfnError::StartMisaligned { start, down, up, .. } => DaxError::AddressMisaligned {
+            at: start,
+            unit,
+            down,
+            up,
+        },
+        e => DaxError::Pfn(e),
+    }
+}
+
+/// The smallest multiple of `step`, at least `from`, for which `ok` holds, given that `ok` is
+/// monotone (false up to some size, true from there on): an exponential then a binary search,
+/// so any size up to 2^64 bytes takes at most ~128 calls. `None` when no such size fits in 64
+/// bits.
+pub fn smallest_size(
+    step: ByteSize,
+    from: ByteSize,
+    ok: impl Fn(ByteSize) -> bool,
+) -> Option<ByteSize> {
+    let step = step.bytes().max(1);
+    let at = |k: u64| k.checked_mul(step).map(ByteSize::new);
+    let mut lo = from.bytes().div_ceil(step).max(1);
+    if ok(at(lo)?) {
+        return at(lo);
+    }
+    // ok(lo) is false; find hi with ok(hi) true.
+    let mut hi = lo;
+    loop {
+        hi = hi.checked_mul(2)?;
+        if ok(at(hi)?) {
+            break;
+        }
+        lo = hi;
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if ok(at(mid)?) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    at(hi)
+}
+
+/// The info block of a `--map=dev` namespace: the reserve sized for the kernel's full memmap
+/// (`MAX_STRUCT_PAGE_SIZE` per pfn), or for one vmemmap frame per compound page when the
+/// profile deduplicates on the device.
+fn dev_info(
     g: &Geometry,
     sw: &Switches,
     start: PhysAddr,
     size: ByteSize,
     align: ByteSize,
     order: Order,
-) -> PfnReserve {
-    let memmap = if order.get() > 0 && vmemmap_can_optimize(g, sw, true, order) {
-        size.bytes() / align.bytes() * g.page_size()
-    } else {
-        nd_pfn::kernel_memmap_bytes(g, size)
-    };
-    nd_pfn::reserve(g, start, align, memmap)
+) -> Result<PfnSb, PfnError> {
+    let memmap = (order.get() > 0 && vmemmap_can_optimize(g, sw, true, order))
+        .then(|| size.bytes() / align.bytes() * g.page_size());
+    nd_pfn::nd_pfn_init(g, start, size, align, MapMode::Dev, memmap)
 }
 
 /// What creating a device cost, measured on the machine.
@@ -310,12 +392,22 @@ impl DevDax {
     pub fn name(&self) -> String {
         format!("dax0.{}", self.id)
     }
-    /// Bytes usable for data (size minus the `--map=dev` reserve).
+    /// Bytes usable for data: the dax device's size (the namespace minus its info block,
+    /// padding, `--map=dev` reserve and end truncation; see [`PfnSb::usable`]).
     #[must_use]
     pub fn data_size(&self) -> ByteSize {
-        ByteSize::new(
-            self.layout.size.bytes() - self.layout.reserve.map_or(0, |r| r.offset.bytes()),
-        )
+        self.layout.info.map_or(self.layout.size, |sb| sb.usable())
+    }
+
+    /// Where the data starts: `dataoff` past the namespace start (`__dax_pmem_probe` moves
+    /// the dax range start by it).
+    #[must_use]
+    pub fn data_start(&self) -> PhysAddr {
+        self.layout.start
+            + self
+                .layout
+                .info
+                .map_or(ByteSize::new(0), |sb| sb.start_pad + sb.dataoff)
     }
 }
 
@@ -402,6 +494,28 @@ impl DaxRegion {
     /// Creates a device (`ndctl create-namespace -m devdax`): validates, places it, maps its
     /// memmap with `memremap_pages`, and measures what that cost.
     pub fn create(&mut self, k: &Kernel, spec: DevDaxSpec) -> Result<&DevDax, DaxError> {
+        self.create_with(k, spec, layout)
+    }
+
+    /// Creates a device on a pmem namespace of `spec.size` (`ndctl create-namespace -m devdax`):
+    /// as [`create`](Self::create), with the namespace's info block also under `--map=mem`
+    /// ([`namespace_layout`]), so the device is `dataoff` smaller than the namespace.
+    pub fn create_namespace(&mut self, k: &Kernel, spec: DevDaxSpec) -> Result<&DevDax, DaxError> {
+        self.create_with(k, spec, namespace_layout)
+    }
+
+    fn create_with(
+        &mut self,
+        k: &Kernel,
+        spec: DevDaxSpec,
+        layout: fn(
+            &Geometry,
+            &Switches,
+            KernelVersion,
+            &DevDaxSpec,
+            PhysAddr,
+        ) -> Result<DevDaxLayout, DaxError>,
+    ) -> Result<&DevDax, DaxError> {
         let g = k.machine.geometry();
         let sw = k.switches();
         let release = k.profile.base().release();
@@ -582,8 +696,7 @@ impl Mm<'_> {
             });
         }
         let g = self.k.machine.geometry();
-        let data_start =
-            dev.layout.start + dev.layout.reserve.map_or(ByteSize::new(0), |r| r.offset);
+        let data_start = dev.data_start();
         let pfn = g.phys_to_pfn(data_start + ByteSize::new(offset));
         let ops = Arc::new(DaxMapping {
             pfn,
