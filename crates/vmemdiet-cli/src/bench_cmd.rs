@@ -2,8 +2,8 @@
 
 use clap::{Args, Subcommand};
 use vmemdiet::addr::ByteSize;
-use vmemdiet::drivers::dax::MapMode;
 use vmemdiet::arch::Arch;
+use vmemdiet::drivers::dax::MapMode;
 use vmemdiet::mm::profile::Profile;
 use vmemdiet::plan::Kind;
 use vmemdiet::workload::bootstrap::{self, BootstrapConfig, BootstrapResult};
@@ -12,8 +12,7 @@ use vmemdiet::workload::gup::{self, GupConfig, GupOp, GupResult};
 use vmemdiet::workload::hugetlb_pool::{self, PoolConfig, PoolResult};
 use vmemdiet::workload::mr::{self, MrConfig, MrResult};
 
-use crate::output::{
-    at_va_bits,human, parse_size, ratio, us, Bench, Column, SwitchArgs};
+use crate::output::{at_va_bits, human, parse_size, ratio, us, Bench, Column, SwitchArgs};
 
 /// Benchmarks.
 #[derive(Debug, Subcommand)]

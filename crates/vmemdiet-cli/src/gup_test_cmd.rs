@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 use vmemdiet::addr::ByteSize;
-use vmemdiet::drivers::dax::MapMode;
 use vmemdiet::arch::Arch;
+use vmemdiet::drivers::dax::MapMode;
 use vmemdiet::mm::profile::Profile;
 use vmemdiet::plan::Kind;
 use vmemdiet::workload::gup::{self, GupConfig, GupOp};

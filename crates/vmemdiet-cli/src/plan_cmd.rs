@@ -5,8 +5,8 @@ use clap::Args;
 use vmemdiet::addr::ByteSize;
 use vmemdiet::arch::Arch;
 use vmemdiet::drivers::dax::MapMode;
-use vmemdiet::mm::profile::Profile;
 use vmemdiet::drivers::dax::{valid_aligns, DaxError};
+use vmemdiet::mm::profile::Profile;
 use vmemdiet::ndctl::{self, NdctlSize, Region};
 use vmemdiet::plan::{
     namespace_capacity, plan, smallest_namespace, Capacity, Kind, PlanConfig, PlanError, PlanRow,
@@ -16,9 +16,8 @@ use vmemdiet::simulate::simulate_namespace;
 use vmemdiet::workload::configs::{expand, ConfigError, Options};
 
 use crate::output::{
-    at_va_bits,
-    column_table, human, narrow_table, parse_size, print_json, progress, size_short, wrap,
-    Column, StepLog, SwitchArgs,
+    at_va_bits, column_table, human, narrow_table, parse_size, print_json, progress, size_short,
+    wrap, Column, StepLog, SwitchArgs,
 };
 
 /// Arguments of `vmemdiet plan`.
@@ -149,7 +148,9 @@ const PLAN_COLUMNS: &[Column<(Kind, PlanRow)>] = &[
         r.usable_bytes
             .map_or_else(|| "-".into(), |b| ByteSize::new(b).short())
     }),
-    ("reserve", |(_, r)| r.reserve_bytes.map_or_else(|| "-".into(), human)),
+    ("reserve", |(_, r)| {
+        r.reserve_bytes.map_or_else(|| "-".into(), human)
+    }),
     ("struct pages", |(_, r)| r.struct_pages.to_string()),
     ("initialized", |(_, r)| {
         r.struct_pages_initialized.to_string()
@@ -288,8 +289,11 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
                         })?;
                         for c in found {
                             // The size as the user typed it, for ndctl's wording.
-                            let given =
-                                a.size.iter().find(|s| s.bytes == c.size).unwrap_or(&a.size[0]);
+                            let given = a
+                                .size
+                                .iter()
+                                .find(|s| s.bytes == c.size)
+                                .unwrap_or(&a.size[0]);
                             let cap = namespace_capacity(&c, given, &region).map_err(|error| {
                                 ConfigError::Plan {
                                     config: c.to_string(),
@@ -346,7 +350,10 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
         (
             arches.iter().position(|&x| x == c.arch),
             a.kind.iter().position(|&k| k == c.kind),
-            pos(&a.size.iter().map(|s| s.bytes.bytes()).collect::<Vec<_>>(), c.size.bytes()),
+            pos(
+                &a.size.iter().map(|s| s.bytes.bytes()).collect::<Vec<_>>(),
+                c.size.bytes(),
+            ),
             profiles.iter().position(|&p| p == c.profile),
             maps.iter().position(|&m| m == c.map),
             pos(&aligns, c.align.bytes()),
@@ -408,8 +415,16 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
         let mut dropped = Vec::new();
         let (t, notes) = loop {
             let (t, notes) = narrow_table(NARROW_COLUMNS, &rows, &keep, droppable);
-            let width = t.to_string().lines().map(|l| l.chars().count()).max().unwrap_or(0);
-            match ["vmstat", "tables"].into_iter().find(|c| !dropped.contains(c)) {
+            let width = t
+                .to_string()
+                .lines()
+                .map(|l| l.chars().count())
+                .max()
+                .unwrap_or(0);
+            match ["vmstat", "tables"]
+                .into_iter()
+                .find(|c| !dropped.contains(c))
+            {
                 Some(c) if width > 80 => {
                     keep.retain(|&k| k != c);
                     dropped.push(c);
@@ -529,7 +544,16 @@ fn run_usable(
         return print_json(&out);
     }
     let table_rows: Vec<(Kind, PlanRow)> = rows.iter().map(|(k, r, _)| (*k, *r)).collect();
-    let keep = ["kind", "align", "map", "profile", "namespace", "usable", "memmap", "on dev"];
+    let keep = [
+        "kind",
+        "align",
+        "map",
+        "profile",
+        "namespace",
+        "usable",
+        "memmap",
+        "on dev",
+    ];
     let (t, notes) = narrow_table(
         USABLE_COLUMNS,
         &table_rows,

@@ -39,12 +39,16 @@ fn opt_size(b: Option<u64>) -> String {
 const COLUMNS: &[Column<NamespaceReport>] = &[
     ("device", |r| r.live.name.clone()),
     ("mode", |r| r.live.mode.clone()),
-    ("map", |r| r.live.map.map_or_else(|| "-".into(), |m| m.to_string())),
+    ("map", |r| {
+        r.live.map.map_or_else(|| "-".into(), |m| m.to_string())
+    }),
     ("align", |r| opt_size(r.live.align)),
-    ("namespace", |r| match (r.live.raw_bytes, r.model_raw_bytes) {
-        (Some(b), _) => ByteSize::new(b).short(),
-        (None, Some(m)) => format!(">={} (model)", ByteSize::new(m).short()),
-        (None, None) => "-".into(),
+    ("namespace", |r| {
+        match (r.live.raw_bytes, r.model_raw_bytes) {
+            (Some(b), _) => ByteSize::new(b).short(),
+            (None, Some(m)) => format!(">={} (model)", ByteSize::new(m).short()),
+            (None, None) => "-".into(),
+        }
     }),
     ("usable", |r| opt_size(r.live.usable_bytes)),
     ("model", |r| opt_size(r.model_usable_bytes)),
@@ -94,12 +98,22 @@ pub fn run(a: &ProbeArgs) -> anyhow::Result<()> {
         let pools = r
             .pools
             .iter()
-            .map(|p| format!("{} x {}", p.nr_hugepages, ByteSize::new(p.page_size).short()))
+            .map(|p| {
+                format!(
+                    "{} x {}",
+                    p.nr_hugepages,
+                    ByteSize::new(p.page_size).short()
+                )
+            })
             .collect::<Vec<_>>()
             .join(", ");
         lines.push(format!(
             "HugeTLB pools: {}; hugetlb_optimize_vmemmap: {}.",
-            if pools.is_empty() { "none".into() } else { pools },
+            if pools.is_empty() {
+                "none".into()
+            } else {
+                pools
+            },
             r.hugetlb_optimize_vmemmap
                 .map_or("-", |on| if on { "1" } else { "0" })
         ));

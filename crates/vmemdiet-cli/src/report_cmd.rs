@@ -196,7 +196,10 @@ fn print_terminal(r: &Report) {
     for row in arch_rows(r) {
         t.add_row(row);
     }
-    println!("\ndevdax memmap per TiB by architecture ({}, planner):\n{t}", Profile::default());
+    println!(
+        "\ndevdax memmap per TiB by architecture ({}, planner):\n{t}",
+        Profile::default()
+    );
     let mut t = table(&SINCE_TIMES);
     for row in kernels_since_times(r) {
         t.add_row(row);
@@ -353,8 +356,12 @@ fn markdown(r: &Report) -> String {
             ByteSize::new(e.row.memmap_bytes),
             ByteSize::new(e.row.pagetable_bytes),
             e.row.struct_pages_initialized,
-            e.row.usable_bytes.map_or_else(|| "-".into(), |b| ByteSize::new(b).short()),
-            e.row.reserve_bytes.map_or_else(|| "-".into(), |b| ByteSize::new(b).to_string()),
+            e.row
+                .usable_bytes
+                .map_or_else(|| "-".into(), |b| ByteSize::new(b).short()),
+            e.row
+                .reserve_bytes
+                .map_or_else(|| "-".into(), |b| ByteSize::new(b).to_string()),
             e.row.simulated
         );
     }

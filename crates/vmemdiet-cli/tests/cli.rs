@@ -29,7 +29,9 @@ const KEYS: [&str; 16] = [
 #[test]
 fn plan_json_has_exactly_the_documented_keys_and_golden_numbers() {
     let out = vmemdiet()
-        .args(["plan", "--size", "1TiB", "--align", "2M", "--map", "mem", "--json"])
+        .args([
+            "plan", "--size", "1TiB", "--align", "2M", "--map", "mem", "--json",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -152,8 +154,8 @@ fn without_map_both_rows_show_and_size_is_the_raw_namespace() {
         assert_eq!(r["usable_bytes"], 15u64 << 30);
         assert_eq!(r["reserve_bytes"], 1u64 << 30);
     }
-    let help = String::from_utf8(vmemdiet().args(["plan", "--help"]).output().unwrap().stdout)
-        .unwrap();
+    let help =
+        String::from_utf8(vmemdiet().args(["plan", "--help"]).output().unwrap().stdout).unwrap();
     assert!(help.contains("ndctl's default"), "{help}");
 }
 
@@ -178,7 +180,16 @@ fn sizes_parse_and_are_checked_as_ndctl_does() {
     assert!(e.contains("'16GB' is not a size as ndctl parses it"), "{e}");
     // Hex, as strtoull reads it.
     let out = vmemdiet()
-        .args(["plan", "--size", "0x400000000", "--align", "2M", "--map", "dev", "--json"])
+        .args([
+            "plan",
+            "--size",
+            "0x400000000",
+            "--align",
+            "2M",
+            "--map",
+            "dev",
+            "--json",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -189,10 +200,16 @@ fn sizes_parse_and_are_checked_as_ndctl_does() {
 #[test]
 fn usable_asks_the_inverse_and_prints_the_ndctl_command() {
     let out = vmemdiet()
-        .args(["plan", "--usable", "15G", "--align", "1G", "--map", "mem", "--json"])
+        .args([
+            "plan", "--usable", "15G", "--align", "1G", "--map", "mem", "--json",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["size"], 16u64 << 30);
     assert_eq!(v["usable_bytes"], 15u64 << 30);
@@ -212,9 +229,17 @@ fn usable_asks_the_inverse_and_prints_the_ndctl_command() {
         .map(str::trim)
         .find(|l| l.starts_with("ndctl create-namespace") && l.contains("--map=dev"))
         .unwrap();
-    let size = cmd.split("--size=").nth(1).unwrap().split(' ').next().unwrap();
+    let size = cmd
+        .split("--size=")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
     let fwd = vmemdiet()
-        .args(["plan", "--size", size, "--align", "2M", "--map", "dev", "--json"])
+        .args([
+            "plan", "--size", size, "--align", "2M", "--map", "dev", "--json",
+        ])
         .output()
         .unwrap();
     let v: Value = serde_json::from_slice(&fwd.stdout).unwrap();
@@ -642,7 +667,11 @@ fn plan_across_architectures_answers_the_fleet_question() {
         ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows: Vec<(String, u64, u64)> = v
         .as_array()
@@ -678,18 +707,32 @@ fn plan_across_architectures_answers_the_fleet_question() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stdout.contains("ppc64-radix-64k") && stdout.contains("riscv64-sv57"));
-    assert!(stderr.contains("arm64-4k: unsupported align: 1G"), "{stderr}");
+    assert!(
+        stderr.contains("arm64-4k: unsupported align: 1G"),
+        "{stderr}"
+    );
     assert!(stderr.contains("ppc64-hash-64k"), "{stderr}");
     // One arch that cannot: an error, one line, naming what is valid there.
     let out = vmemdiet()
-        .args(["plan", "--size", "1TiB", "--arch", "arm64-16k", "--align", "2M"])
+        .args([
+            "plan",
+            "--size",
+            "1TiB",
+            "--arch",
+            "arm64-16k",
+            "--align",
+            "2M",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("offers 16K, 32M on arm64-16k"), "{err}");
-    let out = vmemdiet().args(["plan", "--arch", "sparc64"]).output().unwrap();
+    let out = vmemdiet()
+        .args(["plan", "--arch", "sparc64"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("riscv64-sv48"));
 }
@@ -716,4 +759,21 @@ fn arches_lists_every_arch_with_its_sources() {
     let out = vmemdiet().args(["arches"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+}
+
+#[test]
+fn benches_refuse_what_the_host_cannot_hold_before_running() {
+    // 64 threads, each with a page array of a 16 TiB mapping (32 GiB apiece): refused at
+    // once with the estimate, never an OOM kill.
+    for args in [
+        &["bench", "gup", "--size", "16T", "--align", "1G", "--threads", "64"][..],
+        &["bench", "mr", "--size", "4T", "--align", "1G", "--threads", "8"][..],
+    ] {
+        let out = vmemdiet().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("of host memory, more than"), "{err}");
+        assert!(err.contains("fewer --threads"), "{err}");
+    }
 }

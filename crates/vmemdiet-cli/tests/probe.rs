@@ -56,13 +56,18 @@ fn a_6_12_system_matches_the_model_and_is_told_its_counter_misleads() {
     assert_eq!(v["hugetlb_optimize_vmemmap"], true);
     let notes = v["notes"].as_array().unwrap();
     assert!(
-        notes.iter().any(|n| n.as_str().unwrap().contains("nr_memmap_pages misleads")),
+        notes
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("nr_memmap_pages misleads")),
         "{notes:?}"
     );
     // The table fits 80 columns and names both devices.
     let (ok, text, _) = probe(&["--root", &root]);
     assert!(ok);
-    assert!(text.contains("namespace0.1") && text.contains("15G"), "{text}");
+    assert!(
+        text.contains("namespace0.1") && text.contains("15G"),
+        "{text}"
+    );
     for l in text.lines() {
         assert!(l.chars().count() <= 80, "{l:?}");
     }
@@ -79,7 +84,10 @@ fn differences_are_measured_and_named() {
     let v = probe_json(&["--root", &fixture("pmem-6.12"), "--profile", "mm-2026"]);
     assert_eq!(v["profile"], "mm-2026");
     let notes = v["notes"].to_string();
-    assert!(notes.contains("nr_memmap_pages: live 131072, model"), "{notes}");
+    assert!(
+        notes.contains("nr_memmap_pages: live 131072, model"),
+        "{notes}"
+    );
     assert!(!notes.contains("misleads"), "{notes}");
 }
 
@@ -96,7 +104,11 @@ fn missing_or_malformed_attributes_name_the_file() {
     for (tree, file, what) in [
         ("missing-mode", "namespace0.0/mode", "missing"),
         ("bad-size", "namespace0.1/size", "not a number: '16G'"),
-        ("bad-vmstat", "proc/vmstat", "nr_memmap_pages: not a number: 'lots'"),
+        (
+            "bad-vmstat",
+            "proc/vmstat",
+            "nr_memmap_pages: not a number: 'lots'",
+        ),
     ] {
         let (ok, _, err) = probe(&["--root", &fixture(tree)]);
         assert!(!ok, "{tree}");
@@ -125,7 +137,10 @@ fn ndctl_and_daxctl_json() {
     // ndctl -u prints sizes as text: refused, naming the file and what to do.
     let (ok, _, err) = probe(&["--ndctl-json", &fixture("ndctl-human.json")]);
     assert!(!ok);
-    assert!(err.contains("ndctl-human.json") && err.contains("without -u"), "{err}");
+    assert!(
+        err.contains("ndctl-human.json") && err.contains("without -u"),
+        "{err}"
+    );
     let (ok, _, err) = probe(&["--daxctl-json", &fixture("ndctl-list.json")]);
     assert!(!ok && err.contains("chardev"), "{err}");
 }

@@ -207,7 +207,17 @@ fn plan_tables() {
     let col = check(&["plan", "--size", "1TiB", "--wide"], 12);
     assert_eq!(col("memmap (RAM)")[..3], ["16 GiB", "16 GiB", "16 GiB"]);
     // The info block rounded to 2M or 1G with the memmap in RAM; 16 GiB + 2 MiB or 17 GiB on it.
-    assert_eq!(col("reserve")[..6], ["2 MiB", "2 MiB", "1 GiB", "16.00 GiB", "16.00 GiB", "17 GiB"]);
+    assert_eq!(
+        col("reserve")[..6],
+        [
+            "2 MiB",
+            "2 MiB",
+            "1 GiB",
+            "16.00 GiB",
+            "16.00 GiB",
+            "17 GiB"
+        ]
+    );
     let col = check(&["plan", "--usable", "15G", "--align", "1G"], 2);
     assert_eq!(col("namespace"), ["16G", "16G"]);
     let col = check(
@@ -244,7 +254,9 @@ fn plan_tables() {
 fn plan_fits_80_columns_without_wide() {
     for args in [
         &["plan", "--size", "1TiB"][..],
-        &["plan", "--size", "1TiB", "--arch", "all", "--map", "mem,dev"],
+        &[
+            "plan", "--size", "1TiB", "--arch", "all", "--map", "mem,dev",
+        ],
         &[
             "plan",
             "--size",

@@ -68,7 +68,9 @@ pub enum NdctlError {
         suggestion: String,
     },
     /// ndctl: "'--size=' must be >= 16MiB for '%s' mode".
-    #[error("'--size={given}' must be >= 16MiB for 'devdax' mode; the smallest valid size is {min}")]
+    #[error(
+        "'--size={given}' must be >= 16MiB for 'devdax' mode; the smallest valid size is {min}"
+    )]
     TooSmall { given: String, min: String },
     #[error("--interleave-ways {0}: give 1 or more")]
     Ways(u32),
@@ -129,11 +131,16 @@ pub fn parse_size_arg(s: &str) -> Result<NdctlSize, NdctlError> {
         Ok(n) => Ok(n),
         Err(NdctlError::Parse(_)) => {
             let lower = s.to_ascii_lowercase();
-            let units = [("kib", 1u64 << 10), ("mib", 1 << 20), ("gib", 1 << 30), ("tib", 1 << 40)]
-                .iter()
-                .find(|(suf, _)| lower.ends_with(suf))
-                .map(|&(_, u)| u)
-                .ok_or_else(|| NdctlError::Parse(s.to_string()))?;
+            let units = [
+                ("kib", 1u64 << 10),
+                ("mib", 1 << 20),
+                ("gib", 1 << 30),
+                ("tib", 1 << 40),
+            ]
+            .iter()
+            .find(|(suf, _)| lower.ends_with(suf))
+            .map(|&(_, u)| u)
+            .ok_or_else(|| NdctlError::Parse(s.to_string()))?;
             let bytes = s.parse::<ByteSize>().map_err(|e| match e {
                 crate::addr::SizeParseError::Overflow(_) => NdctlError::Overflow(s.to_string()),
                 _ => NdctlError::Parse(s.to_string()),
@@ -161,7 +168,11 @@ impl Region {
     /// `drivers/nvdimm/region_devs.c`): `MEMREMAP_COMPAT_ALIGN_MAX`, or the page size for a
     /// region smaller than that, multiplied by the ways when it does not divide by them.
     #[doc(alias = "default_align")]
-    pub fn with_default_align(g: &Geometry, ways: u32, region_size: ByteSize) -> Result<Region, NdctlError> {
+    pub fn with_default_align(
+        g: &Geometry,
+        ways: u32,
+        region_size: ByteSize,
+    ) -> Result<Region, NdctlError> {
         if ways == 0 {
             return Err(NdctlError::Ways(ways));
         }
@@ -249,7 +260,11 @@ pub fn validate_namespace_options(
     if !aligns.contains(&align) {
         return Err(NdctlError::UnsupportedAlign {
             given: align.short(),
-            valid: aligns.iter().map(|a| a.short()).collect::<Vec<_>>().join(", "),
+            valid: aligns
+                .iter()
+                .map(|a| a.short())
+                .collect::<Vec<_>>()
+                .join(", "),
             arch: g.name,
         });
     }
@@ -262,7 +277,11 @@ pub fn validate_namespace_options(
             given: size.text.clone(),
             size: size.bytes,
             region_align: region.align,
-            down: if down == 0 { "none smaller".into() } else { in_units(down, size.units) },
+            down: if down == 0 {
+                "none smaller".into()
+            } else {
+                in_units(down, size.units)
+            },
             up: in_units(up, size.units),
         });
     }
@@ -311,13 +330,18 @@ mod tests {
     fn parses_sizes_as_ndctl_does() {
         assert_eq!(parse_size64("16G").unwrap().bytes, ByteSize::gib(16));
         assert_eq!(parse_size64("16g").unwrap().units, 1 << 30);
-        assert_eq!(parse_size64("0x400000000").unwrap().bytes, ByteSize::gib(16));
+        assert_eq!(
+            parse_size64("0x400000000").unwrap().bytes,
+            ByteSize::gib(16)
+        );
         assert_eq!(parse_size64("0x10M").unwrap().bytes, ByteSize::mib(16));
         // strtoull base 0: a leading 0 is octal.
         assert_eq!(parse_size64("010").unwrap().bytes, ByteSize::new(8));
         assert_eq!(parse_size64("0").unwrap().bytes, ByteSize::new(0));
         assert_eq!(parse_size64("4096").unwrap().units, 1);
-        for bad in ["", "16GiB", "1.5G", "G", "0x", "-1", " 16G", "16G ", "09", "16Q", "2MB"] {
+        for bad in [
+            "", "16GiB", "1.5G", "G", "0x", "-1", " 16G", "16G ", "09", "16Q", "2MB",
+        ] {
             assert!(
                 matches!(parse_size64(bad), Err(NdctlError::Parse(_))),
                 "{bad:?}"
@@ -343,34 +367,85 @@ mod tests {
         let r = Region::with_default_align(g, 1, ByteSize::tib(1)).unwrap();
         assert_eq!(r.align, ByteSize::mib(16));
         // 1040M is 16M-aligned but not 1G-aligned: ndctl says 2048M.
-        let e = validate_namespace_options(g, KernelVersion::new(6, 15), &size("1040M"), ByteSize::gib(1), &r).unwrap_err();
+        let e = validate_namespace_options(
+            g,
+            KernelVersion::new(6, 15),
+            &size("1040M"),
+            ByteSize::gib(1),
+            &r,
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "'--size=1040M' must align to interleave-width: 1 and alignment: 1073741824; did you intend --size=2048M?"
         );
         // In the units given: bytes stay bytes, G stays G.
-        let e = validate_namespace_options(g, KernelVersion::new(6, 15), &size("1090519040"), ByteSize::gib(1), &r)
-            .unwrap_err();
+        let e = validate_namespace_options(
+            g,
+            KernelVersion::new(6, 15),
+            &size("1090519040"),
+            ByteSize::gib(1),
+            &r,
+        )
+        .unwrap_err();
         assert!(e.to_string().ends_with("--size=2147483648?"), "{e}");
         // ndctl's LKML example: 6 ways, 2M align, 128m: region align 96M refuses it first.
         let r6 = Region::with_default_align(g, 6, ByteSize::tib(6)).unwrap();
         assert_eq!(r6.align, ByteSize::mib(96));
-        let e = validate_namespace_options(g, KernelVersion::new(6, 15), &size("128m"), ByteSize::mib(2), &r6).unwrap_err();
+        let e = validate_namespace_options(
+            g,
+            KernelVersion::new(6, 15),
+            &size("128m"),
+            ByteSize::mib(2),
+            &r6,
+        )
+        .unwrap_err();
         assert!(matches!(e, NdctlError::RegionMisaligned { .. }), "{e}");
         assert!(e.to_string().contains("96M or 192M"), "{e}");
         // With a 24K region align (6 × 4K) the ways check speaks, rounding up to 12M.
         let r6 = Region::with_align(g, 6, ByteSize::kib(24)).unwrap();
-        let e = validate_namespace_options(g, KernelVersion::new(6, 15), &size("126m"), ByteSize::mib(2), &r6).unwrap_err();
-        assert!(e.to_string().ends_with("did you intend --size=132M?"), "{e}");
+        let e = validate_namespace_options(
+            g,
+            KernelVersion::new(6, 15),
+            &size("126m"),
+            ByteSize::mib(2),
+            &r6,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().ends_with("did you intend --size=132M?"),
+            "{e}"
+        );
         // Below 16 MiB.
         let r4k = Region::with_align(g, 1, ByteSize::kib(4)).unwrap();
-        let e = validate_namespace_options(g, KernelVersion::new(6, 15), &size("8M"), ByteSize::mib(2), &r4k).unwrap_err();
+        let e = validate_namespace_options(
+            g,
+            KernelVersion::new(6, 15),
+            &size("8M"),
+            ByteSize::mib(2),
+            &r4k,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("must be >= 16MiB"), "{e}");
         assert!(e.to_string().ends_with("16M"), "{e}");
         // Aligns the arch does not offer.
-        let e = validate_namespace_options(g, KernelVersion::new(6, 15), &size("1G"), ByteSize::kib(64), &r).unwrap_err();
+        let e = validate_namespace_options(
+            g,
+            KernelVersion::new(6, 15),
+            &size("1G"),
+            ByteSize::kib(64),
+            &r,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("4K, 2M, 1G"), "{e}");
-        assert!(validate_namespace_options(g, KernelVersion::new(6, 15), &size("16G"), ByteSize::gib(1), &r).is_ok());
+        assert!(validate_namespace_options(
+            g,
+            KernelVersion::new(6, 15),
+            &size("16G"),
+            ByteSize::gib(1),
+            &r
+        )
+        .is_ok());
     }
 
     #[test]
@@ -402,9 +477,19 @@ mod tests {
             "ndctl create-namespace --mode=devdax --size=16G --align=1G --map=mem"
         );
         // Every size the command prints parses back to itself.
-        for s in [ByteSize::mib(1040), ByteSize::tib(3), ByteSize::new(0x1234_5000)] {
+        for s in [
+            ByteSize::mib(1040),
+            ByteSize::tib(3),
+            ByteSize::new(0x1234_5000),
+        ] {
             let cmd = create_namespace_command(s, ByteSize::mib(2), MapMode::Dev);
-            let arg = cmd.split("--size=").nth(1).unwrap().split(' ').next().unwrap();
+            let arg = cmd
+                .split("--size=")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap();
             assert_eq!(parse_size64(arg).unwrap().bytes, s);
         }
     }

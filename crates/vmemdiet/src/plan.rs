@@ -445,7 +445,13 @@ pub fn capacity(cfg: &PlanConfig) -> Result<Capacity, PlanError> {
         at: Some(start),
         driver: cfg.kind.dax_driver(),
     };
-    let l = dax::namespace_layout(g, &cfg.profile.switches_on(g), cfg.profile.base().release(), &spec, start)?;
+    let l = dax::namespace_layout(
+        g,
+        &cfg.profile.switches_on(g),
+        cfg.profile.base().release(),
+        &spec,
+        start,
+    )?;
     let usable = l.info.map_or(cfg.size, |sb| sb.usable());
     Ok(Capacity {
         usable_bytes: usable.bytes(),
@@ -518,16 +524,25 @@ pub fn smallest_namespace(
     if !aligns.contains(&cfg.align) {
         return Err(DaxError::UnsupportedAlign {
             align: cfg.align,
-            valid: aligns.iter().map(|a| a.short()).collect::<Vec<_>>().join(", "),
+            valid: aligns
+                .iter()
+                .map(|a| a.short())
+                .collect::<Vec<_>>()
+                .join(", "),
             arch: cfg.geometry().name,
             release,
         }
         .into());
     }
     let step = region.step(cfg.geometry(), cfg.align);
-    dax::smallest_size(step, region.min_size(cfg.geometry(), cfg.align).max(usable), |s| {
-        capacity(&PlanConfig { size: s, ..*cfg }).is_ok_and(|c| c.usable_bytes >= usable.bytes())
-    })
+    dax::smallest_size(
+        step,
+        region.min_size(cfg.geometry(), cfg.align).max(usable),
+        |s| {
+            capacity(&PlanConfig { size: s, ..*cfg })
+                .is_ok_and(|c| c.usable_bytes >= usable.bytes())
+        },
+    )
     .ok_or(PlanError::UsableTooLarge { usable, step })
 }
 
@@ -661,34 +676,31 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
         // `times` vmemmap allocations of `nr_frames` frames each: from the altmap when `device`
         // (ENOMEM if it is short, unless `fallback`), else from RAM. Order-0 allocations never
         // pad, so a run of them is one bump.
-        let mut alloc = |nr_frames: u64,
-                         times: u64,
-                         device: bool,
-                         fallback: bool|
-         -> Result<bool, PlanError> {
-            if device {
-                let b = bump.as_mut().expect("device allocations have an altmap");
-                let ok = if nr_frames == 1 {
-                    b.alloc_pages(times)
-                } else {
-                    (0..times).all(|_| b.alloc(nr_frames))
-                };
-                if ok {
-                    device_frames += nr_frames * times;
-                    return Ok(true);
+        let mut alloc =
+            |nr_frames: u64, times: u64, device: bool, fallback: bool| -> Result<bool, PlanError> {
+                if device {
+                    let b = bump.as_mut().expect("device allocations have an altmap");
+                    let ok = if nr_frames == 1 {
+                        b.alloc_pages(times)
+                    } else {
+                        (0..times).all(|_| b.alloc(nr_frames))
+                    };
+                    if ok {
+                        device_frames += nr_frames * times;
+                        return Ok(true);
+                    }
+                    if fallback {
+                        return Ok(false);
+                    }
+                    return Err(PlanError::AltmapShort {
+                        arch: cfg.arch,
+                        block: ByteSize::new(nr_frames * page),
+                        size: cfg.size,
+                    });
                 }
-                if fallback {
-                    return Ok(false);
-                }
-                return Err(PlanError::AltmapShort {
-                    arch: cfg.arch,
-                    block: ByteSize::new(nr_frames * page),
-                    size: cfg.size,
-                });
-            }
-            memmap_frames += nr_frames * times;
-            Ok(true)
-        };
+                memmap_frames += nr_frames * times;
+                Ok(true)
+            };
         let pages_in = |lo: u64, hi: u64| blocks(lo, hi, page).count() as u64;
         match g.vmemmap_map {
             VmemmapMap::SectionLeaves { basepages_altmap } => {

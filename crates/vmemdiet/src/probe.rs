@@ -143,7 +143,10 @@ fn pfn_mode(path: &Path, s: &str) -> Result<MapMode, ProbeError> {
     match s {
         "ram" => Ok(MapMode::Mem),
         "pmem" => Ok(MapMode::Dev),
-        _ => Err(attr_err(path, format!("'{s}' is not a pfn mode (ram or pmem)"))),
+        _ => Err(attr_err(
+            path,
+            format!("'{s}' is not a pfn mode (ram or pmem)"),
+        )),
     }
 }
 
@@ -202,7 +205,10 @@ pub fn read_root(root: &Path) -> Result<System, ProbeError> {
         namespaces.push(ns);
     }
     // Device-dax devices without an nvdimm namespace (hmem, CXL: /sys/bus/dax/devices).
-    let known: Vec<String> = namespaces.iter().filter_map(|n| n.chardev.clone()).collect();
+    let known: Vec<String> = namespaces
+        .iter()
+        .filter_map(|n| n.chardev.clone())
+        .collect();
     for (name, dir) in entries(&root.join("sys/bus/dax/devices"), "dax")? {
         if known.contains(&name) || !is_dax_dev(&name) {
             continue;
@@ -231,9 +237,10 @@ pub fn read_root(root: &Path) -> Result<System, ProbeError> {
                 "nr_memmap_boot_pages" => &mut boot,
                 _ => continue,
             };
-            *slot = Some(v.parse::<u64>().map_err(|_| {
-                attr_err(&vmstat_path, format!("{k}: not a number: '{v}'"))
-            })?);
+            *slot = Some(
+                v.parse::<u64>()
+                    .map_err(|_| attr_err(&vmstat_path, format!("{k}: not a number: '{v}'")))?,
+            );
         }
     }
     let mut pools = Vec::new();
@@ -276,11 +283,13 @@ fn json_u64(
 ) -> Result<Option<u64>, ProbeError> {
     match v.get(key) {
         None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| ProbeError::Json {
-            path: path.to_path_buf(),
-            tool,
-            reason: format!("\"{key}\": {n} is not a byte count"),
-        }),
+        Some(serde_json::Value::Number(n)) => {
+            n.as_u64().map(Some).ok_or_else(|| ProbeError::Json {
+                path: path.to_path_buf(),
+                tool,
+                reason: format!("\"{key}\": {n} is not a byte count"),
+            })
+        }
         Some(other) => Err(ProbeError::Json {
             path: path.to_path_buf(),
             tool,
@@ -289,7 +298,11 @@ fn json_u64(
     }
 }
 
-fn json_list(path: &Path, tool: &'static str, text: &str) -> Result<Vec<serde_json::Value>, ProbeError> {
+fn json_list(
+    path: &Path,
+    tool: &'static str,
+    text: &str,
+) -> Result<Vec<serde_json::Value>, ProbeError> {
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| ProbeError::Json {
         path: path.to_path_buf(),
         tool,
@@ -323,7 +336,8 @@ pub fn read_ndctl_json(path: &Path) -> Result<System, ProbeError> {
             tool: TOOL,
             reason,
         };
-        let name = json_str(&v, "dev").ok_or_else(|| bad(format!("a namespace without \"dev\": {v}")))?;
+        let name =
+            json_str(&v, "dev").ok_or_else(|| bad(format!("a namespace without \"dev\": {v}")))?;
         let mode = json_str(&v, "mode").ok_or_else(|| bad(format!("{name}: no \"mode\"")))?;
         let map = match json_str(&v, "map").as_deref() {
             None => None,
@@ -464,8 +478,10 @@ pub fn compare(sys: &System, profile: Option<Profile>) -> Report {
     let profile = profile
         .or_else(|| sys.osrelease.as_deref().and_then(profile_for_release))
         .unwrap_or_default();
-    let region = Region::with_default_align(g, 1, ByteSize::new(u64::MAX))
-        .unwrap_or(Region { align: ByteSize::mib(16), ways: 1 });
+    let region = Region::with_default_align(g, 1, ByteSize::new(u64::MAX)).unwrap_or(Region {
+        align: ByteSize::mib(16),
+        ways: 1,
+    });
     let mut notes = Vec::new();
     let mut namespaces = Vec::new();
     let (mut memmap_total, mut nr_total, mut nr_known) = (0u64, 0u64, true);
@@ -492,7 +508,9 @@ pub fn compare(sys: &System, profile: Option<Profile>) -> Report {
             (Some(raw), _, _) => Some(raw),
             (None, Some(u), Some(_)) => {
                 let tmpl = PlanConfig::new(ByteSize::new(0), align, map, profile);
-                let s = smallest_namespace(&tmpl, &region, ByteSize::new(u)).ok().map(ByteSize::bytes);
+                let s = smallest_namespace(&tmpl, &region, ByteSize::new(u))
+                    .ok()
+                    .map(ByteSize::bytes);
                 r.model_raw_bytes = s;
                 s
             }
@@ -500,10 +518,9 @@ pub fn compare(sys: &System, profile: Option<Profile>) -> Report {
             (None, None, _) => None,
         };
         if let (Some(raw), Some(_)) = (ns.raw_bytes, ns.map) {
-            let start = ns.start.map_or_else(
-                || PhysAddr::new(0x40_0000_0000),
-                PhysAddr::new,
-            );
+            let start = ns
+                .start
+                .map_or_else(|| PhysAddr::new(0x40_0000_0000), PhysAddr::new);
             match nd_pfn::nd_pfn_init(g, start, ByteSize::new(raw), align, map, None) {
                 Ok(sb) => {
                     let model = sb.usable().bytes();
@@ -586,7 +603,8 @@ pub fn compare(sys: &System, profile: Option<Profile>) -> Report {
             ));
         }
     }
-    if profile.switches().memmap_accounting == MemmapAccounting::FullSpan && !namespaces.is_empty() {
+    if profile.switches().memmap_accounting == MemmapAccounting::FullSpan && !namespaces.is_empty()
+    {
         notes.push(format!(
             "nr_memmap_pages misleads on this kernel ({profile}): before Muchun Song's 2026 fix it counts the unoptimized span, size/64 for every device, also with vmemmap dedup and with --map=dev; the memmap really in RAM is {} by the model",
             ByteSize::new(memmap_total)
@@ -613,9 +631,15 @@ mod tests {
 
     #[test]
     fn releases_map_to_profiles() {
-        assert_eq!(profile_for_release("5.4.0-150-generic"), Some(Profile::V5_10));
+        assert_eq!(
+            profile_for_release("5.4.0-150-generic"),
+            Some(Profile::V5_10)
+        );
         assert_eq!(profile_for_release("6.1.0-18-amd64"), Some(Profile::V5_19));
-        assert_eq!(profile_for_release("6.12.0-55.el10.x86_64"), Some(Profile::V6_12));
+        assert_eq!(
+            profile_for_release("6.12.0-55.el10.x86_64"),
+            Some(Profile::V6_12)
+        );
         assert_eq!(profile_for_release("6.17.2"), Some(Profile::V6_15));
         assert_eq!(profile_for_release("garbage"), None);
     }

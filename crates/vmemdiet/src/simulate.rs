@@ -18,8 +18,12 @@ pub enum SimError {
     Boot(#[from] BootError),
     #[error(transparent)]
     Dax(#[from] DaxError),
-    #[error("simulating this needs about {need} of host memory for the memmap, more than the {budget} this machine can spare; drop --simulate to use the planner, or simulate a smaller --size")]
-    TooBigForHost { need: ByteSize, budget: ByteSize },
+    #[error("this needs about {need} of host memory, more than the {budget} this machine can spare (3/4 of MemAvailable); {advice}")]
+    TooBigForHost {
+        need: ByteSize,
+        budget: ByteSize,
+        advice: &'static str,
+    },
     #[error("teardown left frames behind: {0}")]
     Leak(String),
     #[error(transparent)]
@@ -84,7 +88,10 @@ pub fn simulate_namespace(cfg: &PlanConfig) -> Result<(MemmapCost, Capacity), Si
         ));
     }
     let (c, cap) = simulate_with(cfg, DaxRegion::create_namespace, true)?;
-    Ok((c, cap.ok_or_else(|| SimError::Leak("no device measured".into()))?))
+    Ok((
+        c,
+        cap.ok_or_else(|| SimError::Leak("no device measured".into()))?,
+    ))
 }
 
 type Create = for<'r> fn(&'r mut DaxRegion, &Kernel, DevDaxSpec) -> Result<&'r DevDax, DaxError>;
@@ -100,7 +107,11 @@ fn simulate_with(
     let need = host_bytes_needed(cfg)?;
     let budget = host_budget();
     if need > budget {
-        return Err(SimError::TooBigForHost { need, budget });
+        return Err(SimError::TooBigForHost {
+            need,
+            budget,
+            advice: "drop --simulate to use the planner, or give a smaller --size",
+        });
     }
     if cfg.kind == Kind::Hugetlb {
         return simulate_hugetlb(cfg).map(|c| (c, None));

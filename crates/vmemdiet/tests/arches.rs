@@ -35,13 +35,19 @@ fn one_tib_costs_what_the_kernel_docs_say_per_arch() {
     assert_eq!(memmap(Arch::Ppc64Radix64k, TIB, m2, p), 1 << 30);
     assert_eq!(memmap(Arch::Ppc64Radix64k, TIB, g1, p), 128 << 20);
     // ...but not before the 2023 series (≈6.6), which also brought PUD-sized THP.
-    assert_eq!(memmap(Arch::Ppc64Radix4k, TIB, m2, Profile::V5_19), 16 << 30);
+    assert_eq!(
+        memmap(Arch::Ppc64Radix4k, TIB, m2, Profile::V5_19),
+        16 << 30
+    );
     assert!(plan(&cfg(Arch::Ppc64Radix64k, TIB, g1, Profile::V5_19)).is_err());
     // ppc64 radix 4K behaves like x86.
     assert_eq!(memmap(Arch::Ppc64Radix4k, TIB, m2, p), 4 << 30);
     assert_eq!(memmap(Arch::Ppc64Radix4k, TIB, g1, p), 8 << 20);
     // ppc64 hash never deduplicates.
-    assert_eq!(memmap(Arch::Ppc64Hash64k, TIB, ByteSize::mib(16), p), 1 << 30);
+    assert_eq!(
+        memmap(Arch::Ppc64Hash64k, TIB, ByteSize::mib(16), p),
+        1 << 30
+    );
     // arm64 does not select ARCH_WANT_OPTIMIZE_DAX_VMEMMAP.
     assert_eq!(memmap(Arch::Arm64_4k, TIB, m2, p), 16 << 30);
     assert_eq!(memmap(Arch::Arm64_4k, TIB, m2, Profile::MM_2026), 16 << 30);
@@ -52,14 +58,23 @@ fn one_tib_costs_what_the_kernel_docs_say_per_arch() {
     assert_eq!(memmap(Arch::Riscv64Sv57, TIB, m2, p), 4 << 30);
     // A what-if: arm64 with the dedup Kconfig selected keeps 2 of 8 vmemmap pages.
     let what_if = Profile::V6_12.with_switch("dax_dedup", "tail").unwrap();
-    assert_eq!(memmap(Arch::Arm64_64k, TIB, ByteSize::mib(512), what_if), 256 << 20);
+    assert_eq!(
+        memmap(Arch::Arm64_64k, TIB, ByteSize::mib(512), what_if),
+        256 << 20
+    );
 }
 
 #[test]
 fn page_tables_are_counted_as_the_kernel_allocates_them() {
     // ppc64 radix 64K at 1G: the deduplicated vmemmap (1 GiB of VA) is PTE-mapped with one
     // 256-byte fragment per 2 MiB, plus one 4 KiB PMD fragment per GiB of VA.
-    let c = plan(&cfg(Arch::Ppc64Radix64k, TIB, ByteSize::gib(1), Profile::V6_12)).unwrap();
+    let c = plan(&cfg(
+        Arch::Ppc64Radix64k,
+        TIB,
+        ByteSize::gib(1),
+        Profile::V6_12,
+    ))
+    .unwrap();
     assert_eq!(c.pagetable_bytes, 512 * 256 + 4096);
     // x86 at 2M: 32 MiB of PTE tables per TiB (brief §9.4).
     let c = plan(&cfg(Arch::X86_64, TIB, ByteSize::mib(2), Profile::V6_12)).unwrap();
@@ -73,13 +88,35 @@ fn what_an_arch_does_not_offer_is_refused_with_what_it_does() {
         e.to_string(),
         "unsupported align 1G: device-dax on arm64-4k (6.12) supports 4K, 2M"
     );
-    let e = plan(&cfg(Arch::Riscv64Sv48, TIB, ByteSize::mib(2), Profile::V5_19)).unwrap_err();
+    let e = plan(&cfg(
+        Arch::Riscv64Sv48,
+        TIB,
+        ByteSize::mib(2),
+        Profile::V5_19,
+    ))
+    .unwrap_err();
     assert!(matches!(e, PlanError::ArchTooNew { .. }), "{e}");
     assert!(e.to_string().contains("from Linux 6.11"), "{e}");
-    assert!(e.to_string().contains("valid profiles there: v6.12, v6.15, mm-2026, next"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("valid profiles there: v6.12, v6.15, mm-2026, next"),
+        "{e}"
+    );
     // riscv 1 GiB device-dax needs PUD-sized THP (6.15).
-    assert!(plan(&cfg(Arch::Riscv64Sv48, TIB, ByteSize::gib(1), Profile::V6_12)).is_err());
-    assert!(plan(&cfg(Arch::Riscv64Sv48, TIB, ByteSize::gib(1), Profile::V6_15)).is_ok());
+    assert!(plan(&cfg(
+        Arch::Riscv64Sv48,
+        TIB,
+        ByteSize::gib(1),
+        Profile::V6_12
+    ))
+    .is_err());
+    assert!(plan(&cfg(
+        Arch::Riscv64Sv48,
+        TIB,
+        ByteSize::gib(1),
+        Profile::V6_15
+    ))
+    .is_ok());
     // Sv39's vmemmap describes 256 GiB of physical address space.
     let mut c = cfg(Arch::Riscv64Sv39, TIB, ByteSize::mib(2), Profile::V6_12);
     let e = plan(&c).unwrap_err();
@@ -96,7 +133,12 @@ fn planner_equals_simulation_on_every_arch() {
     let mut compared = 0;
     for arch in ARCHES {
         let g = arch.geometry();
-        for profile in [Profile::V5_19, Profile::V6_12, Profile::MM_2026, Profile::NEXT] {
+        for profile in [
+            Profile::V5_19,
+            Profile::V6_12,
+            Profile::MM_2026,
+            Profile::NEXT,
+        ] {
             for align in valid_aligns(g, profile.base().release()) {
                 let unit = align.max(g.features.memremap_compat_align);
                 let sizes = [
@@ -162,16 +204,16 @@ fn hugetlb_follows_each_arch_hvo_history() {
     assert_eq!(hugetlb(Arch::Arm64_4k, TIB, m2, Profile::V6_12), 16 << 30);
     assert_eq!(hugetlb(Arch::Arm64_4k, TIB, m2, Profile::MM_2026), 16 << 30);
     // powerpc never selects HVO.
-    assert_eq!(hugetlb(Arch::Ppc64Radix4k, TIB, m2, Profile::V6_12), 16 << 30);
+    assert_eq!(
+        hugetlb(Arch::Ppc64Radix4k, TIB, m2, Profile::V6_12),
+        16 << 30
+    );
     // riscv has it.
     assert_eq!(hugetlb(Arch::Riscv64Sv48, TIB, m2, Profile::V6_12), 2 << 30);
     // arm64 16K/64K have no PUD leaves, so no PUD-sized HugeTLB page.
-    let e = plan(&cfg(Arch::Arm64_64k, TIB, ByteSize::gib(1), Profile::V6_12).hugetlb())
-        .unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "HugeTLB pages on arm64-64k are 512M, not 1G"
-    );
+    let e =
+        plan(&cfg(Arch::Arm64_64k, TIB, ByteSize::gib(1), Profile::V6_12).hugetlb()).unwrap_err();
+    assert_eq!(e.to_string(), "HugeTLB pages on arm64-64k are 512M, not 1G");
 
     let mut compared = 0;
     for arch in ARCHES {
@@ -180,10 +222,20 @@ fn hugetlb_follows_each_arch_hvo_history() {
         if g.pud_leaves && g.pud_size() <= ByteSize::gib(1) {
             sizes.push(g.pud_size());
         }
-        for profile in [Profile::V5_10, Profile::V5_19, Profile::V6_12, Profile::NEXT] {
+        for profile in [
+            Profile::V5_10,
+            Profile::V5_19,
+            Profile::V6_12,
+            Profile::NEXT,
+        ] {
             for &align in &sizes {
-                let mut c = cfg(arch, ByteSize::new(2 * align.bytes().max(64 << 20)), align, profile)
-                    .hugetlb();
+                let mut c = cfg(
+                    arch,
+                    ByteSize::new(2 * align.bytes().max(64 << 20)),
+                    align,
+                    profile,
+                )
+                .hugetlb();
                 c.ram_size = ByteSize::gib(8);
                 let Ok(planned) = plan(&c) else { continue };
                 let simulated = simulate(&c).unwrap_or_else(|e| panic!("{c}: {e}"));
@@ -230,7 +282,10 @@ fn arm64_va_sizes_change_levels_and_reach() {
         let g = arch.geometry();
         assert_eq!(g.va_bits(), bits);
         for map in [MapMode::Mem, MapMode::Dev] {
-            for size in [g.pmd_size(), ByteSize::new(3 * g.pmd_size().bytes().max(2 << 20))] {
+            for size in [
+                g.pmd_size(),
+                ByteSize::new(3 * g.pmd_size().bytes().max(2 << 20)),
+            ] {
                 let mut c = cfg(arch, size, g.pmd_size(), Profile::V6_12);
                 c.map = map;
                 c.ram_size = ByteSize::gib(8);
@@ -249,7 +304,10 @@ fn arm64_va_sizes_change_levels_and_reach() {
 /// takes 16,384 consecutive pages of its reserve, none of them padded.
 #[test]
 fn base_page_memmap_on_the_device_fills_the_reserve_in_order() {
-    for (arch, align) in [(Arch::Arm64_16k, ByteSize::kib(16)), (Arch::Arm64_64k, ByteSize::kib(64))] {
+    for (arch, align) in [
+        (Arch::Arm64_16k, ByteSize::kib(16)),
+        (Arch::Arm64_64k, ByteSize::kib(64)),
+    ] {
         let mut c = cfg(arch, ByteSize::gib(64), align, Profile::V6_12);
         c.map = MapMode::Dev;
         c.ram_size = ByteSize::gib(8);

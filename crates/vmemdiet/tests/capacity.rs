@@ -62,7 +62,12 @@ fn golden_capacities() {
 #[test]
 fn too_small_namespaces_name_the_smallest_that_works() {
     let region = Region::with_default_align(&X86_64, 1, ByteSize::tib(1)).unwrap();
-    let c = cfg(ByteSize::gib(1), ByteSize::gib(1), MapMode::Mem, Profile::V6_15);
+    let c = cfg(
+        ByteSize::gib(1),
+        ByteSize::gib(1),
+        MapMode::Mem,
+        Profile::V6_15,
+    );
     let size = ndctl::parse_size_arg("1G").unwrap();
     let e = namespace_capacity(&c, &size, &region).unwrap_err();
     assert!(
@@ -72,12 +77,23 @@ fn too_small_namespaces_name_the_smallest_that_works() {
         ),
         "{e}"
     );
-    assert!(e.to_string().contains("smallest valid size is 2 GiB"), "{e}");
+    assert!(
+        e.to_string().contains("smallest valid size is 2 GiB"),
+        "{e}"
+    );
     // --map=dev at 2M: 16M passes ndctl, but its reserve (8K + 256K → 2M) leaves 14M; fine.
     // At 1G, 1G of memmap reserve rounds to 1 GiB: 2 GiB is the least.
-    let c = cfg(ByteSize::gib(1), ByteSize::gib(1), MapMode::Dev, Profile::V6_15);
+    let c = cfg(
+        ByteSize::gib(1),
+        ByteSize::gib(1),
+        MapMode::Dev,
+        Profile::V6_15,
+    );
     let e = namespace_capacity(&c, &size, &region).unwrap_err();
-    assert!(e.to_string().contains("smallest valid size is 2 GiB"), "{e}");
+    assert!(
+        e.to_string().contains("smallest valid size is 2 GiB"),
+        "{e}"
+    );
     // The named minimum works and one step less does not.
     for map in [MapMode::Mem, MapMode::Dev] {
         for align in ALIGNS {
@@ -87,7 +103,10 @@ fn too_small_namespaces_name_the_smallest_that_works() {
             assert!(namespace_capacity(&PlanConfig { size: min, ..c }, &s, &region).is_ok());
             let step = region.step(&X86_64, align);
             if let Some(less) = min.checked_sub(step).filter(|l| l.bytes() >= 16 << 20) {
-                assert!(capacity(&PlanConfig { size: less, ..c }).is_err(), "{align} {map}");
+                assert!(
+                    capacity(&PlanConfig { size: less, ..c }).is_err(),
+                    "{align} {map}"
+                );
             }
         }
     }

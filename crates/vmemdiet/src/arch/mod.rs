@@ -490,7 +490,8 @@ pub const PPC64_HASH_64K: Geometry = Geometry {
         pud_dax_since: None,
         memremap_compat_align: ByteSize::mib(16),
     },
-    source: "arch/powerpc/include/asm/book3s/64/hash-64k.h (H_*_INDEX_SIZE, H_PTE_FRAG_SIZE_SHIFT), \
+    source:
+        "arch/powerpc/include/asm/book3s/64/hash-64k.h (H_*_INDEX_SIZE, H_PTE_FRAG_SIZE_SHIFT), \
              hash.h (H_VMEMMAP_START), mm/init_64.c __vmemmap_populate, \
              mm/book3s64/pgtable.c memremap_compat_align",
     ..PPC64_RADIX_64K
@@ -846,7 +847,12 @@ impl Arch {
             return Ok(base);
         }
         let choices: Vec<u32> = std::iter::once(base.geometry().va_bits())
-            .chain(VA_VARIANTS.iter().filter(|(b, _, _)| *b == base).map(|(_, n, _)| *n))
+            .chain(
+                VA_VARIANTS
+                    .iter()
+                    .filter(|(b, _, _)| *b == base)
+                    .map(|(_, n, _)| *n),
+            )
             .collect();
         VA_VARIANTS
             .iter()
@@ -1022,16 +1028,88 @@ mod tests {
         //  subsections per section)
         let rows: [(Arch, u64, u32, ByteSize, u64, u64, u64); 11] = [
             (Arch::X86_64, 4096, 48, ByteSize::mib(2), 4096, 32768, 64),
-            (Arch::X86_64La57, 4096, 57, ByteSize::mib(2), 4096, 32768, 64),
+            (
+                Arch::X86_64La57,
+                4096,
+                57,
+                ByteSize::mib(2),
+                4096,
+                32768,
+                64,
+            ),
             (Arch::Arm64_4k, 4096, 48, ByteSize::mib(2), 4096, 32768, 64),
-            (Arch::Arm64_16k, 16384, 48, ByteSize::mib(32), 16384, 8192, 64),
-            (Arch::Arm64_64k, 65536, 48, ByteSize::mib(512), 65536, 8192, 256),
-            (Arch::Ppc64Radix4k, 4096, 52, ByteSize::mib(2), 4096, 4096, 8),
-            (Arch::Ppc64Radix64k, 65536, 52, ByteSize::mib(2), 256, 256, 8),
-            (Arch::Ppc64Hash64k, 65536, 52, ByteSize::mib(16), 4096, 256, 8),
-            (Arch::Riscv64Sv39, 4096, 39, ByteSize::mib(2), 4096, 32768, 64),
-            (Arch::Riscv64Sv48, 4096, 48, ByteSize::mib(2), 4096, 32768, 64),
-            (Arch::Riscv64Sv57, 4096, 57, ByteSize::mib(2), 4096, 32768, 64),
+            (
+                Arch::Arm64_16k,
+                16384,
+                48,
+                ByteSize::mib(32),
+                16384,
+                8192,
+                64,
+            ),
+            (
+                Arch::Arm64_64k,
+                65536,
+                48,
+                ByteSize::mib(512),
+                65536,
+                8192,
+                256,
+            ),
+            (
+                Arch::Ppc64Radix4k,
+                4096,
+                52,
+                ByteSize::mib(2),
+                4096,
+                4096,
+                8,
+            ),
+            (
+                Arch::Ppc64Radix64k,
+                65536,
+                52,
+                ByteSize::mib(2),
+                256,
+                256,
+                8,
+            ),
+            (
+                Arch::Ppc64Hash64k,
+                65536,
+                52,
+                ByteSize::mib(16),
+                4096,
+                256,
+                8,
+            ),
+            (
+                Arch::Riscv64Sv39,
+                4096,
+                39,
+                ByteSize::mib(2),
+                4096,
+                32768,
+                64,
+            ),
+            (
+                Arch::Riscv64Sv48,
+                4096,
+                48,
+                ByteSize::mib(2),
+                4096,
+                32768,
+                64,
+            ),
+            (
+                Arch::Riscv64Sv57,
+                4096,
+                57,
+                ByteSize::mib(2),
+                4096,
+                32768,
+                64,
+            ),
         ];
         for (arch, page, va, pmd, pte_table, pps, subs) in rows {
             let g = arch.geometry();
@@ -1069,6 +1147,9 @@ mod tests {
         assert!(RISCV64_SV48.features.device_dax(v(6, 11)));
         assert!(!RISCV64_SV48.features.pud_dax(v(6, 12)));
         assert!(RISCV64_SV48.features.pud_dax(v(6, 15)));
-        assert_eq!(PPC64_HASH_64K.features.memremap_compat_align, ByteSize::mib(16));
+        assert_eq!(
+            PPC64_HASH_64K.features.memremap_compat_align,
+            ByteSize::mib(16)
+        );
     }
 }

@@ -179,7 +179,11 @@ pub fn layout(
     if !aligns.contains(&spec.align) {
         return Err(DaxError::UnsupportedAlign {
             align: spec.align,
-            valid: aligns.iter().map(|a| a.short()).collect::<Vec<_>>().join(", "),
+            valid: aligns
+                .iter()
+                .map(|a| a.short())
+                .collect::<Vec<_>>()
+                .join(", "),
             arch: g.name,
             release,
         });
@@ -287,7 +291,9 @@ pub fn namespace_layout(
 /// A refused namespace start as the driver's address error.
 fn pfn_error(e: PfnError, unit: ByteSize) -> DaxError {
     match e {
-        PfnError::StartMisaligned { start, down, up, .. } => DaxError::AddressMisaligned {
+        PfnError::StartMisaligned {
+            start, down, up, ..
+        } => DaxError::AddressMisaligned {
             at: start,
             unit,
             down,

@@ -100,7 +100,9 @@ impl PfnSb {
     #[doc(alias = "size_show")]
     pub const fn usable(&self) -> ByteSize {
         ByteSize::new(
-            self.size.bytes() - self.start_pad.bytes() - self.end_trunc.bytes()
+            self.size.bytes()
+                - self.start_pad.bytes()
+                - self.end_trunc.bytes()
                 - self.dataoff.bytes(),
         )
     }
@@ -158,7 +160,9 @@ pub fn nd_pfn_init(
             start,
             compat,
             down: start.align_down(compat),
-            up: start.checked_align_up(compat).unwrap_or(start.align_down(compat)),
+            up: start
+                .checked_align_up(compat)
+                .unwrap_or(start.align_down(compat)),
         });
     }
     let overflow = PfnError::Overflow { size, start };
@@ -179,7 +183,9 @@ pub fn nd_pfn_init(
                 Some(b) => b,
                 None => MAX_STRUCT_PAGE_SIZE.checked_mul(npfns).ok_or(overflow)?,
             };
-            INFO_BLOCK.checked_add(ByteSize::new(memmap)).ok_or(overflow)?
+            INFO_BLOCK
+                .checked_add(ByteSize::new(memmap))
+                .ok_or(overflow)?
         }
     };
     let data = start
@@ -203,7 +209,9 @@ pub fn nd_pfn_init(
         dataoff,
         start_pad: ByteSize::new(0),
         end_trunc,
-        npfns: g.bytes_to_pages(ByteSize::new(size.bytes() - dataoff.bytes() - end_trunc.bytes())),
+        npfns: g.bytes_to_pages(ByteSize::new(
+            size.bytes() - dataoff.bytes() - end_trunc.bytes(),
+        )),
         size,
     })
 }
@@ -249,8 +257,9 @@ pub fn altmap(g: &Geometry, start: PhysAddr, sb: &PfnSb) -> PfnReserve {
 /// `npfns = PHYS_PFN(size − SZ_8K)` (`nd_pfn_init`).
 #[must_use]
 pub fn kernel_memmap_bytes(g: &Geometry, size: ByteSize) -> u64 {
-    g.bytes_to_pages(ByteSize::new(size.bytes().saturating_sub(INFO_BLOCK.bytes())))
-        * MAX_STRUCT_PAGE_SIZE
+    g.bytes_to_pages(ByteSize::new(
+        size.bytes().saturating_sub(INFO_BLOCK.bytes()),
+    )) * MAX_STRUCT_PAGE_SIZE
 }
 
 #[cfg(test)]
@@ -336,7 +345,14 @@ mod tests {
     #[test]
     fn the_reserve_is_sized_for_64_byte_struct_pages_whatever_the_config() {
         let g = crate::arch::Arch::X86_64.geometry_with(8);
-        let a = nd_pfn_init(g, START, ByteSize::gib(1), ByteSize::mib(2), MapMode::Dev, None);
+        let a = nd_pfn_init(
+            g,
+            START,
+            ByteSize::gib(1),
+            ByteSize::mib(2),
+            MapMode::Dev,
+            None,
+        );
         assert_eq!(a.unwrap().dataoff, ByteSize::mib(18));
     }
 }

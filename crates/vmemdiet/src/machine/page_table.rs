@@ -154,7 +154,13 @@ fn table_frame(fs: &FrameStore, table: Pfn) -> &Frame {
 
 /// The slots of the table at `table` from `from` on, up to the table's end or the end of the
 /// frame holding slot `from`, whichever comes first.
-fn slots_from<'a>(fs: &'a FrameStore, g: &Geometry, table: Pfn, level: Level, from: usize) -> &'a [AtomicU64] {
+fn slots_from<'a>(
+    fs: &'a FrameStore,
+    g: &Geometry,
+    table: Pfn,
+    level: Level,
+    from: usize,
+) -> &'a [AtomicU64] {
     let per_frame = table_frame(fs, table).len();
     let frame = table_frame(fs, table.add((from / per_frame) as u64));
     let end = usize::try_from(g.pt_entries(level))
@@ -284,7 +290,10 @@ impl<'m> PageTables<'m> {
             };
             l = below;
         }
-        Ok((slots_from(fs, g, table, level, g.pt_index(va, level)), allocated))
+        Ok((
+            slots_from(fs, g, table, level, g.pt_index(va, level)),
+            allocated,
+        ))
     }
 
     /// Frees every page-table frame below the root that maps nothing inside `[start, end)`

@@ -35,9 +35,10 @@ impl Sparse {
                 let first = lo.as_u64().max(base) - base;
                 let last = hi.as_u64().min(base + pps) - base;
                 ms.early
-                    || ms
-                        .subsection_map
-                        .intersects(&SubsectionMap::range(first / per, last.div_ceil(per) - first / per))
+                    || ms.subsection_map.intersects(&SubsectionMap::range(
+                        first / per,
+                        last.div_ceil(per) - first / per,
+                    ))
             })
         })
     }

@@ -38,7 +38,6 @@ pub enum BootError {
     Memmap(#[from] PtError),
     #[error("boot memmap: {0}")]
     Frame(#[from] FrameError),
-
 }
 
 /// Counters the kernel keeps (the `/proc/vmstat`-like figures behind our reports).

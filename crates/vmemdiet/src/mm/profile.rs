@@ -10,8 +10,8 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::mm::page::TailEncoding;
 use crate::arch::{Geometry, KernelVersion};
+use crate::mm::page::TailEncoding;
 
 /// A named kernel profile: a row set of the design brief's table (§2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -59,9 +59,7 @@ pub fn populate_section_memmap(
     let start = g.pfn_to_page_va(pfn);
     let end = start.offset(nr * g.struct_page_size);
     match ctx.compound {
-        Some(cc)
-            if vmemmap_can_optimize(g, &k.switches(), ctx.altmap.is_some(), cc.order) =>
-        {
+        Some(cc) if vmemmap_can_optimize(g, &k.switches(), ctx.altmap.is_some(), cc.order) => {
             populate_compound_pages(k, pfn, start, end, cc, ctx.altmap)
         }
         _ => vmemmap_populate(k, start, end, ctx.altmap),
@@ -70,7 +68,11 @@ pub fn populate_section_memmap(
 
 /// Boot-time population of System RAM's memmap `[start, end)` (from memblock): the arch's
 /// `vmemmap_populate`, with every frame it maps marked as boot memmap.
-pub(crate) fn populate_boot(k: &Kernel, start: VirtAddr, end: VirtAddr) -> Result<(), VmemmapError> {
+pub(crate) fn populate_boot(
+    k: &Kernel,
+    start: VirtAddr,
+    end: VirtAddr,
+) -> Result<(), VmemmapError> {
     vmemmap_populate(k, start, end, None)?;
     let m = &k.machine;
     let g = m.geometry();
@@ -124,9 +126,8 @@ fn leaf_block(
     let nr = pmd >> g.page_shift;
     let ram = || m.frames().alloc(g.pmd_order(), FrameKind::Memmap);
     // The pfns this leaf's struct pages describe.
-    let inside = |a: &VmemAltmap| {
-        !a.crosses_boundary(g.page_va_to_pfn(addr), pmd / g.struct_page_size)
-    };
+    let inside =
+        |a: &VmemAltmap| !a.crosses_boundary(g.page_va_to_pfn(addr), pmd / g.struct_page_size);
     Ok(match (g.vmemmap_map, altmap) {
         // `vmemmap_populate_hugepages`: an altmap that cannot supply the leaf is ENOMEM.
         (VmemmapMap::SectionLeaves { .. } | VmemmapMap::Leaves, Some(a)) => {
@@ -393,7 +394,8 @@ fn populate_shared_tail(
         // A whole PTE table's worth of vmemmap pages with no head among them: the block is
         // decided when first met, whichever section's call reaches it first.
         let block = addr.align_down(pmd);
-        let block_in_compound = (block.as_u64().wrapping_sub(base.as_u64()) / p) % vmemmap_per_compound;
+        let block_in_compound =
+            (block.as_u64().wrapping_sub(base.as_u64()) / p) % vmemmap_per_compound;
         let table_pages = pmd / p;
         if block >= base
             && block_in_compound != 0
@@ -570,8 +572,7 @@ pub fn vmemmap_free(k: &Kernel, start: VirtAddr, end: VirtAddr, altmap: Option<&
     // with a memmap (their subsections were cleared before this call).
     let in_use = |lo: VirtAddr, hi: VirtAddr| {
         (lo < start || hi > end)
-            && k
-                .sparse
+            && k.sparse
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .memmap_in_use(g, g.page_va_to_pfn(lo), g.page_va_to_pfn(hi))

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::arch::Arch;
 use crate::addr::ByteSize;
+use crate::arch::Arch;
 use crate::drivers::dax::{DaxRegion, DevDaxSpec, MapMode};
 use crate::machine::MachineConfig;
 use crate::mm::profile::Profile;
@@ -80,7 +80,11 @@ pub fn run(cfg: &BootstrapConfig, tick: &mut dyn FnMut()) -> Result<BootstrapRes
     let need = simulate::host_bytes_needed(&plan_cfg)?;
     let budget = simulate::host_budget();
     if need > budget {
-        return Err(SimError::TooBigForHost { need, budget });
+        return Err(SimError::TooBigForHost {
+            need,
+            budget,
+            advice: "give a smaller --size",
+        });
     }
     let k = Kernel::boot(
         MachineConfig::default()

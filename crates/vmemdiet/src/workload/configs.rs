@@ -85,6 +85,12 @@ pub enum ConfigError {
     /// The configuration breaks a planner rule of its kind.
     #[error("{config}: {error}")]
     Plan { config: String, error: PlanError },
+    /// The host cannot hold the simulation.
+    #[error("{config}: {error}")]
+    Host {
+        config: String,
+        error: crate::simulate::SimError,
+    },
     #[error("{config}: --size {size} x --threads {threads} exceeds 2^64 bytes (16 EiB), the most a mapping can hold")]
     Overflow {
         config: String,
@@ -255,8 +261,35 @@ impl Expand for GupConfig {
     }
     fn check(&self) -> Result<(), ConfigError> {
         mappable(self, self.kind)?;
-        planned(self, &self.spec().plan_config())
+        planned(self, &self.spec().plan_config())?;
+        let need = self
+            .host_bytes_needed()
+            .map_err(|error| ConfigError::Plan {
+                config: self.to_string(),
+                error,
+            })?;
+        fits_host(self, need, "give a smaller --size or fewer --threads (each holds a page array of the whole mapping)")
     }
+}
+
+/// Refuses a configuration whose simulation the host cannot hold, before anything runs.
+fn fits_host(
+    config: &impl fmt::Display,
+    need: ByteSize,
+    advice: &'static str,
+) -> Result<(), ConfigError> {
+    let budget = crate::simulate::host_budget();
+    if need > budget {
+        return Err(ConfigError::Host {
+            config: config.to_string(),
+            error: crate::simulate::SimError::TooBigForHost {
+                need,
+                budget,
+                advice,
+            },
+        });
+    }
+    Ok(())
 }
 
 impl fmt::Display for GupConfig {
@@ -298,6 +331,17 @@ impl Expand for MrConfig {
             threads: self.threads,
         })?;
         planned(self, &spec.plan_config())?;
+        let need = crate::simulate::host_bytes_needed(&spec.plan_config()).map_err(|error| {
+            ConfigError::Plan {
+                config: self.to_string(),
+                error,
+            }
+        })?;
+        fits_host(
+            self,
+            need,
+            "give a smaller --size or fewer --threads (each registers --size)",
+        )?;
         if !self.size.is_multiple_of(self.align) {
             return Err(ConfigError::MrSize {
                 config: self.to_string(),

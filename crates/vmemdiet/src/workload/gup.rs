@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::arch::Arch;
 use crate::addr::{ByteSize, VirtAddr};
+use crate::arch::Arch;
 use crate::drivers::dax::MapMode;
 use crate::mm::folio::page_folio;
 use crate::mm::gup::{
@@ -144,12 +144,46 @@ pub enum GupBenchError {
     PageArray { bytes: ByteSize, threads: u32 },
 }
 
+impl GupConfig {
+    /// Host memory a run makes resident: the simulated memmap and page tables, a page array of
+    /// the whole mapping per thread (gup_test's `kvcalloc`), and the limit meter's buffer.
+    pub fn host_bytes_needed(&self) -> Result<ByteSize, crate::plan::PlanError> {
+        let spec = self.spec();
+        let g = spec.plan_config().geometry();
+        let sim = crate::simulate::host_bytes_needed(&spec.plan_config())?;
+        let pages = spec.size.bytes() / g.page_size();
+        let array = pages.saturating_mul(std::mem::size_of::<PagePtr>() as u64);
+        Ok(ByteSize::new(
+            sim.bytes()
+                .saturating_add(array.saturating_mul(u64::from(self.threads)))
+                .saturating_add(array.min(crate::workload::limit::MAX_BYTES)),
+        ))
+    }
+
+    /// Refuses a run the host cannot hold, before anything is built.
+    pub fn check_host(&self) -> Result<(), GupBenchError> {
+        let need = self
+            .host_bytes_needed()
+            .map_err(|e| GupBenchError::Setup(e.to_string()))?;
+        let budget = crate::simulate::host_budget();
+        if need > budget {
+            return Err(GupBenchError::Sim(SimError::TooBigForHost {
+                need,
+                budget,
+                advice: "give a smaller size or fewer threads (each holds a page array of the whole mapping)",
+            }));
+        }
+        Ok(())
+    }
+}
+
 /// Runs `cfg`: boots a machine, creates and maps the device, then calls `sample` for every
 /// (repeat, thread) with the measured sample.
 pub fn run(
     cfg: &GupConfig,
     sample: &mut (dyn FnMut(u32, u32, &GupSample) + Send),
 ) -> Result<(), GupBenchError> {
+    cfg.check_host()?;
     with_mapping(&cfg.spec(), cfg.write, |k, mm, va, len| {
         let nr = len / k.machine.geometry().page_size();
         let sample = std::sync::Mutex::new(sample);

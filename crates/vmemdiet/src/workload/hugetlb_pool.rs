@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::arch::Arch;
 use crate::addr::ByteSize;
+use crate::arch::Arch;
 use crate::drivers::dax::MapMode;
 use crate::machine::MachineConfig;
 use crate::mm::hugetlb::{set_nr_hugepages, HugeSize};
@@ -65,10 +65,15 @@ pub fn run(cfg: &PoolConfig, tick: &mut dyn FnMut()) -> Result<PoolResult, SimEr
     let need = simulate::host_bytes_needed(&plan_cfg)?;
     let budget = simulate::host_budget();
     if need > budget {
-        return Err(SimError::TooBigForHost { need, budget });
+        return Err(SimError::TooBigForHost {
+            need,
+            budget,
+            advice: "give a smaller --size",
+        });
     }
-    let size = HugeSize::from_align(plan_cfg.geometry(), cfg.align)
-        .ok_or(SimError::Plan(PlanError::hugetlb_align(cfg.arch, cfg.align)))?;
+    let size = HugeSize::from_align(plan_cfg.geometry(), cfg.align).ok_or(SimError::Plan(
+        PlanError::hugetlb_align(cfg.arch, cfg.align),
+    ))?;
     let pages = cfg.size.bytes() / size.bytes(plan_cfg.geometry()).bytes();
     let k = Kernel::boot(
         MachineConfig::default()

@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 /// several passes.
 const MAX_WORDS: usize = 1 << 27;
 
+/// The largest buffer a limit measurement allocates, in bytes.
+pub const MAX_BYTES: u64 = (MAX_WORDS as u64) * 8;
+
 /// A reusable buffer for timing plain loads and stores.
 #[derive(Debug, Default)]
 pub struct MemLimit {

@@ -2,8 +2,8 @@
 //! memory (a devdax device, or a HugeTLB pool), map it shared into a fresh address space and
 //! touch every page, as gup_test does before it starts the clock.
 
-use crate::arch::Arch;
 use crate::addr::{ByteSize, VirtAddr};
+use crate::arch::Arch;
 use crate::drivers::dax::{DaxRegion, DevDaxSpec, MapMode};
 use crate::machine::MachineConfig;
 use crate::mm::gup::GupCtx;
@@ -78,7 +78,11 @@ pub fn with_mapping<R, E: From<MappingError>>(
     let need = simulate::host_bytes_needed(&cfg).map_err(|e| err(SimError::from(e)))?;
     let budget = simulate::host_budget();
     if need > budget {
-        return Err(err(SimError::TooBigForHost { need, budget }));
+        return Err(err(SimError::TooBigForHost {
+            need,
+            budget,
+            advice: "give a smaller size",
+        }));
     }
     let device_size = if spec.kind == Kind::Devdax {
         spec.size
@@ -116,8 +120,11 @@ pub fn with_mapping<R, E: From<MappingError>>(
             (mm.mmap_devdax(dev, 0, len, true).map_err(err::<E>)?, len)
         }
         Kind::Hugetlb => {
-            let size = HugeSize::from_align(k.machine.geometry(), spec.align)
-                .ok_or_else(|| err(SimError::Plan(PlanError::hugetlb_align(spec.arch, spec.align))))?;
+            let size = HugeSize::from_align(k.machine.geometry(), spec.align).ok_or_else(|| {
+                err(SimError::Plan(PlanError::hugetlb_align(
+                    spec.arch, spec.align,
+                )))
+            })?;
             let want = spec.size.bytes() / size.bytes(k.machine.geometry()).bytes();
             let got = set_nr_hugepages(&k, size, want).map_err(|e| err(SimError::from(e)))?;
             if got != want {

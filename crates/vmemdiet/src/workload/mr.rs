@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::arch::Arch;
 use crate::addr::{ByteSize, VirtAddr};
+use crate::arch::Arch;
 use crate::drivers::dax::MapMode;
 use crate::drivers::ib_umem::{ib_dereg_mr, ib_reg_mr, UmemOpts, UmemTimes};
 use crate::mm::gup::GupCtx;
