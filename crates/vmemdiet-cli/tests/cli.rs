@@ -766,8 +766,26 @@ fn benches_refuse_what_the_host_cannot_hold_before_running() {
     // 64 threads, each with a page array of a 16 TiB mapping (32 GiB apiece): refused at
     // once with the estimate, never an OOM kill.
     for args in [
-        &["bench", "gup", "--size", "16T", "--align", "1G", "--threads", "64"][..],
-        &["bench", "mr", "--size", "4T", "--align", "1G", "--threads", "8"][..],
+        &[
+            "bench",
+            "gup",
+            "--size",
+            "16T",
+            "--align",
+            "1G",
+            "--threads",
+            "64",
+        ][..],
+        &[
+            "bench",
+            "mr",
+            "--size",
+            "4T",
+            "--align",
+            "1G",
+            "--threads",
+            "8",
+        ][..],
     ] {
         let out = vmemdiet().args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{args:?}");
