@@ -36,8 +36,8 @@ pub struct PoolArgs {
     /// Pool size(s).
     #[arg(long, value_parser = parse_size, value_delimiter = ',', default_value = "20GiB")]
     size: Vec<ByteSize>,
-    /// Huge page size(s): 2M, 1G.
-    #[arg(long, value_parser = parse_size, value_delimiter = ',', default_value = "2M")]
+    /// Huge page size(s): the arch's PMD and PUD sizes (2M, 1G on x86_64) [default: PMD].
+    #[arg(long, value_parser = parse_size, value_delimiter = ',')]
     align: Vec<ByteSize>,
     /// Kernel profile(s): v5.10 has no HVO, v5.19+ keep one vmemmap page, next shares tails.
     #[arg(long, value_delimiter = ',', default_value = "v5.10,v6.15,next")]
@@ -73,8 +73,9 @@ pub struct MrArgs {
     /// Memory kind(s): devdax, hugetlb (hugetlbfs).
     #[arg(long, value_delimiter = ',', default_value = "devdax")]
     kind: Vec<Kind>,
-    /// Alignment(s): 4K, 2M, 1G.
-    #[arg(long, value_parser = parse_size, value_delimiter = ',', default_value = "2M,1G")]
+    /// Alignment(s): 4K, 2M, 1G on x86_64 (`vmemdiet arches` for others) [default: the arch's
+    /// PMD and PUD sizes that divide --size].
+    #[arg(long, value_parser = parse_size, value_delimiter = ',')]
     align: Vec<ByteSize>,
     /// Kernel profile(s).
     #[arg(long, value_delimiter = ',', default_value = "v5.10,rfc,v6.15")]
@@ -120,8 +121,9 @@ pub struct GupArgs {
     /// Mapping size(s).
     #[arg(long, value_parser = parse_size, value_delimiter = ',', default_value = "16GiB")]
     size: Vec<ByteSize>,
-    /// Alignment(s): 4K, 2M, 1G.
-    #[arg(long, value_parser = parse_size, value_delimiter = ',', default_value = "2M,1G")]
+    /// Alignment(s): 4K, 2M, 1G on x86_64 (`vmemdiet arches` for others) [default: the arch's
+    /// PMD and PUD sizes that divide --size].
+    #[arg(long, value_parser = parse_size, value_delimiter = ',')]
     align: Vec<ByteSize>,
     /// Kernel profile(s).
     #[arg(long, value_delimiter = ',', default_value = "v5.10,rfc,v6.15")]
@@ -163,8 +165,9 @@ pub struct BootstrapArgs {
     /// Device size(s).
     #[arg(long, value_parser = parse_size, value_delimiter = ',', default_value = "64GiB")]
     size: Vec<ByteSize>,
-    /// Alignment(s): 4K, 2M, 1G.
-    #[arg(long, value_parser = parse_size, value_delimiter = ',', default_value = "4K,2M,1G")]
+    /// Alignment(s): 4K, 2M, 1G on x86_64 (`vmemdiet arches` for others) [default: every
+    /// align of the arch that divides --size].
+    #[arg(long, value_parser = parse_size, value_delimiter = ',')]
     align: Vec<ByteSize>,
     /// Kernel profile(s).
     #[arg(long, value_delimiter = ',', default_value = "v5.10,v6.15")]
@@ -213,10 +216,66 @@ const BOOTSTRAP_COLUMNS: &[Column<BootstrapResult>] = &[
     ("memmap", |r| human(r.memmap_bytes)),
 ];
 
+/// Which of an arch's aligns a benchmark defaults to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AlignSet {
+    /// Base page, PMD and PUD.
+    All,
+    /// PMD and PUD (huge mappings).
+    Huge,
+    /// The PMD size only.
+    Pmd,
+}
+
+/// The aligns a benchmark runs: the user's, or by default those of the arch (in every given
+/// profile's release) that divide every size; an align the user never typed is never an error.
+fn default_aligns(
+    given: &[ByteSize],
+    arch: Arch,
+    profiles: &[Profile],
+    sizes: &[ByteSize],
+    set: AlignSet,
+) -> Vec<ByteSize> {
+    if !given.is_empty() {
+        return given.to_vec();
+    }
+    let g = arch.geometry();
+    if set == AlignSet::Pmd {
+        return vec![g.pmd_size()];
+    }
+    let release = profiles
+        .iter()
+        .map(|p| p.base().release())
+        .min()
+        .unwrap_or_else(|| Profile::default().base().release());
+    let all = vmemdiet::drivers::dax::valid_aligns(g, release);
+    let fits: Vec<ByteSize> = all
+        .iter()
+        .copied()
+        .filter(|&al| set == AlignSet::All || al > ByteSize::new(g.page_size()))
+        .filter(|&al| {
+            let unit = vmemdiet::drivers::dax::unit(g, al);
+            sizes.iter().all(|s| s.is_multiple_of(unit))
+        })
+        .collect();
+    if fits.is_empty() {
+        // Nothing divides the size: the PMD size, whose error then names the nearest sizes.
+        vec![g.pmd_size()]
+    } else {
+        fits
+    }
+}
+
 fn bootstrap_cmd(a: &BootstrapArgs) -> anyhow::Result<()> {
     let configs = expand::<BootstrapConfig>(&Options {
         sizes: a.size.clone(),
-        aligns: a.align.clone(),
+        aligns: default_aligns(
+            &a.align,
+            at_va_bits(a.arch, a.va_bits)?,
+            &a.profile,
+            &a.size,
+            AlignSet::All,
+        ),
         maps: a.map.clone(),
         profiles: a.switches.apply_all(&a.profile)?,
         arch: at_va_bits(a.arch, a.va_bits)?,
@@ -256,7 +315,13 @@ fn gup_cmd(a: &GupArgs) -> anyhow::Result<()> {
     let configs = expand::<GupConfig>(&Options {
         kinds: a.kind.clone(),
         sizes: a.size.clone(),
-        aligns: a.align.clone(),
+        aligns: default_aligns(
+            &a.align,
+            at_va_bits(a.arch, a.va_bits)?,
+            &a.profile,
+            &a.size,
+            AlignSet::Huge,
+        ),
         maps: a.map.clone(),
         profiles: a.switches.apply_all(&a.profile)?,
         arch: at_va_bits(a.arch, a.va_bits)?,
@@ -301,13 +366,30 @@ fn mr_cmd(a: &MrArgs) -> anyhow::Result<()> {
     let configs = expand::<MrConfig>(&Options {
         kinds: a.kind.clone(),
         sizes: vec![a.size],
-        aligns: a.align.clone(),
+        aligns: default_aligns(
+            &a.align,
+            at_va_bits(a.arch, a.va_bits)?,
+            &a.profile,
+            &[a.size],
+            AlignSet::Huge,
+        ),
         profiles: a.switches.apply_all(&a.profile)?,
         arch: at_va_bits(a.arch, a.va_bits)?,
         threads: a.threads,
         seconds: a.seconds,
         ..Options::default()
     })?;
+    // Each configuration loops for --seconds after its setup: the least the run takes.
+    #[allow(clippy::cast_precision_loss)]
+    let least = a.seconds * configs.len() as f64;
+    if least >= 30.0 {
+        eprintln!(
+            "bench mr: {} configurations of {} s each: at least {:.0} min",
+            configs.len(),
+            a.seconds,
+            least / 60.0
+        );
+    }
     Bench {
         name: "mr",
         ticks_per_config: 1,
@@ -336,7 +418,13 @@ const POOL_COLUMNS: &[Column<PoolResult>] = &[
 fn pool_cmd(a: &PoolArgs) -> anyhow::Result<()> {
     let configs = expand::<PoolConfig>(&Options {
         sizes: a.size.clone(),
-        aligns: a.align.clone(),
+        aligns: default_aligns(
+            &a.align,
+            at_va_bits(a.arch, a.va_bits)?,
+            &a.profile,
+            &a.size,
+            AlignSet::Pmd,
+        ),
         profiles: a.switches.apply_all(&a.profile)?,
         arch: at_va_bits(a.arch, a.va_bits)?,
         runs: a.runs,

@@ -45,6 +45,18 @@ pub fn run(a: &ReportArgs) -> anyhow::Result<()> {
     // The files go to a staging directory beside --out, made before any work so an unwritable
     // place fails at once, and replace --out whole at the end: a failed run leaves nothing.
     let staging = Staging::new(&a.out)?;
+    // Measured on the 2-core machine of BENCHMARKS.md; scale by its speed.
+    match mode {
+        Mode::Quick => {}
+        Mode::Default => eprintln!(
+            "report: {} steps, about 1.5 min on 2 cores; --quick takes seconds",
+            report::steps()
+        ),
+        Mode::Full => eprintln!(
+            "report --full: {} steps at the seeds' sizes, several minutes and about 20 GiB of host memory",
+            report::steps()
+        ),
+    }
     let pb = progress(report::steps(), "report");
     let mut log = StepLog::new(usize::try_from(report::steps()).unwrap_or(usize::MAX));
     let r = report::collect(mode, &mut |what| {

@@ -795,3 +795,63 @@ fn benches_refuse_what_the_host_cannot_hold_before_running() {
         assert!(err.contains("fewer --threads"), "{err}");
     }
 }
+
+#[test]
+fn bench_defaults_never_fail_on_an_align_the_user_did_not_type() {
+    // 64 MiB is no multiple of 1 GiB: the default aligns keep 2M only.
+    let out = vmemdiet()
+        .args([
+            "bench",
+            "mr",
+            "--size",
+            "64M",
+            "--seconds",
+            "0.01",
+            "--profile",
+            "v6.15",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let aligns: Vec<u64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["align"].as_u64().unwrap())
+        .collect();
+    assert_eq!(aligns, [2 << 20]);
+    // Another arch's own aligns by default: arm64 64K pages, 512M PMD leaves.
+    let out = vmemdiet()
+        .args([
+            "bench",
+            "gup",
+            "--size",
+            "1G",
+            "--arch",
+            "arm64-64k",
+            "--profile",
+            "v6.15",
+            "--runs",
+            "1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["align"] == 512u64 << 20));
+}
