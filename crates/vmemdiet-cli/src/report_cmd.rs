@@ -12,7 +12,7 @@ use vmemdiet::plan::Kind;
 use vmemdiet::workload::bootstrap::BootstrapResult;
 use vmemdiet::workload::gup::{GupOp, GupResult};
 use vmemdiet::workload::mr::MrResult;
-use vmemdiet::workload::report::{self, At, Comparison, Mode, PlanEntry, Report, PROFILES};
+use vmemdiet::workload::report::{self, At, Comparison, Mode, PlanEntry, Report, PROFILES, SINCE};
 use vmemdiet::workload::seeds::SEEDS;
 
 use crate::output::{progress, ratio, size_short, table, us, wrap, StepLog};
@@ -457,40 +457,59 @@ fn markdown(r: &Report) -> String {
 }
 
 /// Colors per profile, the same in every plot.
-fn color(i: usize) -> RGBColor {
-    [
-        RGBColor(120, 120, 120),
-        RGBColor(31, 119, 180),
-        RGBColor(44, 160, 44),
-        RGBColor(214, 39, 40),
-    ][i % 4]
+fn color(p: Profile) -> RGBColor {
+    let all = [
+        (Profile::V5_10, RGBColor(120, 120, 120)),
+        (Profile::RFC, RGBColor(31, 119, 180)),
+        (Profile::V6_12, RGBColor(255, 127, 14)),
+        (Profile::V6_15, RGBColor(44, 160, 44)),
+        (Profile::MM_2026, RGBColor(148, 103, 189)),
+        (Profile::NEXT, RGBColor(214, 39, 40)),
+    ];
+    all.iter()
+        .find(|(q, _)| *q == p)
+        .map_or(RGBColor(0, 0, 0), |(_, c)| *c)
 }
 
-/// A grouped bar chart: one group per label, one bar per profile of `PROFILES`.
+/// One group of bars: its label, a value per profile (none where not measured), and the
+/// seeds' published figures as (profile, value).
+struct Group {
+    label: String,
+    values: Vec<Option<f64>>,
+    seeds: Vec<(Profile, f64)>,
+}
+
+/// A grouped bar chart: one group per label, one bar per profile, the seeds' published figures
+/// as black diamonds on the bars they correspond to.
 fn bars(
     path: &Path,
     title: &str,
     y_desc: &str,
-    groups: &[(String, Vec<f64>)],
+    profiles: &[Profile],
+    groups: &[Group],
     log: bool,
 ) -> anyhow::Result<()> {
-    let root = SVGBackend::new(path, (1000, 540)).into_drawing_area();
+    let root = SVGBackend::new(path, (1200, 660)).into_drawing_area();
     root.fill(&WHITE)?;
     let n = groups.len().max(1);
-    let maxv = groups
-        .iter()
-        .flat_map(|g| g.1.iter().copied())
-        .fold(0.0f64, f64::max)
-        .max(1e-3);
-    let minv = groups
-        .iter()
-        .flat_map(|g| g.1.iter().copied())
+    let all = || {
+        groups.iter().flat_map(|g| {
+            g.values
+                .iter()
+                .flatten()
+                .copied()
+                .chain(g.seeds.iter().map(|s| s.1))
+        })
+    };
+    let maxv = all().fold(0.0f64, f64::max).max(1e-3);
+    let minv = all()
         .filter(|v| *v > 0.0)
-        .fold(f64::INFINITY, f64::min);
-    let per = PROFILES.len();
+        .fold(f64::INFINITY, f64::min)
+        .min(maxv);
+    let per = profiles.len();
     #[allow(clippy::cast_precision_loss)]
     let x_range = 0f64..(n * (per + 1)) as f64;
-    let labels: Vec<String> = groups.iter().map(|g| g.0.clone()).collect();
+    let labels: Vec<String> = groups.iter().map(|g| g.label.clone()).collect();
     let label_at = move |x: &f64| {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let g = (*x / (per + 1) as f64) as usize;
@@ -502,6 +521,11 @@ fn bars(
             String::new()
         }
     };
+    let bar_x = |gi: usize, pi: usize| {
+        #[allow(clippy::cast_precision_loss)]
+        let x = (gi * (per + 1) + pi) as f64;
+        x
+    };
     macro_rules! body {
         ($chart:expr) => {{
             let mut chart = $chart;
@@ -510,15 +534,17 @@ fn bars(
                 .disable_x_mesh()
                 .x_labels(n * (per + 1) * 2)
                 .x_label_formatter(&label_at)
+                .x_label_style(("sans-serif", 17))
+                .y_label_style(("sans-serif", 16))
+                .axis_desc_style(("sans-serif", 18))
                 .y_desc(y_desc)
                 .draw()?;
-            for (pi, p) in PROFILES.iter().enumerate() {
-                let c = color(pi);
+            for (pi, &p) in profiles.iter().enumerate() {
+                let c = color(p);
                 chart
                     .draw_series(groups.iter().enumerate().filter_map(|(gi, g)| {
-                        let v = *g.1.get(pi)?;
-                        #[allow(clippy::cast_precision_loss)]
-                        let x0 = (gi * (per + 1) + pi) as f64;
+                        let v = (*g.values.get(pi)?)?;
+                        let x0 = bar_x(gi, pi);
                         let base = if log { minv / 2.0 } else { 0.0 };
                         Some(Rectangle::new(
                             [(x0 + 0.05, base), (x0 + 0.95, v.max(base))],
@@ -527,29 +553,77 @@ fn bars(
                     }))?
                     .label(p.to_string())
                     .legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled())
+                        Rectangle::new([(x, y - 6), (x + 14, y + 6)], c.filled())
+                    });
+            }
+            let seeds: Vec<(f64, f64)> = groups
+                .iter()
+                .enumerate()
+                .flat_map(|(gi, g)| {
+                    g.seeds.iter().filter_map(move |&(p, v)| {
+                        let pi = profiles.iter().position(|&q| q == p)?;
+                        Some((bar_x(gi, pi) + 0.5, v))
+                    })
+                })
+                .collect();
+            if !seeds.is_empty() {
+                chart
+                    .draw_series(seeds.iter().map(|&(x, v)| {
+                        EmptyElement::at((x, v))
+                            + Polygon::new(vec![(0, -9), (8, 0), (0, 9), (-8, 0)], BLACK.filled())
+                    }))?
+                    .label("seeds (published)")
+                    .legend(|(x, y)| {
+                        EmptyElement::at((x + 7, y))
+                            + Polygon::new(vec![(0, -7), (6, 0), (0, 7), (-6, 0)], BLACK.filled())
                     });
             }
             chart
                 .configure_series_labels()
                 .position(SeriesLabelPosition::UpperRight)
+                .label_font(("sans-serif", 17))
                 .border_style(BLACK)
                 .background_style(WHITE.mix(0.9))
                 .draw()?;
         }};
     }
     let mut b = ChartBuilder::on(&root);
-    b.caption(title, ("sans-serif", 22))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(80);
+    b.caption(title, ("sans-serif", 26))
+        .margin(14)
+        .x_label_area_size(48)
+        .y_label_area_size(96);
     if log {
-        body!(b.build_cartesian_2d(x_range, ((minv / 2.0)..(maxv * 30.0)).log_scale())?);
+        body!(b.build_cartesian_2d(x_range, ((minv / 2.0)..(maxv * 60.0)).log_scale())?);
     } else {
-        body!(b.build_cartesian_2d(x_range, 0f64..maxv * 1.5)?);
+        body!(b.build_cartesian_2d(x_range, 0f64..maxv * 1.6)?);
     }
     root.present()?;
     Ok(())
+}
+
+/// The seeds' published figures of the comparisons in `section` whose `what` passes `wanted`,
+/// as (profile, value) in the comparison's unit mapped by `unit`.
+fn seeds_of(
+    r: &Report,
+    section: &str,
+    wanted: impl Fn(&str) -> bool,
+    unit: impl Fn(f64) -> f64,
+) -> Vec<(Profile, f64)> {
+    let mut out: Vec<(Profile, f64)> = Vec::new();
+    for c in r
+        .comparisons
+        .iter()
+        .filter(|c| c.section == section && wanted(&c.what))
+    {
+        for (p, v) in [(c.before, c.seeds_before), (c.after, c.seeds_after)] {
+            if let Some(v) = v {
+                if !out.iter().any(|(q, _)| *q == p) {
+                    out.push((p, unit(v)));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A directory beside the report's destination that becomes it on [`commit`](Self::commit) and
@@ -631,7 +705,11 @@ fn plots(r: &Report, out: &Path) -> anyhow::Result<()> {
         let v = b as f64 / f64::from(1 << 20);
         v
     };
-    let memmap: Vec<(String, Vec<f64>)> = [
+    // Every profile the report measures, oldest first.
+    let mut profiles: Vec<Profile> = PROFILES.iter().chain(SINCE.iter()).copied().collect();
+    profiles.sort();
+    profiles.dedup();
+    let memmap: Vec<Group> = [
         (Kind::Devdax, ByteSize::kib(4)),
         (Kind::Devdax, ByteSize::mib(2)),
         (Kind::Devdax, ByteSize::gib(1)),
@@ -640,90 +718,131 @@ fn plots(r: &Report, out: &Path) -> anyhow::Result<()> {
     ]
     .iter()
     .map(|&(kind, align)| {
-        let vals = PROFILES
-            .iter()
-            .map(|&p| planned(r, kind, p, align).map_or(0.0, |e| mib(e.row.memmap_bytes)))
-            .collect();
-        (format!("{kind} {}", align.short()), vals)
+        let a = align.short();
+        Group {
+            label: format!("{kind} {a}"),
+            // devdax with its vmemmap page tables, as the seeds count it; HugeTLB the memmap.
+            values: profiles
+                .iter()
+                .map(|&p| {
+                    planned(r, kind, p, align).map(|e| match kind {
+                        Kind::Hugetlb => mib(e.row.memmap_bytes),
+                        Kind::Devdax | Kind::DevdaxFsdev => {
+                            mib(e.row.memmap_bytes + e.row.pagetable_bytes)
+                        }
+                    })
+                })
+                .collect(),
+            seeds: seeds_of(
+                r,
+                "memmap",
+                |w| {
+                    let k = if kind == Kind::Hugetlb {
+                        "HugeTLB"
+                    } else {
+                        "devdax"
+                    };
+                    w.starts_with(k) && w.contains(&format!(", {a}"))
+                },
+                |v| v,
+            ),
+        }
     })
     .collect();
     bars(
         &out.join("memmap.svg"),
-        "memmap per TiB (MiB, log scale)",
+        "memmap per TiB (devdax with its page tables; MiB, log scale)",
         "MiB",
+        &profiles,
         &memmap,
         true,
     )?;
-    let boot: Vec<(String, Vec<f64>)> = [ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1)]
+    let boot: Vec<Group> = [ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1)]
         .iter()
-        .map(|a| {
-            let vals = PROFILES
+        .map(|a| Group {
+            label: format!("align {}", a.short()),
+            values: profiles
                 .iter()
                 .map(|&p| {
                     r.find::<BootstrapResult>(At::new(Kind::Devdax, p, *a))
-                        .map_or(0.0, |b| b.create_us / 1000.0)
+                        .map(|b| b.create_us / 1000.0)
                 })
-                .collect();
-            (format!("align {}", a.short()), vals)
+                .collect(),
+            seeds: seeds_of(r, "bootstrap", |w| w.ends_with(&a.short()), |v| v),
         })
         .collect();
     bars(
         &out.join("bootstrap.svg"),
         &format!("devdax create time, {} (ms, log scale)", r.sizes.bootstrap),
         "ms",
+        &profiles,
         &boot,
         true,
     )?;
     let mut gup = Vec::new();
-    for (op, what) in [
-        (GupOp::GupFast, "GUP-fast"),
-        (GupOp::PinFast, "PIN-fast"),
-        (GupOp::PinLongterm, "PIN-LT"),
-        (GupOp::PinFast, "unpin"),
+    for (op, what, seeds_key) in [
+        (GupOp::GupFast, "GUP-fast", "GUP_FAST"),
+        (GupOp::PinFast, "PIN-fast", "PIN_FAST"),
+        (GupOp::PinLongterm, "PIN-LT", "PIN_LONGTERM"),
+        (GupOp::PinFast, "unpin", "unpin_user_pages"),
     ] {
         for a in [ByteSize::mib(2), ByteSize::gib(1)] {
-            let vals = PROFILES
-                .iter()
-                .map(|&p| {
-                    r.find::<GupResult>(At::new(Kind::Devdax, p, a).op(op))
-                        .map_or(
-                            0.0,
-                            |g| if what == "unpin" { g.put_us } else { g.get_us } / 1000.0,
-                        )
-                })
-                .collect();
-            gup.push((format!("{what} {}", a.short()), vals));
+            gup.push(Group {
+                label: format!("{what} {}", a.short()),
+                values: profiles
+                    .iter()
+                    .map(|&p| {
+                        r.find::<GupResult>(At::new(Kind::Devdax, p, a).op(op))
+                            .map(|g| if what == "unpin" { g.put_us } else { g.get_us } / 1000.0)
+                    })
+                    .collect(),
+                seeds: seeds_of(
+                    r,
+                    "gup",
+                    |w| w.starts_with(seeds_key) && w.ends_with(&a.short()),
+                    |v| v,
+                ),
+            });
         }
     }
     bars(
         &out.join("gup.svg"),
         &format!("GUP and unpin of {} (ms, log scale)", r.sizes.gup),
         "ms",
+        &profiles,
         &gup,
         true,
     )?;
-    let mr: Vec<(String, Vec<f64>)> = [
+    let mr: Vec<Group> = [
         (Kind::Devdax, ByteSize::mib(2)),
         (Kind::Devdax, ByteSize::gib(1)),
         (Kind::Hugetlb, ByteSize::mib(2)),
         (Kind::Hugetlb, ByteSize::gib(1)),
     ]
     .iter()
-    .map(|&(kind, a)| {
-        let vals = PROFILES
+    .map(|&(kind, a)| Group {
+        label: format!("{kind} {}", a.short()),
+        values: profiles
             .iter()
             .map(|&p| {
                 r.find::<MrResult>(At::new(kind, p, a))
-                    .map_or(0.0, |m| 1e6 / m.us_per_round.max(1e-3))
+                    .map(|m| 1e6 / m.us_per_round.max(1e-3))
             })
-            .collect();
-        (format!("{kind} {}", a.short()), vals)
+            .collect(),
+        // The seeds give ms per round; rounds per second is 1000 / ms.
+        seeds: seeds_of(
+            r,
+            "mr",
+            |w| w.contains(&format!("{kind} ")) && w.ends_with(&a.short()),
+            |ms| 1000.0 / ms,
+        ),
     })
     .collect();
     bars(
         &out.join("mr.svg"),
         "MR reg+dereg rounds per second (higher is better, log scale)",
         "rounds/s",
+        &profiles,
         &mr,
         true,
     )?;
