@@ -66,8 +66,9 @@ pub struct PlanArgs {
     #[arg(long)]
     va_bits: Option<u32>,
     /// System RAM of the simulated machine (places the device region above it).
-    #[arg(long, value_parser = parse_size, default_value_t = DEFAULT_RAM)]
-    ram: ByteSize,
+    /// [default: 256G; for a HugeTLB pool, raised to hold the pool, its memmap and 8 GiB]
+    #[arg(long, value_parser = parse_size)]
+    ram: Option<ByteSize>,
     /// sizeof(struct page) in bytes: 64 (today) or a memdesc what-if, 32, 16 or 8; the memmap,
     /// what dedup still saves, and nr_memmap_pages follow (device-dax only).
     #[arg(long, default_value_t = 64, value_parser = parse_struct_page_size)]
@@ -283,7 +284,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
                             },
                             profiles: vec![profile],
                             arch,
-                            ram: a.ram,
+                            ram: a.ram.unwrap_or(DEFAULT_RAM),
                             struct_page_size: a.struct_page_size,
                             ..Options::default()
                         })?;
@@ -340,6 +341,20 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
     }
     if configs.is_empty() {
         anyhow::bail!("nothing to plan: {}", not_offered.join("; "));
+    }
+    // A --ram the user gave is honoured: a HugeTLB pool that does not fit in it is refused
+    // (without --ram the machine grows to hold the pool).
+    if let Some(ram) = a.ram {
+        if let Some(c) = configs
+            .iter()
+            .find(|c| c.kind == Kind::Hugetlb && c.machine_ram() > ram)
+        {
+            anyhow::bail!(
+                "{c}: a {} HugeTLB pool needs at least {} of RAM (the pool, its boot memmap and 8 GiB for the rest); --ram {ram} is too small (leave --ram out to size the machine for the pool)",
+                c.size,
+                c.machine_ram()
+            );
+        }
     }
     // Rows in the order of the option lists: arch, kind, size, profile, map, align.
     let pos = |list: &[u64], x: u64| list.iter().position(|&y| y == x).unwrap_or(usize::MAX);
@@ -499,7 +514,7 @@ fn run_usable(
                         map,
                         profile,
                         arch,
-                        ram_size: a.ram,
+                        ram_size: a.ram.unwrap_or(DEFAULT_RAM),
                         kind,
                         struct_page_size: a.struct_page_size,
                     };

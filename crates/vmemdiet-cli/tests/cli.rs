@@ -855,3 +855,28 @@ fn bench_defaults_never_fail_on_an_align_the_user_did_not_type() {
         .iter()
         .all(|r| r["align"] == 512u64 << 20));
 }
+
+#[test]
+fn an_explicit_ram_is_honoured_for_hugetlb_pools() {
+    let out = vmemdiet()
+        .args([
+            "plan", "--kind", "hugetlb", "--size", "64G", "--align", "2M", "--ram", "8G",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("needs at least 73 GiB of RAM") && err.contains("--ram 8 GiB"),
+        "{err}"
+    );
+    // Without --ram the machine is sized for the pool.
+    let out = vmemdiet()
+        .args([
+            "plan", "--kind", "hugetlb", "--size", "64G", "--align", "2M", "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
