@@ -482,7 +482,7 @@ pub fn try_expected_counts(cfg: &OracleConfig) -> Result<OracleCounts, String> {
     // pfn_devs.c __nvdimm_setup_pfn: altmap base_pfn = start, reserve = nd_info_block_reserve()
     // = ALIGN(SZ_8K, PAGE_SIZE), free = PHYS_PFN(offset - reserve), end_pfn = last pfn.
     if cfg.map_dev {
-        let reserve = SZ_8K.next_multiple_of(p) / p;
+        let reserve = SZ_8K.div_ceil(p);
         sim.altmap = Some(Altmap {
             next: start_pfn + reserve,
             limit: start_pfn + offset / p,
@@ -897,9 +897,8 @@ impl Sim {
                 let head = self.ram(1);
                 reuse = Some(self.ram(1));
                 self.map_pte(va, head);
-            } else if (va - va0) % chunk == p {
-                self.map_pte(va, reuse.expect("chunk starts with a head"));
             } else {
+                // Page 1 is the reuse frame itself; the rest alias it.
                 self.map_pte(va, reuse.expect("chunk starts with a head"));
             }
             va += p;
