@@ -7,7 +7,7 @@ use std::fmt;
 
 use crate::addr::ByteSize;
 use crate::arch::{Geometry, KernelVersion};
-use crate::drivers::dax::{valid_aligns, MapMode};
+use crate::drivers::dax::{aligns_text, valid_aligns, MapMode};
 
 /// ndctl refuses smaller fsdax/devdax namespaces ("'--size=' must be >= 16MiB", to match the
 /// kernel's restriction, `validate_namespace_options`).
@@ -256,15 +256,10 @@ pub fn validate_namespace_options(
     align: ByteSize,
     region: &Region,
 ) -> Result<(), NdctlError> {
-    let aligns = valid_aligns(g, release);
-    if !aligns.contains(&align) {
+    if !valid_aligns(g, release).contains(&align) {
         return Err(NdctlError::UnsupportedAlign {
             given: align.short(),
-            valid: aligns
-                .iter()
-                .map(|a| a.short())
-                .collect::<Vec<_>>()
-                .join(", "),
+            valid: aligns_text(g, release),
             arch: g.name,
         });
     }

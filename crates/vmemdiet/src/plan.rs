@@ -324,6 +324,26 @@ fn la57_advice(arch: Arch, start: PhysAddr, size: ByteSize) -> String {
     }
 }
 
+/// The device of a plan, placed at the start of its machine's device region.
+fn placed(cfg: &PlanConfig) -> Result<(PhysAddr, DevDaxSpec), PlanError> {
+    let g = cfg.geometry();
+    let start = device_start(cfg).ok_or_else(|| PlanError::RamTooLarge {
+        what: format!("--ram {}", cfg.ram_size),
+        end: ram_end(g, cfg.ram_size),
+        limit: ByteSize::new(g.max_phys().as_u64()),
+        arch: cfg.arch,
+        flag: "--ram",
+    })?;
+    let spec = DevDaxSpec {
+        size: cfg.size,
+        align: cfg.align,
+        map: cfg.map,
+        at: Some(start),
+        driver: cfg.kind.dax_driver(),
+    };
+    Ok((start, spec))
+}
+
 /// Where a plan places the device: at the start of the device region of its machine.
 #[must_use]
 pub fn device_start(cfg: &PlanConfig) -> Option<PhysAddr> {
@@ -431,20 +451,7 @@ pub fn capacity(cfg: &PlanConfig) -> Result<Capacity, PlanError> {
         });
     }
     let g = cfg.geometry();
-    let start = device_start(cfg).ok_or_else(|| PlanError::RamTooLarge {
-        what: format!("--ram {}", cfg.ram_size),
-        end: ram_end(g, cfg.ram_size),
-        limit: ByteSize::new(g.max_phys().as_u64()),
-        arch: cfg.arch,
-        flag: "--ram",
-    })?;
-    let spec = DevDaxSpec {
-        size: cfg.size,
-        align: cfg.align,
-        map: cfg.map,
-        at: Some(start),
-        driver: cfg.kind.dax_driver(),
-    };
+    let (start, spec) = placed(cfg)?;
     let l = dax::namespace_layout(
         g,
         &cfg.profile.switches_on(g),
@@ -519,21 +526,7 @@ pub fn smallest_namespace(
         return Err(PlanError::UsableZero);
     }
     // The align must be valid before any size is tried (its error names it).
-    let release = cfg.profile.base().release();
-    let aligns = dax::valid_aligns(cfg.geometry(), release);
-    if !aligns.contains(&cfg.align) {
-        return Err(DaxError::UnsupportedAlign {
-            align: cfg.align,
-            valid: aligns
-                .iter()
-                .map(|a| a.short())
-                .collect::<Vec<_>>()
-                .join(", "),
-            arch: cfg.geometry().name,
-            release,
-        }
-        .into());
-    }
+    dax::check_align(cfg.geometry(), cfg.profile.base().release(), cfg.align)?;
     let step = region.step(cfg.geometry(), cfg.align);
     dax::smallest_size(
         step,
@@ -593,20 +586,7 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
             flag: "--ram",
         });
     }
-    let start = device_start(cfg).ok_or_else(|| PlanError::RamTooLarge {
-        what: format!("--ram {}", cfg.ram_size),
-        end: ram_end(g, cfg.ram_size),
-        limit: ByteSize::new(g.max_phys().as_u64()),
-        arch: cfg.arch,
-        flag: "--ram",
-    })?;
-    let spec = DevDaxSpec {
-        size: cfg.size,
-        align: cfg.align,
-        map: cfg.map,
-        at: Some(start),
-        driver: cfg.kind.dax_driver(),
-    };
+    let (start, spec) = placed(cfg)?;
     let layout = dax::layout(g, &sw, cfg.profile.base().release(), &spec, start)?;
     if start
         .as_u64()

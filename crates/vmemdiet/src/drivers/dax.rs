@@ -32,6 +32,29 @@ pub fn valid_aligns(g: &Geometry, release: KernelVersion) -> Vec<ByteSize> {
     v
 }
 
+/// The aligns of [`valid_aligns`] for messages: "4K, 2M, 1G".
+#[must_use]
+pub fn aligns_text(g: &Geometry, release: KernelVersion) -> String {
+    valid_aligns(g, release)
+        .iter()
+        .map(|a| a.short())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Refuses an align the arch does not offer in `release`, naming those it does.
+pub fn check_align(g: &Geometry, release: KernelVersion, align: ByteSize) -> Result<(), DaxError> {
+    if valid_aligns(g, release).contains(&align) {
+        return Ok(());
+    }
+    Err(DaxError::UnsupportedAlign {
+        align,
+        valid: aligns_text(g, release),
+        arch: g.name,
+        release,
+    })
+}
+
 /// Which device-dax driver binds the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DaxDriver {
@@ -175,19 +198,7 @@ pub fn layout(
     spec: &DevDaxSpec,
     start: PhysAddr,
 ) -> Result<DevDaxLayout, DaxError> {
-    let aligns = valid_aligns(g, release);
-    if !aligns.contains(&spec.align) {
-        return Err(DaxError::UnsupportedAlign {
-            align: spec.align,
-            valid: aligns
-                .iter()
-                .map(|a| a.short())
-                .collect::<Vec<_>>()
-                .join(", "),
-            arch: g.name,
-            release,
-        });
-    }
+    check_align(g, release, spec.align)?;
     if spec.size.bytes() == 0 {
         return Err(DaxError::ZeroSize);
     }
