@@ -260,7 +260,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
                     });
                     match refused {
                         Some(e @ ndctl::NdctlError::UnsupportedAlign { .. }) if across => {
-                            let note = format!("{arch}: {e}");
+                            let note = arch_note(arch, &e.to_string());
                             if !not_offered.contains(&note) {
                                 not_offered.push(note);
                             }
@@ -332,7 +332,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
                 if !noted {
                     return Err(e.into());
                 }
-                let note = format!("{arch}: {error}");
+                let note = arch_note(arch, &error.to_string());
                 if !not_offered.contains(&note) {
                     not_offered.push(note);
                 }
@@ -482,6 +482,11 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A "not offered" note: the arch's name, then the error without naming it again.
+fn arch_note(arch: Arch, error: &str) -> String {
+    format!("{arch}: {}", error.replace(&format!(" on {arch}"), ""))
 }
 
 /// The region a namespace is carved from: `--region-align`, or the kernel's default for it.
