@@ -34,21 +34,30 @@ pub enum SimError {
     Capacity(String),
 }
 
+/// Bytes of bookkeeping the frame store keeps per frame it tracks (`FrameInfo`).
+const FRAME_INFO_BYTES: u64 = 8;
+
 /// Host memory a simulation of `cfg` will make resident: every memmap and page-table frame it
-/// backs, on RAM or on the device.
+/// backs, on RAM or on the device, and the frame store's bookkeeping for the boot memmap of
+/// the machine's RAM (a few bytes per frame, which grows with `--ram`).
 pub fn host_bytes_needed(cfg: &PlanConfig) -> Result<ByteSize, PlanError> {
     let (c, device_frames) = plan::plan_frames(cfg)?;
-    if cfg.kind == Kind::Hugetlb {
+    let g = cfg.geometry();
+    let page = g.page_size();
+    let boot_memmap_frames = cfg.machine_ram().bytes() / page * g.struct_page_size / page;
+    let bookkeeping = boot_memmap_frames.saturating_mul(FRAME_INFO_BYTES);
+    let frames = if cfg.kind == Kind::Hugetlb {
         // Every struct page of the pool is written before HVO frees most of their frames.
-        let g = cfg.geometry();
-        return Ok(ByteSize::new(
-            c.struct_pages * g.struct_page_size + c.pagetable_bytes,
-        ));
-    }
-    // With --map=dev the memmap frames are backed too (they just live at device addresses).
-    let page = cfg.geometry().page_size();
+        c.struct_pages.saturating_mul(g.struct_page_size)
+    } else {
+        // With --map=dev the memmap frames are backed too (at device addresses).
+        c.memmap_bytes
+            .saturating_add(device_frames.saturating_mul(page))
+    };
     Ok(ByteSize::new(
-        c.memmap_bytes + c.pagetable_bytes + device_frames * page,
+        frames
+            .saturating_add(c.pagetable_bytes)
+            .saturating_add(bookkeeping),
     ))
 }
 
@@ -110,7 +119,7 @@ fn simulate_with(
         return Err(SimError::TooBigForHost {
             need,
             budget,
-            advice: "drop --simulate to use the planner, or give a smaller --size",
+            advice: "drop --simulate to use the planner, or give a smaller --size or --ram",
         });
     }
     if cfg.kind == Kind::Hugetlb {
@@ -232,9 +241,20 @@ mod tests {
         let cfg = PlanConfig::new(tib, ByteSize::mib(2), MapMode::Dev, Profile::V6_15);
         assert!(host_bytes_needed(&cfg).unwrap() >= ByteSize::gib(16));
         let cfg = PlanConfig::new(tib, ByteSize::gib(1), MapMode::Mem, Profile::V6_15);
+        // 8 MiB of memmap, 32 MiB + 16 tables of page tables, and 8 bytes of frame
+        // bookkeeping per boot memmap frame of the 256 GiB of RAM (256 GiB / 64 / 4 KiB).
         assert_eq!(
             host_bytes_needed(&cfg).unwrap(),
-            ByteSize::new((8 << 20) + (32 << 20) + 16 * 4096)
+            ByteSize::new((8 << 20) + (32 << 20) + 16 * 4096 + (256 << 30) / 64 / 4096 * 8)
+        );
+        // The bookkeeping grows with the RAM.
+        let big = PlanConfig {
+            ram_size: ByteSize::tib(32),
+            ..cfg
+        };
+        assert_eq!(
+            host_bytes_needed(&big).unwrap().bytes() - host_bytes_needed(&cfg).unwrap().bytes(),
+            ((32 << 40) - (256 << 30)) / 64 / 4096 * 8
         );
     }
 }
