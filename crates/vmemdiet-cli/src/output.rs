@@ -16,13 +16,24 @@ pub fn parse_size(s: &str) -> Result<ByteSize, String> {
     s.parse::<ByteSize>().map_err(|e| e.to_string())
 }
 
-/// A table in the house style.
+/// A table in the house style. Cells are never wrapped, so no number is split across lines:
+/// the narrow tables are built to fit [`term_width`], and `--wide` ones are wide on purpose.
 pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(header.to_vec());
     t
+}
+
+/// The width tables must fit: the terminal's when stdout is one, else `COLUMNS`, else 80;
+/// never less than 80, the width every table is designed for.
+pub fn term_width() -> usize {
+    let tty = Table::new().width().map(usize::from);
+    let env = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok());
+    tty.or(env).unwrap_or(80).max(80)
 }
 
 /// A table column: its header and how to print a row's cell. Keeping the two together is what

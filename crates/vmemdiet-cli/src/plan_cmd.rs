@@ -17,7 +17,7 @@ use vmemdiet::workload::configs::{expand, ConfigError, Options};
 
 use crate::output::{
     at_va_bits, column_table, human, narrow_table, parse_size, print_json, progress, size_short,
-    wrap, Column, StepLog, SwitchArgs,
+    term_width, wrap, Column, StepLog, SwitchArgs,
 };
 
 /// Arguments of `vmemdiet plan`.
@@ -414,14 +414,11 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
             "{how}: memmap = struct-page frames in RAM; page tables = vmemmap page tables in the bytes the kernel allocates; on device = --map=dev reserve; usable = the dax device the namespace yields; reserve = size - usable."
         );
     } else {
-        // "% size" gives way to "usable" within 80 columns (--wide keeps "% of size"), then, in
-        // tables that still do not fit (several kinds or architectures), vmstat and the page
-        // tables.
-        let mut keep: Vec<&str> = NARROW_COLUMNS
-            .iter()
-            .map(|c| c.0)
-            .filter(|&c| c != "% size")
-            .collect();
+        // Within the terminal's width (80 columns at least): "% size" gives way first (--wide
+        // keeps "% of size"), then, in tables that still do not fit (several kinds or
+        // architectures), vmstat and the page tables.
+        let width_limit = term_width();
+        let mut keep: Vec<&str> = NARROW_COLUMNS.iter().map(|c| c.0).collect();
         let droppable: &[&str] = if across {
             &["kind", "arch", "map", "on dev", "profile"]
         } else {
@@ -436,11 +433,11 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
                 .map(|l| l.chars().count())
                 .max()
                 .unwrap_or(0);
-            match ["vmstat", "tables"]
+            match ["% size", "vmstat", "tables"]
                 .into_iter()
                 .find(|c| !dropped.contains(c))
             {
-                Some(c) if width > 80 => {
+                Some(c) if width > width_limit => {
                     keep.retain(|&k| k != c);
                     dropped.push(c);
                 }
@@ -468,10 +465,17 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
                 many => format!("{} sizes,", many.len()),
             },
             if constant.is_empty() { "" } else { "," },
-            if dropped.is_empty() {
-                String::new()
-            } else {
-                format!(" ({} left out here)", dropped.join(", "))
+            {
+                let shown: Vec<&str> = dropped
+                    .iter()
+                    .copied()
+                    .filter(|&c| c != "% size")
+                    .collect();
+                if shown.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({} left out here)", shown.join(", "))
+                }
             }
         );
     }

@@ -4,7 +4,10 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 fn vmemdiet() -> Command {
-    Command::cargo_bin("vmemdiet").unwrap()
+    let mut c = Command::cargo_bin("vmemdiet").unwrap();
+    // Tables fit 80 columns where no width is given.
+    c.env_remove("COLUMNS");
+    c
 }
 
 const KEYS: [&str; 16] = [

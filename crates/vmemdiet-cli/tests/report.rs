@@ -9,6 +9,8 @@ fn quick_report_writes_every_file_and_after_is_cheaper() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::cargo_bin("vmemdiet")
         .unwrap()
+        // Tables fit 80 columns where no width is given.
+        .env_remove("COLUMNS")
         .args(["report", "--quick", "--out"])
         .arg(dir.path())
         .output()
@@ -98,6 +100,8 @@ fn report_out_is_checked_first_and_replaced_whole() {
     let t = std::time::Instant::now();
     let out = Command::cargo_bin("vmemdiet")
         .unwrap()
+        // Tables fit 80 columns where no width is given.
+        .env_remove("COLUMNS")
         .args(["report", "--out", "/proc/vmemdiet-nope/r"])
         .output()
         .unwrap();
@@ -116,6 +120,8 @@ fn report_out_is_checked_first_and_replaced_whole() {
     std::fs::write(dest.join("stale.txt"), "old").unwrap();
     let out = Command::cargo_bin("vmemdiet")
         .unwrap()
+        // Tables fit 80 columns where no width is given.
+        .env_remove("COLUMNS")
         .args(["report", "--quick", "--out"])
         .arg(&dest)
         .output()

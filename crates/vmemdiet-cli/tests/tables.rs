@@ -12,6 +12,8 @@ use vmemdiet::workload::gup::GupOp;
 fn table(args: &[&str]) -> (Vec<String>, Vec<Vec<String>>) {
     let out = Command::cargo_bin("vmemdiet")
         .unwrap()
+        // Tables fit 80 columns where no width is given.
+        .env_remove("COLUMNS")
         .args(args)
         .output()
         .unwrap();
@@ -289,6 +291,8 @@ fn plan_fits_80_columns_without_wide() {
     ] {
         let out = Command::cargo_bin("vmemdiet")
             .unwrap()
+            // Tables fit 80 columns where no width is given.
+            .env_remove("COLUMNS")
             .args(args)
             .output()
             .unwrap();
@@ -344,6 +348,8 @@ fn bench_tables_fit_80_columns_and_name_shared_values() {
         let _ = check(args, rows);
         let out = Command::cargo_bin("vmemdiet")
             .unwrap()
+            // Tables fit 80 columns where no width is given.
+            .env_remove("COLUMNS")
             .args(args)
             .output()
             .unwrap();
@@ -356,5 +362,31 @@ fn bench_tables_fit_80_columns_and_name_shared_values() {
             "{args:?}: shared values named"
         );
         assert!(text.contains("size 64 MiB"), "{args:?}");
+    }
+}
+
+#[test]
+fn plan_uses_the_width_it_has() {
+    for (cols, pct_shown) in [("80", false), ("120", true)] {
+        for args in [
+            &["plan", "--size", "1TiB"][..],
+            &["plan", "--size", "1TiB", "--arch", "all"],
+        ] {
+            let out = Command::cargo_bin("vmemdiet")
+                .unwrap()
+                .env("COLUMNS", cols)
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+            let text = String::from_utf8(out.stdout).unwrap();
+            let limit: usize = cols.parse().unwrap();
+            for line in text.lines() {
+                assert!(line.chars().count() <= limit, "{cols}: {line}");
+            }
+            if args.len() == 3 {
+                assert_eq!(text.contains("% size"), pct_shown, "{cols}: {text}");
+            }
+        }
     }
 }
