@@ -42,6 +42,13 @@ pub enum Kind {
     /// A device-dax device bound to the famfs `fsdev` driver: order-0 folios, no dedup.
     #[serde(rename = "devdax-fsdev")]
     DevdaxFsdev,
+    /// Anonymous memory in System RAM (private `/dev/zero`, `MADV_NOHUGEPAGE`): order-0
+    /// folios whose memmap is the boot memmap of RAM. GUP and MR only; `plan` refuses it.
+    Anon,
+    /// Anonymous memory advised `MADV_HUGEPAGE`: PMD-mapped THP folios. GUP and MR only.
+    Thp,
+    /// Shared `/dev/zero` (shmem): order-0 page-cache folios in RAM. GUP and MR only.
+    Shmem,
 }
 
 impl Kind {
@@ -50,7 +57,9 @@ impl Kind {
     pub const fn dax_driver(self) -> crate::drivers::dax::DaxDriver {
         match self {
             Kind::DevdaxFsdev => crate::drivers::dax::DaxDriver::Fsdev,
-            Kind::Devdax | Kind::Hugetlb => crate::drivers::dax::DaxDriver::Device,
+            Kind::Devdax | Kind::Hugetlb | Kind::Anon | Kind::Thp | Kind::Shmem => {
+                crate::drivers::dax::DaxDriver::Device
+            }
         }
     }
 }
@@ -61,6 +70,9 @@ impl std::fmt::Display for Kind {
             Kind::Devdax => "devdax",
             Kind::Hugetlb => "hugetlb",
             Kind::DevdaxFsdev => "devdax-fsdev",
+            Kind::Anon => "anon",
+            Kind::Thp => "thp",
+            Kind::Shmem => "shmem",
         })
     }
 }
@@ -72,8 +84,11 @@ impl std::str::FromStr for Kind {
             "devdax" => Ok(Kind::Devdax),
             "hugetlb" => Ok(Kind::Hugetlb),
             "devdax-fsdev" => Ok(Kind::DevdaxFsdev),
+            "anon" => Ok(Kind::Anon),
+            "thp" => Ok(Kind::Thp),
+            "shmem" => Ok(Kind::Shmem),
             _ => Err(format!(
-                "unknown kind '{s}'; valid: devdax, hugetlb, devdax-fsdev"
+                "unknown kind '{s}'; valid: devdax, hugetlb, devdax-fsdev, anon, thp, shmem"
             )),
         }
     }
@@ -111,13 +126,13 @@ impl PlanConfig {
         self
     }
 
-    /// The RAM of the machine this plan runs on: for a HugeTLB pool, raised so the pool, its
-    /// boot memmap and 8 GiB to spare fit.
+    /// The RAM of the machine this plan runs on: for a HugeTLB pool or anonymous memory,
+    /// raised so the memory, its boot memmap and 8 GiB to spare fit.
     #[must_use]
     pub fn machine_ram(&self) -> ByteSize {
         match self.kind {
             Kind::Devdax | Kind::DevdaxFsdev => self.ram_size,
-            Kind::Hugetlb => {
+            Kind::Hugetlb | Kind::Anon | Kind::Thp | Kind::Shmem => {
                 let g = self.geometry();
                 let memmap = self.size.bytes() / g.page_size() * g.struct_page_size;
                 // Saturates: a pool too large for 64 bits is refused by the physical limit.
@@ -284,6 +299,8 @@ pub enum PlanError {
     },
     #[error("a HugeTLB pool lives in System RAM: its memmap is always in RAM (--map mem)")]
     HugetlbMap,
+    #[error("--kind {0}: this memory is System RAM, whose memmap was allocated at boot, so there is nothing to plan; plan takes devdax, hugetlb, devdax-fsdev (bench gup and bench mr take {0})")]
+    RamKind(Kind),
     #[error("{arch} has device-dax (ZONE_DEVICE) from Linux {since}; profile {profile} predates it; valid profiles there: {valid}")]
     ArchTooNew {
         arch: Arch,
@@ -544,6 +561,9 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
     }
     if cfg.kind == Kind::Hugetlb {
         return plan_hugetlb(cfg).map(|c| (c, 0));
+    }
+    if matches!(cfg.kind, Kind::Anon | Kind::Thp | Kind::Shmem) {
+        return Err(PlanError::RamKind(cfg.kind));
     }
     let g: &Geometry = cfg.geometry();
     let release = cfg.profile.base().release();
