@@ -63,7 +63,7 @@ impl BitOr for GupFlags {
 /// GUP errors (the errno the kernel returns when nothing at all was pinned).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GupError {
-    #[error("invalid flags: exactly one of FOLL_GET and FOLL_PIN, and pin_* calls take no FOLL_GET (EINVAL)")]
+    #[error("invalid flags: exactly one of FOLL_GET and FOLL_PIN, pin_* calls take no FOLL_GET, and FOLL_LONGTERM only with pins (EINVAL)")]
     BadFlags,
     #[error("start {0} is not page aligned or the range overflows (EINVAL)")]
     BadRange(VirtAddr),
@@ -378,9 +378,12 @@ fn gup_slow(
 
 fn validate(flags: GupFlags, pin_call: bool) -> Result<GupFlags, GupError> {
     let both = flags.contains(GupFlags::GET) && flags.contains(GupFlags::PIN);
+    // is_valid_gup_args: FOLL_GET and FOLL_PIN are exclusive, callers pass neither, and
+    // FOLL_LONGTERM can only be specified when pinning.
     if both
         || (pin_call && flags.contains(GupFlags::GET))
         || (!pin_call && flags.contains(GupFlags::PIN))
+        || (!pin_call && flags.contains(GupFlags::LONGTERM))
     {
         return Err(GupError::BadFlags);
     }
