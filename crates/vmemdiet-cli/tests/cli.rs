@@ -707,3 +707,42 @@ fn arches_lists_every_arch_with_its_sources() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
 }
+
+#[test]
+fn gup_longterm_pins_every_kind_and_reports_the_path_per_profile() {
+    let out = vmemdiet()
+        .args(["gup-longterm", "--profile", "v6.12,v6.15", "--size", "4M"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("TAP version 13\n1..40\n"), "{text}");
+    assert!(text.ends_with("# Totals: pass:40 fail:0 xfail:0 xpass:0 skip:0 error:0\n"));
+    // The result line after the [RUN] line of (rw, call, kind, profile).
+    let result = |rw: &str, call: &str, kind: &str, p: &str| {
+        let run = format!("# [RUN] {rw} longterm GUP pin ({call}) ... with {kind} ({p})");
+        let mut it = text.lines().skip_while(|l| *l != run);
+        it.next().unwrap_or_else(|| panic!("no {run}"));
+        it.next().unwrap().to_string()
+    };
+    let fast = "Pinned: fast path 1024 pages, slow path 0";
+    let slow = "Pinned: fast path 0 pages, slow path 1024";
+    for kind in ["anon", "thp", "shmem", "hugetlb"] {
+        for p in ["v6.12", "v6.15"] {
+            assert!(result("R/W", "pin_user_pages_fast", kind, p).ends_with(fast), "{kind} {p}");
+        }
+    }
+    // Device-dax: every long-term pin is slow up to 6.14 (devmap); from 6.15 only R/W ones
+    // (file-backed folios, gup_fast_folio_allowed).
+    assert!(result("R/O", "pin_user_pages_fast", "devdax", "v6.12").ends_with(slow));
+    assert!(result("R/O", "pin_user_pages_fast", "devdax", "v6.15").ends_with(fast));
+    assert!(result("R/W", "pin_user_pages_fast", "devdax", "v6.15").ends_with(slow));
+    assert!(result("R/O", "pin_user_pages", "thp", "v6.15").ends_with(slow));
+    // What cannot be mapped is named.
+    let out = vmemdiet()
+        .args(["gup-longterm", "--kind", "devdax-fsdev"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("--kind devdax-fsdev"));
+}
