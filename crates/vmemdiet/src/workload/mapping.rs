@@ -58,7 +58,7 @@ pub enum MappingError {
     #[error("setting up the mapping: {0}")]
     Vm(#[from] VmError),
     /// The kind can be planned and simulated but not mapped for GUP yet.
-    #[error("{0}: mappings of this kind are not modelled yet (plan and plan --simulate are); use devdax or hugetlb")]
+    #[error("{0}: mappings of this kind are not modelled yet (plan and plan --simulate are); use devdax, hugetlb, anon, thp or shmem")]
     NotModelled(Kind),
 }
 
