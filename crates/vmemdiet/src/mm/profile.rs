@@ -750,7 +750,7 @@ mod tests {
     #[test]
     fn every_switch_is_listed_settable_and_readable() {
         let list = switch_list();
-        assert_eq!(list.len(), 17);
+        assert_eq!(list.len(), 18);
         let mut s = Profile::V5_10.switches();
         for (name, help, values) in list {
             assert!(!help.is_empty());
