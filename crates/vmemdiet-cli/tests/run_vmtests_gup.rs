@@ -213,7 +213,7 @@ fn assert_tap(args: &[String], stdout: &str) {
                 _ => None,
             })
         })
-        .last()
+        .next_back()
         .unwrap_or("GUP_FAST_BENCHMARK");
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines[0], "TAP version 13", "{args:?}\n{stdout}");

@@ -93,13 +93,11 @@ pub enum ConfigError {
     },
     #[error("{config}: GUP and MR over {kind} mappings are not modelled yet (plan and plan --simulate are); use --kind devdax, hugetlb, anon, thp or shmem")]
     NotMapped { config: String, kind: Kind },
-    #[error("{config}: --size {size} is not a multiple of the {page} page size (nearest valid: {down} or {up})")]
+    #[error("{config}: --size {} is not a multiple of the {} page size (nearest valid: {} or {})", size.short(), page.short(), size.align_down(*page).short(), size.align_up(*page).max(*page).short())]
     RamSize {
         config: String,
-        size: String,
-        page: String,
-        down: String,
-        up: String,
+        size: ByteSize,
+        page: ByteSize,
     },
     #[error("{config}: each thread registers whole {align} pages; --size {size} is not a multiple of {align} (nearest valid: {down} or {up})")]
     MrSize {
@@ -262,10 +260,8 @@ fn ram_checked(config: &impl fmt::Display, size: ByteSize, arch: Arch) -> Result
     if size.bytes() == 0 || !size.is_multiple_of(page) {
         return Err(ConfigError::RamSize {
             config: config.to_string(),
-            size: size.short(),
-            page: page.short(),
-            down: size.align_down(page).short(),
-            up: size.align_up(page).max(page).short(),
+            size,
+            page,
         });
     }
     Ok(())
