@@ -70,7 +70,8 @@ pub struct MrArgs {
     /// Region size each thread registers.
     #[arg(long, value_parser = parse_size, default_value = "1GiB")]
     size: ByteSize,
-    /// Memory kind(s): devdax, hugetlb (hugetlbfs).
+    /// Memory kind(s): devdax, hugetlb (hugetlbfs), anon (base pages), thp (MADV_HUGEPAGE),
+    /// shmem (shared /dev/zero). --align does not apply to anon, thp and shmem.
     #[arg(long, value_delimiter = ',', default_value = "devdax")]
     kind: Vec<Kind>,
     /// Alignment(s): 4K, 2M, 1G on x86_64 (`vmemdiet arches` for others) [default: the arch's
@@ -115,7 +116,10 @@ pub struct GupArgs {
         default_value = "gup-fast,pin-fast,pin-longterm"
     )]
     op: Vec<GupOp>,
-    /// Memory kind(s): devdax (a device-dax device), hugetlb (a MAP_HUGETLB mapping of a pool).
+    /// Memory kind(s): devdax (a device-dax device), hugetlb (a MAP_HUGETLB mapping of a pool),
+    /// anon (private /dev/zero, base pages), thp (private /dev/zero with MADV_HUGEPAGE: 2 MiB
+    /// THPs), shmem (shared /dev/zero). --align does not apply to anon, thp and shmem (their
+    /// rows show the leaf size).
     #[arg(long, value_delimiter = ',', default_value = "devdax")]
     kind: Vec<Kind>,
     /// Mapping size(s).

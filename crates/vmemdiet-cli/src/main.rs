@@ -2,6 +2,7 @@
 
 mod arch_cmd;
 mod bench_cmd;
+mod gup_longterm_cmd;
 mod gup_test_cmd;
 mod output;
 mod plan_cmd;
@@ -35,9 +36,12 @@ enum Command {
     /// The main job: every measurement of the seeds, side by side with their published figures,
     /// as terminal tables, report.json, report.md and SVG plots.
     Report(report_cmd::ReportArgs),
-    /// gup_test (tools/testing/selftests/mm) over a simulated device-dax device: same flags,
-    /// same `Time: get:N put:N us` lines, kselftest exit codes.
+    /// gup_test (tools/testing/selftests/mm) unedited: its getopt flags over /dev/zero
+    /// (anonymous memory, THP, shmem), -H HugeTLB or /dev/daxX.Y, kselftest TAP and exit codes.
     GupTest(gup_test_cmd::GupTestArgs),
+    /// gup_longterm-style checks: which memory kinds pin with FOLL_LONGTERM (R/O, R/W), by
+    /// which path, per profile, in TAP.
+    GupLongterm(gup_longterm_cmd::GupLongtermArgs),
     /// The architectures --arch accepts: page-table shape, sections, leaf sizes, and which
     /// releases deduplicate device-dax vmemmap or optimize HugeTLB vmemmap, with sources.
     Arches(arch_cmd::ArchesArgs),
@@ -108,6 +112,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Bench(cmd) => bench_cmd::run(&cmd).map(|()| ExitCode::SUCCESS),
         Command::GupTest(args) => gup_test_cmd::run(&args),
+        Command::GupLongterm(args) => gup_longterm_cmd::run(&args),
         Command::Report(args) => report_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Arches(args) => arch_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Probe(args) => probe_cmd::run(&args).map(|()| ExitCode::SUCCESS),

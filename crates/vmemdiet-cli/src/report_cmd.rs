@@ -725,10 +725,11 @@ fn plots(r: &Report, out: &Path) -> anyhow::Result<()> {
             values: profiles
                 .iter()
                 .map(|&p| {
-                    planned(r, kind, p, align).map(|e| match kind {
-                        Kind::Hugetlb => mib(e.row.memmap_bytes),
-                        Kind::Devdax | Kind::DevdaxFsdev => {
+                    planned(r, kind, p, align).map(|e| {
+                        if kind == Kind::Devdax {
                             mib(e.row.memmap_bytes + e.row.pagetable_bytes)
+                        } else {
+                            mib(e.row.memmap_bytes)
                         }
                     })
                 })

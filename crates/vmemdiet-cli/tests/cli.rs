@@ -345,88 +345,120 @@ fn bench_bootstrap_json_has_the_documented_keys() {
 
 #[test]
 fn gup_test_prints_time_lines_and_uses_kselftest_exit_codes() {
-    let out = vmemdiet()
-        .args([
-            "gup-test", "-m", "64", "-r", "3", "-S", "-a", "-n", "512", "-w", "--align", "2M",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let stdout = |args: &[&str]| {
+        let out = vmemdiet().arg("gup-test").args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    // The seeds' device-dax command: one "# CMD: Time:" line per repeat, in TAP.
+    let (code, text, err) = stdout(&[
+        "-f",
+        "/dev/dax0.0",
+        "-m",
+        "64",
+        "-r",
+        "3",
+        "-S",
+        "-a",
+        "-n",
+        "512",
+        "-w",
+        "--align",
+        "2M",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
     let times: Vec<&str> = text
         .lines()
-        .filter(|l| l.starts_with("Time: get:"))
+        .filter(|l| l.starts_with("# PIN_FAST_BENCHMARK: Time: get:"))
         .collect();
     assert_eq!(times.len(), 3, "{text}");
     assert!(times
         .iter()
-        .all(|l| l.ends_with(" us") && l.contains(" put:")));
-    // -j 2 prints a line per thread and repeat.
-    let out = vmemdiet()
-        .args([
-            "gup-test", "-m", "8", "-r", "2", "-j", "2", "-S", "-u", "-n", "-1",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .filter(|l| l.starts_with("Time:"))
-            .count(),
-        4
-    );
-    // Basic tests pass and say so in TAP.
-    for flag in ["-U", "-b"] {
-        let out = vmemdiet()
-            .args([
-                "gup-test",
-                "-m",
-                "4",
-                "-S",
-                flag,
-                "--profile",
-                "v5.10",
-                "--align",
-                "4K",
-            ])
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        assert!(String::from_utf8(out.stdout).unwrap().starts_with("ok 1 "));
-    }
-    // hugetlbfs (-H) runs over a HugeTLB pool; with 4K pages it is skipped (4).
-    let out = vmemdiet()
-        .args([
-            "gup-test", "-H", "-m", "64", "-a", "-n", "512", "--align", "2M",
-        ])
-        .output()
-        .unwrap();
+        .all(|l| l.ends_with(" us# ") && l.contains(" put:")));
+    assert!(text.starts_with("TAP version 13\n1..1\n"), "{text}");
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        text.ends_with(
+            "ok 1 ioctl status 0\n# Totals: pass:1 fail:0 xfail:0 xpass:0 skip:0 error:0\n"
+        ),
+        "{text}"
     );
-    assert!(String::from_utf8(out.stdout)
-        .unwrap()
-        .contains("of hugetlb"));
+    // -j 2: a line per thread and repeat, a result per thread.
+    let (code, text, _) = stdout(&["-m", "8", "-r", "2", "-j", "2", "-u", "-n", "-1"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(text.lines().filter(|l| l.contains(": Time:")).count(), 4);
+    assert!(
+        text.contains("1..2\n") && text.contains("ok 2 ioctl status 0"),
+        "{text}"
+    );
+    // Basic tests print "done".
+    for (flag, name) in [("-U", "GUP_BASIC_TEST"), ("-b", "PIN_BASIC_TEST")] {
+        let (code, text, _) = stdout(&["-m", "4", "-S", flag, "--profile", "v5.10"]);
+        assert_eq!(code, Some(0));
+        assert!(text.contains(&format!("# {name}: done\n")), "{text}");
+    }
+    // -n 0 gets nothing: the size comes back truncated, the test still passes as in the kernel.
+    let (code, text, _) = stdout(&["-m", "4", "-n", "0"]);
+    assert_eq!(code, Some(0));
+    assert!(text.contains("us# , truncated (size: 0)# \n"), "{text}");
+    // hugetlbfs (-H) over a HugeTLB pool; a 4K "huge page" is skipped (4).
+    let (code, _, err) = stdout(&["-H", "-m", "64", "-a", "-n", "512", "--align", "2M"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, text, _) = stdout(&["-H", "--align", "4K"]);
+    assert_eq!(code, Some(4));
+    assert!(text.contains("ok 1 # SKIP "), "{text}");
+    // Errors as the kernel's gup_test prints them: getopt's line, then Bail out, exit 1.
+    let (code, text, err) = stdout(&["-z"]);
+    assert_eq!(code, Some(1));
     assert_eq!(
-        vmemdiet()
-            .args(["gup-test", "-H", "--align", "4K"])
-            .output()
-            .unwrap()
-            .status
-            .code(),
-        Some(4)
+        text,
+        "Bail out! Wrong argument\n# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:0 error:0\n"
     );
-    // A private mapping of devdax fails (1) with one line.
-    let out = vmemdiet().args(["gup-test", "-m", "8"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(String::from_utf8(out.stderr).unwrap().lines().count(), 1);
+    assert!(err.is_empty(), "{err}");
+    let (code, _, err) = stdout(&["-x"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(err, "gup_test: invalid option -- 'x'\n");
+    let (code, _, err) = stdout(&["-m"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(err, "gup_test: option requires an argument -- 'm'\n");
+    let (code, text, _) = stdout(&["-f", "/nonexistent/dir/file"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        text.contains(
+            "Bail out! Unable to open /nonexistent/dir/file: No such file or directory\n"
+        ),
+        "{text}"
+    );
+    // A private mapping of device-dax fails in mmap (EINVAL), as check_vma refuses it.
+    let (code, text, _) = stdout(&["-f", "/dev/dax0.0", "-m", "8"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        text.contains("Bail out! mmap: Invalid argument\n"),
+        "{text}"
+    );
+    // -m 0: mmap of nothing.
+    let (code, text, _) = stdout(&["-m", "0"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        text.contains("Bail out! mmap: Invalid argument\n"),
+        "{text}"
+    );
+    // --output classic: the plain lines of 5.11-6.5.
+    let (code, text, _) = stdout(&["-m", "4", "-a", "--output", "classic"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        text.starts_with("PIN_FAST_BENCHMARK: Time: get:") && text.lines().count() == 1,
+        "{text}"
+    );
+    // Our extensions are checked and named.
+    let (code, _, err) = stdout(&["--profile", "v9"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.starts_with("error: --profile v9:") && err.lines().count() == 1,
+        "{err}"
+    );
 }
 
 #[test]
@@ -882,4 +914,48 @@ fn an_explicit_ram_is_honoured_for_hugetlb_pools() {
         .output()
         .unwrap();
     assert!(out.status.success());
+}
+
+#[test]
+fn gup_longterm_pins_every_kind_and_reports_the_path_per_profile() {
+    let out = vmemdiet()
+        .args(["gup-longterm", "--profile", "v6.12,v6.15", "--size", "4M"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("TAP version 13\n1..40\n"), "{text}");
+    assert!(text.ends_with("# Totals: pass:40 fail:0 xfail:0 xpass:0 skip:0 error:0\n"));
+    // The result line after the [RUN] line of (rw, call, kind, profile).
+    let result = |rw: &str, call: &str, kind: &str, p: &str| {
+        let run = format!("# [RUN] {rw} longterm GUP pin ({call}) ... with {kind} ({p})");
+        let mut it = text.lines().skip_while(|l| *l != run);
+        it.next().unwrap_or_else(|| panic!("no {run}"));
+        it.next().unwrap().to_string()
+    };
+    let fast = "Pinned: fast path 1024 pages, slow path 0";
+    let slow = "Pinned: fast path 0 pages, slow path 1024";
+    for kind in ["anon", "thp", "shmem", "hugetlb"] {
+        for p in ["v6.12", "v6.15"] {
+            assert!(
+                result("R/W", "pin_user_pages_fast", kind, p).ends_with(fast),
+                "{kind} {p}"
+            );
+        }
+    }
+    // Device-dax: every long-term pin is slow up to 6.14 (devmap); from 6.15 only R/W ones
+    // (file-backed folios, gup_fast_folio_allowed).
+    assert!(result("R/O", "pin_user_pages_fast", "devdax", "v6.12").ends_with(slow));
+    assert!(result("R/O", "pin_user_pages_fast", "devdax", "v6.15").ends_with(fast));
+    assert!(result("R/W", "pin_user_pages_fast", "devdax", "v6.15").ends_with(slow));
+    assert!(result("R/O", "pin_user_pages", "thp", "v6.15").ends_with(slow));
+    // What cannot be mapped is named.
+    let out = vmemdiet()
+        .args(["gup-longterm", "--kind", "devdax-fsdev"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("--kind devdax-fsdev"));
 }

@@ -42,6 +42,13 @@ pub enum Kind {
     /// A device-dax device bound to the famfs `fsdev` driver: order-0 folios, no dedup.
     #[serde(rename = "devdax-fsdev")]
     DevdaxFsdev,
+    /// Anonymous memory in System RAM (private `/dev/zero`, `MADV_NOHUGEPAGE`): order-0
+    /// folios whose memmap is the boot memmap of RAM. GUP and MR only; `plan` refuses it.
+    Anon,
+    /// Anonymous memory advised `MADV_HUGEPAGE`: PMD-mapped THP folios. GUP and MR only.
+    Thp,
+    /// Shared `/dev/zero` (shmem): order-0 page-cache folios in RAM. GUP and MR only.
+    Shmem,
 }
 
 impl Kind {
@@ -50,7 +57,9 @@ impl Kind {
     pub const fn dax_driver(self) -> crate::drivers::dax::DaxDriver {
         match self {
             Kind::DevdaxFsdev => crate::drivers::dax::DaxDriver::Fsdev,
-            Kind::Devdax | Kind::Hugetlb => crate::drivers::dax::DaxDriver::Device,
+            Kind::Devdax | Kind::Hugetlb | Kind::Anon | Kind::Thp | Kind::Shmem => {
+                crate::drivers::dax::DaxDriver::Device
+            }
         }
     }
 }
@@ -61,6 +70,9 @@ impl std::fmt::Display for Kind {
             Kind::Devdax => "devdax",
             Kind::Hugetlb => "hugetlb",
             Kind::DevdaxFsdev => "devdax-fsdev",
+            Kind::Anon => "anon",
+            Kind::Thp => "thp",
+            Kind::Shmem => "shmem",
         })
     }
 }
@@ -72,8 +84,11 @@ impl std::str::FromStr for Kind {
             "devdax" => Ok(Kind::Devdax),
             "hugetlb" => Ok(Kind::Hugetlb),
             "devdax-fsdev" => Ok(Kind::DevdaxFsdev),
+            "anon" => Ok(Kind::Anon),
+            "thp" => Ok(Kind::Thp),
+            "shmem" => Ok(Kind::Shmem),
             _ => Err(format!(
-                "unknown kind '{s}'; valid: devdax, hugetlb, devdax-fsdev"
+                "unknown kind '{s}'; valid: devdax, hugetlb, devdax-fsdev, anon, thp, shmem"
             )),
         }
     }
@@ -111,13 +126,13 @@ impl PlanConfig {
         self
     }
 
-    /// The RAM of the machine this plan runs on: for a HugeTLB pool, raised so the pool, its
-    /// boot memmap and 8 GiB to spare fit.
+    /// The RAM of the machine this plan runs on: for a HugeTLB pool or anonymous memory,
+    /// raised so the memory, its boot memmap and 8 GiB to spare fit.
     #[must_use]
     pub fn machine_ram(&self) -> ByteSize {
         match self.kind {
             Kind::Devdax | Kind::DevdaxFsdev => self.ram_size,
-            Kind::Hugetlb => {
+            Kind::Hugetlb | Kind::Anon | Kind::Thp | Kind::Shmem => {
                 let g = self.geometry();
                 let memmap = self.size.bytes() / g.page_size() * g.struct_page_size;
                 // Saturates: a pool too large for 64 bits is refused by the physical limit.
@@ -284,6 +299,8 @@ pub enum PlanError {
     },
     #[error("a HugeTLB pool lives in System RAM: its memmap is always in RAM (--map mem)")]
     HugetlbMap,
+    #[error("--kind {0}: this memory is System RAM, whose memmap was allocated at boot, so there is nothing to plan; plan takes devdax, hugetlb, devdax-fsdev (bench gup and bench mr take {0})")]
+    RamKind(Kind),
     #[error("{arch} has device-dax (ZONE_DEVICE) from Linux {since}; profile {profile} predates it; valid profiles there: {valid}")]
     ArchTooNew {
         arch: Arch,
@@ -552,6 +569,9 @@ pub fn plan_frames(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanError> {
     }
     if cfg.kind == Kind::Hugetlb {
         return plan_hugetlb(cfg).map(|c| (c, 0));
+    }
+    if matches!(cfg.kind, Kind::Anon | Kind::Thp | Kind::Shmem) {
+        return Err(PlanError::RamKind(cfg.kind));
     }
     let g: &Geometry = cfg.geometry();
     let release = cfg.profile.base().release();
@@ -890,6 +910,45 @@ fn plan_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn new_blocks_merge_overlapping_and_adjacent_ranges_and_skip_taken_ones() {
+        // Blocks of 10: [5, 25) touches 0, 1, 2; [20, 41) touches 2, 3, 4: five blocks.
+        assert_eq!(new_blocks_of(&[(5, 25), (20, 41)], 10, &[]), 5);
+        // Disjoint ranges with a gap count separately, the gap not at all.
+        assert_eq!(new_blocks_of(&[(0, 10), (50, 60)], 10, &[]), 2);
+        // Order does not matter.
+        assert_eq!(new_blocks_of(&[(50, 60), (0, 10)], 10, &[]), 2);
+        // An empty range, even unaligned, touches nothing.
+        assert_eq!(new_blocks_of(&[(15, 15)], 10, &[]), 0);
+        // Taken blocks are not new; a taken range touching the same block takes it.
+        assert_eq!(new_blocks_of(&[(0, 100)], 10, &[(0, 1), (95, 100)]), 8);
+        assert_eq!(new_blocks_of(&[(0, 100)], 10, &[(30, 41), (35, 45)]), 8);
+    }
+
+    #[test]
+    fn altmap_bump_aligns_blocks_to_their_size_and_runs_of_pages_not_at_all() {
+        let r = crate::drivers::nd_pfn::PfnReserve {
+            offset: ByteSize::mib(2),
+            base_pfn: crate::addr::Pfn::new(1000),
+            reserve: 3,
+            free: 600,
+        };
+        let mut b = AltmapBump::new(&r);
+        // First free pfn 1003; a 512-pfn block starts at the next multiple of 512: 1024.
+        assert!(b.alloc(512));
+        assert_eq!(b.next, 1536);
+        // 67 pfns are left (end 1603): a run of 67 single pages fits exactly, one more does not.
+        assert!(b.alloc_pages(67));
+        assert_eq!(b.next, 1603);
+        assert!(!b.alloc_pages(1));
+        assert!(!b.alloc(1));
+        // A block that would cross the end is refused and leaves the cursor.
+        let mut b = AltmapBump::new(&r);
+        assert!(b.alloc_pages(2));
+        assert!(!b.alloc(1024));
+        assert_eq!(b.next, 1005);
+    }
 
     fn p(size: ByteSize, align: ByteSize, profile: Profile) -> MemmapCost {
         plan(&PlanConfig::new(size, align, MapMode::Mem, profile)).unwrap()

@@ -22,7 +22,9 @@
 //!
 //! The switches that are no row of that table come from the kernel brief: `pgmap_refs` (§2.1,
 //! §9.5), `tail_encoding` (§3.2, §9.2), `reserve_nr_rule` (§1.2), `sg_merge` (§6.1 step 6, §3.4,
-//! appendix C) and `hugetlb_slow_batched` (§4.3, appendix C).
+//! appendix C), `hugetlb_slow_batched` (§4.3, appendix C) and `thp_slow_batched` (§4.3 "THP
+//! PMD ... ~6.5+", appendix C "THP slow-GUP page_mask batching with pages != NULL ≈6.5": off
+//! up to v5.19 and in the rfc, whose base tree is 5.12, on from v6.12).
 //!
 //! The `rfc` profile is the seed RFC of December 2020 on next-20201208 ([SEED-RFC], brief §12):
 //! its README column gives the rows above; the other switches take the era of its base tree
@@ -67,6 +69,7 @@ const BRIEF_V5_10: Switches = Switches {
     hvo: Hvo::Off,
     // Kernel brief §4.3 / appendix C: `follow_hugetlb_page` batched grab is 5.12.
     hugetlb_slow_batched: false,
+    thp_slow_batched: false,
     // README §2 "FOLL_LONGTERM on devdax": slow path (devmap pfn mappings; DAX folios are 6.15).
     dax_folios: false,
     // README §2 row "nr_memmap_pages": counter absent before 6.11 (kernel brief §9.7).
@@ -111,6 +114,7 @@ const BRIEF_RFC: Switches = Switches {
     // batched unpin of Joao's companion series (appendix C: merged in 5.12, [S37b]) in the
     // measured "after" kernel; the profile reproduces that measurement.
     hugetlb_slow_batched: true,
+    thp_slow_batched: false,
     // README §2 "FOLL_LONGTERM on devdax": slow path.
     dax_folios: false,
     // README §2 row "nr_memmap_pages": "—", the counter is 6.11 (kernel brief §9.7).
@@ -149,6 +153,7 @@ const BRIEF_V5_19: Switches = Switches {
     hvo: Hvo::KeepOne,
     // Kernel brief appendix C: 5.12+.
     hugetlb_slow_batched: true,
+    thp_slow_batched: false,
     // README §2 "FOLL_LONGTERM on devdax": slow path.
     dax_folios: false,
     // README §2 row "nr_memmap_pages": "—", the counter is 6.11 (kernel brief §9.7).
@@ -188,6 +193,7 @@ const BRIEF_V6_12: Switches = Switches {
     hvo: Hvo::KeepOne,
     // Kernel brief appendix C: 5.12+.
     hugetlb_slow_batched: true,
+    thp_slow_batched: true,
     // README §2 "FOLL_LONGTERM on devdax": slow path.
     dax_folios: false,
     // README §2 row "nr_memmap_pages": full size/64, also for altmap and dedup (kernel brief §9.7, §7).
@@ -226,6 +232,7 @@ const BRIEF_V6_15: Switches = Switches {
     hvo: Hvo::KeepOne,
     // Kernel brief appendix C: 5.12+.
     hugetlb_slow_batched: true,
+    thp_slow_batched: true,
     // README §2 "FOLL_LONGTERM on devdax": fast path without FOLL_WRITE (DAX folios, 6.15).
     dax_folios: true,
     // README §2 row "nr_memmap_pages": full size/64.
@@ -265,6 +272,7 @@ const BRIEF_MM_2026: Switches = Switches {
     hvo: Hvo::SharedTail,
     // Kernel brief appendix C: 5.12+.
     hugetlb_slow_batched: true,
+    thp_slow_batched: true,
     // README §2 "FOLL_LONGTERM on devdax": as v6.15.
     dax_folios: true,
     // README §2 row "nr_memmap_pages": fixed rule, optimized pages only (kernel brief §9.7, §9.8).
@@ -303,6 +311,7 @@ const BRIEF_NEXT: Switches = Switches {
     hvo: Hvo::SharedTail,
     // Kernel brief appendix C: 5.12+.
     hugetlb_slow_batched: true,
+    thp_slow_batched: true,
     // README §2 "FOLL_LONGTERM on devdax": as v6.15.
     dax_folios: true,
     // README §2 row "nr_memmap_pages": as mm-2026.
@@ -355,6 +364,7 @@ fn assert_matches_brief(profile: Profile, expected: Switches) {
         sg_merge: _,
         hvo: _,
         hugetlb_slow_batched: _,
+        thp_slow_batched: _,
         dax_folios: _,
         memmap_accounting: _,
     } = code;
@@ -378,6 +388,7 @@ fn assert_matches_brief(profile: Profile, expected: Switches) {
             sg_merge,
             hvo,
             hugetlb_slow_batched,
+            thp_slow_batched,
             dax_folios,
             memmap_accounting,
         ]

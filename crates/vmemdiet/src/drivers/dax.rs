@@ -659,6 +659,7 @@ impl VmOperations for DaxMapping {
         k: &Kernel,
         memmap: &mut Memmap<'_>,
         offset: u64,
+        _size: ByteSize,
         _addr: VirtAddr,
     ) -> Result<Pfn, VmError> {
         let g = k.machine.geometry();

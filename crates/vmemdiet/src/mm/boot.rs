@@ -27,6 +27,7 @@ impl Kernel {
             shared_tails: Mutex::new(HashMap::new()),
             next_pgmap_id: AtomicU64::new(1),
             hotplug: Mutex::new(()),
+            anon_deferred: Mutex::new(Vec::new()),
         };
         sparse::sparse_init(&k)?;
         Ok(k)

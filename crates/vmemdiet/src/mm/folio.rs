@@ -7,6 +7,9 @@ use crate::machine::Fault;
 pub use crate::mm::page::{page_folio, Folio};
 use crate::mm::page::{Memmap, PG_DIRTY};
 
+/// `ZONE_MOVABLE` in this model's zone numbering (DMA32, NORMAL, MOVABLE, DEVICE).
+pub const ZONE_MOVABLE: u64 = 2;
+
 /// `GUP_PIN_COUNTING_BIAS`: a pin on an order-0 folio adds this much to its refcount.
 pub const GUP_PIN_COUNTING_BIAS: i32 = 1 << 10;
 
@@ -39,6 +42,13 @@ impl Folio {
         } else {
             Ok(self.ref_count(mm)? >= GUP_PIN_COUNTING_BIAS)
         }
+    }
+
+    /// `folio_is_longterm_pinnable`: false for folios in `ZONE_MOVABLE` (and CMA or
+    /// device-coherent memory, which the model does not have), which a long-term pin would
+    /// keep from moving; true for other RAM, HugeTLB and device-dax (`MEMORY_DEVICE_GENERIC`).
+    pub fn is_longterm_pinnable(self, mm: &mut Memmap<'_>) -> Result<bool, Fault> {
+        Ok(mm.page(self.head())?.zone() != ZONE_MOVABLE)
     }
 
     /// `try_grab_folio_fast` / `try_grab_folio` arithmetic: FOLL_GET adds `refs` to the

@@ -63,7 +63,7 @@ impl BitOr for GupFlags {
 /// GUP errors (the errno the kernel returns when nothing at all was pinned).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GupError {
-    #[error("invalid flags: exactly one of FOLL_GET and FOLL_PIN, and pin_* calls take no FOLL_GET (EINVAL)")]
+    #[error("invalid flags: exactly one of FOLL_GET and FOLL_PIN, pin_* calls take no FOLL_GET, and FOLL_LONGTERM only with pins (EINVAL)")]
     BadFlags,
     #[error("start {0} is not page aligned or the range overflows (EINVAL)")]
     BadRange(VirtAddr),
@@ -172,9 +172,9 @@ fn gup_fast_folio_allowed(
     if !reject_file_backed || folio.is_hugetlb(mm)? {
         return Ok(true);
     }
-    // No mapping (truncated): cannot tell, fall back. The model has no shmem.
+    // No mapping (truncated): cannot tell, fall back. Anonymous and shmem folios are fine.
     let mapping = folio.mapping(mm)?;
-    Ok(mapping & PAGE_MAPPING_ANON != 0)
+    Ok(mapping & PAGE_MAPPING_ANON != 0 || crate::mm::memory::shmem_mapping(mapping))
 }
 
 /// GUP-fast on one leaf covering `[addr, next)`. Returns false to stop the fast walk (the
@@ -331,9 +331,14 @@ fn gup_slow(
         }
         let span_pages = g.level_span(leaf.level()) >> g.page_shift;
         let hugetlb = vma.ops.is_hugetlb();
-        // follow_hugetlb_page walks once per huge page; device-dax per the profile's page_mask.
-        let page_mask = if hugetlb {
+        // follow_hugetlb_page walks once per huge page; a THP (a refcounted PMD leaf that is
+        // not devmap) per the profile's page_mask (follow_huge_pmd, 6.5+; before, __get_user_pages
+        // reset page_mask to 0 whenever it filled a page array); device-dax per the profile.
+        let thp = leaf.level() == Level::PMD && vma.ops.is_anonymous();
+        let page_mask = if hugetlb || (thp && sw.thp_slow_batched) {
             span_pages - 1
+        } else if thp || leaf.level() == Level::PTE {
+            0
         } else {
             match sw.slow_leaf {
                 SlowLeaf::Batched => span_pages - 1,
@@ -373,9 +378,12 @@ fn gup_slow(
 
 fn validate(flags: GupFlags, pin_call: bool) -> Result<GupFlags, GupError> {
     let both = flags.contains(GupFlags::GET) && flags.contains(GupFlags::PIN);
+    // is_valid_gup_args: FOLL_GET and FOLL_PIN are exclusive, callers pass neither, and
+    // FOLL_LONGTERM can only be specified when pinning.
     if both
         || (pin_call && flags.contains(GupFlags::GET))
         || (!pin_call && flags.contains(GupFlags::PIN))
+        || (!pin_call && flags.contains(GupFlags::LONGTERM))
     {
         return Err(GupError::BadFlags);
     }

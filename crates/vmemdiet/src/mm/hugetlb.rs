@@ -10,7 +10,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::addr::{Order, Pfn, VirtAddr};
+use crate::addr::{ByteSize, Order, Pfn, VirtAddr};
 use crate::arch::Level;
 use crate::machine::frame_store::{Frame, FrameError, FrameKind};
 use crate::machine::page_table::Pte;
@@ -405,6 +405,7 @@ impl VmOperations for HugetlbFile {
         k: &Kernel,
         memmap: &mut Memmap<'_>,
         offset: u64,
+        _size: ByteSize,
         addr: VirtAddr,
     ) -> Result<Pfn, VmError> {
         let g = k.machine.geometry();

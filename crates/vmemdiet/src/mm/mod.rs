@@ -6,6 +6,7 @@ pub mod gate;
 pub mod gup;
 pub mod hstate;
 pub mod hugetlb;
+pub mod memory;
 pub mod memremap;
 pub mod mm_init;
 pub mod mmzone;
@@ -79,6 +80,10 @@ pub struct Kernel {
     pub(crate) shared_tails: Mutex<HashMap<(u64, u32), SharedTail>>,
     pub(crate) next_pgmap_id: AtomicU64,
     hotplug: Mutex<()>,
+    /// Anonymous and shmem folios whose mapping went away while GUP still held references:
+    /// (head pfn, order), freed once their refcount reaches 0 (the kernel frees them from the
+    /// final `folio_put`; see [`memory::reap_anon`]).
+    pub(crate) anon_deferred: Mutex<Vec<(Pfn, u32)>>,
 }
 
 impl Kernel {

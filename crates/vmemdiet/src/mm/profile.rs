@@ -223,6 +223,10 @@ pub struct Switches {
     /// The slow path takes one reference per huge page (`follow_hugetlb_page` batching, 5.12+)
     /// instead of one per 4 KiB subpage.
     pub hugetlb_slow_batched: bool,
+    /// The slow path takes one walk and one batched reference per THP PMD leaf (`page_mask`
+    /// set by `follow_huge_pmd` and kept with a page array: Peter Xu, "mm/gup: accelerate thp
+    /// gup even for pages != NULL", 6.5) instead of one per 4 KiB subpage.
+    pub thp_slow_batched: bool,
     /// Device-dax leaves are ordinary folio mappings (6.15+): a mapping holds a folio reference
     /// and a mapcount, and FOLL_LONGTERM pins take the fast path unless they also write (DAX
     /// folios are file-backed, which `gup_fast_folio_allowed` refuses for long-term write pins);
@@ -253,6 +257,7 @@ impl ProfileName {
             sg_merge: SgMerge::Contiguous,
             hvo: Hvo::KeepOne,
             hugetlb_slow_batched: true,
+            thp_slow_batched: false,
             dax_folios: false,
             memmap_accounting: MemmapAccounting::Absent,
         };
@@ -281,6 +286,7 @@ impl ProfileName {
                 reserve_nr_rule: true,
                 sg_merge: SgMerge::PgmapWord1,
                 slow_leaf: SlowLeaf::PudBatched,
+                thp_slow_batched: true,
                 ..merged
             },
             ProfileName::V6_15 => Switches {
@@ -291,6 +297,7 @@ impl ProfileName {
                 slow_leaf: SlowLeaf::Batched,
                 sg_merge: SgMerge::FolioPgmap,
                 dax_folios: true,
+                thp_slow_batched: true,
                 ..merged
             },
             ProfileName::Mm2026 => Switches {
@@ -310,6 +317,7 @@ impl ProfileName {
                 slow_leaf: SlowLeaf::Batched,
                 sg_merge: SgMerge::FolioPgmap,
                 dax_folios: true,
+                thp_slow_batched: true,
                 memmap_accounting: MemmapAccounting::Allocated,
                 ..merged
             },
@@ -638,6 +646,7 @@ switch_table! {
     sg_merge: SgMerge => "scatterlist merge rule for device pages",
     hvo: Hvo => "HugeTLB vmemmap optimization",
     hugetlb_slow_batched: bool => "slow-path GUP on HugeTLB takes one reference per huge page",
+    thp_slow_batched: bool => "slow-path GUP on a THP takes one walk and reference per PMD (6.5+)",
     dax_folios: bool => "device-dax leaves are refcounted folio mappings (6.15+)",
     memmap_accounting: MemmapAccounting => "what /proc/vmstat nr_memmap_pages counts for hot-added memmap",
 }
@@ -741,7 +750,7 @@ mod tests {
     #[test]
     fn every_switch_is_listed_settable_and_readable() {
         let list = switch_list();
-        assert_eq!(list.len(), 17);
+        assert_eq!(list.len(), 18);
         let mut s = Profile::V5_10.switches();
         for (name, help, values) in list {
             assert!(!help.is_empty());

@@ -53,6 +53,13 @@ pub enum VmError {
     NoAddressSpace { len: u64 },
     #[error("no free huge page for {0}: the pool is exhausted (SIGBUS); grow nr_hugepages")]
     NoHugePages(VirtAddr),
+    /// `VM_FAULT_OOM`: no free page for an anonymous fault at this address.
+    #[error("out of memory for an anonymous page at {0} (VM_FAULT_OOM)")]
+    NoAnonPage(VirtAddr),
+    /// `VM_FAULT_FALLBACK`: a huge fault could not be served at the huge size; the caller
+    /// retries with a base page (never returned to users).
+    #[error("huge fault at {0} falls back to a base page (VM_FAULT_FALLBACK)")]
+    Fallback(VirtAddr),
 }
 
 impl From<PtError> for VmError {
@@ -67,15 +74,43 @@ impl From<PtError> for VmError {
 /// `struct vm_operations_struct`: what the owner of a mapping (a driver, or hugetlbfs) does
 /// on fault and close. `mm` calls through it and never names the driver.
 pub trait VmOperations: std::fmt::Debug + Send + Sync {
-    /// `huge_fault` / `fault`: the first frame of the leaf that maps `offset` bytes into the
-    /// mapping (`offset` is leaf aligned). `addr` is the faulting address, for errors.
+    /// `huge_fault` / `fault`: the first frame of the leaf of `size` bytes that maps `offset`
+    /// bytes into the mapping (`offset` is aligned to `size`). `addr` is the faulting address,
+    /// for errors. A huge fault may answer [`VmError::Fallback`] (`VM_FAULT_FALLBACK`): the
+    /// caller then faults a base page.
     fn fault(
         &self,
         k: &Kernel,
         memmap: &mut Memmap<'_>,
         offset: u64,
+        size: ByteSize,
         addr: VirtAddr,
     ) -> Result<Pfn, VmError>;
+
+    /// The leaf size a fault at `addr` tries first (`__handle_mm_fault` choosing
+    /// `create_huge_pud`/`create_huge_pmd` or `handle_pte_fault`): the mapping's align unless
+    /// the owner decides per address (anonymous memory: a THP where a whole aligned PMD fits).
+    fn leaf_size(&self, _k: &Kernel, vma: &Vma, _addr: VirtAddr) -> ByteSize {
+        vma.align
+    }
+
+    /// True if a folio `fault` returns was freshly allocated with the one reference its page
+    /// table mapping keeps (anonymous memory, `folio_add_new_anon_rmap`), so the fault takes
+    /// no further reference; false if the owner keeps its own (a page cache, a device).
+    fn fault_gives_mapping_ref(&self) -> bool {
+        false
+    }
+
+    /// `vma_is_anonymous`: private anonymous memory (its PMD leaves are THPs).
+    fn is_anonymous(&self) -> bool {
+        false
+    }
+
+    /// True if leaves of one mapping may differ in size (anonymous memory: PMD-mapped THPs
+    /// beside PTE-mapped base pages), so munmap walks leaf by leaf.
+    fn mixed_leaves(&self) -> bool {
+        false
+    }
 
     /// Whether leaves hold a folio reference and a mapcount (`vmf_insert_folio_*`); else they
     /// are `devmap` pfn mappings that hold none.
@@ -235,36 +270,64 @@ impl<'k> Mm<'k> {
         }
         let k = self.k;
         let g = k.machine.geometry();
-        let level = vma.leaf_level(g);
-        let span = g.level_span(level);
-        let leaf_va = addr.align_down(span);
+        let size = vma.ops.leaf_size(k, vma, addr);
+        let mut level = Level::PTE;
+        while level < g.root_level() && g.level_span(level.above()) <= size.bytes() {
+            level = level.above();
+        }
         let _ptl = self.ptl.lock().unwrap_or_else(PoisonError::into_inner);
-        let (slot, _) = self.page_tables().ensure(leaf_va, level)?;
-        if Pte::from_raw(slot.load(Ordering::Acquire)).present() {
+        if level > Level::PTE {
+            // A table already below this level (base pages after a fallback): fault a PTE.
+            if let Some(slot) = self.page_tables().entry(addr, level) {
+                let e = Pte::from_raw(slot.load(Ordering::Acquire));
+                if e.present() && !e.huge() {
+                    level = Level::PTE;
+                }
+            }
+        }
+        loop {
+            let span = g.level_span(level);
+            let leaf_va = addr.align_down(span);
+            let (slot, _) = self.page_tables().ensure(leaf_va, level)?;
+            if Pte::from_raw(slot.load(Ordering::Acquire)).present() {
+                return Ok(());
+            }
+            let pfn = match vma.ops.fault(
+                k,
+                memmap,
+                leaf_va.distance_from(vma.start),
+                ByteSize::new(span),
+                addr,
+            ) {
+                Err(VmError::Fallback(_)) if level > Level::PTE => {
+                    level = Level::PTE;
+                    continue;
+                }
+                r => r?,
+            };
+            let refcounted = vma.ops.refcounted(k);
+            let mut flags = Pte::PRESENT | Pte::USER;
+            if vma.writable {
+                flags |= Pte::RW;
+            }
+            if level > Level::PTE {
+                flags |= Pte::HUGE;
+            }
+            if refcounted {
+                // vmf_insert_folio_pmd/pud: folio_get + rmap (a new anonymous folio comes with
+                // the reference the mapping keeps).
+                let folio = page_folio(memmap, PagePtr::from_pfn(g, pfn))?;
+                if !vma.ops.fault_gives_mapping_ref() {
+                    folio.get(memmap)?;
+                }
+                folio.mapcount_inc(memmap)?;
+            } else {
+                flags |= Pte::DEVMAP;
+            }
+            // Release: the folio reference is taken before a walker can see the leaf.
+            slot.store(Pte::new(pfn, flags).raw(), Ordering::Release);
             return Ok(());
         }
-        let pfn = vma
-            .ops
-            .fault(k, memmap, leaf_va.distance_from(vma.start), addr)?;
-        let refcounted = vma.ops.refcounted(k);
-        let mut flags = Pte::PRESENT | Pte::USER;
-        if vma.writable {
-            flags |= Pte::RW;
-        }
-        if level > Level::PTE {
-            flags |= Pte::HUGE;
-        }
-        if refcounted {
-            // vmf_insert_folio_pmd/pud: folio_get + rmap.
-            let folio = page_folio(memmap, PagePtr::from_pfn(g, pfn))?;
-            folio.get(memmap)?;
-            folio.mapcount_inc(memmap)?;
-        } else {
-            flags |= Pte::DEVMAP;
-        }
-        // Release: the folio reference is taken before a walker can see the leaf.
-        slot.store(Pte::new(pfn, flags).raw(), Ordering::Release);
-        Ok(())
     }
 
     /// Faults in every leaf of `[start, start + len)` (what gup_test does by touching the
@@ -279,10 +342,13 @@ impl<'k> Mm<'k> {
         let tree = self.mmap_read();
         let mut addr = start;
         while addr.as_u64() < start.as_u64() + len {
-            let vma = tree.find(addr).ok_or(VmError::NoVma(addr))?;
-            let g = self.k.machine.geometry();
-            let span = g.level_span(vma.leaf_level(g));
             self.fault(memmap, &tree, addr, write)?;
+            let g = self.k.machine.geometry();
+            // The leaf the fault installed (or found): its size decides the next address.
+            let span = self
+                .page_tables()
+                .walk_leaf(addr)
+                .map_or(g.page_size(), |(_, _, level)| g.level_span(level));
             addr = addr.align_down(span).offset(span);
         }
         Ok(())
@@ -320,8 +386,11 @@ impl<'k> Mm<'k> {
             let span = g.level_span(level);
             {
                 let _ptl = self.ptl.lock().unwrap_or_else(PoisonError::into_inner);
+                if vma.ops.mixed_leaves() {
+                    self.zap_mixed(memmap, &vma)?;
+                }
                 let mut addr = vma.start;
-                while addr < vma.end {
+                while addr < vma.end && !vma.ops.mixed_leaves() {
                     if let Some(slot) = self.page_tables().entry(addr, level) {
                         let e = Pte::from_raw(slot.swap(0, Ordering::AcqRel));
                         if e.present() && vma.ops.refcounted(k) {
@@ -345,6 +414,60 @@ impl<'k> Mm<'k> {
             self.page_tables().free_tables(&unlinked);
             vma.ops.close(k, memmap)?;
         }
+        Ok(())
+    }
+
+    /// `zap_pmd_range`/`zap_pte_range` over a mapping whose leaves differ in size: each PMD
+    /// slot is a THP leaf (cleared whole), a PTE table (cleared entry by entry) or empty.
+    fn zap_mixed(&self, memmap: &mut Memmap<'_>, vma: &Vma) -> Result<(), VmError> {
+        let k = self.k;
+        let g = k.machine.geometry();
+        let pmd_span = g.level_span(Level::PMD);
+        let mut addr = vma.start;
+        while addr < vma.end {
+            let next = addr.addr_end(pmd_span, vma.end);
+            let pmd = self
+                .page_tables()
+                .entry(addr, Level::PMD)
+                .map(|s| (s, Pte::from_raw(s.load(Ordering::Acquire))));
+            match pmd {
+                Some((slot, e)) if e.present() && e.huge() => {
+                    slot.store(0, Ordering::Release);
+                    self.zap_leaf(memmap, vma, e)?;
+                }
+                Some((_, e)) if e.present() => {
+                    let mut a = addr;
+                    while a < next {
+                        if let Some(slot) = self.page_tables().entry(a, Level::PTE) {
+                            let e = Pte::from_raw(slot.swap(0, Ordering::AcqRel));
+                            if e.present() {
+                                self.zap_leaf(memmap, vma, e)?;
+                            }
+                        }
+                        a = a.offset(g.page_size());
+                    }
+                }
+                _ => {}
+            }
+            addr = next;
+        }
+        Ok(())
+    }
+
+    /// Drops what one cleared leaf held: its mapcount and the mapping's folio reference.
+    fn zap_leaf(&self, memmap: &mut Memmap<'_>, vma: &Vma, e: Pte) -> Result<(), VmError> {
+        if !vma.ops.refcounted(self.k) {
+            return Ok(());
+        }
+        let g = self.k.machine.geometry();
+        let folio = page_folio(memmap, PagePtr::from_pfn(g, e.pfn()))?;
+        folio.mapcount_dec(memmap)?;
+        folio.put(
+            memmap,
+            1,
+            crate::mm::folio::RefKind::Get,
+            &mut RefStats::default(),
+        )?;
         Ok(())
     }
 

@@ -97,8 +97,14 @@ pub enum ConfigError {
         size: String,
         threads: u32,
     },
-    #[error("{config}: GUP and MR over {kind} mappings are not modelled yet (plan and plan --simulate are); use --kind devdax or hugetlb")]
+    #[error("{config}: GUP and MR over {kind} mappings are not modelled yet (plan and plan --simulate are); use --kind devdax, hugetlb, anon, thp or shmem")]
     NotMapped { config: String, kind: Kind },
+    #[error("{config}: --size {} is not a multiple of the {} page size (nearest valid: {} or {})", size.short(), page.short(), size.align_down(*page).short(), size.align_up(*page).max(*page).short())]
+    RamSize {
+        config: String,
+        size: ByteSize,
+        page: ByteSize,
+    },
     #[error("{config}: each thread registers whole {align} pages; --size {size} is not a multiple of {align} (nearest valid: {down} or {up})")]
     MrSize {
         config: String,
@@ -180,7 +186,7 @@ pub fn expand<C: Expand>(o: &Options) -> Result<Vec<C>, ConfigError> {
 /// Refuses kinds the GUP and MR workloads cannot map yet.
 fn mappable(config: &impl fmt::Display, kind: Kind) -> Result<(), ConfigError> {
     match kind {
-        Kind::Devdax | Kind::Hugetlb => Ok(()),
+        Kind::Devdax | Kind::Hugetlb | Kind::Anon | Kind::Thp | Kind::Shmem => Ok(()),
         Kind::DevdaxFsdev => Err(ConfigError::NotMapped {
             config: config.to_string(),
             kind,
@@ -242,13 +248,42 @@ impl fmt::Display for BootstrapConfig {
     }
 }
 
+/// The align of a point: anonymous memory has none of its own, so its rows show the leaf
+/// its faults install (a page, or a PMD for THP) and one row stands for every `--align`.
+fn kind_align(p: &Point, o: &Options) -> ByteSize {
+    let g = o.arch.geometry();
+    match p.kind {
+        Kind::Anon | Kind::Shmem => ByteSize::new(g.page_size()),
+        Kind::Thp => g.pmd_size(),
+        Kind::Devdax | Kind::Hugetlb | Kind::DevdaxFsdev => p.align,
+    }
+}
+
+/// Checks a configuration of anonymous memory: a whole number of pages, at least one (the
+/// planner has nothing to say about RAM's boot memmap).
+fn ram_checked(config: &impl fmt::Display, size: ByteSize, arch: Arch) -> Result<(), ConfigError> {
+    let page = ByteSize::new(arch.geometry().page_size());
+    if size.bytes() == 0 || !size.is_multiple_of(page) {
+        return Err(ConfigError::RamSize {
+            config: config.to_string(),
+            size,
+            page,
+        });
+    }
+    Ok(())
+}
+
+fn is_ram_kind(kind: Kind) -> bool {
+    matches!(kind, Kind::Anon | Kind::Thp | Kind::Shmem)
+}
+
 impl Expand for GupConfig {
     fn at(p: Point, o: &Options) -> Self {
         GupConfig {
             op: p.op,
             kind: p.kind,
             size: p.size,
-            align: p.align,
+            align: kind_align(&p, o),
             map: p.map,
             profile: p.profile,
             arch: o.arch,
@@ -261,7 +296,11 @@ impl Expand for GupConfig {
     }
     fn check(&self) -> Result<(), ConfigError> {
         mappable(self, self.kind)?;
-        planned(self, &self.spec().plan_config())?;
+        if is_ram_kind(self.kind) {
+            ram_checked(self, self.size, self.arch)?;
+        } else {
+            planned(self, &self.spec().plan_config())?;
+        }
         let need = self
             .host_bytes_needed()
             .map_err(|error| ConfigError::Plan {
@@ -312,7 +351,7 @@ impl Expand for MrConfig {
         MrConfig {
             kind: p.kind,
             size: p.size,
-            align: p.align,
+            align: kind_align(&p, o),
             map: p.map,
             profile: p.profile,
             arch: o.arch,
@@ -330,18 +369,23 @@ impl Expand for MrConfig {
             size: self.size.short(),
             threads: self.threads,
         })?;
-        planned(self, &spec.plan_config())?;
-        let need = crate::simulate::host_bytes_needed(&spec.plan_config()).map_err(|error| {
-            ConfigError::Plan {
-                config: self.to_string(),
-                error,
-            }
-        })?;
-        fits_host(
-            self,
-            need,
-            "give a smaller --size or fewer --threads (each registers --size)",
-        )?;
+        if is_ram_kind(self.kind) {
+            ram_checked(self, spec.size, self.arch)?;
+        } else {
+            planned(self, &spec.plan_config())?;
+            let need =
+                crate::simulate::host_bytes_needed(&spec.plan_config()).map_err(|error| {
+                    ConfigError::Plan {
+                        config: self.to_string(),
+                        error,
+                    }
+                })?;
+            fits_host(
+                self,
+                need,
+                "give a smaller --size or fewer --threads (each registers --size)",
+            )?;
+        }
         if !self.size.is_multiple_of(self.align) {
             return Err(ConfigError::MrSize {
                 config: self.to_string(),

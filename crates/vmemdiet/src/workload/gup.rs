@@ -150,7 +150,13 @@ impl GupConfig {
     pub fn host_bytes_needed(&self) -> Result<ByteSize, crate::plan::PlanError> {
         let spec = self.spec();
         let g = spec.plan_config().geometry();
-        let sim = crate::simulate::host_bytes_needed(&spec.plan_config())?;
+        // Anonymous memory's memmap is the boot memmap of RAM, which the simulation does not
+        // back; only device and HugeTLB memmap is built for real.
+        let sim = if matches!(self.kind, Kind::Anon | Kind::Thp | Kind::Shmem) {
+            ByteSize::new(0)
+        } else {
+            crate::simulate::host_bytes_needed(&spec.plan_config())?
+        };
         let pages = spec.size.bytes() / g.page_size();
         let array = pages.saturating_mul(std::mem::size_of::<PagePtr>() as u64);
         Ok(ByteSize::new(

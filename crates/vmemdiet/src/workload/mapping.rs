@@ -1,6 +1,7 @@
 //! The setup every GUP-side workload shares: boot a machine sized for the run, create the
-//! memory (a devdax device, or a HugeTLB pool), map it shared into a fresh address space and
-//! touch every page, as gup_test does before it starts the clock.
+//! memory (a devdax device, a HugeTLB pool, or anonymous memory: base pages, THP, shmem), map
+//! it into a fresh address space and touch every page, as gup_test does before it starts the
+//! clock.
 
 use crate::addr::{ByteSize, VirtAddr};
 use crate::arch::Arch;
@@ -8,6 +9,7 @@ use crate::drivers::dax::{DaxRegion, DevDaxSpec, MapMode};
 use crate::machine::MachineConfig;
 use crate::mm::gup::GupCtx;
 use crate::mm::hugetlb::{set_nr_hugepages, HugeSize};
+use crate::mm::memory::{ThpAdvice, ThpEnabled};
 use crate::mm::profile::Profile;
 use crate::mm::vm::Mm;
 use crate::mm::vm::VmError;
@@ -38,8 +40,8 @@ impl MappingSpec {
         match self.kind {
             Kind::Devdax => cfg,
             Kind::Hugetlb => cfg.hugetlb(),
-            Kind::DevdaxFsdev => PlanConfig {
-                kind: Kind::DevdaxFsdev,
+            Kind::DevdaxFsdev | Kind::Anon | Kind::Thp | Kind::Shmem => PlanConfig {
+                kind: self.kind,
                 ..cfg
             },
         }
@@ -56,7 +58,7 @@ pub enum MappingError {
     #[error("setting up the mapping: {0}")]
     Vm(#[from] VmError),
     /// The kind can be planned and simulated but not mapped for GUP yet.
-    #[error("{0}: mappings of this kind are not modelled yet (plan and plan --simulate are); use devdax or hugetlb")]
+    #[error("{0}: mappings of this kind are not modelled yet (plan and plan --simulate are); use devdax, hugetlb, anon, thp or shmem")]
     NotModelled(Kind),
 }
 
@@ -75,7 +77,20 @@ pub fn with_mapping<R, E: From<MappingError>>(
         return Err(err(MappingError::NotModelled(spec.kind)));
     }
     let cfg = spec.plan_config();
-    let need = simulate::host_bytes_needed(&cfg).map_err(|e| err(SimError::from(e)))?;
+    let anon = matches!(spec.kind, Kind::Anon | Kind::Thp | Kind::Shmem);
+    let need = if anon {
+        // RAM's memmap is mapped at boot and backed where touched: the struct pages of the
+        // memory, plus a page table page per 512 pages of the mapping.
+        let g = cfg.geometry();
+        let pages = spec.size.bytes() / g.page_size();
+        ByteSize::new(
+            pages
+                .saturating_mul(g.struct_page_size)
+                .saturating_add(pages / 512 * g.page_size()),
+        )
+    } else {
+        simulate::host_bytes_needed(&cfg).map_err(|e| err(SimError::from(e)))?
+    };
     let budget = simulate::host_budget();
     if need > budget {
         return Err(err(SimError::TooBigForHost {
@@ -102,6 +117,19 @@ pub fn with_mapping<R, E: From<MappingError>>(
     let mm = Mm::new(&k).map_err(err::<E>)?;
     let (va, len) = match spec.kind {
         Kind::DevdaxFsdev => return Err(err(MappingError::NotModelled(spec.kind))),
+        Kind::Anon | Kind::Thp | Kind::Shmem => {
+            let advice = if spec.kind == Kind::Thp {
+                ThpAdvice::Huge
+            } else {
+                ThpAdvice::NoHuge
+            };
+            let shared = spec.kind == Kind::Shmem;
+            (
+                mm.mmap_anon(spec.size.bytes(), shared, ThpEnabled::default(), advice)
+                    .map_err(err::<E>)?,
+                spec.size.bytes(),
+            )
+        }
         Kind::Devdax => {
             let r = region.insert(DaxRegion::new(&k).map_err(|e| err(SimError::from(e)))?);
             let dev = r

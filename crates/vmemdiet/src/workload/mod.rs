@@ -3,6 +3,8 @@
 pub mod bootstrap;
 pub mod configs;
 pub mod gup;
+pub mod gup_longterm;
+pub mod gup_test;
 pub mod hugetlb_pool;
 pub mod limit;
 pub mod mapping;
