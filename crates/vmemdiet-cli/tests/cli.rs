@@ -959,3 +959,28 @@ fn gup_longterm_pins_every_kind_and_reports_the_path_per_profile() {
         .unwrap()
         .contains("--kind devdax-fsdev"));
 }
+
+#[test]
+fn the_largest_sizes_are_refused_with_exact_values_never_a_panic() {
+    let max = "18446744073709551615";
+    let near = "18446744073709551614";
+    for args in [
+        &["plan", "--size", near, "--align", "2M", "--map", "mem"][..],
+        &["bench", "gup", "--size", max],
+        &["bench", "gup", "--size", max, "--kind", "anon"],
+        &["bench", "mr", "--size", max],
+        &["bench", "bootstrap", "--size", max],
+        &["bench", "hugetlb-pool", "--size", max],
+    ] {
+        let out = vmemdiet().args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(matches!(out.status.code(), Some(1 | 2)), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        // The nearest larger size does not exist: said so, not a wrapped or saturated number.
+        assert!(
+            !err.contains("18446744073709551615 or") && !err.contains("or 0"),
+            "{err}"
+        );
+    }
+}

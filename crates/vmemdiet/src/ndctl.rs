@@ -267,7 +267,7 @@ pub fn validate_namespace_options(
     let ra = region.align.bytes();
     if !s.is_multiple_of(ra) {
         let down = s / ra * ra;
-        let up = (s / ra + 1).saturating_mul(ra);
+        let up = (s / ra + 1).checked_mul(ra);
         return Err(NdctlError::RegionMisaligned {
             given: size.text.clone(),
             size: size.bytes,
@@ -277,19 +277,24 @@ pub fn validate_namespace_options(
             } else {
                 in_units(down, size.units)
             },
-            up: in_units(up, size.units),
+            up: up.map_or_else(|| "none larger".into(), |up| in_units(up, size.units)),
         });
     }
     let ways = u64::from(region.ways);
     if !s.is_multiple_of(align.bytes().saturating_mul(ways)) {
         // "Make the recommendation in the units of the '--size' option".
         let size_align = size.units.max(align.bytes()).saturating_mul(ways);
-        let suggestion = (s / size_align + 1).saturating_mul(size_align) / size.units;
+        let suggestion = (s / size_align + 1)
+            .checked_mul(size_align)
+            .map(|up| up / size.units * size.units);
         return Err(NdctlError::SizeMisaligned {
             given: size.text.clone(),
             ways: region.ways,
             align,
-            suggestion: in_units(suggestion.saturating_mul(size.units), size.units),
+            suggestion: suggestion.map_or_else(
+                || "none (past 2^64 bytes)".into(),
+                |up| in_units(up, size.units),
+            ),
         });
     }
     if size.bytes < MIN_NAMESPACE {

@@ -845,7 +845,7 @@ fn plan_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
             unit: cfg.align,
             align: cfg.align,
             down: cfg.size.align_down(cfg.align).short(),
-            up: cfg.size.align_up(cfg.align).short(),
+            up: dax::up_or_none(cfg.size, cfg.align),
         }
         .into());
     }

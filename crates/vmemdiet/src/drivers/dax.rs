@@ -92,7 +92,7 @@ pub enum DaxError {
         arch: &'static str,
         release: KernelVersion,
     },
-    #[error("size {size} is not a multiple of {unit} (align {align}); nearest valid sizes: {down} or {up}")]
+    #[error("size {} is not a multiple of {unit} (align {align}); nearest valid sizes: {down} or {up}", size.short())]
     SizeMisaligned {
         size: ByteSize,
         unit: ByteSize,
@@ -156,6 +156,13 @@ pub enum DaxError {
 }
 
 /// Display helper for "no smaller valid size".
+/// The next multiple of `unit` above `s` for messages, or "none larger" past 2^64 bytes.
+#[must_use]
+pub fn up_or_none(s: ByteSize, unit: ByteSize) -> String {
+    s.checked_align_up(unit)
+        .map_or_else(|| "none larger".into(), ByteSize::short)
+}
+
 fn size_or_none(s: ByteSize) -> String {
     if s.bytes() == 0 {
         "none smaller".into()
@@ -209,7 +216,7 @@ pub fn layout(
             unit,
             align: spec.align,
             down: size_or_none(spec.size.align_down(unit)),
-            up: spec.size.align_up(unit).short(),
+            up: up_or_none(spec.size, unit),
         });
     }
     let compound = sw.compound_devmap && spec.driver == DaxDriver::Device;

@@ -99,7 +99,7 @@ pub enum ConfigError {
     },
     #[error("{config}: GUP and MR over {kind} mappings are not modelled yet (plan and plan --simulate are); use --kind devdax, hugetlb, anon, thp or shmem")]
     NotMapped { config: String, kind: Kind },
-    #[error("{config}: --size {} is not a multiple of the {} page size (nearest valid: {} or {})", size.short(), page.short(), size.align_down(*page).short(), size.align_up(*page).max(*page).short())]
+    #[error("{config}: --size {} is not a multiple of the {} page size (nearest valid: {} or {})", size.short(), page.short(), size.align_down(*page).short(), crate::drivers::dax::up_or_none(*size, *page))]
     RamSize {
         config: String,
         size: ByteSize,
@@ -392,7 +392,7 @@ impl Expand for MrConfig {
                 size: self.size.short(),
                 align: self.align.short(),
                 down: self.size.align_down(self.align).short(),
-                up: self.size.align_up(self.align).short(),
+                up: crate::drivers::dax::up_or_none(self.size, self.align),
             });
         }
         Ok(())
