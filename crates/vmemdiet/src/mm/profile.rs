@@ -53,7 +53,7 @@ pub const ALL_NAMES: [ProfileName; 7] = [
 pub struct Profile {
     name: ProfileName,
     switches: Switches,
-    /// The [`ARCH_GATED`] switches the user set, by index in [`switch_list`], even to the named
+    /// The [`ARCH_GATED`] switches the user set, by index in [`ARCH_GATED`], even to the named
     /// profile's value: what-ifs an architecture's Kconfig does not take away
     /// ([`Profile::switches_on`]).
     set: u32,
@@ -400,18 +400,12 @@ impl Profile {
     pub fn switches_on(self, g: &Geometry) -> Switches {
         let mut sw = self.switches;
         let v = self.name.release();
-        let set = |name: &str| {
-            switch_list()
-                .iter()
-                .position(|(n, _, _)| *n == name)
-                .is_some_and(|i| self.is_set(i))
-        };
-        if !g.features.dax_dedup(v) && !set("dax_dedup") {
+        if !g.features.dax_dedup(v) && !self.is_set("dax_dedup") {
             sw.dax_dedup = DaxDedup::None;
             sw.pmd_tail_reuse = false;
             sw.altmap_dedup = false;
         }
-        if !g.features.hvo(v) && !set("hvo") {
+        if !g.features.hvo(v) && !self.is_set("hvo") {
             sw.hvo = Hvo::Off;
         }
         sw
@@ -430,16 +424,13 @@ impl Profile {
     ) -> Result<Profile, SwitchError> {
         let mut switches = self.switches;
         let mut set = self.set;
-        let names = switch_list();
         for o in overrides {
             let (k, v) = o
                 .split_once('=')
                 .ok_or_else(|| SwitchError::NotAssignment(o.to_string()))?;
             switches.set(k, v)?;
-            if ARCH_GATED.contains(&k) {
-                if let Some(i) = names.iter().position(|(n, _, _)| *n == k) {
-                    set |= 1 << i;
-                }
+            if let Some(i) = ARCH_GATED.iter().position(|&n| n == k) {
+                set |= 1 << i;
             }
         }
         // Checked once all are set, so their order does not matter.
@@ -457,17 +448,19 @@ impl Profile {
         let base = self.name.switches();
         switch_list()
             .into_iter()
-            .enumerate()
-            .filter_map(|(i, (name, _, _))| {
+            .filter_map(|(name, _, _)| {
                 let v = self.switches.get(name)?;
-                (base.get(name) != Some(v) || self.is_set(i)).then_some((name, v))
+                (base.get(name) != Some(v) || self.is_set(name)).then_some((name, v))
             })
             .collect()
     }
 
-    /// Whether the user set switch `i` of [`switch_list`].
-    const fn is_set(self, i: usize) -> bool {
-        self.set & (1 << i) != 0
+    /// Whether the user set the [`ARCH_GATED`] switch `name`.
+    fn is_set(self, name: &str) -> bool {
+        ARCH_GATED
+            .iter()
+            .position(|&n| n == name)
+            .is_some_and(|i| self.set & (1 << i) != 0)
     }
 }
 
@@ -714,7 +707,6 @@ mod tests {
         assert_eq!(what_if.switches_on(&arm64).dax_dedup, DaxDedup::Tail);
         assert_eq!(Profile::V5_19.switches_on(&arm64).hvo, Hvo::KeepOne);
         assert_eq!(Profile::V6_12.switches_on(&arm64).hvo, Hvo::Off);
-        assert!(switch_list().len() <= 32, "the `set` mask has 32 bits");
     }
 
     #[test]

@@ -389,6 +389,7 @@ fn populate_shared_tail(
     let pages_per_vpage = g.struct_pages_per_page();
     let first_index = start_pfn.distance_from(cc.range_start) / pages_per_vpage;
     let base = g.pfn_to_page_va(cc.range_start);
+    let pmd_tail_reuse = k.switches().pmd_tail_reuse;
     let mut addr = start;
     while addr < end {
         // A whole PTE table's worth of vmemmap pages with no head among them: the block is
@@ -400,7 +401,7 @@ fn populate_shared_tail(
         if block >= base
             && block_in_compound != 0
             && block_in_compound + table_pages <= vmemmap_per_compound
-            && k.switches().pmd_tail_reuse
+            && pmd_tail_reuse
         {
             // Page tables first, so a failure cannot strand a fresh shared frame.
             let (slot, _) = m.kernel_pt().ensure(addr, Level::PMD)?;
