@@ -12,7 +12,7 @@ use vmemdiet::workload::gup::{self, GupConfig, GupOp, GupResult};
 use vmemdiet::workload::hugetlb_pool::{self, PoolConfig, PoolResult};
 use vmemdiet::workload::mr::{self, MrConfig, MrResult};
 
-use crate::output::{at_va_bits, human, parse_size, ratio, us, Bench, Column, SwitchArgs};
+use crate::output::{human, parse_size, ratio, us, ArchArgs, Bench, Column, SwitchArgs};
 
 /// Benchmarks.
 #[derive(Debug, Subcommand)]
@@ -42,12 +42,8 @@ pub struct PoolArgs {
     /// Kernel profile(s): v5.10 has no HVO, v5.19+ keep one vmemmap page, next shares tails.
     #[arg(long, value_delimiter = ',', default_value = "v5.10,v6.15,next")]
     profile: Vec<Profile>,
-    /// Architecture of the simulated machine (see `plan --help`).
-    #[arg(long, default_value = "x86_64")]
-    arch: Arch,
-    /// arm64 VA size: 39/48/52 (4K), 36/47/48/52 (16K), 42/48/52 (64K) [default: 48].
-    #[arg(long)]
-    va_bits: Option<u32>,
+    #[command(flatten)]
+    machine: ArchArgs,
     #[command(flatten)]
     switches: SwitchArgs,
     /// Timed runs (after one warm-up); medians are reported.
@@ -81,12 +77,8 @@ pub struct MrArgs {
     /// Kernel profile(s).
     #[arg(long, value_delimiter = ',', default_value = "v5.10,rfc,v6.15")]
     profile: Vec<Profile>,
-    /// Architecture of the simulated machine (see `plan --help`).
-    #[arg(long, default_value = "x86_64")]
-    arch: Arch,
-    /// arm64 VA size: 39/48/52 (4K), 36/47/48/52 (16K), 42/48/52 (64K) [default: 48].
-    #[arg(long)]
-    va_bits: Option<u32>,
+    #[command(flatten)]
+    machine: ArchArgs,
     #[command(flatten)]
     switches: SwitchArgs,
     /// Threads, each registering its own region (the 2025 report used 40 threads of 2 MiB MRs).
@@ -132,12 +124,8 @@ pub struct GupArgs {
     /// Kernel profile(s).
     #[arg(long, value_delimiter = ',', default_value = "v5.10,rfc,v6.15")]
     profile: Vec<Profile>,
-    /// Architecture of the simulated machine (see `plan --help`).
-    #[arg(long, default_value = "x86_64")]
-    arch: Arch,
-    /// arm64 VA size: 39/48/52 (4K), 36/47/48/52 (16K), 42/48/52 (64K) [default: 48].
-    #[arg(long)]
-    va_bits: Option<u32>,
+    #[command(flatten)]
+    machine: ArchArgs,
     #[command(flatten)]
     switches: SwitchArgs,
     /// Memmap location(s).
@@ -176,12 +164,8 @@ pub struct BootstrapArgs {
     /// Kernel profile(s).
     #[arg(long, value_delimiter = ',', default_value = "v5.10,v6.15")]
     profile: Vec<Profile>,
-    /// Architecture of the simulated machine (see `plan --help`).
-    #[arg(long, default_value = "x86_64")]
-    arch: Arch,
-    /// arm64 VA size: 39/48/52 (4K), 36/47/48/52 (16K), 42/48/52 (64K) [default: 48].
-    #[arg(long)]
-    va_bits: Option<u32>,
+    #[command(flatten)]
+    machine: ArchArgs,
     #[command(flatten)]
     switches: SwitchArgs,
     /// Memmap location(s): mem, dev.
@@ -271,18 +255,13 @@ fn default_aligns(
 }
 
 fn bootstrap_cmd(a: &BootstrapArgs) -> anyhow::Result<()> {
+    let arch = a.machine.arch()?;
     let configs = expand::<BootstrapConfig>(&Options {
         sizes: a.size.clone(),
-        aligns: default_aligns(
-            &a.align,
-            at_va_bits(a.arch, a.va_bits)?,
-            &a.profile,
-            &a.size,
-            AlignSet::All,
-        ),
+        aligns: default_aligns(&a.align, arch, &a.profile, &a.size, AlignSet::All),
         maps: a.map.clone(),
         profiles: a.switches.apply_all(&a.profile)?,
-        arch: at_va_bits(a.arch, a.va_bits)?,
+        arch,
         runs: a.runs,
         ..Options::default()
     })?;
@@ -316,19 +295,14 @@ const GUP_COLUMNS: &[Column<GupResult>] = &[
 ];
 
 fn gup_cmd(a: &GupArgs) -> anyhow::Result<()> {
+    let arch = a.machine.arch()?;
     let configs = expand::<GupConfig>(&Options {
         kinds: a.kind.clone(),
         sizes: a.size.clone(),
-        aligns: default_aligns(
-            &a.align,
-            at_va_bits(a.arch, a.va_bits)?,
-            &a.profile,
-            &a.size,
-            AlignSet::Huge,
-        ),
+        aligns: default_aligns(&a.align, arch, &a.profile, &a.size, AlignSet::Huge),
         maps: a.map.clone(),
         profiles: a.switches.apply_all(&a.profile)?,
-        arch: at_va_bits(a.arch, a.va_bits)?,
+        arch,
         ops: a.op.clone(),
         runs: a.runs,
         threads: a.threads,
@@ -367,18 +341,13 @@ const MR_COLUMNS: &[Column<MrResult>] = &[
 ];
 
 fn mr_cmd(a: &MrArgs) -> anyhow::Result<()> {
+    let arch = a.machine.arch()?;
     let configs = expand::<MrConfig>(&Options {
         kinds: a.kind.clone(),
         sizes: vec![a.size],
-        aligns: default_aligns(
-            &a.align,
-            at_va_bits(a.arch, a.va_bits)?,
-            &a.profile,
-            &[a.size],
-            AlignSet::Huge,
-        ),
+        aligns: default_aligns(&a.align, arch, &a.profile, &[a.size], AlignSet::Huge),
         profiles: a.switches.apply_all(&a.profile)?,
-        arch: at_va_bits(a.arch, a.va_bits)?,
+        arch,
         threads: a.threads,
         seconds: a.seconds,
         ..Options::default()
@@ -420,17 +389,12 @@ const POOL_COLUMNS: &[Column<PoolResult>] = &[
 ];
 
 fn pool_cmd(a: &PoolArgs) -> anyhow::Result<()> {
+    let arch = a.machine.arch()?;
     let configs = expand::<PoolConfig>(&Options {
         sizes: a.size.clone(),
-        aligns: default_aligns(
-            &a.align,
-            at_va_bits(a.arch, a.va_bits)?,
-            &a.profile,
-            &a.size,
-            AlignSet::Pmd,
-        ),
+        aligns: default_aligns(&a.align, arch, &a.profile, &a.size, AlignSet::Pmd),
         profiles: a.switches.apply_all(&a.profile)?,
-        arch: at_va_bits(a.arch, a.va_bits)?,
+        arch,
         runs: a.runs,
         ..Options::default()
     })?;

@@ -302,3 +302,21 @@ pub fn at_va_bits(
         Some(bits) => arch.with_va_bits(bits).map_err(anyhow::Error::msg),
     }
 }
+
+/// `--arch` and `--va-bits` of a command that runs one architecture.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ArchArgs {
+    /// Architecture of the simulated machine (`vmemdiet arches` lists them).
+    #[arg(long, default_value = "x86_64")]
+    arch: vmemdiet::arch::Arch,
+    /// arm64 VA size: 39/48/52 (4K), 36/47/48/52 (16K), 42/48/52 (64K) [default: 48].
+    #[arg(long)]
+    va_bits: Option<u32>,
+}
+
+impl ArchArgs {
+    /// The architecture at the VA size given.
+    pub fn arch(&self) -> anyhow::Result<vmemdiet::arch::Arch> {
+        at_va_bits(self.arch, self.va_bits)
+    }
+}
