@@ -627,7 +627,11 @@ pub fn vmemmap_free(k: &Kernel, start: VirtAddr, end: VirtAddr, altmap: Option<&
         addr = next;
     }
     m.flush_tlb_kernel();
-    m.kernel_pt().prune(start, end);
+    // Freed page tables are flushed again (x86 `remove_pagetable` ends in `flush_tlb_all`):
+    // a walk between the two flushes may have cached one of them.
+    if m.kernel_pt().prune(start, end) > 0 {
+        m.flush_tlb_kernel();
+    }
 }
 
 /// The number of PTEs in the kernel page tables that map `frame` within `[start, end)` of the
