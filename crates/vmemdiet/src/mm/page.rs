@@ -215,32 +215,43 @@ impl<'m> Memmap<'m> {
         Ok(p)
     }
 
+    /// The struct page at `p` through `window`: translated only when `p` lies in another
+    /// vmemmap page than the last one read through it. For scans over struct pages that are
+    /// pinned (GUP's arrays, scatterlists), whose vmemmap mapping cannot change under the scan;
+    /// the hardware equivalent is the TLB entry and the cache lines staying hot.
+    #[inline]
+    pub fn windowed(
+        &mut self,
+        window: &mut VmemmapWindow<'m>,
+        p: PagePtr,
+    ) -> Result<&'m Page, Fault> {
+        let g = self.machine.geometry();
+        let va = p.0.as_u64();
+        if va >> g.page_shift != window.vpn || window.frame.is_empty() {
+            window.frame = self.machine.kernel_frame(&mut self.tlb, p.0, false)?.0;
+            window.vpn = va >> g.page_shift;
+        }
+        #[allow(clippy::cast_possible_truncation)]
+        let word = ((va & (g.page_size() - 1)) / 8) as usize;
+        Ok(page_in(window.frame, word))
+    }
+
     /// `gup_folio_next`'s scan: how many leading entries of `pages` belong to the folio headed
     /// by `head`. Every entry's word 1 is read and decoded, as the kernel does; what is saved
     /// is translation: the vmemmap page under a run of entries is translated once, not per
     /// entry (the struct pages scanned are pinned, so their mapping cannot change under the
     /// scan).
     pub fn folio_run_len(&mut self, pages: &[PagePtr], head: PagePtr) -> Result<usize, Fault> {
-        let g = self.machine.geometry();
-        let offset_mask = g.page_size() - 1;
         // The word a tail of this folio holds in the classic encoding: compared first, so the
         // common case is a load and a compare, as in the kernel.
         let classic = head.0.as_u64() | 1;
         // The word this folio's tails hold in the mask encoding, once one has been decoded:
         // then a tail is a compare and an AND.
         let mut mask_word = 1;
-        let mut vpn = u64::MAX;
-        let mut frame: &'m Frame = &[];
+        let mut window = VmemmapWindow::default();
         for (n, &p) in pages.iter().enumerate() {
             let va = p.0.as_u64();
-            if va >> g.page_shift != vpn {
-                frame = self.machine.kernel_frame(&mut self.tlb, p.0, false)?.0;
-                vpn = va >> g.page_shift;
-            }
-            #[allow(clippy::cast_possible_truncation)]
-            let word = ((va & offset_mask) / 8) as usize;
-            // Word 1 of the struct page: `compound_head`/`compound_info`.
-            let info = frame[word + 1].load(Ordering::Acquire);
+            let info = self.windowed(&mut window, p)?.compound_info();
             let in_folio = info == classic
                 || (info == mask_word && va & info & !1 == head.0.as_u64())
                 || if info & 1 == 1 {
@@ -258,6 +269,13 @@ impl<'m> Memmap<'m> {
         }
         Ok(pages.len())
     }
+}
+
+/// One vmemmap page's translation, kept by a scan over struct pages ([`Memmap::windowed`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct VmemmapWindow<'m> {
+    vpn: u64,
+    frame: &'m Frame,
 }
 
 /// Decodes word 1 of the struct page at `p` into its head. Both encodings are decodable without
