@@ -63,12 +63,14 @@ fn holds(header: &str, cell: &str) -> bool {
         "kind" => ["devdax", "hugetlb", "devdax-fsdev"].contains(&cell),
         "profile" => cell.parse::<Profile>().is_ok(),
         "op" => cell.parse::<GupOp>().is_ok(),
-        "create" | "destroy" | "limit" | "get" | "put" | "round" | "pin" | "sg" | "release"
-        | "grow" | "shrink" => with_unit(cell, &["us", "ms"]).is_some_and(is_decimal),
+        "create" | "destroy" | "limit" | "lim sp" | "lim pte" | "get" | "put" | "round" | "pin"
+        | "sg" | "release" | "grow" | "shrink" => {
+            with_unit(cell, &["us", "ms"]).is_some_and(is_decimal)
+        }
         "c/limit" | "get/lim" | "put/lim" => {
             cell == "inf" || cell.strip_suffix('x').is_some_and(is_decimal)
         }
-        "init" | "atomics" | "walks" | "slow" | "threads" | "pages" | "sg ents"
+        "init" | "ptes" | "atomics" | "walks" | "slow" | "threads" | "pages" | "sg ents"
         | "struct pages" | "initialized" => is_uint(cell),
         "nr_memmap_pages" => cell == "-" || is_uint(cell),
         // Counts for people: exact below a million, else 268.4M / 4.29G.
