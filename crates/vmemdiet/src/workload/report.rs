@@ -696,7 +696,7 @@ mod tests {
                     create_us: t(profile),
                     destroy_us: 1.0,
                     limit_us: 1.0,
-                    create_over_limit: 1.0,
+                    create_over_limit: 2.5,
                     struct_pages_initialized: 1,
                     memmap_bytes: 1,
                 });
@@ -713,8 +713,8 @@ mod tests {
                         nr_per_call: 512,
                         get_us: t(profile),
                         put_us: t(profile),
-                        limit_get_us: 1.0,
-                        limit_put_us: 1.0,
+                        limit_get_us: 4.0,
+                        limit_put_us: 4.0,
                         pages: 1,
                         atomics: 1,
                         get_atomics: 1,
@@ -842,7 +842,8 @@ mod tests {
 
     #[test]
     fn every_comparison_has_the_exact_figures_ratios_and_limit_ratios() {
-        // fake() times before at 10 000 us and after at 1 000 us, every limit at 1 us.
+        // fake() times before at 10 000 us and after at 1 000 us, GUP limits at 4 us, and
+        // creation at 2.5 times its limit.
         let r = fake();
         let by = |what: &str| {
             r.comparisons
@@ -869,7 +870,7 @@ mod tests {
             let c = by(what);
             assert_eq!((c.ours_before, c.ours_after), (10.0, 1.0), "{what}");
             assert_eq!(c.ours_ratio, 10.0, "{what}");
-            assert_eq!(c.after_over_limit, Some(1000.0), "{what}");
+            assert_eq!(c.after_over_limit, Some(250.0), "{what}");
             assert_eq!(c.unit, "ms");
         }
         for what in ["namespace create, 1 GiB 2M", "namespace create, 1 GiB 1G"] {
@@ -884,7 +885,7 @@ mod tests {
                     (c.ours_before, c.ours_after, c.ours_ratio),
                     (10.0, 1.0, 10.0)
                 );
-                assert_eq!(c.after_over_limit, Some(1.0));
+                assert_eq!(c.after_over_limit, Some(2.5));
             }
         }
         for what in [
