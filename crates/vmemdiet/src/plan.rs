@@ -1254,6 +1254,6 @@ mod tests {
         // new_blocks on block ranges directly: taken ranges before, inside and after.
         assert_eq!(new_blocks(3..9, &[0..2, 4..6, 8..12]), 3);
         assert_eq!(new_blocks(3..9, &[]), 6);
-        assert_eq!(new_blocks(3..9, &[9..12]), 6);
+        assert_eq!(new_blocks(3..9, &[9..12, 20..30]), 6);
     }
 }
