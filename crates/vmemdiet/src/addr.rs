@@ -657,4 +657,322 @@ mod tests {
         assert_eq!(ByteSize::tib(12).short(), "12T");
         assert_eq!(ByteSize::new(1000).short(), "1000");
     }
+
+    #[test]
+    fn pfn_predicates_and_rounding_are_exact() {
+        // is_aligned: a multiple of n, not "any pfn".
+        assert!(Pfn::new(0).is_aligned(8));
+        assert!(Pfn::new(24).is_aligned(8));
+        assert!(!Pfn::new(12).is_aligned(8));
+        assert!(!Pfn::new(1).is_aligned(2));
+        // align_down/align_up on and off a boundary (n = 1 is the identity).
+        assert_eq!(Pfn::new(513).align_down(512), Pfn::new(512));
+        assert_eq!(Pfn::new(511).align_down(512), Pfn::new(0));
+        assert_eq!(Pfn::new(512).align_down(512), Pfn::new(512));
+        assert_eq!(Pfn::new(1).align_up(512), Pfn::new(512));
+        assert_eq!(Pfn::new(0).align_up(512), Pfn::new(0));
+        assert_eq!(Pfn::new(7).align_up(1), Pfn::new(7));
+        // add/checked_add/distance_from at the top of the range.
+        assert_eq!(
+            Pfn::new(u64::MAX - 1).checked_add(1),
+            Some(Pfn::new(u64::MAX))
+        );
+        assert_eq!(Pfn::new(u64::MAX - 1).add(1), Pfn::new(u64::MAX));
+        assert_eq!(Pfn::new(5).distance_from(Pfn::new(5)), 0);
+        assert_eq!(Pfn::new(5).as_u64(), 5);
+    }
+
+    #[test]
+    #[should_panic(expected = "pfn overflow")]
+    fn pfn_add_past_the_top_panics() {
+        let _ = Pfn::new(u64::MAX).add(1);
+    }
+
+    #[test]
+    #[should_panic(expected = "pfn overflow")]
+    fn pfn_align_up_past_the_top_panics() {
+        let _ = Pfn::new(u64::MAX - 3).align_up(8);
+    }
+
+    #[test]
+    #[should_panic(expected = "pfn distance from a later pfn")]
+    fn pfn_distance_from_a_later_pfn_panics() {
+        let _ = Pfn::new(3).distance_from(Pfn::new(4));
+    }
+
+    #[test]
+    fn phys_addr_arithmetic_is_exact() {
+        // + and - between addresses and sizes, and the checked forms at the edges.
+        assert_eq!(
+            PhysAddr::new(0x1000) + ByteSize::new(0x2000),
+            PhysAddr::new(0x3000)
+        );
+        assert_eq!(
+            PhysAddr::new(u64::MAX - 1).checked_add(ByteSize::new(1)),
+            Some(PhysAddr::new(u64::MAX))
+        );
+        assert_eq!(
+            PhysAddr::new(7).checked_sub(PhysAddr::new(7)),
+            Some(ByteSize::new(0))
+        );
+        assert_eq!(
+            PhysAddr::new(9).checked_sub(PhysAddr::new(2)),
+            Some(ByteSize::new(7))
+        );
+        // Rounding on a boundary stays put; 1 byte below rounds to the boundary.
+        let two_m = ByteSize::mib(2);
+        assert_eq!(
+            PhysAddr::new(0x20_0000).align_up(two_m),
+            PhysAddr::new(0x20_0000)
+        );
+        assert_eq!(
+            PhysAddr::new(0x1f_ffff).align_up(two_m),
+            PhysAddr::new(0x20_0000)
+        );
+        assert_eq!(PhysAddr::new(0x1f_ffff).align_down(two_m), PhysAddr::new(0));
+        assert_eq!(
+            PhysAddr::new(0x1f_ffff).checked_align_up(two_m),
+            Some(PhysAddr::new(0x20_0000))
+        );
+        assert!(PhysAddr::new(0).is_aligned(two_m));
+        assert_eq!(PhysAddr::new(0xabc).as_u64(), 0xabc);
+    }
+
+    #[test]
+    #[should_panic(expected = "physical address underflow")]
+    fn phys_addr_minus_a_later_address_panics() {
+        let _ = PhysAddr::new(1) - PhysAddr::new(2);
+    }
+
+    #[test]
+    #[should_panic(expected = "physical address overflow")]
+    fn phys_addr_align_up_past_the_top_panics() {
+        let _ = PhysAddr::new(u64::MAX).align_up(ByteSize::kib(4));
+    }
+
+    #[test]
+    fn virt_addr_arithmetic_is_exact() {
+        let v = VirtAddr::new(0xffff_ea00_0000_0000);
+        assert_eq!(v.offset(0x40), VirtAddr::new(0xffff_ea00_0000_0040));
+        assert_eq!(v.checked_offset(0), Some(v));
+        assert_eq!(
+            VirtAddr::new(u64::MAX - 1).checked_offset(1),
+            Some(VirtAddr::new(u64::MAX))
+        );
+        assert_eq!(v.offset(0x40).distance_from(v), 0x40);
+        assert_eq!(v.distance_from(v), 0);
+        assert_eq!(v.as_u64(), 0xffff_ea00_0000_0000);
+        // is_aligned is exact both ways, at 1 and at a larger power of two.
+        assert!(VirtAddr::new(0x3000).is_aligned(0x1000));
+        assert!(!VirtAddr::new(0x3001).is_aligned(0x1000));
+        assert!(!VirtAddr::new(0x800).is_aligned(0x1000));
+        assert!(VirtAddr::new(0x3001).is_aligned(1));
+        assert_eq!(
+            VirtAddr::new(0x1fff).align_down(0x1000),
+            VirtAddr::new(0x1000)
+        );
+        assert_eq!(
+            VirtAddr::new(0x2000).align_up(0x1000),
+            VirtAddr::new(0x2000)
+        );
+        assert_eq!(
+            VirtAddr::new(0x2001).align_up(0x1000),
+            VirtAddr::new(0x3000)
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "virtual address overflow")]
+    fn virt_addr_offset_past_the_top_panics() {
+        let _ = VirtAddr::new(u64::MAX).offset(1);
+    }
+
+    #[test]
+    #[should_panic(expected = "virtual address overflow")]
+    fn virt_addr_align_up_past_the_top_panics() {
+        let _ = VirtAddr::new(u64::MAX - 1).align_up(0x1000);
+    }
+
+    #[test]
+    #[should_panic(expected = "virtual address distance from a later address")]
+    fn virt_addr_distance_from_a_later_address_panics() {
+        let _ = VirtAddr::new(1).distance_from(VirtAddr::new(2));
+    }
+
+    #[test]
+    fn addr_end_from_an_aligned_start_and_an_end_before_or_on_the_boundary() {
+        let pmd = 2 << 20;
+        // An aligned start's next boundary is one whole span on, not the start itself.
+        assert_eq!(
+            VirtAddr::new(0).addr_end(pmd, VirtAddr::new(0x100_0000)),
+            VirtAddr::new(0x20_0000)
+        );
+        // An end exactly on the boundary, one byte before it, and one byte after it.
+        let a = VirtAddr::new(0x20_1000);
+        assert_eq!(
+            a.addr_end(pmd, VirtAddr::new(0x40_0000)),
+            VirtAddr::new(0x40_0000)
+        );
+        assert_eq!(
+            a.addr_end(pmd, VirtAddr::new(0x3f_ffff)),
+            VirtAddr::new(0x3f_ffff)
+        );
+        assert_eq!(
+            a.addr_end(pmd, VirtAddr::new(0x40_0001)),
+            VirtAddr::new(0x40_0000)
+        );
+        // An end of 0 is the top of the address space: the boundary comes first.
+        assert_eq!(a.addr_end(pmd, VirtAddr::new(0)), VirtAddr::new(0x40_0000));
+    }
+
+    #[test]
+    fn order_counts_its_pages_and_refuses_past_max() {
+        assert_eq!(Order::new(0).nr_pages(), 1);
+        assert_eq!(Order::new(1).nr_pages(), 2);
+        assert_eq!(Order::new(Order::MAX).nr_pages(), 1 << 40);
+        assert_eq!(Order::default().get(), 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "compound order out of range")]
+    fn order_past_max_panics() {
+        let _ = Order::new(Order::MAX + 1);
+    }
+
+    #[test]
+    fn byte_size_constructors_shift_by_their_unit() {
+        // Each constructor is n << 10/20/30/40, and the constants are those powers.
+        assert_eq!(ByteSize::kib(5).bytes(), 5 * 1024);
+        assert_eq!(ByteSize::mib(5).bytes(), 5 * 1024 * 1024);
+        assert_eq!(ByteSize::gib(5).bytes(), 5 * 1024 * 1024 * 1024);
+        assert_eq!(ByteSize::tib(5).bytes(), 5 * 1024 * 1024 * 1024 * 1024);
+        assert_eq!(
+            [ByteSize::KIB, ByteSize::MIB, ByteSize::GIB, ByteSize::TIB],
+            [1 << 10, 1 << 20, 1 << 30, 1 << 40]
+        );
+    }
+
+    #[test]
+    fn byte_size_arithmetic_and_multiples_are_exact() {
+        assert_eq!(
+            ByteSize::new(u64::MAX - 1).checked_add(ByteSize::new(1)),
+            Some(ByteSize::new(u64::MAX))
+        );
+        assert_eq!(
+            ByteSize::new(7).checked_sub(ByteSize::new(7)),
+            Some(ByteSize::new(0))
+        );
+        assert_eq!(
+            ByteSize::new(u64::MAX).checked_mul(1),
+            Some(ByteSize::new(u64::MAX))
+        );
+        assert_eq!(
+            ByteSize::new(0).checked_mul(u64::MAX),
+            Some(ByteSize::new(0))
+        );
+        // is_multiple_of: exact, and never of a zero unit.
+        assert!(ByteSize::gib(1).is_multiple_of(ByteSize::mib(2)));
+        assert!(!ByteSize::mib(3).is_multiple_of(ByteSize::mib(2)));
+        assert!(!ByteSize::mib(1).is_multiple_of(ByteSize::mib(2)));
+        assert!(!ByteSize::mib(2).is_multiple_of(ByteSize::new(0)));
+        assert!(ByteSize::new(0).is_multiple_of(ByteSize::mib(2)));
+        // Rounding on and off a boundary.
+        let four_k = ByteSize::kib(4);
+        assert_eq!(ByteSize::kib(8).align_up(four_k), ByteSize::kib(8));
+        assert_eq!(ByteSize::kib(8).align_down(four_k), ByteSize::kib(8));
+        assert_eq!(ByteSize::new(4095).align_down(four_k), ByteSize::new(0));
+        assert_eq!(
+            ByteSize::new(4097).checked_align_up(four_k),
+            Some(ByteSize::kib(8))
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "size overflow")]
+    fn byte_size_plus_past_2_64_panics() {
+        let _ = ByteSize::new(u64::MAX) + ByteSize::new(1);
+    }
+
+    #[test]
+    #[should_panic(expected = "size underflow")]
+    fn byte_size_minus_below_zero_panics() {
+        let _ = ByteSize::new(1) - ByteSize::new(2);
+    }
+
+    #[test]
+    #[should_panic(expected = "size overflow")]
+    fn byte_size_align_up_past_2_64_panics() {
+        let _ = ByteSize::new(u64::MAX).align_up(ByteSize::kib(4));
+    }
+
+    #[test]
+    fn byte_size_prints_exact_strings_at_unit_boundaries() {
+        // One byte below a unit stays in the smaller one; exactly one unit is "1 <unit>".
+        assert_eq!(ByteSize::new(0).to_string(), "0 B");
+        assert_eq!(ByteSize::new(1023).to_string(), "1023 B");
+        assert_eq!(ByteSize::kib(1).to_string(), "1 KiB");
+        assert_eq!(ByteSize::new(1536).to_string(), "1.50 KiB");
+        assert_eq!(ByteSize::mib(1).to_string(), "1 MiB");
+        assert_eq!(ByteSize::new(ByteSize::MIB - 1).to_string(), "1024.00 KiB");
+        assert_eq!(ByteSize::gib(1).to_string(), "1 GiB");
+        assert_eq!(ByteSize::tib(1).to_string(), "1 TiB");
+        assert_eq!(ByteSize::tib(2048).to_string(), "2048 TiB");
+        assert_eq!(
+            ByteSize::new(3 * ByteSize::GIB + ByteSize::GIB / 4).to_string(),
+            "3.25 GiB"
+        );
+        // short(): the exact ndctl suffix, else plain bytes.
+        assert_eq!(ByteSize::kib(1).short(), "1K");
+        assert_eq!(ByteSize::mib(1).short(), "1M");
+        assert_eq!(ByteSize::new(1536).short(), "1536");
+        assert_eq!(ByteSize::mib(1536).short(), "1536M");
+        assert_eq!(ByteSize::new(0).short(), "0");
+        assert_eq!(ByteSize::new(1023).short(), "1023");
+    }
+
+    #[test]
+    fn addresses_print_exact_hex() {
+        assert_eq!(Pfn::new(0).to_string(), "pfn 0x0");
+        assert_eq!(Pfn::new(u64::MAX).to_string(), "pfn 0xffffffffffffffff");
+        assert_eq!(PhysAddr::new(0).to_string(), "0x0");
+        assert_eq!(VirtAddr::new(0x1000).to_string(), "0x1000");
+    }
+
+    #[test]
+    fn parses_every_suffix_spelling_and_surrounding_space() {
+        let p = |s: &str| s.parse::<ByteSize>().unwrap().bytes();
+        assert_eq!(p(" 2M "), 2 << 20);
+        assert_eq!(p("2 MiB"), 2 << 20);
+        assert_eq!(p("3kb"), 3 << 10);
+        assert_eq!(p("3b"), 3);
+        assert_eq!(p("5MB"), 5 << 20);
+        assert_eq!(p("6gb"), 6 << 30);
+        assert_eq!(p("7tb"), 7 << 40);
+        assert_eq!(p("1P"), 1 << 50);
+        assert_eq!(p("1pib"), 1 << 50);
+        assert_eq!(p("0"), 0);
+        // The largest P that fits, and one past it.
+        assert_eq!(p("16383P"), 16383 << 50);
+        assert!(matches!(
+            "16384P".parse::<ByteSize>(),
+            Err(SizeParseError::Overflow(_))
+        ));
+        assert!(matches!(
+            "18446744073709551616".parse::<ByteSize>(),
+            Err(SizeParseError::Overflow(_))
+        ));
+        assert_eq!("   ".parse::<ByteSize>(), Err(SizeParseError::Empty));
+    }
+
+    #[test]
+    fn serialises_as_plain_numbers() {
+        // Reports carry pfns, addresses and sizes as JSON numbers, not objects.
+        assert_eq!(serde_json::to_string(&Pfn::new(42)).unwrap(), "42");
+        assert_eq!(serde_json::to_string(&PhysAddr::new(4096)).unwrap(), "4096");
+        assert_eq!(serde_json::to_string(&ByteSize::kib(2)).unwrap(), "2048");
+        assert_eq!(
+            serde_json::from_str::<ByteSize>("2048").unwrap(),
+            ByteSize::kib(2)
+        );
+    }
 }

@@ -1234,4 +1234,26 @@ mod tests {
         cfg.arch = Arch::X86_64La57;
         assert_eq!(plan(&cfg).unwrap().memmap_bytes, 64 * 1024 * 2 * 4096);
     }
+
+    #[test]
+    fn new_blocks_away_from_zero_with_taken_ranges_at_both_ends_and_adjacent_ranges() {
+        // [25, 75) touches blocks 2..8 (6); taken [0, 31) covers 0..4 and [68, 200) 6..20:
+        // blocks 4 and 5 are new.
+        assert_eq!(new_blocks_of(&[(25, 75)], 10, &[(0, 31), (68, 200)]), 2);
+        // The same range with nothing taken: 6 blocks, counted from 2, not from 0.
+        assert_eq!(new_blocks_of(&[(25, 75)], 10, &[]), 6);
+        // Adjacent ranges share no block at a boundary, one block inside it.
+        assert_eq!(new_blocks_of(&[(0, 10), (10, 20)], 10, &[]), 2);
+        assert_eq!(new_blocks_of(&[(0, 15), (15, 20)], 10, &[]), 2);
+        // A taken range ending at a block boundary does not take the next block; one byte on
+        // does.
+        assert_eq!(new_blocks_of(&[(10, 20)], 10, &[(0, 10)]), 1);
+        assert_eq!(new_blocks_of(&[(10, 20)], 10, &[(0, 11)]), 0);
+        // A taken range strictly inside the range, away from both ends.
+        assert_eq!(new_blocks_of(&[(100, 200)], 10, &[(130, 150)]), 8);
+        // new_blocks on block ranges directly: taken ranges before, inside and after.
+        assert_eq!(new_blocks(3..9, &[0..2, 4..6, 8..12]), 3);
+        assert_eq!(new_blocks(3..9, &[]), 6);
+        assert_eq!(new_blocks(3..9, &[9..12, 20..30]), 6);
+    }
 }

@@ -444,3 +444,89 @@ fn struct_page_pointers_really_walk_the_vmemmap() {
         "TLB flushed at teardown"
     );
 }
+
+#[test]
+fn memmap_frames_of_counts_the_distinct_frames_of_exactly_the_pfns_asked() {
+    use vmemdiet::mm::sparse_vmemmap::memmap_frames_of;
+    // Two 2M compound pages; frames for (no pfn, one pfn, the first compound page, both, the
+    // first one's tail pfns 64.. that live in vmemmap pages 1..7).
+    for (profile, counts) in [
+        // PMD-mapped memmap: every vmemmap page is its own 4 KiB of the leaf.
+        (Profile::V5_10, [0, 1, 8, 16, 7]),
+        // Head + reuse frame per compound page.
+        (Profile::V6_15, [0, 1, 2, 4, 1]),
+        // Head per compound page + the order's one shared tail frame.
+        (Profile::NEXT, [0, 1, 2, 3, 1]),
+    ] {
+        let k = boot(profile, RAM, ByteSize::gib(1));
+        let mut r = DaxRegion::new(&k).unwrap();
+        let dev = r
+            .create(
+                &k,
+                devdax_spec(ByteSize::mib(4), ByteSize::mib(2), MapMode::Mem),
+            )
+            .unwrap();
+        let head = k.machine.geometry().phys_to_pfn(dev.layout.start);
+        let got = [
+            memmap_frames_of(&k, head, 0),
+            memmap_frames_of(&k, head, 1),
+            memmap_frames_of(&k, head, 512),
+            memmap_frames_of(&k, head, 1024),
+            memmap_frames_of(&k, head.add(64), 448),
+        ];
+        assert_eq!(got, counts, "{profile}");
+    }
+}
+
+#[test]
+fn next_maps_every_tail_vmemmap_page_to_the_one_shared_frame_across_sections() {
+    // 256 MiB of 2M pages spans two 128 MiB sections: 128 compound pages, 128 private heads
+    // and one shared tail frame, whichever section's call mapped them.
+    let k = boot(Profile::NEXT, RAM, ByteSize::gib(1));
+    let mut r = DaxRegion::new(&k).unwrap();
+    let dev = r
+        .create(
+            &k,
+            devdax_spec(ByteSize::mib(256), ByteSize::mib(2), MapMode::Mem),
+        )
+        .unwrap();
+    let first = k.machine.geometry().phys_to_pfn(dev.layout.start);
+    let shared = vmemmap_frame(&k, first, 1);
+    let mut heads = std::collections::HashSet::new();
+    for c in [0, 1, 62, 63, 64, 65, 127] {
+        let head = first.add(c * 512);
+        let h = vmemmap_frame(&k, head, 0);
+        assert_ne!(h, shared, "compound page {c}: private head frame");
+        assert!(heads.insert(h), "compound page {c}: its own head frame");
+        for j in 1..8 {
+            assert_eq!(
+                vmemmap_frame(&k, head, j),
+                shared,
+                "compound page {c}, vmemmap page {j}"
+            );
+        }
+    }
+    assert_eq!(
+        vmemdiet::mm::sparse_vmemmap::memmap_frames_of(&k, first, 128 * 512),
+        129
+    );
+    // 1G pages: page 0 private, pages 1..4095 (PTEs, then shared all-tail tables) the tail.
+    let k = boot(Profile::NEXT, RAM, ByteSize::gib(1));
+    let mut r = DaxRegion::new(&k).unwrap();
+    let dev = r
+        .create(
+            &k,
+            devdax_spec(ByteSize::gib(1), ByteSize::gib(1), MapMode::Mem),
+        )
+        .unwrap();
+    let head = k.machine.geometry().phys_to_pfn(dev.layout.start);
+    let shared = vmemmap_frame(&k, head, 1);
+    assert_ne!(vmemmap_frame(&k, head, 0), shared);
+    for j in [2, 511, 512, 513, 1024, 3584, 4095] {
+        assert_eq!(vmemmap_frame(&k, head, j), shared, "vmemmap page {j}");
+    }
+    assert_eq!(
+        vmemdiet::mm::sparse_vmemmap::memmap_frames_of(&k, head, 1 << 18),
+        2
+    );
+}

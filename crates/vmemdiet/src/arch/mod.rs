@@ -1152,4 +1152,20 @@ mod tests {
             ByteSize::mib(16)
         );
     }
+
+    #[test]
+    fn pfn_phys_and_struct_page_conversions_shift_by_the_page_size() {
+        let g = X86_64;
+        // PHYS_PFN drops the offset in the page; PFN_PHYS is the page's first byte.
+        assert_eq!(g.phys_to_pfn(PhysAddr::new(0x20_1fff)), Pfn::new(0x201));
+        assert_eq!(g.pfn_to_phys(Pfn::new(0x201)), PhysAddr::new(0x20_1000));
+        assert_eq!(g.bytes_to_pages(ByteSize::mib(2)), 512);
+        assert_eq!(g.pages_to_bytes(512), ByteSize::mib(2));
+        // pfn_to_page: 64 bytes per pfn from the vmemmap base, and back.
+        let va = g.pfn_to_page_va(Pfn::new(3));
+        assert_eq!(va.distance_from(g.vmemmap_base), 192);
+        assert_eq!(g.page_va_to_pfn(va), Pfn::new(3));
+        assert_eq!(g.page_va_to_pfn(va.offset(63)), Pfn::new(3));
+        assert_eq!(g.page_va_to_pfn(va.offset(64)), Pfn::new(4));
+    }
 }

@@ -769,4 +769,25 @@ mod tests {
         fs.inject_alloc_failure(None);
         assert!(fs.alloc(0, FrameKind::Memmap).is_ok());
     }
+
+    #[test]
+    fn host_bytes_counts_32_mib_per_chunk_touched_and_keeps_them() {
+        let fs = store();
+        // One backed frame maps its whole 32 MiB chunk (8192 frames of 4 KiB).
+        let a = fs.alloc(0, FrameKind::Memmap).unwrap();
+        assert_eq!(fs.host_bytes(), 32 << 20);
+        // A second frame of the same chunk costs nothing more.
+        let b = fs.alloc(0, FrameKind::PageTable).unwrap();
+        assert_eq!(a.as_u64() >> 13, b.as_u64() >> 13);
+        assert_eq!(fs.host_bytes(), 32 << 20);
+        // A whole chunk's worth elsewhere maps one more.
+        let c = fs.alloc(13, FrameKind::Memmap).unwrap();
+        assert_ne!(c.as_u64() >> 13, a.as_u64() >> 13);
+        assert_eq!(fs.host_bytes(), 64 << 20);
+        // Freed frames keep their chunks for reuse.
+        fs.free(c, 13, FrameKind::Memmap).unwrap();
+        fs.free(b, 0, FrameKind::PageTable).unwrap();
+        fs.free(a, 0, FrameKind::Memmap).unwrap();
+        assert_eq!(fs.host_bytes(), 64 << 20);
+    }
 }

@@ -165,3 +165,28 @@ pub fn run(cfg: &BootstrapConfig, tick: &mut dyn FnMut()) -> Result<BootstrapRes
         memmap_bytes: cost.memmap_bytes,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The median of runs of `v` microseconds, in microseconds.
+    fn of(v: &[u64]) -> f64 {
+        median_us(v.iter().map(|&n| Duration::from_micros(n)).collect())
+    }
+
+    fn assert_near(got: f64, want: f64) {
+        assert!((got - want).abs() < 1e-6, "{got} != {want}");
+    }
+
+    #[test]
+    fn median_of_runs_in_us_for_odd_even_unsorted_and_no_runs() {
+        // Odd count: the middle run after sorting, not the middle of the input order.
+        assert_near(of(&[5, 1, 3]), 3.0);
+        assert_near(of(&[7]), 7.0);
+        // Even count: the mean of the two middle runs.
+        assert_near(of(&[4, 1, 3, 2]), 2.5);
+        assert_near(of(&[1000, 1]), 500.5);
+        assert_near(of(&[]), 0.0);
+    }
+}

@@ -448,3 +448,56 @@ pub fn bench(cfg: &GupConfig, tick: &mut (dyn FnMut() + Send)) -> Result<GupResu
         slow_pages: s.get_stats.slow_pages,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The median of runs of `v` microseconds, in microseconds.
+    fn of(v: &[u64]) -> f64 {
+        median(v.iter().map(|&n| Duration::from_micros(n)).collect())
+    }
+
+    fn assert_near(got: f64, want: f64) {
+        assert!((got - want).abs() < 1e-6, "{got} != {want}");
+    }
+
+    #[test]
+    fn median_of_runs_in_us_for_odd_even_unsorted_and_no_runs() {
+        // Odd count: the middle run after sorting, not the middle of the input order.
+        assert_near(of(&[5, 1, 3]), 3.0);
+        assert_near(of(&[7]), 7.0);
+        // Even count: the mean of the two middle runs.
+        assert_near(of(&[4, 1, 3, 2]), 2.5);
+        assert_near(of(&[1000, 1]), 500.5);
+        assert_near(of(&[]), 0.0);
+    }
+
+    #[test]
+    fn op_names_are_gup_tests_and_the_cli_spellings() {
+        // test_name is what gup_test prints; name/Display/FromStr are `--op`.
+        let ops = [GupOp::GupFast, GupOp::PinFast, GupOp::PinLongterm];
+        assert_eq!(
+            ops.map(GupOp::test_name),
+            [
+                "GUP_FAST_BENCHMARK",
+                "PIN_FAST_BENCHMARK",
+                "PIN_LONGTERM_BENCHMARK"
+            ]
+        );
+        assert_eq!(
+            ops.map(GupOp::name),
+            ["gup-fast", "pin-fast", "pin-longterm"]
+        );
+        for op in ops {
+            assert_eq!(op.to_string(), op.name());
+            assert_eq!(op.name().parse::<GupOp>(), Ok(op));
+        }
+        assert_eq!(
+            "pin".parse::<GupOp>(),
+            Err("unknown op 'pin'; valid: gup-fast, pin-fast, pin-longterm".to_string())
+        );
+        // Only gup-fast is released with put_page; the others pin.
+        assert_eq!(ops.map(GupOp::pins), [false, true, true]);
+    }
+}

@@ -356,4 +356,31 @@ mod tests {
         assert_eq!(user_gup_flags(1 << 19), None);
         assert_eq!(user_gup_flags(1 << 16), None);
     }
+
+    #[test]
+    fn command_names_are_cmd_to_str_and_only_benchmarks_time_repeats() {
+        let cmds = [
+            GupTestCmd::GupFastBenchmark,
+            GupTestCmd::PinFastBenchmark,
+            GupTestCmd::PinLongtermBenchmark,
+            GupTestCmd::GupBasicTest,
+            GupTestCmd::PinBasicTest,
+            GupTestCmd::DumpUserPagesTest,
+        ];
+        assert_eq!(
+            cmds.map(GupTestCmd::name),
+            [
+                "GUP_FAST_BENCHMARK",
+                "PIN_FAST_BENCHMARK",
+                "PIN_LONGTERM_BENCHMARK",
+                "GUP_BASIC_TEST",
+                "PIN_BASIC_TEST",
+                "DUMP_USER_PAGES_TEST"
+            ]
+        );
+        assert_eq!(
+            cmds.map(GupTestCmd::is_benchmark),
+            [true, true, true, false, false, false]
+        );
+    }
 }

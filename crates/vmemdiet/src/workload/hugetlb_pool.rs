@@ -56,7 +56,16 @@ pub struct PoolResult {
 
 fn median_us(mut v: Vec<Duration>) -> f64 {
     v.sort_unstable();
-    v.get(v.len() / 2).map_or(0.0, |d| d.as_secs_f64() * 1e6)
+    let n = v.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let mid = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2
+    };
+    mid.as_secs_f64() * 1e6
 }
 
 /// Runs one configuration.
@@ -111,4 +120,29 @@ pub fn run(cfg: &PoolConfig, tick: &mut dyn FnMut()) -> Result<PoolResult, SimEr
         free_us: median_us(free),
         memmap_bytes: memmap,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The median of runs of `v` microseconds, in microseconds.
+    fn of(v: &[u64]) -> f64 {
+        median_us(v.iter().map(|&n| Duration::from_micros(n)).collect())
+    }
+
+    fn assert_near(got: f64, want: f64) {
+        assert!((got - want).abs() < 1e-6, "{got} != {want}");
+    }
+
+    #[test]
+    fn median_of_runs_in_us_for_odd_even_unsorted_and_no_runs() {
+        // Odd count: the middle run after sorting, not the middle of the input order.
+        assert_near(of(&[5, 1, 3]), 3.0);
+        assert_near(of(&[7]), 7.0);
+        // Even count: the mean of the two middle runs, as the other benchmarks report it.
+        assert_near(of(&[4, 1, 3, 2]), 2.5);
+        assert_near(of(&[1000, 1]), 500.5);
+        assert_near(of(&[]), 0.0);
+    }
 }

@@ -81,3 +81,39 @@ impl MemLimit {
         t.elapsed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prepare_grows_the_buffer_to_the_words_needed_and_never_shrinks_it() {
+        let mut m = MemLimit::new();
+        // 17 bytes are 3 words; the buffer grows to them (it starts empty).
+        assert_eq!(m.prepare(17), 3);
+        assert_eq!(m.buf.len(), 3);
+        // A smaller request keeps the larger buffer.
+        assert_eq!(m.prepare(8), 1);
+        assert_eq!(m.buf.len(), 3);
+        assert_eq!(m.prepare(0), 0);
+        assert_eq!(m.buf.len(), 3);
+        // A larger one grows it again.
+        assert_eq!(m.prepare(64), 8);
+        assert_eq!(m.buf.len(), 8);
+    }
+
+    #[test]
+    fn write_stores_exactly_the_words_asked_for() {
+        let mut m = MemLimit::new();
+        m.prepare(32);
+        // 16 bytes are the first 2 of the 4 words; the rest keep prepare's fill.
+        let _ = m.write(16);
+        assert_eq!(m.buf, [0x5a5a_5a5a_5a5a_5a5a, 0x5a5a_5a5a_5a5a_5a5a, 1, 1]);
+        // More bytes than the buffer holds make several passes over all of it.
+        let mut m = MemLimit::new();
+        let _ = m.write(24);
+        assert_eq!(m.buf, [0x5a5a_5a5a_5a5a_5a5a; 3]);
+        let _ = m.read(24);
+        assert_eq!(m.buf.len(), 3);
+    }
+}

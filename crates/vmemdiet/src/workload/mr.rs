@@ -156,3 +156,37 @@ pub fn run(cfg: &MrConfig) -> Result<MrResult, GupBenchError> {
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::configs::{expand, Options};
+
+    #[test]
+    fn a_nanosecond_loop_runs_one_round_per_thread_and_averages_over_all_rounds() {
+        // 64 MiB per thread, so that a round's pinning outweighs starting a thread.
+        let cfgs = expand::<MrConfig>(&Options {
+            sizes: vec![ByteSize::mib(64)],
+            aligns: vec![ByteSize::mib(2)],
+            threads: 2,
+            seconds: 1e-9,
+            ..Options::default()
+        })
+        .unwrap();
+        let r = run(&cfgs[0]).unwrap();
+        // Every thread registers at least once, and 1 ns is over after that round: 2 rounds.
+        assert_eq!(r.rounds, 2);
+        assert_eq!((r.size, r.threads), (64 << 20, 2));
+        // Per round is thread-time over rounds: all rounds together took at most the 2
+        // threads' wall time, and the three phases of a round fit inside one.
+        #[allow(clippy::cast_precision_loss)]
+        let thread_us = r.us_per_round * r.rounds as f64;
+        assert!(thread_us > 0.0);
+        assert!(thread_us <= 2.0 * r.seconds * 1e6, "{r:?}");
+        assert!(r.pin_us > 0.0 && r.release_us > 0.0, "{r:?}");
+        assert!(
+            r.pin_us + r.sg_us + r.release_us <= r.us_per_round * (1.0 + 1e-9),
+            "{r:?}"
+        );
+    }
+}

@@ -697,7 +697,7 @@ mod tests {
                     destroy_us: 1.0,
                     limit_us: 1.0,
                     limit_pte_us: 1.0,
-                    create_over_limit: 1.0,
+                    create_over_limit: 2.5,
                     struct_pages_initialized: 1,
                     vmemmap_entries: 1,
                     vmemmap_reuse_refs: 0,
@@ -716,8 +716,8 @@ mod tests {
                         nr_per_call: 512,
                         get_us: t(profile),
                         put_us: t(profile),
-                        limit_get_us: 1.0,
-                        limit_put_us: 1.0,
+                        limit_get_us: 4.0,
+                        limit_put_us: 4.0,
                         pages: 1,
                         atomics: 1,
                         get_atomics: 1,
@@ -841,5 +841,165 @@ mod tests {
                 "PIN_LONGTERM get (slow path), 1 GiB 2M"
             ]
         );
+    }
+
+    #[test]
+    fn every_comparison_has_the_exact_figures_ratios_and_limit_ratios() {
+        // fake() times before at 10 000 us and after at 1 000 us, GUP limits at 4 us, and
+        // creation at 2.5 times its limit.
+        let r = fake();
+        let by = |what: &str| {
+            r.comparisons
+                .iter()
+                .find(|c| c.what == what)
+                .unwrap_or_else(|| panic!("no comparison {what}"))
+        };
+        for c in &r.comparisons {
+            // The ratios are the quotients of the figures beside them.
+            let ratio = c.ours_before / c.ours_after;
+            assert!((c.ours_ratio - ratio).abs() < 1e-12, "{}", c.what);
+            if let (Some(b), Some(a)) = (c.seeds_before, c.seeds_after) {
+                assert_eq!(c.seeds_ratio, Some(b / a), "{}", c.what);
+            }
+        }
+        for what in [
+            "GUP_FAST_BENCHMARK get, 1 GiB 2M",
+            "GUP_FAST_BENCHMARK get, 1 GiB 1G",
+            "PIN_FAST_BENCHMARK get, 1 GiB 2M",
+            "PIN_FAST_BENCHMARK get, 1 GiB 1G",
+            "unpin_user_pages, 1 GiB 2M",
+            "PIN_LONGTERM get (slow path), 1 GiB 2M",
+        ] {
+            let c = by(what);
+            assert_eq!((c.ours_before, c.ours_after), (10.0, 1.0), "{what}");
+            assert_eq!(c.ours_ratio, 10.0, "{what}");
+            assert_eq!(c.after_over_limit, Some(250.0), "{what}");
+            assert_eq!(c.unit, "ms");
+        }
+        for what in ["namespace create, 1 GiB 2M", "namespace create, 1 GiB 1G"] {
+            let rows: Vec<_> = r.comparisons.iter().filter(|c| c.what == what).collect();
+            // Before v5.10, after the RFC and v6.15.
+            assert_eq!(
+                rows.iter().map(|c| c.after).collect::<Vec<_>>(),
+                [Profile::RFC, Profile::V6_15]
+            );
+            for c in rows {
+                assert_eq!(
+                    (c.ours_before, c.ours_after, c.ours_ratio),
+                    (10.0, 1.0, 10.0)
+                );
+                assert_eq!(c.after_over_limit, Some(2.5));
+            }
+        }
+        for what in [
+            "MR reg+dereg per round, devdax 1 GiB 2M",
+            "MR reg+dereg per round, hugetlb 1 GiB 2M",
+        ] {
+            let c = by(what);
+            assert_eq!(
+                (c.ours_before, c.ours_after, c.ours_ratio),
+                (10.0, 1.0, 10.0)
+            );
+            assert_eq!(c.after_over_limit, None);
+        }
+        // The pool's memmap in MiB: 16 MiB before, 2 MiB after.
+        let c = by("HVO memmap of a 1 GiB pool of 2M pages");
+        assert_eq!(
+            (c.ours_before, c.ours_after, c.ours_ratio),
+            (16.0, 2.0, 8.0)
+        );
+        assert_eq!(c.seeds_ratio, Some(8.0));
+        assert_eq!(c.unit, "MiB");
+        // The planner's 2M devdax rows in MiB: 16 GiB of memmap + 64 KiB of PMD tables before;
+        // 4 GiB + 32 MiB of PTE tables + the same PMD tables after.
+        let c = by("devdax memmap + page tables per TiB, 2M");
+        assert_eq!((c.ours_before, c.ours_after), (16384.0625, 4128.0625));
+        assert_eq!(c.seeds_ratio, Some(4.0));
+        // Both figures quote the same words of the RFC: the source is named once.
+        assert_eq!(
+            c.seeds_source,
+            "seeds/000_58ee0360e004a9b6.txt: \"with 2M pages we lose 4G instead of 16G\""
+        );
+    }
+
+    #[test]
+    fn cmp_divides_before_by_after_and_names_both_sources_when_they_differ() {
+        let c = cmp(
+            "gup",
+            "x".into(),
+            Unit::Ms,
+            (Profile::V5_10, 9.0),
+            (Profile::RFC, 0.0),
+            None,
+            None,
+        );
+        // A free "after" is an infinite improvement, not a division by zero.
+        assert_eq!(c.ours_ratio, f64::INFINITY);
+        assert_eq!(
+            (c.seeds_before, c.seeds_after, c.seeds_ratio),
+            (None, None, None)
+        );
+        assert_eq!(c.seeds_source, "");
+        assert_eq!(c.ours_vs_seeds(), None);
+        let c = cmp(
+            "gup",
+            "x".into(),
+            Unit::Us,
+            (Profile::V5_10, 125_000.0),
+            (Profile::RFC, 5_500.0),
+            Some(Theirs::of(SeedKey::PinFastBefore, SeedKey::UnpinAfter)),
+            Some(3.0),
+        );
+        let (b, a) = (seed(SeedKey::PinFastBefore), seed(SeedKey::UnpinAfter));
+        assert_eq!(
+            c.seeds_source,
+            format!("before: {}; after: {}", b.source, a.source)
+        );
+        assert_eq!(c.seeds_before, Some(125_000.0));
+        assert_eq!(
+            c.ours_vs_seeds(),
+            Some(c.ours_ratio / c.seeds_ratio.unwrap())
+        );
+        assert_eq!(c.after_over_limit, Some(3.0));
+        // Scaled seeds: a per-TiB figure for a 1/4 TiB pool.
+        let c = cmp(
+            "hugetlb",
+            "y".into(),
+            Unit::MiB,
+            (Profile::V5_10, 4096.0),
+            (Profile::V6_15, 512.0),
+            Some(Theirs {
+                scale: 0.25,
+                ..Theirs::of(SeedKey::MemmapPerTibBefore, SeedKey::MemmapPerTib2m)
+            }),
+            None,
+        );
+        assert_eq!(
+            (c.seeds_before, c.seeds_after),
+            (Some(4096.0), Some(1024.0))
+        );
+        assert_eq!(c.ours_ratio, 8.0);
+    }
+
+    #[test]
+    fn quick_collect_ticks_steps_times_and_plans_every_kind_profile_and_align() {
+        let mut ticks = 0u64;
+        let r = collect(Mode::Quick, &mut |_| ticks += 1).unwrap();
+        // The progress bar's length is the number of ticks.
+        assert_eq!(ticks, steps());
+        assert_eq!(steps(), 62);
+        // Devdax at 4K/2M/1G and HugeTLB at 2M/1G for every profile (no simulated rows).
+        let n = crate::mm::profile::ALL_PROFILES.len();
+        assert_eq!(r.planner.len(), 5 * n);
+        let count = |k: Kind, a: ByteSize| {
+            r.planner
+                .iter()
+                .filter(|e| e.kind == k && e.row.align == a.bytes())
+                .count()
+        };
+        assert_eq!(count(Kind::Devdax, ByteSize::kib(4)), n);
+        assert_eq!(count(Kind::Hugetlb, ByteSize::kib(4)), 0);
+        assert_eq!(count(Kind::Hugetlb, ByteSize::gib(1)), n);
+        assert_eq!(r.memdesc.len(), 6);
     }
 }

@@ -441,4 +441,39 @@ mod tests {
             assert!(quote.contains(printed), "{}: {quote}", key.name());
         }
     }
+
+    #[test]
+    fn units_print_their_symbols_and_convert_by_exact_factors() {
+        assert_eq!(
+            [Unit::Us, Unit::Ms, Unit::MiB, Unit::GiB].map(Unit::symbol),
+            ["us", "ms", "MiB", "GiB"]
+        );
+        // 75 ms is 75 000 us; 16 GiB is 16 384 MiB and back.
+        let gup = seed(SeedKey::GupFastBefore);
+        assert_eq!(gup.value_in(Unit::Us), Some(75_000.0));
+        assert_eq!(gup.value_in(Unit::GiB), None);
+        let memmap = seed(SeedKey::MemmapPerTibBefore);
+        assert_eq!(memmap.value_in(Unit::GiB), Some(16.0));
+        assert_eq!(memmap.value_in(Unit::Ms), None);
+        assert_eq!(
+            seed(SeedKey::MemmapPerTib1g).value_in(Unit::GiB),
+            Some(40.0 / 1024.0)
+        );
+    }
+
+    #[test]
+    fn sources_print_the_file_and_quote_or_the_reference_and_brief_section() {
+        let s = Source::Seed {
+            file: "a.txt",
+            quote: "x 4G",
+        };
+        assert_eq!(s.to_string(), "seeds/a.txt: \"x 4G\"");
+        let k = Source::Kernel {
+            reference: "[PATCH] y",
+            brief: "§1",
+        };
+        assert_eq!(k.to_string(), "[PATCH] y (kernel brief §1)");
+        assert_eq!(SeedKey::HvoPerTib2m.name(), "hvo-per-tib-2m");
+        assert_eq!(SeedKey::MemmapPerTibBefore.name(), "memmap-per-tib-before");
+    }
 }
