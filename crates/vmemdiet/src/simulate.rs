@@ -64,15 +64,17 @@ pub fn host_bytes_needed(cfg: &PlanConfig) -> Result<ByteSize, PlanError> {
 /// Host memory this process may use for simulated frames: 3/4 of `MemAvailable`.
 #[must_use]
 pub fn host_budget() -> ByteSize {
-    let avail = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("MemAvailable:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(ByteSize::gib(8), |kb| ByteSize::new(kb * 1024));
+    budget_of_meminfo(&std::fs::read_to_string("/proc/meminfo").unwrap_or_default())
+}
+
+/// 3/4 of the `MemAvailable` line of a `/proc/meminfo` text; 3/4 of 8 GiB if it has none.
+fn budget_of_meminfo(meminfo: &str) -> ByteSize {
+    let avail = meminfo
+        .lines()
+        .find(|l| l.starts_with("MemAvailable:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<u64>().ok()?.checked_mul(1024))
+        .map_or(ByteSize::gib(8), ByteSize::new);
     ByteSize::new(avail.bytes() / 4 * 3)
 }
 
@@ -231,6 +233,18 @@ mod tests {
     use super::*;
     use crate::drivers::dax::MapMode;
     use crate::mm::profile::Profile;
+
+    #[test]
+    fn the_budget_is_three_quarters_of_mem_available() {
+        let meminfo = "MemTotal: 25165824 kB\nMemFree: 1000 kB\nMemAvailable: 16777216 kB\n";
+        assert_eq!(budget_of_meminfo(meminfo), ByteSize::gib(12));
+        // No MemAvailable, or one that does not fit in bytes: 3/4 of 8 GiB.
+        assert_eq!(budget_of_meminfo("MemTotal: 1 kB\n"), ByteSize::gib(6));
+        assert_eq!(
+            budget_of_meminfo("MemAvailable: 18446744073709551615 kB\n"),
+            ByteSize::gib(6)
+        );
+    }
 
     #[test]
     fn host_memory_estimate_counts_device_backed_memmap_frames() {

@@ -316,3 +316,28 @@ fn base_page_memmap_on_the_device_fills_the_reserve_in_order() {
         assert_eq!(planned, simulate(&c).unwrap(), "{c}");
     }
 }
+
+/// Where each arch's vmemmap starts, from the kernel's layout documents (x86:
+/// Documentation/arch/x86/x86_64/mm.rst; riscv: Documentation/arch/riscv/vm-layout.rst; ppc64
+/// radix: arch/powerpc/include/asm/book3s/64/radix.h `RADIX_VMEMMAP_START`): pfn 0's struct page.
+#[test]
+fn vmemmap_starts_where_the_kernel_layouts_put_it() {
+    for (name, base) in [
+        ("x86_64", 0xffff_ea00_0000_0000_u64),
+        ("x86_64-la57", 0xffd4_0000_0000_0000),
+        ("ppc64-radix-4k", 0xc00c_0000_0000_0000),
+        ("ppc64-radix-64k", 0xc00c_0000_0000_0000),
+        ("riscv64-sv39", 0xffff_ffc5_0000_0000),
+        ("riscv64-sv48", 0xffff_8d80_0000_0000),
+        ("riscv64-sv57", 0xff1c_0000_0000_0000),
+    ] {
+        let arch: Arch = name.parse().unwrap();
+        let g = arch.geometry();
+        assert_eq!(g.vmemmap_base.as_u64(), base, "{name}");
+        assert_eq!(
+            g.pfn_to_page_va(vmemdiet::addr::Pfn::new(0)).as_u64(),
+            base,
+            "{name}"
+        );
+    }
+}
