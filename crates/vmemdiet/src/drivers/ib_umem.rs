@@ -307,9 +307,10 @@ pub fn ib_reg_mr(
 ) -> Result<Mr, UmemError> {
     static NEXT_KEY: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
     let umem = ib_umem_get(cx, mm, addr, len, opts, times)?;
-    let t = Instant::now();
+    // `none` is not timed, so its rounds stay the core's alone.
+    let t = (opts.driver != Driver::None).then(Instant::now);
     let driver = reg_user_mr(cx, &umem, opts.driver, mm.k.profile.base().release());
-    times.driver += t.elapsed();
+    times.driver += t.map_or(Duration::ZERO, |t| t.elapsed());
     match driver {
         Ok(driver) => Ok(Mr {
             lkey: NEXT_KEY.fetch_add(1, Ordering::Relaxed),
@@ -331,9 +332,9 @@ pub fn ib_dereg_mr(
     mr: Mr,
     times: &mut UmemTimes,
 ) -> Result<DriverStats, Fault> {
-    let t = Instant::now();
+    let t = (mr.driver.driver != Driver::None).then(Instant::now);
     let stats = dereg_mr(mr.driver);
-    times.driver += t.elapsed();
+    times.driver += t.map_or(Duration::ZERO, |t| t.elapsed());
     ib_umem_release(cx, mm, mr.umem, times)?;
     Ok(stats)
 }
