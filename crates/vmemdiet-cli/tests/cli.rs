@@ -29,6 +29,18 @@ const KEYS: [&str; 16] = [
     "reserve_bytes",
 ];
 
+/// Runs `vmemdiet args`, which must succeed, and returns the JSON array it prints.
+fn json_rows(args: &[&str]) -> Vec<Value> {
+    let out = vmemdiet().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v.as_array().unwrap().clone()
+}
+
 #[test]
 fn plan_json_has_exactly_the_documented_keys_and_golden_numbers() {
     let out = vmemdiet()
@@ -584,38 +596,28 @@ fn bench_mr_json_has_the_documented_keys() {
 
 #[test]
 fn bench_mr_driver_adds_the_driver_keys_and_counts() {
-    let out = vmemdiet()
-        .args([
-            "bench",
-            "mr",
-            "--size",
-            "8M",
-            "--align",
-            "2M",
-            "--profile",
-            "v6.12,v6.15",
-            "--driver",
-            "none,rxe,mlx5",
-            "--seconds",
-            "0.05",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let rows = v.as_array().unwrap();
+    let rows = json_rows(&[
+        "bench",
+        "mr",
+        "--size",
+        "8M",
+        "--align",
+        "2M",
+        "--profile",
+        "v6.12,v6.15",
+        "--driver",
+        "none,rxe,mlx5",
+        "--seconds",
+        "0.05",
+        "--json",
+    ]);
     assert_eq!(rows.len(), 6);
     let row = |profile: &str, driver: &str| {
         rows.iter()
             .find(|r| r["profile"] == profile && r["driver"] == driver)
             .unwrap()
     };
-    for r in rows {
+    for r in &rows {
         assert!(r["driver_us"].as_f64().unwrap() >= 0.0);
     }
     assert_eq!(row("v6.15", "none")["driver_us"], 0.0);

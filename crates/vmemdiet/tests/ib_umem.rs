@@ -134,48 +134,56 @@ fn discontiguous_pages_give_one_entry_per_run_and_segments_respect_max_seg() {
     ib_umem_release(&mut cx, &mm, umem, &mut t).unwrap();
 }
 
+/// Runs `f` on a prefaulted 64 MiB mapping of a devdax device at 2M under `profile`, then
+/// checks that every folio's counts are what they were before `f` (INV-4).
+fn on_64m_devdax(profile: Profile, f: impl FnOnce(&mut GupCtx<'_>, &Mm<'_>, VirtAddr)) {
+    let (k, r) = setup(profile, 64 << 20, ByteSize::mib(2));
+    let mut cx = GupCtx::new(&k);
+    let mm = Mm::new(&k).unwrap();
+    let va = map_prefaulted(&mm, &mut cx.memmap, r.devices().next().unwrap(), 64 << 20);
+    let before = all_counts(&k, &r, &mut cx);
+    f(&mut cx, &mm, va);
+    assert_eq!(all_counts(&k, &r, &mut cx), before, "{profile}: INV-4");
+}
+
 #[test]
 fn inv6_failure_midway_restores_every_count_and_pinned_vm() {
     for profile in ALL_PROFILES {
-        let (k, r) = setup(profile, 64 << 20, ByteSize::mib(2));
-        let mut cx = GupCtx::new(&k);
-        let mm = Mm::new(&k).unwrap();
-        let va = map_prefaulted(&mm, &mut cx.memmap, r.devices().next().unwrap(), 64 << 20);
-        let before = all_counts(&k, &r, &mut cx);
-        let mut t = UmemTimes::default();
-        // Over the memlock limit: refused before pinning.
-        let opts = UmemOpts {
-            memlock_pages: Some(1000),
-            ..UmemOpts::default()
-        };
-        let e = ib_umem_get(&mut cx, &mm, va, 8 << 20, opts, &mut t).unwrap_err();
-        assert!(matches!(e, UmemError::Memlock { npages: 2048, .. }), "{e}");
-        // A hole after the mapping: 64 MiB pins, then EFAULT; all of it is unwound.
-        let e = ib_umem_get(
-            &mut cx,
-            &mm,
-            va,
-            (64 << 20) + (4 << 20),
-            UmemOpts::default(),
-            &mut t,
-        )
-        .unwrap_err();
-        assert!(
-            matches!(e, UmemError::Pin { pinned: 16384, .. }),
-            "{profile}: {e}"
-        );
-        let e = ib_umem_get(
-            &mut cx,
-            &mm,
-            VirtAddr::new(va.as_u64() + 1),
-            0,
-            UmemOpts::default(),
-            &mut t,
-        )
-        .unwrap_err();
-        assert!(matches!(e, UmemError::BadRegion { .. }));
-        assert_eq!(mm.pinned_vm.load(Ordering::Acquire), 0, "{profile}");
-        assert_eq!(all_counts(&k, &r, &mut cx), before, "{profile}");
+        on_64m_devdax(profile, |cx, mm, va| {
+            let mut t = UmemTimes::default();
+            // Over the memlock limit: refused before pinning.
+            let opts = UmemOpts {
+                memlock_pages: Some(1000),
+                ..UmemOpts::default()
+            };
+            let e = ib_umem_get(cx, mm, va, 8 << 20, opts, &mut t).unwrap_err();
+            assert!(matches!(e, UmemError::Memlock { npages: 2048, .. }), "{e}");
+            // A hole after the mapping: 64 MiB pins, then EFAULT; all of it is unwound.
+            let e = ib_umem_get(
+                cx,
+                mm,
+                va,
+                (64 << 20) + (4 << 20),
+                UmemOpts::default(),
+                &mut t,
+            )
+            .unwrap_err();
+            assert!(
+                matches!(e, UmemError::Pin { pinned: 16384, .. }),
+                "{profile}: {e}"
+            );
+            let e = ib_umem_get(
+                cx,
+                mm,
+                VirtAddr::new(va.as_u64() + 1),
+                0,
+                UmemOpts::default(),
+                &mut t,
+            )
+            .unwrap_err();
+            assert!(matches!(e, UmemError::BadRegion { .. }));
+            assert_eq!(mm.pinned_vm.load(Ordering::Acquire), 0, "{profile}");
+        });
     }
 }
 
@@ -362,25 +370,16 @@ fn driver_none_adds_no_work_and_every_driver_restores_the_counts() {
     assert_eq!(s, DriverStats::default());
     // INV-4 with a driver: reg + dereg leaves every folio's counts as they were.
     for driver in [Driver::Rxe, Driver::Mlx5] {
-        let (k, r) = setup(Profile::V6_12, 64 << 20, ByteSize::mib(2));
-        let mut cx = GupCtx::new(&k);
-        let mm = Mm::new(&k).unwrap();
-        let va = map_prefaulted(&mm, &mut cx.memmap, r.devices().next().unwrap(), 64 << 20);
-        let before = all_counts(&k, &r, &mut cx);
-        let mut t = UmemTimes::default();
-        let opts = UmemOpts {
-            driver,
-            ..UmemOpts::default()
-        };
-        let mr = ib_reg_mr(&mut cx, &mm, va, 64 << 20, opts, &mut t).unwrap();
-        assert_eq!(mr.driver.driver, driver);
-        let s = ib_dereg_mr(&mut cx, &mm, mr, &mut t).unwrap();
-        assert_eq!(
-            s.entries(),
-            16384,
-            "{driver}: 4 KiB map entries or MTT entries"
-        );
-        drop(mm);
-        assert_eq!(all_counts(&k, &r, &mut cx), before, "{driver}");
+        on_64m_devdax(Profile::V6_12, |cx, mm, va| {
+            let mut t = UmemTimes::default();
+            let opts = UmemOpts {
+                driver,
+                ..UmemOpts::default()
+            };
+            let mr = ib_reg_mr(cx, mm, va, 64 << 20, opts, &mut t).unwrap();
+            assert_eq!(mr.driver.driver, driver);
+            let s = ib_dereg_mr(cx, mm, mr, &mut t).unwrap();
+            assert_eq!(s.entries(), 16384, "{driver}: 4 KiB map or MTT entries");
+        });
     }
 }

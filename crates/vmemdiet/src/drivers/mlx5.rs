@@ -161,21 +161,19 @@ mod tests {
         }
     }
 
+    fn seg(addr: u64, len: u64) -> DmaSeg {
+        DmaSeg {
+            addr: DmaAddr(addr),
+            len,
+        }
+    }
+
     /// 2 MiB folios split [head 4 KiB][tails] as 6.2–6.14 build them, contiguous.
     fn head_tail_split(pa: u64, folios: u64) -> Vec<DmaSeg> {
         (0..folios)
             .flat_map(|f| {
                 let a = pa + f * 2 * MIB;
-                [
-                    DmaSeg {
-                        addr: DmaAddr(a),
-                        len: 4096,
-                    },
-                    DmaSeg {
-                        addr: DmaAddr(a + 4096),
-                        len: 2 * MIB - 4096,
-                    },
-                ]
+                [seg(a, 4096), seg(a + 4096, 2 * MIB - 4096)]
             })
             .collect()
     }
@@ -211,10 +209,7 @@ mod tests {
         let va = 0x7f00_0000_0000;
         let pa = 0x1_0000_0000;
         let u = umem(va, 4 * MIB);
-        let one = [DmaSeg {
-            addr: DmaAddr(pa),
-            len: 4 * MIB,
-        }];
+        let one = [seg(pa, 4 * MIB)];
         let mut mtt = Vec::new();
         let s = mlx5_reg_mtt(
             Mlx5Era::ContPages,
@@ -227,16 +222,7 @@ mod tests {
         .unwrap();
         assert_eq!((s.page_size, s.entries, s.steps), (4 * MIB, 1, 1024));
         // Two 2 MiB runs, swapped: 2 MiB pages. Either way every 4 KiB page is walked.
-        let two = [
-            DmaSeg {
-                addr: DmaAddr(pa + 2 * MIB),
-                len: 2 * MIB,
-            },
-            DmaSeg {
-                addr: DmaAddr(pa),
-                len: 2 * MIB,
-            },
-        ];
+        let two = [seg(pa + 2 * MIB, 2 * MIB), seg(pa, 2 * MIB)];
         let s = mlx5_reg_mtt(
             Mlx5Era::ContPages,
             &u,

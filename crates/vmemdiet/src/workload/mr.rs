@@ -87,6 +87,10 @@ pub struct MrResult {
     pub driver_entries: u64,
 }
 
+/// What one thread reports: rounds, times, busy time, scatterlist entries and the driver's
+/// counts of its last MR.
+type ThreadTotals = (u64, UmemTimes, Duration, u64, DriverStats);
+
 /// Runs one configuration.
 pub fn run(cfg: &MrConfig) -> Result<MrResult, GupBenchError> {
     let spec = cfg.spec().ok_or_else(|| {
@@ -100,46 +104,44 @@ pub fn run(cfg: &MrConfig) -> Result<MrResult, GupBenchError> {
             driver: cfg.driver,
             ..UmemOpts::default()
         };
-        let results: Vec<Result<(u64, UmemTimes, Duration, u64, DriverStats), GupBenchError>> =
-            std::thread::scope(|s| {
-                let hs: Vec<_> = (0..u64::from(cfg.threads))
-                    .map(|t| {
-                        let (k, mm) = (&k, &mm);
-                        s.spawn(move || {
-                            let mut cx = GupCtx::new(k);
-                            let mut times = UmemTimes::default();
-                            let addr = VirtAddr::new(va.as_u64() + t * per_thread);
-                            let mut rounds = 0;
-                            let mut entries = 0;
-                            let mut stats = DriverStats::default();
-                            let t0 = Instant::now();
-                            while rounds == 0 || t0.elapsed() < limit {
-                                let mr = ib_reg_mr(
-                                    &mut cx,
-                                    mm,
-                                    addr,
-                                    cfg.size.bytes().min(per_thread),
-                                    opts,
-                                    &mut times,
-                                )
+        let results: Vec<Result<ThreadTotals, GupBenchError>> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..u64::from(cfg.threads))
+                .map(|t| {
+                    let (k, mm) = (&k, &mm);
+                    s.spawn(move || {
+                        let mut cx = GupCtx::new(k);
+                        let mut times = UmemTimes::default();
+                        let addr = VirtAddr::new(va.as_u64() + t * per_thread);
+                        let mut rounds = 0;
+                        let mut entries = 0;
+                        let mut stats = DriverStats::default();
+                        let t0 = Instant::now();
+                        while rounds == 0 || t0.elapsed() < limit {
+                            let mr = ib_reg_mr(
+                                &mut cx,
+                                mm,
+                                addr,
+                                cfg.size.bytes().min(per_thread),
+                                opts,
+                                &mut times,
+                            )
+                            .map_err(|e| GupBenchError::Setup(e.to_string()))?;
+                            entries = mr.umem.sgt.len() as u64;
+                            stats = ib_dereg_mr(&mut cx, mm, mr, &mut times)
                                 .map_err(|e| GupBenchError::Setup(e.to_string()))?;
-                                entries = mr.umem.sgt.len() as u64;
-                                stats = ib_dereg_mr(&mut cx, mm, mr, &mut times)
-                                    .map_err(|e| GupBenchError::Setup(e.to_string()))?;
-                                rounds += 1;
-                            }
-                            Ok((rounds, times, t0.elapsed(), entries, stats))
-                        })
+                            rounds += 1;
+                        }
+                        Ok((rounds, times, t0.elapsed(), entries, stats))
                     })
-                    .collect();
-                hs.into_iter()
-                    .map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            Err(GupBenchError::Setup("MR thread panicked".into()))
-                        })
-                    })
-                    .collect()
-            });
+                })
+                .collect();
+            hs.into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(GupBenchError::Setup("MR thread panicked".into())))
+                })
+                .collect()
+        });
         let wall = start.elapsed();
         let mut rounds = 0;
         let mut busy = Duration::ZERO;
