@@ -206,33 +206,26 @@ mod tests {
 
     #[test]
     fn cont_pages_follows_runs_and_walks_every_page() {
-        let va = 0x7f00_0000_0000;
+        let va = VirtAddr::new(0x7f00_0000_0000);
         let pa = 0x1_0000_0000;
-        let u = umem(va, 4 * MIB);
-        let one = [seg(pa, 4 * MIB)];
+        let u = umem(va.as_u64(), 4 * MIB);
         let mut mtt = Vec::new();
-        let s = mlx5_reg_mtt(
-            Mlx5Era::ContPages,
-            &u,
-            &one,
-            12,
-            VirtAddr::new(va),
-            &mut mtt,
-        )
-        .unwrap();
-        assert_eq!((s.page_size, s.entries, s.steps), (4 * MIB, 1, 1024));
-        // Two 2 MiB runs, swapped: 2 MiB pages. Either way every 4 KiB page is walked.
+        // One run: a 4 MiB page. Two 2 MiB runs, swapped: 2 MiB pages. Either way the fill
+        // loop walks every 4 KiB page.
+        let one = [seg(pa, 4 * MIB)];
         let two = [seg(pa + 2 * MIB, 2 * MIB), seg(pa, 2 * MIB)];
-        let s = mlx5_reg_mtt(
-            Mlx5Era::ContPages,
-            &u,
-            &two,
-            12,
-            VirtAddr::new(va),
-            &mut mtt,
-        )
-        .unwrap();
-        assert_eq!((s.page_size, s.entries, s.steps), (2 * MIB, 2, 1024));
-        assert_eq!(u64::from_be(mtt[1]), pa | MLX5_IB_MTT_PRESENT);
+        for (dma, page_size, entries, last) in
+            [(&one[..], 4 * MIB, 1, pa), (&two[..], 2 * MIB, 2, pa)]
+        {
+            let s = mlx5_reg_mtt(Mlx5Era::ContPages, &u, dma, 12, va, &mut mtt).unwrap();
+            assert_eq!(
+                (s.page_size, s.entries, s.steps),
+                (page_size, entries, 1024)
+            );
+            assert_eq!(
+                mtt.last().map(|&e| u64::from_be(e)),
+                Some(last | MLX5_IB_MTT_PRESENT)
+            );
+        }
     }
 }
