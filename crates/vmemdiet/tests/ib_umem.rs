@@ -10,9 +10,8 @@ use vmemdiet::addr::{ByteSize, Pfn, VirtAddr};
 use vmemdiet::arch::Arch;
 use vmemdiet::drivers::dax::{DaxRegion, MapMode};
 use vmemdiet::drivers::ib_driver::{Driver, DriverStats};
-use vmemdiet::drivers::ib_umem::{
-    ib_dereg_mr, ib_reg_mr, ib_umem_get, ib_umem_release, UmemError, UmemOpts, UmemTimes,
-};
+use vmemdiet::drivers::ib_umem::{ib_umem_get, ib_umem_release, UmemError, UmemOpts, UmemTimes};
+use vmemdiet::drivers::ib_verbs::{ib_dereg_mr, ib_reg_mr};
 use vmemdiet::mm::folio::page_folio;
 use vmemdiet::mm::gup::GupCtx;
 use vmemdiet::mm::page::PagePtr;
@@ -212,6 +211,7 @@ fn inv7_registering_from_threads_while_others_deregister_ends_at_baseline() {
                             VirtAddr::new(va.as_u64() + off),
                             4 << 20,
                             UmemOpts::default(),
+                            Driver::None,
                             &mut times,
                         )
                         .unwrap();
@@ -251,11 +251,8 @@ fn reg_dereg_8m(
         let g = k.machine.geometry();
         let mut cx = GupCtx::new(k);
         let mut t = UmemTimes::default();
-        let opts = UmemOpts {
-            driver,
-            ..UmemOpts::default()
-        };
-        let mr = ib_reg_mr(&mut cx, mm, va, len, opts, &mut t).unwrap();
+        let opts = UmemOpts::default();
+        let mr = ib_reg_mr(&mut cx, mm, va, len, opts, driver, &mut t).unwrap();
         let sgt = &mr.umem.sgt;
         // One DMA address per entry: the direct-map address (rxe) or the physical one (mlx5).
         for (e, d) in sgt.iter().zip(&mr.driver.dma) {
@@ -372,11 +369,8 @@ fn driver_none_adds_no_work_and_every_driver_restores_the_counts() {
     for driver in [Driver::Rxe, Driver::Mlx5] {
         on_64m_devdax(Profile::V6_12, |cx, mm, va| {
             let mut t = UmemTimes::default();
-            let opts = UmemOpts {
-                driver,
-                ..UmemOpts::default()
-            };
-            let mr = ib_reg_mr(cx, mm, va, 64 << 20, opts, &mut t).unwrap();
+            let opts = UmemOpts::default();
+            let mr = ib_reg_mr(cx, mm, va, 64 << 20, opts, driver, &mut t).unwrap();
             assert_eq!(mr.driver.driver, driver);
             let s = ib_dereg_mr(cx, mm, mr, &mut t).unwrap();
             assert_eq!(s.entries(), 16384, "{driver}: 4 KiB map or MTT entries");

@@ -3,15 +3,14 @@
 //!
 //! Registration pins the region with FOLL_LONGTERM in chunks of one page of page pointers (512),
 //! builds a scatterlist that coalesces physically contiguous pages, and accounts the pages
-//! against the memlock limit. Release unpins per the profile. `ib_reg_mr` / `ib_dereg_mr` then
-//! add the driver's own work ([`super::ib_driver`]: DMA mapping, rxe's page map, mlx5's MTT);
-//! with `Driver::None` the scatterlist is what a device would be handed.
+//! against the memlock limit. Release unpins per the profile. The DMA side a driver uses (DMA
+//! segments, `ib_umem_find_best_pgsz`, DMA blocks) is here too; the driver's own work is in
+//! [`super::ib_driver`], and `ib_reg_mr` / `ib_dereg_mr` in [`super::ib_verbs`].
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::addr::{Pfn, VirtAddr};
-use crate::drivers::ib_driver::{dereg_mr, reg_user_mr, Driver, DriverMr, DriverStats};
 use crate::machine::Fault;
 use crate::mm::folio::page_folio;
 use crate::mm::gup::{
@@ -42,8 +41,6 @@ pub struct UmemOpts {
     pub memlock_pages: Option<u64>,
     /// The DMA device's maximum segment size, bytes.
     pub max_seg: u64,
-    /// The device's driver, whose own work `ib_reg_mr` / `ib_dereg_mr` add.
-    pub driver: Driver,
 }
 
 impl Default for UmemOpts {
@@ -52,7 +49,6 @@ impl Default for UmemOpts {
             writable: true,
             memlock_pages: None,
             max_seg: DEFAULT_MAX_SEG,
-            driver: Driver::None,
         }
     }
 }
@@ -285,58 +281,6 @@ pub fn ib_umem_release(
     times.release += t.elapsed();
     mm.pinned_vm.fetch_sub(umem.npages, Ordering::AcqRel);
     Ok(())
-}
-
-/// A memory region (`ib_reg_mr`): a registered umem with its keys and the driver's state.
-#[derive(Debug)]
-pub struct Mr {
-    pub lkey: u32,
-    pub umem: IbUmem,
-    pub driver: DriverMr,
-}
-
-/// `ib_reg_mr` / `ibv_reg_mr`: registers `[addr, addr + len)` of `mm`, then runs the
-/// driver's registration (`opts.driver`); if that fails the umem is released.
-pub fn ib_reg_mr(
-    cx: &mut GupCtx<'_>,
-    mm: &Mm<'_>,
-    addr: VirtAddr,
-    len: u64,
-    opts: UmemOpts,
-    times: &mut UmemTimes,
-) -> Result<Mr, UmemError> {
-    static NEXT_KEY: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
-    let umem = ib_umem_get(cx, mm, addr, len, opts, times)?;
-    // `none` is not timed, so its rounds stay the core's alone.
-    let t = (opts.driver != Driver::None).then(Instant::now);
-    let driver = reg_user_mr(cx, &umem, opts.driver, mm.k.profile.base().release());
-    times.driver += t.map_or(Duration::ZERO, |t| t.elapsed());
-    match driver {
-        Ok(driver) => Ok(Mr {
-            lkey: NEXT_KEY.fetch_add(1, Ordering::Relaxed),
-            umem,
-            driver,
-        }),
-        Err(e) => {
-            ib_umem_release(cx, mm, umem, times)?;
-            Err(e)
-        }
-    }
-}
-
-/// `ib_dereg_mr`: the driver's deregistration, then `ib_umem_release`. Returns the driver's
-/// counts for the MR.
-pub fn ib_dereg_mr(
-    cx: &mut GupCtx<'_>,
-    mm: &Mm<'_>,
-    mr: Mr,
-    times: &mut UmemTimes,
-) -> Result<DriverStats, Fault> {
-    let t = (mr.driver.driver != Driver::None).then(Instant::now);
-    let stats = dereg_mr(mr.driver);
-    times.driver += t.map_or(Duration::ZERO, |t| t.elapsed());
-    ib_umem_release(cx, mm, mr.umem, times)?;
-    Ok(stats)
 }
 
 /// A bus address as the device sees it (`dma_addr_t`).

@@ -4,6 +4,7 @@
 pub mod dax;
 pub mod ib_driver;
 pub mod ib_umem;
+pub mod ib_verbs;
 pub mod mlx5;
 pub mod nd_pfn;
 pub mod rxe;

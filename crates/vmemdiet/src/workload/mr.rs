@@ -11,7 +11,8 @@ use crate::addr::{ByteSize, VirtAddr};
 use crate::arch::Arch;
 use crate::drivers::dax::MapMode;
 use crate::drivers::ib_driver::{Driver, DriverStats};
-use crate::drivers::ib_umem::{ib_dereg_mr, ib_reg_mr, UmemOpts, UmemTimes};
+use crate::drivers::ib_umem::{UmemOpts, UmemTimes};
+use crate::drivers::ib_verbs::{ib_dereg_mr, ib_reg_mr};
 use crate::mm::gup::GupCtx;
 use crate::mm::profile::Profile;
 use crate::plan::Kind;
@@ -100,10 +101,6 @@ pub fn run(cfg: &MrConfig) -> Result<MrResult, GupBenchError> {
         let per_thread = len / u64::from(cfg.threads) / cfg.align.bytes() * cfg.align.bytes();
         let limit = Duration::from_secs_f64(cfg.seconds.max(0.0));
         let start = Instant::now();
-        let opts = UmemOpts {
-            driver: cfg.driver,
-            ..UmemOpts::default()
-        };
         let results: Vec<Result<ThreadTotals, GupBenchError>> = std::thread::scope(|s| {
             let hs: Vec<_> = (0..u64::from(cfg.threads))
                 .map(|t| {
@@ -122,7 +119,8 @@ pub fn run(cfg: &MrConfig) -> Result<MrResult, GupBenchError> {
                                 mm,
                                 addr,
                                 cfg.size.bytes().min(per_thread),
-                                opts,
+                                UmemOpts::default(),
+                                cfg.driver,
                                 &mut times,
                             )
                             .map_err(|e| GupBenchError::Setup(e.to_string()))?;
