@@ -203,9 +203,11 @@ const BOOTSTRAP_COLUMNS: &[Column<BootstrapResult>] = &[
     ("profile", |r| r.profile.to_string()),
     ("create", |r| us(r.create_us)),
     ("destroy", |r| us(r.destroy_us)),
-    ("limit", |r| us(r.limit_us)),
+    ("lim sp", |r| us(r.limit_us)),
+    ("lim pte", |r| us(r.limit_pte_us)),
     ("c/limit", |r| ratio(r.create_over_limit)),
     ("init", |r| r.struct_pages_initialized.to_string()),
+    ("ptes", |r| r.vmemmap_entries.to_string()),
     ("memmap", |r| human(r.memmap_bytes)),
 ];
 
@@ -275,9 +277,9 @@ fn bootstrap_cmd(a: &BootstrapArgs) -> anyhow::Result<()> {
         ticks_per_config: u64::from(a.runs),
         run: |c, pb| Ok(bootstrap::run(c, &mut || pb.inc(1))?),
         columns: BOOTSTRAP_COLUMNS,
-        narrow: &["size", "align", "map", "profile", "create", "destroy", "c/limit", "memmap"],
+        narrow: &["size", "align", "profile", "create", "lim sp", "lim pte", "c/limit", "memmap"],
         footer: format!(
-            "medians of {} runs; limit = time to write init x 64 bytes with plain stores on this machine, same run; c/limit = create / limit; init = struct pages initialized; memmap = struct-page frames in RAM",
+            "medians of {} runs; the two floors of create, timed with plain stores on this machine in the same run: lim sp = writing init x 64 bytes of struct pages, lim pte = writing ptes x 8 bytes of vmemmap page-table entries and one get_page atomic per PTE that maps a reused frame; c/limit = create / (lim sp + lim pte); init = struct pages initialized; ptes = vmemmap entries (a shared table once); memmap = struct-page frames in RAM",
             a.runs
         ),
     }
@@ -324,8 +326,15 @@ fn gup_cmd(a: &GupArgs) -> anyhow::Result<()> {
         columns: GUP_COLUMNS,
         narrow: &["op", "kind", "size", "align", "profile", "get", "put", "get/lim", "put/lim"],
         footer: format!(
-            "medians of {} runs (slowest of {} thread(s)), {} pages per call; limits (lim): writing/reading 8 bytes per page, same run; atomics = refcount atomics of get + put; slow = pages taken by the slow path",
-            a.runs, a.threads, a.nr_per_call
+            "medians of {} runs (slowest of {} thread(s)), {} pages per call; limits (lim): writing/reading 8 bytes per page, same run; atomics = refcount atomics of get + put; slow = pages taken by the slow path{}",
+            a.runs,
+            a.threads,
+            a.nr_per_call,
+            if configs.iter().any(|c| c.op == GupOp::GupFast) {
+                "; gup-fast's put is put_page per page in every kernel (gup_test's GUP_FAST_BENCHMARK): the series does not change it, so compare it across profiles as unchanged work"
+            } else {
+                ""
+            }
         ),
     }
     .run(&configs, a.json, a.wide)

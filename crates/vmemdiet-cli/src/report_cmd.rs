@@ -393,17 +393,18 @@ fn markdown(r: &Report) -> String {
     for row in kernels_since_times(r) {
         let _ = writeln!(s, "| {} |", row.join(" | "));
     }
-    let _ = writeln!(s, "\n## Bootstrap (create / destroy a devdax device)\n\n| size | align | profile | create | destroy | limit | create/limit |\n|---|---|---|---|---|---|---|");
+    let _ = writeln!(s, "\n## Bootstrap (create / destroy a devdax device)\n\n| size | align | profile | create | destroy | limit: struct pages | limit: vmemmap PTEs | create/limits |\n|---|---|---|---|---|---|---|---|");
     for b in &r.bootstrap {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {:.0} us | {:.0} us | {:.0} us | {:.1}x |",
+            "| {} | {} | {} | {:.0} us | {:.0} us | {:.0} us | {:.0} us | {:.1}x |",
             ByteSize::new(b.size),
             ByteSize::new(b.align).short(),
             b.profile,
             b.create_us,
             b.destroy_us,
             b.limit_us,
+            b.limit_pte_us,
             b.create_over_limit
         );
     }

@@ -338,6 +338,8 @@ fn bench_bootstrap_json_has_the_documented_keys() {
             "create_us",
             "destroy_us",
             "limit_us",
+            "limit_pte_us",
+            "vmemmap_entries",
         ] {
             assert!(r.get(k).is_some(), "missing {k}");
         }

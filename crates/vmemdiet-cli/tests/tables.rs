@@ -64,13 +64,15 @@ fn holds(header: &str, cell: &str) -> bool {
         "profile" => cell.parse::<Profile>().is_ok(),
         "op" => cell.parse::<GupOp>().is_ok(),
         "driver" => ["none", "rxe", "mlx5"].contains(&cell),
-        "create" | "destroy" | "limit" | "get" | "put" | "round" | "pin" | "sg" | "release"
-        | "grow" | "shrink" | "drv" => with_unit(cell, &["us", "ms"]).is_some_and(is_decimal),
+        "create" | "destroy" | "limit" | "lim sp" | "lim pte" | "get" | "put" | "round" | "pin"
+        | "sg" | "release" | "grow" | "shrink" | "drv" => {
+            with_unit(cell, &["us", "ms"]).is_some_and(is_decimal)
+        }
         "c/limit" | "get/lim" | "put/lim" => {
             cell == "inf" || cell.strip_suffix('x').is_some_and(is_decimal)
         }
-        "init" | "atomics" | "walks" | "slow" | "threads" | "pages" | "sg ents" | "drv ents"
-        | "struct pages" | "initialized" => is_uint(cell),
+        "init" | "ptes" | "atomics" | "walks" | "slow" | "threads" | "pages" | "sg ents"
+        | "drv ents" | "struct pages" | "initialized" => is_uint(cell),
         "nr_memmap_pages" => cell == "-" || is_uint(cell),
         // Counts for people: exact below a million, else 268.4M / 4.29G.
         "vmstat" => {

@@ -462,3 +462,88 @@ fn v6_15_longterm_write_pins_of_hugetlbfs_stay_on_the_fast_path() {
     })
     .unwrap();
 }
+
+/// What the slow path does per step under v6.12 (issue 11 item 2): RDMA's long-term write pin
+/// of 4 MiB of devdax. GUP-fast bails at the first devmap leaf (one walk); the slow path then
+/// takes, per 4 KiB page, a walk, the page-table lock, a cached pgmap check and a grab, and
+/// looks the VMA up once. The FOLL_LONGTERM pass checks each folio once.
+#[test]
+fn v6_12_slow_path_pays_per_4k_walk_lock_pgmap_and_grab() {
+    // 2M align: PMD leaves, no FOLL_TOUCH work (touch_pmd is in the entry).
+    let (k, r) = setup(Profile::V6_12, ByteSize::mib(4), MIB2);
+    let mut cx = GupCtx::new(&k);
+    let (mm, va, _) = map(&k, &r, &mut cx);
+    let mut pages = Vec::new();
+    cx.stats = Default::default();
+    let flags = GupFlags::LONGTERM | GupFlags::WRITE;
+    assert_eq!(
+        pin_user_pages_fast(&mut cx, &mm, va, 1024, flags, &mut pages).unwrap(),
+        1024
+    );
+    let s = cx.stats;
+    assert_eq!(
+        (s.walks, s.ptl_locks, s.vma_lookups, s.pgmap_lookups),
+        (1 + 1024, 1024, 1, 1024)
+    );
+    assert_eq!(
+        (s.refs.refcount_atomics, s.refs.pincount_atomics),
+        (1024, 1024)
+    );
+    assert_eq!(
+        s.refs.flag_atomics, 0,
+        "PMD leaves are touched in the entry"
+    );
+    assert_eq!(s.pinnable_checks, 2, "one per folio of the array");
+    unpin_user_pages(&mut cx, &k, &pages).unwrap();
+
+    // 4K align: PTE leaves, order-0 folios. The *_fast slow half passes FOLL_TOUCH, so each
+    // page is marked accessed; pin_user_pages does not.
+    let (k, r) = setup(Profile::V6_12, ByteSize::mib(4), KIB4);
+    let mut cx = GupCtx::new(&k);
+    let (mm, va, _) = map(&k, &r, &mut cx);
+    let mut pages = Vec::new();
+    cx.stats = Default::default();
+    pin_user_pages_fast(&mut cx, &mm, va, 1024, flags, &mut pages).unwrap();
+    let s = cx.stats;
+    assert_eq!((s.walks, s.ptl_locks, s.vma_lookups), (1 + 1024, 1024, 1));
+    assert_eq!(s.refs.flag_atomics, 1024, "folio_mark_accessed per 4 KiB");
+    assert_eq!(s.pinnable_checks, 1024, "every order-0 folio is checked");
+    unpin_user_pages(&mut cx, &k, &pages).unwrap();
+    pages.clear();
+    cx.stats = Default::default();
+    pin_user_pages(&mut cx, &mm, va, 1024, GupFlags::LONGTERM, &mut pages).unwrap();
+    assert_eq!(
+        cx.stats.refs.flag_atomics, 0,
+        "pin_user_pages: no FOLL_TOUCH"
+    );
+    assert_eq!(cx.stats.ptl_locks, 1024);
+    unpin_user_pages(&mut cx, &k, &pages).unwrap();
+}
+
+/// GUP-fast marks folios referenced (issue 11 item 3): per 4 KiB page on a devmap leaf up to
+/// 6.14 (`SetPageReferenced` in `__gup_device_huge`, `folio_set_referenced` in
+/// `gup_fast_devmap_leaf`), once per leaf from 6.15 and in the rfc's batched path.
+#[test]
+fn gup_fast_sets_referenced_per_4k_on_devmap_leaves_and_once_per_folio_leaf() {
+    for (profile, flag_atomics) in [
+        (Profile::V5_10, 1024),
+        (Profile::RFC, 2),
+        (Profile::V5_19, 1024),
+        (Profile::V6_12, 1024),
+        (Profile::V6_15, 2),
+        (Profile::NEXT, 2),
+    ] {
+        let (k, r) = setup(profile, ByteSize::mib(4), MIB2);
+        let mut cx = GupCtx::new(&k);
+        let (mm, va, _) = map(&k, &r, &mut cx);
+        let mut pages = Vec::new();
+        cx.stats = Default::default();
+        get_user_pages_fast(&mut cx, &mm, va, 1024, GupFlags::NONE, &mut pages).unwrap();
+        assert_eq!(cx.stats.fast_pages, 1024, "{profile}");
+        assert_eq!(cx.stats.refs.flag_atomics, flag_atomics, "{profile}");
+        let head = page_folio(&mut cx.memmap, pages[0]).unwrap().head();
+        let flags = cx.memmap.page(head).unwrap().flags();
+        assert_ne!(flags & vmemdiet::mm::page::PG_REFERENCED, 0, "{profile}");
+        put_pages(&mut cx, &pages).unwrap();
+    }
+}

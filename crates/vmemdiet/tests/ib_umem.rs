@@ -377,3 +377,30 @@ fn driver_none_adds_no_work_and_every_driver_restores_the_counts() {
         });
     }
 }
+
+/// `sg_alloc_append_table_from_pages` checks every page of a 512-page chunk twice (the counting
+/// pass and the building pass); each later chunk first tries to extend the last segment, one
+/// check per page it absorbs, plus the one that refuses. Under 6.2–6.14 the pgmap check
+/// refuses each head after a tail and each first tail after its head: 1024 entries for 1 GiB
+/// of 2M folios.
+#[test]
+fn scatterlist_building_checks_each_page_as_the_kernel_does() {
+    let first_chunk = 511 + 511;
+    for (profile, entries, checks) in [
+        (Profile::V5_10, 1, first_chunk + 511 * 512),
+        (Profile::V6_12, 1024, first_chunk + 511 * (1 + 511 + 511)),
+        (Profile::V6_15, 1, first_chunk + 511 * 512),
+    ] {
+        let (k, r) = setup(profile, GIB, ByteSize::mib(2));
+        let mut cx = GupCtx::new(&k);
+        let mm = Mm::new(&k).unwrap();
+        let va = mm
+            .mmap_devdax(r.devices().next().unwrap(), 0, GIB, true)
+            .unwrap();
+        let mut t = UmemTimes::default();
+        let umem = ib_umem_get(&mut cx, &mm, va, GIB, UmemOpts::default(), &mut t).unwrap();
+        assert_eq!(umem.sgt.len(), entries, "{profile}");
+        assert_eq!(umem.merge_checks, checks, "{profile}");
+        ib_umem_release(&mut cx, &mm, umem, &mut t).unwrap();
+    }
+}

@@ -80,6 +80,39 @@ fn golden_1g_compound_page_spans_eight_sections_with_reuse_refcount_4095() {
         assert_eq!(vmemmap_frame(&k, head, j), reuse);
     }
     assert_eq!(k.machine.frames().refcount(reuse), 4095);
+    // The bootstrap benchmark's PTE floor: 4096 entries, 4094 of them references on the
+    // reused frame.
+    let nr = dev.pgmap.nr_pages();
+    assert_eq!(
+        vmemdiet::mm::sparse_vmemmap::vmemmap_entries_of(&k, head, nr),
+        (4096, 4094)
+    );
+}
+
+/// Without compound pages the vmemmap of a section is one PMD leaf, a frame of its own: 1 GiB
+/// takes 8 entries and no references; `next` shares the all-tail PTE table, counted once.
+#[test]
+fn vmemmap_entries_count_leaves_and_references_on_reused_frames() {
+    use vmemdiet::mm::sparse_vmemmap::vmemmap_entries_of;
+    for (profile, expect) in [
+        (Profile::V5_10, (8, 0)),
+        (Profile::V6_15, (4096, 4094)),
+        // One private head frame per 1G folio and one table's worth of shared tails: 8 PTE
+        // tables, 7 of them the shared one; the first table holds the head and tails.
+        (Profile::NEXT, (1024, 1022)),
+    ] {
+        let k = boot(profile, RAM, ByteSize::gib(1));
+        let mut r = DaxRegion::new(&k).unwrap();
+        let dev = r
+            .create(
+                &k,
+                devdax_spec(ByteSize::gib(1), ByteSize::gib(1), MapMode::Mem),
+            )
+            .unwrap();
+        let head = k.machine.geometry().phys_to_pfn(dev.layout.start);
+        let got = vmemmap_entries_of(&k, head, dev.pgmap.nr_pages());
+        assert_eq!(got, expect, "{profile}");
+    }
 }
 
 #[test]

@@ -12,12 +12,11 @@ use std::time::{Duration, Instant};
 
 use crate::addr::{Pfn, VirtAddr};
 use crate::machine::Fault;
-use crate::mm::folio::page_folio;
 use crate::mm::gup::{
     pin_user_pages_fast, unpin_user_page_range_dirty_lock, unpin_user_pages_dirty_lock, GupCtx,
     GupError, GupFlags,
 };
-use crate::mm::page::{PagePtr, ZONE_DEVICE};
+use crate::mm::page::{decode_head, Memmap, PagePtr, VmemmapWindow, ZONE_DEVICE};
 use crate::mm::profile::{SgMerge, UmemRelease};
 use crate::mm::vm::Mm;
 
@@ -92,68 +91,134 @@ pub struct IbUmem {
     pub npages: u64,
     /// The scatterlist.
     pub sgt: Vec<SgEntry>,
+    /// `pages_are_mergeable` calls made building it.
+    pub merge_checks: u64,
 }
 
-/// True if `b` may extend a segment ending in `a` (besides `pfn(b) == pfn(a) + 1`).
-fn mergeable(cx: &mut GupCtx<'_>, rule: SgMerge, a: PagePtr, b: PagePtr) -> Result<bool, Fault> {
-    if rule == SgMerge::Contiguous {
-        return Ok(true);
-    }
-    let pa = cx.memmap.page(a)?;
-    let pb = cx.memmap.page(b)?;
-    let dev_a = pa.zone() == ZONE_DEVICE;
-    let dev_b = pb.zone() == ZONE_DEVICE;
-    Ok(match rule {
-        _ if dev_a != dev_b => false,
-        _ if !dev_a => true,
-        // `a->pgmap == b->pgmap` with pgmap overlaying word 1.
-        SgMerge::PgmapWord1 => pa.compound_info() == pb.compound_info(),
-        SgMerge::Contiguous | SgMerge::FolioPgmap => {
-            // `page_pgmap()`: the pgmap pointer kept in each folio's head.
-            let ha = page_folio(&mut cx.memmap, a)?.head();
-            let hb = page_folio(&mut cx.memmap, b)?.head();
-            cx.memmap.page(ha)?.compound_info() == cx.memmap.page(hb)?.compound_info()
+/// `pages_are_mergeable(b, a)` (`lib/scatterlist.c`): `b` may extend a segment ending in `a`
+/// if it is the next pfn and, from 6.2, both are ZONE_DEVICE pages of the same pgmap or both
+/// are not (`zone_device_pages_have_same_pgmap`). Every call reads the words the kernel reads
+/// (`flags` of both, then `a->pgmap` and `b->pgmap`, or from 6.15 `page_folio(x)->pgmap`),
+/// through windows on the vmemmap: the pages are pinned and adjacent, so the words are hot.
+#[derive(Debug, Default)]
+struct MergeCheck<'m> {
+    pages: VmemmapWindow<'m>,
+    heads: VmemmapWindow<'m>,
+    /// Calls made, for tests of the two-pass structure.
+    calls: u64,
+}
+
+impl<'m> MergeCheck<'m> {
+    #[inline]
+    fn mergeable(
+        &mut self,
+        memmap: &mut Memmap<'m>,
+        rule: SgMerge,
+        a: PagePtr,
+        b: PagePtr,
+    ) -> Result<bool, Fault> {
+        self.calls += 1;
+        // `page_to_pfn(b) == page_to_pfn(a) + 1`: in a virtually contiguous memmap, `b == a + 1`.
+        if b != a.nth(memmap.geometry(), 1) {
+            return Ok(false);
         }
-    })
+        if rule == SgMerge::Contiguous {
+            return Ok(true);
+        }
+        let pa = memmap.windowed(&mut self.pages, a)?;
+        let pb = memmap.windowed(&mut self.pages, b)?;
+        let dev_a = pa.zone() == ZONE_DEVICE;
+        if dev_a != (pb.zone() == ZONE_DEVICE) {
+            return Ok(false);
+        }
+        if !dev_a {
+            return Ok(true);
+        }
+        let (wa, wb) = (pa.compound_info(), pb.compound_info());
+        Ok(match rule {
+            // `a->pgmap == b->pgmap` with pgmap overlaying word 1: a head's pgmap against its
+            // tails' compound_head differs, so each folio splits into [head][tails].
+            SgMerge::PgmapWord1 | SgMerge::Contiguous => wa == wb,
+            SgMerge::FolioPgmap => {
+                // `page_pgmap()`: the pgmap kept in each folio's head, decoded from the word
+                // already loaded; one folio's head is read once.
+                let (ha, hb) = (decode_head(a, wa), decode_head(b, wb));
+                ha == hb
+                    || memmap.windowed(&mut self.heads, ha)?.compound_info()
+                        == memmap.windowed(&mut self.heads, hb)?.compound_info()
+            }
+        })
+    }
+
+    /// Where the segment of `pages` starting at `cur` ends: the first page that does not
+    /// merge with the one before it, or that would take the segment to `max_seg`.
+    fn seg_end(
+        &mut self,
+        memmap: &mut Memmap<'m>,
+        rule: SgMerge,
+        pages: &[PagePtr],
+        cur: usize,
+        max_seg: u64,
+    ) -> Result<usize, Fault> {
+        let p = memmap.geometry().page_size();
+        let mut len = 0;
+        for j in cur + 1..pages.len() {
+            len += p;
+            if len >= max_seg || !self.mergeable(memmap, rule, pages[j - 1], pages[j])? {
+                return Ok(j);
+            }
+        }
+        Ok(pages.len())
+    }
 }
 
-/// `sg_alloc_append_table_from_pages`: appends `pages` to `sgt`, merging each page into the
-/// last segment when it is the next pfn, the segment stays within `max_seg` and the merge rule
-/// allows it (the first page of a chunk may extend the previous chunk's last segment).
-fn sg_append(
-    cx: &mut GupCtx<'_>,
+/// `sg_alloc_append_table_from_pages`, in the kernel's three steps: pages that continue the
+/// previous chunk's last segment extend it; a first pass counts the new segments; a second
+/// builds them, checking every page against the one before again. A segment ends where a page
+/// is not the next pfn, the merge rule refuses it, or it would exceed `max_seg`.
+fn sg_append<'k>(
+    cx: &mut GupCtx<'k>,
     rule: SgMerge,
     sgt: &mut Vec<SgEntry>,
     pages: &[PagePtr],
     max_seg: u64,
-) -> Result<(), Fault> {
+) -> Result<u64, Fault> {
     let g = cx.memmap.geometry();
     let p = g.page_size();
-    let mut last_page: Option<PagePtr> = sgt.last().map(|e| e.page.nth(g, e.length / p - 1));
-    for &page in pages {
-        let pfn = page.pfn(g);
-        let extend = match (sgt.last(), last_page) {
-            (Some(e), Some(lp)) => {
-                e.pfn.add(e.length / p) == pfn
-                    && e.length + p <= max_seg
-                    && mergeable(cx, rule, lp, page)?
+    let mut check: MergeCheck<'k> = MergeCheck::default();
+    let mut pages = pages;
+    if let Some(prv) = sgt.last_mut() {
+        let mut last_pg = prv.page.nth(g, prv.length / p - 1);
+        while let Some((&first, rest)) = pages.split_first() {
+            if !check.mergeable(&mut cx.memmap, rule, last_pg, first)? || prv.length + p > max_seg {
+                break;
             }
-            _ => false,
-        };
-        if extend {
-            if let Some(e) = sgt.last_mut() {
-                e.length += p;
-            }
-        } else {
-            sgt.push(SgEntry {
-                page,
-                pfn,
-                length: p,
-            });
+            prv.length += p;
+            last_pg = first;
+            pages = rest;
         }
-        last_page = Some(page);
     }
-    Ok(())
+    if pages.is_empty() {
+        return Ok(check.calls);
+    }
+    let mut chunks = 0;
+    let mut cur = 0;
+    while cur < pages.len() {
+        cur = check.seg_end(&mut cx.memmap, rule, pages, cur, max_seg)?;
+        chunks += 1;
+    }
+    sgt.reserve(chunks);
+    let mut cur = 0;
+    while cur < pages.len() {
+        let end = check.seg_end(&mut cx.memmap, rule, pages, cur, max_seg)?;
+        sgt.push(SgEntry {
+            page: pages[cur],
+            pfn: pages[cur].pfn(g),
+            length: (end - cur) as u64 * p,
+        });
+        cur = end;
+    }
+    Ok(check.calls)
 }
 
 /// `__ib_umem_release`: unpins every page per the profile (one per 4 KiB page; each entry's
@@ -230,6 +295,7 @@ pub fn ib_umem_get(
         flags = flags | GupFlags::WRITE;
     }
     let mut sgt = Vec::new();
+    let mut merge_checks = 0;
     let mut page_list: Vec<PagePtr> = Vec::with_capacity(chunk);
     let mut cur = first;
     let mut left = npages;
@@ -255,7 +321,7 @@ pub fn ib_umem_get(
             }
         };
         let t = Instant::now();
-        sg_append(cx, rule, &mut sgt, &page_list, opts.max_seg)?;
+        merge_checks += sg_append(cx, rule, &mut sgt, &page_list, opts.max_seg)?;
         times.sg += t.elapsed();
         cur += pinned as u64 * p;
         left -= pinned as u64;
@@ -266,6 +332,7 @@ pub fn ib_umem_get(
         writable: opts.writable,
         npages,
         sgt,
+        merge_checks,
     })
 }
 

@@ -158,6 +158,7 @@ mod tests {
             writable: true,
             npages: length / 4096,
             sgt: Vec::new(),
+            merge_checks: 0,
         }
     }
 

@@ -277,7 +277,17 @@ impl Machine {
         write: bool,
         gen: u64,
     ) -> Result<tlb::Cached, Fault> {
-        let leaf = self.kernel_pt().lookup(va).ok_or(Fault::NotMapped(va))?;
+        let pt = self.kernel_pt();
+        let leaf = match tlb.pte_table(self.id, va, gen) {
+            Some(table) => pt.lookup_in_pte_table(table, va),
+            None => pt.lookup_with_pte_table(va).map(|(leaf, table)| {
+                if let Some(table) = table {
+                    tlb.fill_pte_table(self.id, va, table, gen);
+                }
+                leaf
+            }),
+        }
+        .ok_or(Fault::NotMapped(va))?;
         if write && !leaf.entry().writable() {
             return Err(Fault::ReadOnly(va));
         }

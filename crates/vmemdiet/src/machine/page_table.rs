@@ -222,6 +222,12 @@ impl<'m> PageTables<'m> {
     /// (the GUP-fast gate).
     #[must_use]
     pub fn walk_leaf(&self, va: VirtAddr) -> Option<(&'m AtomicU64, Pte, Level)> {
+        self.walk(va).map(|(s, e, level, _)| (s, e, level))
+    }
+
+    /// The walk behind [`walk_leaf`](Self::walk_leaf), also returning the table that holds the
+    /// leaf entry.
+    fn walk(&self, va: VirtAddr) -> Option<(&'m AtomicU64, Pte, Level, Pfn)> {
         let g = self.g;
         let mut table = self.pt.root;
         let mut level = g.root_level();
@@ -232,10 +238,41 @@ impl<'m> PageTables<'m> {
                 return None;
             }
             if level == Level::PTE || e.huge() {
-                return Some((s, e, level));
+                return Some((s, e, level, table));
             }
             table = e.pfn();
             level = level.below()?;
+        }
+    }
+
+    /// Like [`lookup`](Self::lookup), and also the PTE table holding the leaf when the leaf is a
+    /// PTE: what a paging-structure cache keeps, so that the next miss under the same PMD reads
+    /// one entry ([`lookup_in_pte_table`](Self::lookup_in_pte_table)) instead of walking from
+    /// the root.
+    #[must_use]
+    pub fn lookup_with_pte_table(&self, va: VirtAddr) -> Option<(Leaf, Option<Pfn>)> {
+        let (_, e, level, table) = self.walk(va)?;
+        Some((
+            self.leaf(va, e, level),
+            (level == Level::PTE).then_some(table),
+        ))
+    }
+
+    /// The leaf for `va` in the PTE table `table`, which the PMD entry for `va` points at (a
+    /// paging-structure cache hit): one entry read.
+    #[must_use]
+    pub fn lookup_in_pte_table(&self, table: Pfn, va: VirtAddr) -> Option<Leaf> {
+        let e = Pte(slot(self.fs, table, self.g.pt_index(va, Level::PTE)).load(Ordering::Acquire));
+        e.present().then(|| self.leaf(va, e, Level::PTE))
+    }
+
+    fn leaf(&self, va: VirtAddr, e: Pte, level: Level) -> Leaf {
+        let g = self.g;
+        let within = (va.as_u64() & (g.level_span(level) - 1)) >> g.page_shift;
+        Leaf {
+            pfn: e.pfn().add(within),
+            level,
+            entry: e,
         }
     }
 
@@ -246,13 +283,7 @@ impl<'m> PageTables<'m> {
         // Acquire in the walk pairs with the Release store that published each entry, so the
         // table or frame it points at is seen initialised.
         let (_, e, level) = self.walk_leaf(va)?;
-        let g = self.g;
-        let within = (va.as_u64() & (g.level_span(level) - 1)) >> g.page_shift;
-        Some(Leaf {
-            pfn: e.pfn().add(within),
-            level,
-            entry: e,
-        })
+        Some(self.leaf(va, e, level))
     }
 
     /// The slot for `va` at `level`, allocating zeroed page-table frames for missing levels

@@ -3,8 +3,13 @@
 //! Every struct page access translates a kernel virtual address; the TLB makes the common case
 //! a tag compare, as on hardware. It is flushed by generation: `flush_tlb_kernel_range` bumps the
 //! machine's generation and every entry of an older generation misses.
+//!
+//! Beside it sits a one-entry paging-structure cache: the PTE table of the last miss, so that a
+//! miss under the same PMD reads one entry instead of walking from the root (as x86's PDE cache
+//! does). Freeing a page table is followed by the same flush, which drops it too.
 
 use crate::addr::{Pfn, VirtAddr};
+use crate::arch::{Geometry, Level};
 
 const ENTRIES: usize = 64;
 
@@ -33,17 +38,51 @@ pub struct Tlb {
     entries: [Entry; ENTRIES],
     /// `PAGE_SHIFT`: entries cache one base page each.
     page_shift: u32,
+    /// `PMD_SHIFT`: the span of one PTE table.
+    pmd_shift: u32,
+    /// The paging-structure cache: the PTE table of the last miss.
+    walk: WalkEntry,
+}
+
+/// The paging-structure cache's entry: the PTE table mapping the PMD-sized range `tag`.
+#[derive(Debug, Clone, Copy, Default)]
+struct WalkEntry {
+    tag: u64,
+    table: Pfn,
+    gen: u64,
+    machine: u64,
 }
 
 impl Tlb {
-    /// A cold TLB for pages of `1 << page_shift` bytes.
+    /// A cold TLB for the pages and page tables of `g`.
     #[must_use]
-    pub fn new(page_shift: u32) -> Tlb {
+    pub fn new(g: &Geometry) -> Tlb {
         // Generation 0 is never current (the machine starts at 1), so all entries miss.
         Tlb {
             entries: [Entry::default(); ENTRIES],
-            page_shift,
+            page_shift: g.page_shift,
+            pmd_shift: g.level_shift(Level::PMD),
+            walk: WalkEntry::default(),
         }
+    }
+
+    /// The PTE table cached for `va` on machine `machine`, if current.
+    #[must_use]
+    #[inline]
+    pub fn pte_table(&self, machine: u64, va: VirtAddr, gen: u64) -> Option<Pfn> {
+        let w = self.walk;
+        (w.gen == gen && w.machine == machine && w.tag == va.as_u64() >> self.pmd_shift)
+            .then_some(w.table)
+    }
+
+    /// Caches `table` as the PTE table mapping `va`, seen at generation `gen`.
+    pub fn fill_pte_table(&mut self, machine: u64, va: VirtAddr, table: Pfn, gen: u64) {
+        self.walk = WalkEntry {
+            tag: va.as_u64() >> self.pmd_shift,
+            table,
+            gen,
+            machine,
+        };
     }
 
     fn slot(vpn: u64) -> usize {

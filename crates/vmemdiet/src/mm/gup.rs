@@ -17,7 +17,7 @@ use crate::mm::folio::{page_folio, Folio, RefKind, RefStats};
 use crate::mm::page::{Memmap, PagePtr, PAGE_MAPPING_ANON};
 use crate::mm::pagemap::DevPagemap;
 use crate::mm::profile::{FastLeaf, SlowLeaf, Unpin};
-use crate::mm::vm::{Mm, VmError};
+use crate::mm::vm::{Mm, VmError, Vma};
 use crate::mm::Kernel;
 
 /// `FOLL_*` flags.
@@ -27,6 +27,9 @@ pub struct GupFlags(u32);
 impl GupFlags {
     /// `FOLL_WRITE`.
     pub const WRITE: GupFlags = GupFlags(1 << 0);
+    /// `FOLL_TOUCH`: mark what the slow path finds accessed. Internal: `get_user_pages` and the
+    /// slow half of the `*_fast` calls set it; `pin_user_pages` does not.
+    pub const TOUCH: GupFlags = GupFlags(1 << 1);
     /// `FOLL_GET`: take plain references (released with `put_page`).
     pub const GET: GupFlags = GupFlags(1 << 2);
     /// `FOLL_LONGTERM`: the pin may last indefinitely (RDMA).
@@ -92,6 +95,14 @@ pub struct GupStats {
     pub slow_pages: u64,
     /// Grabs undone after a failed re-check.
     pub undone: u64,
+    /// Page-table lock acquisitions (`pmd_lock`, `pte_offset_map_lock`, `huge_pte_lock`): one
+    /// per slow-path step.
+    pub ptl_locks: u64,
+    /// VMA look-ups of the slow path (`vma_lookup` when an address passes `vm_end`).
+    pub vma_lookups: u64,
+    /// `folio_is_longterm_pinnable` calls of the FOLL_LONGTERM pass
+    /// (`check_and_migrate_movable_pages`): one per distinct folio in a row of the array.
+    pub pinnable_checks: u64,
 }
 
 /// One CPU doing GUP: its TLB-backed view of the memmap and its counters.
@@ -212,15 +223,20 @@ fn gup_fast_leaf(
         for i in 0..refs {
             let pfn = first.add(i);
             let page = PagePtr::from_pfn(g, pfn);
-            let ok = get_dev_pagemap(k, pfn, &mut cached, &mut cx.stats) && {
+            let grabbed = if get_dev_pagemap(k, pfn, &mut cached, &mut cx.stats) {
                 let folio = page_folio(&mut cx.memmap, page)?;
-                folio.try_grab(&mut cx.memmap, 1, kind, &mut cx.stats.refs)?
+                folio
+                    .try_grab(&mut cx.memmap, 1, kind, &mut cx.stats.refs)?
+                    .then_some(folio)
+            } else {
+                None
             };
-            if !ok {
+            let Some(folio) = grabbed else {
                 let grabbed: Vec<PagePtr> = pages.drain(recorded..).collect();
                 undo_pages(cx, &grabbed, kind)?;
                 return Ok(false);
-            }
+            };
+            folio.set_referenced(&mut cx.memmap, &mut cx.stats.refs)?;
             pages.push(page);
         }
         // Re-check the leaf after the grabs (the kernel's full barrier is in the grab).
@@ -245,6 +261,7 @@ fn gup_fast_leaf(
         }
         // Pages are recorded only after the checks pass (record_subpages removal, 2025).
         pages.extend((0..refs).map(|i| page.nth(g, i)));
+        folio.set_referenced(&mut cx.memmap, &mut cx.stats.refs)?;
     }
     cx.stats.fast_pages += refs;
     Ok(true)
@@ -310,16 +327,30 @@ fn gup_slow(
     let mut i = 0usize;
     let done_or = |i: usize, e: GupError| if i > 0 { Ok(i) } else { Err(e) };
     let mut cached = PgmapRef::default();
+    let mut cur_vma: Option<&Vma> = None;
     while i < nr {
         let addr = VirtAddr::new(start.as_u64() + i as u64 * g.page_size());
-        let Some(vma) = tree.find(addr) else {
-            return done_or(i, GupError::Fault(addr));
+        // The VMA is looked up again only once the walk passes its end.
+        let vma = match cur_vma {
+            Some(v) if addr < v.end => v,
+            _ => {
+                cx.stats.vma_lookups += 1;
+                let Some(v) = tree.find(addr) else {
+                    return done_or(i, GupError::Fault(addr));
+                };
+                if write && !v.writable {
+                    return done_or(i, GupError::Fault(addr));
+                }
+                *cur_vma.insert(v)
+            }
         };
-        if write && !vma.writable {
-            return done_or(i, GupError::Fault(addr));
-        }
         cx.stats.walks += 1;
+        // Every follow step runs under the leaf's page-table lock (`pmd_lock` in
+        // follow_devmap_pmd/follow_huge_pmd, `pte_offset_map_lock` in follow_page_pte).
+        let ptl = mm.page_table_lock();
+        cx.stats.ptl_locks += 1;
         let Some(leaf) = mm.page_tables().lookup(addr) else {
+            drop(ptl);
             if let Err(e) = mm.fault(&mut cx.memmap, &tree, addr, write) {
                 return done_or(i, e.into());
             }
@@ -369,6 +400,12 @@ fn gup_slow(
                 return done_or(i, GupError::Overflow(leaf.pfn()));
             }
         }
+        // follow_page_pte marks the page accessed under FOLL_TOUCH; a huge leaf is touched in
+        // its entry (touch_pmd), which the model's entries do not carry.
+        if flags.contains(GupFlags::TOUCH) && leaf.level() == Level::PTE {
+            folio.mark_accessed(&mut cx.memmap, &mut cx.stats.refs)?;
+        }
+        drop(ptl);
         pages.extend((0..increm).map(|j| page.nth(g, j)));
         cx.stats.slow_pages += increm;
         i += usize::try_from(increm).unwrap_or(nr);
@@ -413,11 +450,38 @@ fn fast_fallback(
         return Ok(n);
     }
     let rest = VirtAddr::new(start.as_u64() + n as u64 * mm.k.machine.geometry().page_size());
-    match gup_slow(cx, mm, rest, nr - n, flags, pages) {
+    match gup_longterm_locked(cx, mm, rest, nr - n, flags | GupFlags::TOUCH, pages) {
         Ok(m) => Ok(n + m),
         Err(_) if n > 0 => Ok(n),
         Err(e) => Err(e),
     }
+}
+
+/// `__gup_longterm_locked`: the slow path, then for FOLL_LONGTERM the pass of
+/// `check_and_migrate_movable_pages` over what it pinned: `page_folio` of every entry and
+/// `folio_is_longterm_pinnable` of each new folio. Migration is not modelled: a folio that is
+/// not pinnable stays pinned where it is (`vmemdiet gup-longterm` reports which kinds those are).
+fn gup_longterm_locked(
+    cx: &mut GupCtx<'_>,
+    mm: &Mm<'_>,
+    start: VirtAddr,
+    nr: usize,
+    flags: GupFlags,
+    pages: &mut Vec<PagePtr>,
+) -> Result<usize, GupError> {
+    let before = pages.len();
+    let n = gup_slow(cx, mm, start, nr, flags, pages)?;
+    if flags.contains(GupFlags::LONGTERM) {
+        let pinned = &pages[before..];
+        let mut i = 0;
+        while i < pinned.len() {
+            let folio = page_folio(&mut cx.memmap, pinned[i])?;
+            cx.stats.pinnable_checks += 1;
+            folio.is_longterm_pinnable(&mut cx.memmap)?;
+            i += 1 + cx.memmap.folio_run_len(&pinned[i + 1..], folio.head())?;
+        }
+    }
+    Ok(n)
 }
 
 /// `get_user_pages_fast`: FOLL_GET references on `nr` pages from `start`, appended to `pages`.
@@ -456,7 +520,14 @@ pub fn get_user_pages(
     flags: GupFlags,
     pages: &mut Vec<PagePtr>,
 ) -> Result<usize, GupError> {
-    slow_only(cx, mm, start, nr, validate(flags, false)?, pages)
+    slow_only(
+        cx,
+        mm,
+        start,
+        nr,
+        validate(flags, false)? | GupFlags::TOUCH,
+        pages,
+    )
 }
 
 /// The slow path alone, after argument checks (`__gup_longterm_locked`).
@@ -472,7 +543,7 @@ fn slow_only(
     if nr == 0 {
         return Ok(0);
     }
-    gup_slow(cx, mm, start, nr, flags, pages)
+    gup_longterm_locked(cx, mm, start, nr, flags, pages)
 }
 
 /// `pin_user_pages`: the slow path only (gup_test's PIN_LONGTERM_BENCHMARK with FOLL_LONGTERM).
@@ -500,12 +571,8 @@ fn unpin_runs(
         if strategy == Unpin::PerFolioRun {
             // gup_folio_next: extend the run while entries are in the same folio (a run is at
             // most what one refcount subtraction can drop: the array may repeat a page).
-            while j < pages.len()
-                && j - i < MAX_REFS_PER_PUT
-                && page_folio(&mut cx.memmap, pages[j])? == folio
-            {
-                j += 1;
-            }
+            let rest = &pages[j..pages.len().min(i + MAX_REFS_PER_PUT)];
+            j += cx.memmap.folio_run_len(rest, folio.head())?;
         }
         if dirty {
             folio.mark_dirty(&mut cx.memmap, &mut cx.stats.refs)?;

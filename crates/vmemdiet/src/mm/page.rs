@@ -147,7 +147,7 @@ impl<'m> Memmap<'m> {
     pub fn new(machine: &'m Machine) -> Memmap<'m> {
         Memmap {
             machine,
-            tlb: Tlb::new(machine.geometry().page_shift),
+            tlb: Tlb::new(machine.geometry()),
         }
     }
 
@@ -184,6 +184,7 @@ impl<'m> Memmap<'m> {
 
     /// `compound_head`: the head of the compound page `p` belongs to (`p` itself if it is not a
     /// tail), seeing through HugeTLB fake heads (`page_fixed_fake_head`) once HVO is in use.
+    #[inline]
     pub fn compound_head(&mut self, p: PagePtr) -> Result<PagePtr, Fault> {
         let page = self.page(p)?;
         let info = page.compound_info.load(Ordering::Acquire);
@@ -191,12 +192,19 @@ impl<'m> Memmap<'m> {
             return Ok(decode_head(p, info));
         }
         // Only while HVO is on (the static key, checked first so heads and order-0 pages pay
-        // nothing otherwise), and only a page-aligned struct page, can alias a head page.
+        // nothing otherwise) can a page alias a head page.
+        if self.machine.fake_heads_possible() {
+            return self.fixed_fake_head(p, page);
+        }
+        Ok(p)
+    }
+
+    /// `page_fixed_fake_head`: the real head behind `p` if `p` is a HugeTLB fake head (a
+    /// page-aligned struct page whose vmemmap page aliases the head's), else `p`.
+    #[inline(never)]
+    fn fixed_fake_head(&mut self, p: PagePtr, page: &Page) -> Result<PagePtr, Fault> {
         let g = self.machine.geometry();
-        if self.machine.fake_heads_possible()
-            && p.0.as_u64().is_multiple_of(g.page_size())
-            && page.flags() & PG_HEAD != 0
-        {
+        if p.0.as_u64().is_multiple_of(g.page_size()) && page.flags() & PG_HEAD != 0 {
             let next = p.nth(g, 1);
             let w = self.page(next)?.compound_info.load(Ordering::Acquire);
             // A real head's page[1] points back at it; a fake head's names the real one.
@@ -206,6 +214,68 @@ impl<'m> Memmap<'m> {
         }
         Ok(p)
     }
+
+    /// The struct page at `p` through `window`: translated only when `p` lies in another
+    /// vmemmap page than the last one read through it. For scans over struct pages that are
+    /// pinned (GUP's arrays, scatterlists), whose vmemmap mapping cannot change under the scan;
+    /// the hardware equivalent is the TLB entry and the cache lines staying hot.
+    #[inline]
+    pub fn windowed(
+        &mut self,
+        window: &mut VmemmapWindow<'m>,
+        p: PagePtr,
+    ) -> Result<&'m Page, Fault> {
+        let g = self.machine.geometry();
+        let va = p.0.as_u64();
+        if va >> g.page_shift != window.vpn || window.frame.is_empty() {
+            window.frame = self.machine.kernel_frame(&mut self.tlb, p.0, false)?.0;
+            window.vpn = va >> g.page_shift;
+        }
+        #[allow(clippy::cast_possible_truncation)]
+        let word = ((va & (g.page_size() - 1)) / 8) as usize;
+        Ok(page_in(window.frame, word))
+    }
+
+    /// `gup_folio_next`'s scan: how many leading entries of `pages` belong to the folio headed
+    /// by `head`. Every entry's word 1 is read and decoded, as the kernel does; what is saved
+    /// is translation: the vmemmap page under a run of entries is translated once, not per
+    /// entry (the struct pages scanned are pinned, so their mapping cannot change under the
+    /// scan).
+    pub fn folio_run_len(&mut self, pages: &[PagePtr], head: PagePtr) -> Result<usize, Fault> {
+        // The word a tail of this folio holds in the classic encoding: compared first, so the
+        // common case is a load and a compare, as in the kernel.
+        let classic = head.0.as_u64() | 1;
+        // The word this folio's tails hold in the mask encoding, once one has been decoded:
+        // then a tail is a compare and an AND.
+        let mut mask_word = 1;
+        let mut window = VmemmapWindow::default();
+        for (n, &p) in pages.iter().enumerate() {
+            let va = p.0.as_u64();
+            let info = self.windowed(&mut window, p)?.compound_info();
+            let in_folio = info == classic
+                || (info == mask_word && va & info & !1 == head.0.as_u64())
+                || if info & 1 == 1 {
+                    let h = decode_head(p, info);
+                    if h == head && is_mask(info & !1) {
+                        mask_word = info;
+                    }
+                    h == head
+                } else {
+                    p == head || self.compound_head(p)? == head
+                };
+            if !in_folio {
+                return Ok(n);
+            }
+        }
+        Ok(pages.len())
+    }
+}
+
+/// One vmemmap page's translation, kept by a scan over struct pages ([`Memmap::windowed`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct VmemmapWindow<'m> {
+    vpn: u64,
+    frame: &'m Frame,
 }
 
 /// Decodes word 1 of the struct page at `p` into its head. Both encodings are decodable without
@@ -213,18 +283,25 @@ impl<'m> Memmap<'m> {
 /// and whose low bits below the struct page size are clear except bit 0, while a mask has every
 /// bit above its cut set and every bit below it clear.
 #[must_use]
+#[inline]
 pub fn decode_head(p: PagePtr, info: u64) -> PagePtr {
     if info & 1 == 0 {
         return p;
     }
     let v = info & !1;
-    // A mask is of the form 1...10...0; a head address is not (it is a struct page address in
-    // the vmemmap whose low bits, below the compound size, are not all zero except for page 0).
-    if v.leading_ones() + v.trailing_zeros() == 64 {
+    if is_mask(v) {
         PagePtr(VirtAddr::new(p.0.as_u64() & v))
     } else {
         PagePtr(VirtAddr::new(v))
     }
+}
+
+/// True if `v` is of the form 1...10...0, as a mask is; a head address is not (it is a struct
+/// page address in the vmemmap whose low bits, below the compound size, are not all zero except
+/// for page 0).
+#[inline]
+const fn is_mask(v: u64) -> bool {
+    v != 0 && v | (v - 1) == u64::MAX
 }
 
 /// The struct page starting at word `word` of `frame`.
@@ -285,6 +362,11 @@ impl Page {
     pub(crate) fn set_flags(&self, flag: u64) {
         // Release: a reader that sees the flag sees the writes of init before it.
         self.flags.fetch_or(flag, Ordering::AcqRel);
+    }
+
+    /// Clears `flag` in `flags` (an atomic `clear_bit`).
+    pub(crate) fn clear_flags(&self, flag: u64) {
+        self.flags.fetch_and(!flag, Ordering::AcqRel);
     }
 
     /// Clears all eight words (the `memset` of `__init_single_page`).

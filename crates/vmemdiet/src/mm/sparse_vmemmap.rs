@@ -335,7 +335,14 @@ fn populate_tail_reuse(
             if addr >= end {
                 break;
             }
-            let idx = (addr.distance_from(base) % compound) / p;
+            // The vmemmap page's index within its compound page (masks where the sizes are
+            // powers of two, as they are but for a struct-page-size what-if).
+            let d = addr.distance_from(base);
+            let idx = if compound.is_power_of_two() {
+                (d & (compound - 1)) >> g.page_shift
+            } else {
+                (d % compound) / p
+            };
             let head = VirtAddr::new(addr.as_u64() - idx * p);
             if !Pte::from_raw(slot.load(Ordering::Acquire)).present() {
                 if idx < 2 {
@@ -627,7 +634,11 @@ pub fn vmemmap_free(k: &Kernel, start: VirtAddr, end: VirtAddr, altmap: Option<&
         addr = next;
     }
     m.flush_tlb_kernel();
-    m.kernel_pt().prune(start, end);
+    // Freed page tables are flushed again (x86 `remove_pagetable` ends in `flush_tlb_all`):
+    // a walk between the two flushes may have cached one of them.
+    if m.kernel_pt().prune(start, end) > 0 {
+        m.flush_tlb_kernel();
+    }
 }
 
 /// The number of PTEs in the kernel page tables that map `frame` within `[start, end)` of the
@@ -665,6 +676,52 @@ pub fn ptes_mapping(k: &Kernel, frame: Pfn, start: VirtAddr, end: VirtAddr) -> u
         addr = addr.offset(g.page_size());
     }
     n
+}
+
+/// The page-table entries populate stored to map the struct pages of `[start, start + nr)`
+/// (one per leaf: PTE, or PMD where the vmemmap is mapped by PMD leaves; a PTE table shared
+/// between PMDs counted once) and how many of them map a frame an earlier entry already maps
+/// (each such entry took a `get_page` on it). The other floor of creating a device, beside
+/// the struct pages memmap init writes.
+#[must_use]
+pub fn vmemmap_entries_of(k: &Kernel, start: Pfn, nr: u64) -> (u64, u64) {
+    let m = &k.machine;
+    let g = m.geometry();
+    let first = g.pfn_to_page_va(start);
+    let end = first.offset(nr * g.struct_page_size);
+    let (mut entries, mut frames) = (0, std::collections::HashSet::new());
+    let mut seen_tables = std::collections::HashSet::new();
+    let mut addr = first.align_down(g.page_size());
+    while addr < end {
+        let pt = m.kernel_pt();
+        let step = match pt.lookup_with_pte_table(addr) {
+            Some((_, Some(table))) if pmd_shared(k, addr) => {
+                if seen_tables.insert(table) {
+                    for e in pt.table_entries(table, Level::PTE) {
+                        entries += 1;
+                        frames.insert(Pte::from_raw(e.load(Ordering::Acquire)).pfn());
+                    }
+                }
+                g.pmd_size().bytes()
+            }
+            Some((leaf, _)) => {
+                entries += 1;
+                frames.insert(leaf.entry().pfn());
+                g.level_span(leaf.level())
+            }
+            None => g.page_size(),
+        };
+        addr = addr.align_down(step).offset(step);
+    }
+    (entries, entries - frames.len() as u64)
+}
+
+/// True if the PMD entry over `addr` points at a PTE table shared between PMDs.
+fn pmd_shared(k: &Kernel, addr: VirtAddr) -> bool {
+    k.machine
+        .kernel_pt()
+        .entry(addr, Level::PMD)
+        .is_some_and(|s| Pte::from_raw(s.load(Ordering::Acquire)).shared_table())
 }
 
 /// The distinct frames that back the struct pages of `[start, start + nr)`: the memmap those

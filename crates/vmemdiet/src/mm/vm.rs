@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 
 use crate::addr::{ByteSize, Pfn, VirtAddr};
 use crate::arch::{Geometry, Level};
@@ -188,6 +188,13 @@ pub struct Mm<'k> {
 }
 
 impl<'k> Mm<'k> {
+    /// The page-table lock (`pmd_lock`, `pte_offset_map_lock`): the model has one per address
+    /// space, as kernels without split page-table locks do, so its uncontended cost (an atomic
+    /// acquire and a release) is the kernel's, while contention between threads is higher.
+    pub fn page_table_lock(&self) -> MutexGuard<'_, ()> {
+        self.ptl.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// A new, empty address space.
     pub fn new(k: &'k Kernel) -> Result<Mm<'k>, VmError> {
         Ok(Mm {
@@ -275,7 +282,7 @@ impl<'k> Mm<'k> {
         while level < g.root_level() && g.level_span(level.above()) <= size.bytes() {
             level = level.above();
         }
-        let _ptl = self.ptl.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ptl = self.page_table_lock();
         if level > Level::PTE {
             // A table already below this level (base pages after a fallback): fault a PTE.
             if let Some(slot) = self.page_tables().entry(addr, level) {
@@ -385,7 +392,7 @@ impl<'k> Mm<'k> {
             let level = vma.leaf_level(g);
             let span = g.level_span(level);
             {
-                let _ptl = self.ptl.lock().unwrap_or_else(PoisonError::into_inner);
+                let _ptl = self.page_table_lock();
                 if vma.ops.mixed_leaves() {
                     self.zap_mixed(memmap, &vma)?;
                 }

@@ -51,6 +51,19 @@ impl MemLimit {
         t.elapsed()
     }
 
+    /// Time to do `n` atomic increments of one word: the least `n` `get_page` calls on one
+    /// frame can take (populate takes a reference on the reused frame for every PTE mapping it).
+    pub fn atomics(&mut self, n: u64) -> Duration {
+        let word = std::sync::atomic::AtomicU64::new(0);
+        let t = Instant::now();
+        for _ in 0..n {
+            black_box(&word).fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        let d = t.elapsed();
+        black_box(word.into_inner());
+        d
+    }
+
     /// Time to read `bytes` bytes (summing 64-bit words), the least any code reading that much
     /// memory can take: the limit of unpinning N pages is reading their N pointers.
     pub fn read(&mut self, bytes: u64) -> Duration {

@@ -697,8 +697,11 @@ mod tests {
                     create_us: t(profile),
                     destroy_us: 1.0,
                     limit_us: 1.0,
+                    limit_pte_us: 1.0,
                     create_over_limit: 1.0,
                     struct_pages_initialized: 1,
+                    vmemmap_entries: 1,
+                    vmemmap_reuse_refs: 0,
                     memmap_bytes: 1,
                 });
                 for op in [GupOp::GupFast, GupOp::PinFast, GupOp::PinLongterm] {
