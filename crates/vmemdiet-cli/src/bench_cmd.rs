@@ -4,6 +4,7 @@ use clap::{Args, Subcommand};
 use vmemdiet::addr::ByteSize;
 use vmemdiet::arch::Arch;
 use vmemdiet::drivers::dax::MapMode;
+use vmemdiet::drivers::ib_driver::Driver;
 use vmemdiet::mm::profile::Profile;
 use vmemdiet::plan::Kind;
 use vmemdiet::workload::bootstrap::{self, BootstrapConfig, BootstrapResult};
@@ -60,7 +61,7 @@ pub struct PoolArgs {
 /// Arguments of `vmemdiet bench mr`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "JSON: an array of objects with kind, size, align, map, profile, threads, seconds, rounds, us_per_round, pin_us, sg_us, release_us (per round), sg_entries."
+    after_help = "Drivers (--driver): none adds no work, so rounds are the core's alone (ib_umem_get, ib_umem_release). rxe (Soft-RoCE): maps each sg entry to its kernel address (virt DMA), stores one page-map entry per PAGE_SIZE page (xas_store in rxe_mr_fill_pages_from_sgt), xa_destroy at dereg. mlx5 (ConnectX): maps each sg entry with dma-direct (no IOMMU), picks one page size for the MR (ib_umem_find_best_pgsz over 4K..2G; mlx5_ib_cont_pages in v5.10), writes one 8-byte MTT entry per page of it; 6.2-6.14 devdax lists [head][tails] per folio, which forces 4K until 6.15 looks across entries. Left out: IOMMU, swiotlb, firmware commands and UMR completions (device latency), the mkey cache, ODP.\nJSON: an array of objects with kind, size, align, map, profile, threads, seconds, rounds, us_per_round, pin_us, sg_us, release_us, driver_us (per round), sg_entries, driver, mr_page_size, driver_entries (rxe page-map stores or mlx5 MTT entries per registration)."
 )]
 pub struct MrArgs {
     /// Region size each thread registers.
@@ -81,6 +82,10 @@ pub struct MrArgs {
     machine: ArchArgs,
     #[command(flatten)]
     switches: SwitchArgs,
+    /// The RDMA device's driver(s): none (the core's work only), rxe (a page map per 4 KiB),
+    /// mlx5 (best page size, one MTT entry per page of it); see below.
+    #[arg(long, value_delimiter = ',', default_value = "none")]
+    driver: Vec<Driver>,
     /// Threads, each registering its own region (the 2025 report used 40 threads of 2 MiB MRs).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
     threads: u32,
@@ -340,6 +345,7 @@ const MR_COLUMNS: &[Column<MrResult>] = &[
     ("size", |r| ByteSize::new(r.size).to_string()),
     ("align", |r| ByteSize::new(r.align).short()),
     ("profile", |r| r.profile.to_string()),
+    ("driver", |r| r.driver.to_string()),
     ("threads", |r| r.threads.to_string()),
     ("rounds", |r| format!("{} in {:.3} s", r.rounds, r.seconds)),
     ("round", |r| us(r.us_per_round)),
@@ -347,6 +353,9 @@ const MR_COLUMNS: &[Column<MrResult>] = &[
     ("sg", |r| us(r.sg_us)),
     ("release", |r| us(r.release_us)),
     ("sg ents", |r| r.sg_entries.to_string()),
+    ("drv", |r| us(r.driver_us)),
+    ("mr page", |r| human(r.mr_page_size)),
+    ("drv ents", |r| r.driver_entries.to_string()),
 ];
 
 fn mr_cmd(a: &MrArgs) -> anyhow::Result<()> {
@@ -359,8 +368,11 @@ fn mr_cmd(a: &MrArgs) -> anyhow::Result<()> {
         arch,
         threads: a.threads,
         seconds: a.seconds,
+        drivers: a.driver.clone(),
         ..Options::default()
     })?;
+    // Driver columns only when a driver does work.
+    let drivers = a.driver.iter().any(|&d| d != Driver::None);
     // Each configuration loops for --seconds after its setup: the least the run takes.
     #[allow(clippy::cast_precision_loss)]
     let least = a.seconds * configs.len() as f64;
@@ -381,8 +393,16 @@ fn mr_cmd(a: &MrArgs) -> anyhow::Result<()> {
             Ok(r)
         },
         columns: MR_COLUMNS,
-        narrow: &["kind", "size", "align", "profile", "round", "pin", "sg", "release"],
-        footer: "round = thread-seconds per round; pin, sg and release split each round; sg ents = scatterlist entries of one registration".into(),
+        narrow: if drivers {
+            &["kind", "size", "align", "profile", "driver", "round", "pin", "sg", "release", "drv"]
+        } else {
+            &["kind", "size", "align", "profile", "round", "pin", "sg", "release"]
+        },
+        footer: if drivers {
+            "round = thread-seconds per round; pin, sg, release and drv (the driver's reg + dereg) split each round; sg ents = scatterlist entries of one registration; mr page = the MR's page size; drv ents = page-map or MTT entries written".into()
+        } else {
+            "round = thread-seconds per round; pin, sg and release split each round; sg ents = scatterlist entries of one registration".into()
+        },
     }
     .run(&configs, a.json, a.wide)
 }

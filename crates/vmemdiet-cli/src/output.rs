@@ -91,7 +91,9 @@ pub struct Bench<C, R: 'static> {
 }
 
 /// Columns that may move under a narrow table when every row has the same value.
-const SHARED_COLUMNS: [&str; 7] = ["op", "kind", "size", "align", "page", "map", "profile"];
+const SHARED_COLUMNS: [&str; 8] = [
+    "op", "kind", "size", "align", "page", "map", "profile", "driver",
+];
 
 impl<C: Display, R: serde::Serialize + 'static> Bench<C, R> {
     /// Runs every configuration under one progress bar, then prints the rows as a JSON array

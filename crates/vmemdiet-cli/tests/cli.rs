@@ -29,6 +29,18 @@ const KEYS: [&str; 16] = [
     "reserve_bytes",
 ];
 
+/// Runs `vmemdiet args`, which must succeed, and returns the JSON array it prints.
+fn json_rows(args: &[&str]) -> Vec<Value> {
+    let out = vmemdiet().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v.as_array().unwrap().clone()
+}
+
 #[test]
 fn plan_json_has_exactly_the_documented_keys_and_golden_numbers() {
     let out = vmemdiet()
@@ -582,6 +594,54 @@ fn bench_mr_json_has_the_documented_keys() {
         .unwrap();
     assert!(!bad.status.success());
     assert_eq!(String::from_utf8(bad.stderr).unwrap().lines().count(), 1);
+}
+
+#[test]
+fn bench_mr_driver_adds_the_driver_keys_and_counts() {
+    let rows = json_rows(&[
+        "bench",
+        "mr",
+        "--size",
+        "8M",
+        "--align",
+        "2M",
+        "--profile",
+        "v6.12,v6.15",
+        "--driver",
+        "none,rxe,mlx5",
+        "--seconds",
+        "0.05",
+        "--json",
+    ]);
+    assert_eq!(rows.len(), 6);
+    let row = |profile: &str, driver: &str| {
+        rows.iter()
+            .find(|r| r["profile"] == profile && r["driver"] == driver)
+            .unwrap()
+    };
+    for r in &rows {
+        assert!(r["driver_us"].as_f64().unwrap() >= 0.0);
+    }
+    assert_eq!(row("v6.15", "none")["driver_us"], 0.0);
+    assert_eq!(row("v6.15", "none")["driver_entries"], 0);
+    // rxe: one map entry per 4 KiB page.
+    assert_eq!(row("v6.12", "rxe")["driver_entries"], 2048);
+    assert_eq!(row("v6.12", "rxe")["mr_page_size"], 4096);
+    // mlx5: v6.12's [head][tails] entries force 4 KiB pages; 6.15 maps the 4 MiB-aligned
+    // region with 4 MiB pages.
+    assert_eq!(row("v6.12", "mlx5")["sg_entries"], 8);
+    assert_eq!(row("v6.12", "mlx5")["mr_page_size"], 4096);
+    assert_eq!(row("v6.12", "mlx5")["driver_entries"], 2048);
+    assert_eq!(row("v6.15", "mlx5")["mr_page_size"], 4u64 << 20);
+    assert_eq!(row("v6.15", "mlx5")["driver_entries"], 2);
+    let bad = vmemdiet()
+        .args(["bench", "mr", "--driver", "mlx4"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8(bad.stderr)
+        .unwrap()
+        .contains("none, rxe, mlx5"));
 }
 
 #[test]

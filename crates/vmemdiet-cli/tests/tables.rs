@@ -63,15 +63,16 @@ fn holds(header: &str, cell: &str) -> bool {
         "kind" => ["devdax", "hugetlb", "devdax-fsdev"].contains(&cell),
         "profile" => cell.parse::<Profile>().is_ok(),
         "op" => cell.parse::<GupOp>().is_ok(),
+        "driver" => ["none", "rxe", "mlx5"].contains(&cell),
         "create" | "destroy" | "limit" | "lim sp" | "lim pte" | "get" | "put" | "round" | "pin"
-        | "sg" | "release" | "grow" | "shrink" => {
+        | "sg" | "release" | "grow" | "shrink" | "drv" => {
             with_unit(cell, &["us", "ms"]).is_some_and(is_decimal)
         }
         "c/limit" | "get/lim" | "put/lim" => {
             cell == "inf" || cell.strip_suffix('x').is_some_and(is_decimal)
         }
         "init" | "ptes" | "atomics" | "walks" | "slow" | "threads" | "pages" | "sg ents"
-        | "struct pages" | "initialized" => is_uint(cell),
+        | "drv ents" | "struct pages" | "initialized" => is_uint(cell),
         "nr_memmap_pages" => cell == "-" || is_uint(cell),
         // Counts for people: exact below a million, else 268.4M / 4.29G.
         "vmstat" => {
@@ -80,7 +81,7 @@ fn holds(header: &str, cell: &str) -> bool {
         "% size" => cell == "<0.0001" || is_decimal(cell),
         "usable" | "namespace" => cell == "-" || cell.parse::<ByteSize>().is_ok(),
         "memmap" | "memmap (RAM)" | "page tables" | "on device" | "tables" | "on dev"
-        | "reserve" => {
+        | "reserve" | "mr page" => {
             cell == "0"
                 || with_unit(cell, &["B", "KiB", "MiB", "GiB", "TiB"]).is_some_and(is_decimal)
         }
@@ -327,6 +328,21 @@ fn bench_tables_fit_80_columns_and_name_shared_values() {
                 "0.02",
             ][..],
             3,
+        ),
+        (
+            &[
+                "bench",
+                "mr",
+                "--size",
+                "64M",
+                "--align",
+                "2M",
+                "--driver",
+                "none,rxe,mlx5",
+                "--seconds",
+                "0.02",
+            ][..],
+            9,
         ),
         (
             &[

@@ -1,21 +1,25 @@
 //! RDMA registration over device-dax: scatterlist coalescing per profile, release cost, memlock
-//! accounting, unwinding on failure (INV-6) and concurrent reg/dereg (INV-7).
+//! accounting, unwinding on failure (INV-6), concurrent reg/dereg (INV-7), and the HCA
+//! driver's own work (rxe's page map, mlx5's page size and MTT).
 
 #![allow(clippy::cast_possible_truncation)]
 
 use std::sync::atomic::Ordering;
 
 use vmemdiet::addr::{ByteSize, Pfn, VirtAddr};
-use vmemdiet::drivers::dax::DaxRegion;
-use vmemdiet::drivers::ib_umem::{
-    ib_dereg_mr, ib_reg_mr, ib_umem_get, ib_umem_release, UmemError, UmemOpts, UmemTimes,
-};
+use vmemdiet::arch::Arch;
+use vmemdiet::drivers::dax::{DaxRegion, MapMode};
+use vmemdiet::drivers::ib_driver::{Driver, DriverStats};
+use vmemdiet::drivers::ib_umem::{ib_umem_get, ib_umem_release, UmemError, UmemOpts, UmemTimes};
+use vmemdiet::drivers::ib_verbs::{ib_dereg_mr, ib_reg_mr};
 use vmemdiet::mm::folio::page_folio;
 use vmemdiet::mm::gup::GupCtx;
 use vmemdiet::mm::page::PagePtr;
 use vmemdiet::mm::profile::{Profile, ALL_PROFILES};
 use vmemdiet::mm::vm::Mm;
 use vmemdiet::mm::Kernel;
+use vmemdiet::plan::Kind;
+use vmemdiet::workload::mapping::{with_mapping, MappingError, MappingSpec};
 use vmemdiet_testkit::fixtures::{self, map_prefaulted};
 
 const GIB: u64 = 1 << 30;
@@ -129,48 +133,56 @@ fn discontiguous_pages_give_one_entry_per_run_and_segments_respect_max_seg() {
     ib_umem_release(&mut cx, &mm, umem, &mut t).unwrap();
 }
 
+/// Runs `f` on a prefaulted 64 MiB mapping of a devdax device at 2M under `profile`, then
+/// checks that every folio's counts are what they were before `f` (INV-4).
+fn on_64m_devdax(profile: Profile, f: impl FnOnce(&mut GupCtx<'_>, &Mm<'_>, VirtAddr)) {
+    let (k, r) = setup(profile, 64 << 20, ByteSize::mib(2));
+    let mut cx = GupCtx::new(&k);
+    let mm = Mm::new(&k).unwrap();
+    let va = map_prefaulted(&mm, &mut cx.memmap, r.devices().next().unwrap(), 64 << 20);
+    let before = all_counts(&k, &r, &mut cx);
+    f(&mut cx, &mm, va);
+    assert_eq!(all_counts(&k, &r, &mut cx), before, "{profile}: INV-4");
+}
+
 #[test]
 fn inv6_failure_midway_restores_every_count_and_pinned_vm() {
     for profile in ALL_PROFILES {
-        let (k, r) = setup(profile, 64 << 20, ByteSize::mib(2));
-        let mut cx = GupCtx::new(&k);
-        let mm = Mm::new(&k).unwrap();
-        let va = map_prefaulted(&mm, &mut cx.memmap, r.devices().next().unwrap(), 64 << 20);
-        let before = all_counts(&k, &r, &mut cx);
-        let mut t = UmemTimes::default();
-        // Over the memlock limit: refused before pinning.
-        let opts = UmemOpts {
-            memlock_pages: Some(1000),
-            ..UmemOpts::default()
-        };
-        let e = ib_umem_get(&mut cx, &mm, va, 8 << 20, opts, &mut t).unwrap_err();
-        assert!(matches!(e, UmemError::Memlock { npages: 2048, .. }), "{e}");
-        // A hole after the mapping: 64 MiB pins, then EFAULT; all of it is unwound.
-        let e = ib_umem_get(
-            &mut cx,
-            &mm,
-            va,
-            (64 << 20) + (4 << 20),
-            UmemOpts::default(),
-            &mut t,
-        )
-        .unwrap_err();
-        assert!(
-            matches!(e, UmemError::Pin { pinned: 16384, .. }),
-            "{profile}: {e}"
-        );
-        let e = ib_umem_get(
-            &mut cx,
-            &mm,
-            VirtAddr::new(va.as_u64() + 1),
-            0,
-            UmemOpts::default(),
-            &mut t,
-        )
-        .unwrap_err();
-        assert!(matches!(e, UmemError::BadRegion { .. }));
-        assert_eq!(mm.pinned_vm.load(Ordering::Acquire), 0, "{profile}");
-        assert_eq!(all_counts(&k, &r, &mut cx), before, "{profile}");
+        on_64m_devdax(profile, |cx, mm, va| {
+            let mut t = UmemTimes::default();
+            // Over the memlock limit: refused before pinning.
+            let opts = UmemOpts {
+                memlock_pages: Some(1000),
+                ..UmemOpts::default()
+            };
+            let e = ib_umem_get(cx, mm, va, 8 << 20, opts, &mut t).unwrap_err();
+            assert!(matches!(e, UmemError::Memlock { npages: 2048, .. }), "{e}");
+            // A hole after the mapping: 64 MiB pins, then EFAULT; all of it is unwound.
+            let e = ib_umem_get(
+                cx,
+                mm,
+                va,
+                (64 << 20) + (4 << 20),
+                UmemOpts::default(),
+                &mut t,
+            )
+            .unwrap_err();
+            assert!(
+                matches!(e, UmemError::Pin { pinned: 16384, .. }),
+                "{profile}: {e}"
+            );
+            let e = ib_umem_get(
+                cx,
+                mm,
+                VirtAddr::new(va.as_u64() + 1),
+                0,
+                UmemOpts::default(),
+                &mut t,
+            )
+            .unwrap_err();
+            assert!(matches!(e, UmemError::BadRegion { .. }));
+            assert_eq!(mm.pinned_vm.load(Ordering::Acquire), 0, "{profile}");
+        });
     }
 }
 
@@ -199,6 +211,7 @@ fn inv7_registering_from_threads_while_others_deregister_ends_at_baseline() {
                             VirtAddr::new(va.as_u64() + off),
                             4 << 20,
                             UmemOpts::default(),
+                            Driver::None,
                             &mut times,
                         )
                         .unwrap();
@@ -215,6 +228,153 @@ fn inv7_registering_from_threads_while_others_deregister_ends_at_baseline() {
         });
         assert_eq!(mm.pinned_vm.load(Ordering::Acquire), 0);
         assert_eq!(all_counts(&k, &r, &mut cx), before, "{profile}");
+    }
+}
+
+/// Registers and deregisters all of an 8 MiB mapping of `kind` at 2M with `driver`; returns
+/// the scatterlist entries, the MTT as registered (CPU order), the rxe page map's agreement
+/// with the scatterlist, and the driver's counts.
+fn reg_dereg_8m(
+    kind: Kind,
+    profile: Profile,
+    driver: Driver,
+) -> (usize, Vec<u64>, bool, DriverStats) {
+    let spec = MappingSpec {
+        kind,
+        size: ByteSize::mib(8),
+        align: ByteSize::mib(2),
+        map: MapMode::Mem,
+        profile,
+        arch: Arch::default(),
+    };
+    with_mapping(&spec, true, |k, mm, va, len| {
+        let g = k.machine.geometry();
+        let mut cx = GupCtx::new(k);
+        let mut t = UmemTimes::default();
+        let opts = UmemOpts::default();
+        let mr = ib_reg_mr(&mut cx, mm, va, len, opts, driver, &mut t).unwrap();
+        let sgt = &mr.umem.sgt;
+        // One DMA address per entry: the direct-map address (rxe) or the physical one (mlx5).
+        for (e, d) in sgt.iter().zip(&mr.driver.dma) {
+            let phys = g.pfn_to_phys(e.pfn).as_u64();
+            let want = match driver {
+                Driver::Rxe => g.page_offset.as_u64() + phys,
+                Driver::None | Driver::Mlx5 => phys,
+            };
+            assert_eq!(
+                (d.addr.0, d.len),
+                (want, e.length),
+                "{kind} {profile} {driver}"
+            );
+        }
+        let pages: Vec<PagePtr> = sgt
+            .iter()
+            .flat_map(|e| (0..e.length / 4096).map(|i| e.page.nth(g, i)))
+            .collect();
+        let map_matches = (0..)
+            .zip(&pages)
+            .all(|(i, &p)| mr.driver.rxe_page(i) == Some(p));
+        let mtt: Vec<u64> = mr.driver.mtt().iter().map(|&e| u64::from_be(e)).collect();
+        let n = sgt.len();
+        let stats = ib_dereg_mr(&mut cx, mm, mr, &mut t).unwrap();
+        assert_eq!(mm.pinned_vm.load(Ordering::Acquire), 0);
+        Ok::<_, MappingError>((n, mtt, map_matches, stats))
+    })
+    .unwrap()
+}
+
+#[test]
+fn mlx5_writes_one_mtt_entry_per_best_size_page_and_the_6_12_split_forces_4k() {
+    // The mapping is 4 MiB-aligned in VA and PA alike, so 4 MiB pages are the best an 8 MiB
+    // MR can have; v6.12's [head 4K][tails] entries force 4 KiB (512 per 2 MiB) until 6.15
+    // looks only at discontinuities. v5.10's mlx5_ib_cont_pages finds 4 MiB too, but its
+    // populate loop walks every 4 KiB page.
+    const M4: u64 = 4 << 20;
+    for (kind, profile, sg, page_size, entries, steps, page_reads) in [
+        (Kind::Devdax, Profile::V5_10, 1, M4, 2, 2048, 0),
+        (Kind::Devdax, Profile::RFC, 1, M4, 2, 2, 0),
+        (Kind::Devdax, Profile::V6_12, 8, 4096, 2048, 2048, 8),
+        (Kind::Devdax, Profile::V6_15, 1, M4, 2, 2, 1),
+        (Kind::Devdax, Profile::NEXT, 1, M4, 2, 2, 1),
+        (Kind::Hugetlb, Profile::V5_10, 1, M4, 2, 2048, 0),
+        (Kind::Hugetlb, Profile::V6_12, 1, M4, 2, 2, 1),
+        (Kind::Hugetlb, Profile::V6_15, 1, M4, 2, 2, 1),
+    ] {
+        let (n, mtt, _, s) = reg_dereg_8m(kind, profile, Driver::Mlx5);
+        let what = format!("{kind} {profile}");
+        assert_eq!(n, sg, "{what}");
+        assert_eq!(
+            (s.page_size, s.mtt_entries, s.mtt_steps),
+            (page_size, entries, steps),
+            "{what}"
+        );
+        assert_eq!(
+            (s.dma_mapped, s.dma_unmapped),
+            (sg as u64, sg as u64),
+            "{what}"
+        );
+        assert_eq!(
+            s.page_reads, page_reads,
+            "{what}: is_pci_p2pdma_page (6.2+)"
+        );
+        assert_eq!(
+            s.device_entries,
+            if kind == Kind::Devdax { page_reads } else { 0 },
+            "{what}"
+        );
+        assert_eq!(s.mtt_freed, entries, "{what}");
+        assert_eq!((s.pages_stored, s.xa_nodes), (0, 0), "{what}");
+        // Consecutive pages of one contiguous region, each with MLX5_IB_MTT_{READ,WRITE}.
+        assert_eq!(mtt.len() as u64, entries, "{what}");
+        assert!(mtt.iter().all(|e| e & 0b11 == 0b11), "{what}");
+        assert!(mtt.windows(2).all(|w| w[1] - w[0] == page_size), "{what}");
+    }
+}
+
+#[test]
+fn rxe_stores_one_map_entry_per_4k_page_and_destroys_the_map_at_dereg() {
+    for (profile, sg) in [
+        (Profile::V5_10, 1),
+        (Profile::V6_12, 8),
+        (Profile::V6_15, 1),
+    ] {
+        let (n, mtt, map_matches, s) = reg_dereg_8m(Kind::Devdax, profile, Driver::Rxe);
+        assert_eq!(n, sg, "{profile}");
+        assert!(
+            map_matches,
+            "{profile}: index i holds the i-th page of the scatterlist"
+        );
+        assert!(mtt.is_empty());
+        // 2048 entries: 32 leaf nodes of 64 under one root, all freed by xa_destroy.
+        assert_eq!(
+            (s.pages_stored, s.xa_nodes, s.xa_nodes_freed, s.page_size),
+            (2048, 33, 33, 4096),
+            "{profile}"
+        );
+        // Virt DMA: one address per entry, nothing to unmap, no struct page read.
+        assert_eq!(
+            (s.dma_mapped, s.dma_unmapped, s.page_reads),
+            (sg as u64, 0, 0),
+            "{profile}"
+        );
+        assert_eq!(s.mtt_entries, 0);
+    }
+}
+
+#[test]
+fn driver_none_adds_no_work_and_every_driver_restores_the_counts() {
+    let (_, _, _, s) = reg_dereg_8m(Kind::Devdax, Profile::V6_15, Driver::None);
+    assert_eq!(s, DriverStats::default());
+    // INV-4 with a driver: reg + dereg leaves every folio's counts as they were.
+    for driver in [Driver::Rxe, Driver::Mlx5] {
+        on_64m_devdax(Profile::V6_12, |cx, mm, va| {
+            let mut t = UmemTimes::default();
+            let opts = UmemOpts::default();
+            let mr = ib_reg_mr(cx, mm, va, 64 << 20, opts, driver, &mut t).unwrap();
+            assert_eq!(mr.driver.driver, driver);
+            let s = ib_dereg_mr(cx, mm, mr, &mut t).unwrap();
+            assert_eq!(s.entries(), 16384, "{driver}: 4 KiB map or MTT entries");
+        });
     }
 }
 

@@ -3,8 +3,9 @@
 //!
 //! Registration pins the region with FOLL_LONGTERM in chunks of one page of page pointers (512),
 //! builds a scatterlist that coalesces physically contiguous pages, and accounts the pages
-//! against the memlock limit. Release unpins per the profile. DMA mapping is not modelled (no
-//! IOMMU): the scatterlist is what a device would be handed.
+//! against the memlock limit. Release unpins per the profile. The DMA side a driver uses (DMA
+//! segments, `ib_umem_find_best_pgsz`, DMA blocks) is here too; the driver's own work is in
+//! [`super::ib_driver`], and `ib_reg_mr` / `ib_dereg_mr` in [`super::ib_verbs`].
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -66,6 +67,8 @@ pub enum UmemError {
     },
     #[error("struct page access: {0}")]
     Memmap(#[from] Fault),
+    #[error("no page size the device supports maps {addr} + {size:#x} (EINVAL)")]
+    PageSize { addr: VirtAddr, size: u64 },
 }
 
 /// Time spent in each phase of a registration or release.
@@ -74,6 +77,8 @@ pub struct UmemTimes {
     pub pin: Duration,
     pub sg: Duration,
     pub release: Duration,
+    /// The driver's own work at registration and deregistration.
+    pub driver: Duration,
 }
 
 /// A registered region (`struct ib_umem`).
@@ -345,36 +350,115 @@ pub fn ib_umem_release(
     Ok(())
 }
 
-/// A memory region (`ib_reg_mr`): a registered umem with its keys.
-#[derive(Debug)]
-pub struct Mr {
-    pub lkey: u32,
-    pub umem: IbUmem,
+/// A bus address as the device sees it (`dma_addr_t`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DmaAddr(pub u64);
+
+/// A DMA-mapped scatterlist entry (`sg_dma_address`, `sg_dma_len`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DmaSeg {
+    pub addr: DmaAddr,
+    pub len: u64,
 }
 
-/// `ib_reg_mr` / `ibv_reg_mr`: registers `[addr, addr + len)` of `mm`.
-pub fn ib_reg_mr(
-    cx: &mut GupCtx<'_>,
-    mm: &Mm<'_>,
-    addr: VirtAddr,
-    len: u64,
-    opts: UmemOpts,
-    times: &mut UmemTimes,
-) -> Result<Mr, UmemError> {
-    static NEXT_KEY: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
-    let umem = ib_umem_get(cx, mm, addr, len, opts, times)?;
-    Ok(Mr {
-        lkey: NEXT_KEY.fetch_add(1, Ordering::Relaxed),
-        umem,
-    })
+/// Where `ib_umem_find_best_pgsz` lets a page of the MR start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BestPgszRule {
+    /// 5.11–6.14: at every scatterlist entry, contiguous or not: each entry's end must be
+    /// aligned to the page size (`mask |= va` after every entry but the last), so a 4 KiB
+    /// head entry in front of its tails (6.2–6.14 devdax) forces 4 KiB pages.
+    SgEntries,
+    /// 6.15+ (486055f5e09d, "RDMA/core: Fix best page size finding when it can cross SG
+    /// entries"; stable 6.12.y took it in May 2025): only at physical discontinuities.
+    Discontinuities,
 }
 
-/// `ib_dereg_mr`.
-pub fn ib_dereg_mr(
-    cx: &mut GupCtx<'_>,
-    mm: &Mm<'_>,
-    mr: Mr,
-    times: &mut UmemTimes,
-) -> Result<(), Fault> {
-    ib_umem_release(cx, mm, mr.umem, times)
+/// `ib_umem_find_best_pgsz` (`drivers/infiniband/core/umem.c`): the largest page size of
+/// `pgsz_bitmap` that maps the region at IOVA `virt` onto the DMA segments `dma` with one
+/// page size, or 0 if none does. Bits where VA and DMA address differ at a page start, and
+/// (per `rule`) the VA where a new page must start, cap the size; so does the MR's length.
+#[must_use]
+pub fn ib_umem_find_best_pgsz(
+    umem: &IbUmem,
+    dma: &[DmaSeg],
+    page_size: u64,
+    pgsz_bitmap: u64,
+    virt: VirtAddr,
+    rule: BestPgszRule,
+) -> u64 {
+    // `rdma_for_each_block()` cannot split below the umem's page size.
+    let mut bitmap = pgsz_bitmap & !(page_size - 1);
+    let va0 = virt.as_u64();
+    let mut va = va0;
+    // The largest page the VA bits that never change across the MR allow:
+    // `GENMASK(BITS_PER_LONG - 1, bits_per((length - 1 + virt) ^ virt))`.
+    let span = umem.length.wrapping_sub(1).wrapping_add(va0) ^ va0;
+    let bits = (u64::BITS - span.leading_zeros()).max(1);
+    let mut mask = bitmap & u64::MAX.checked_shl(bits).unwrap_or(0);
+    let mut pgoff = umem.addr.as_u64() & (page_size - 1);
+    let (mut curr_base, mut curr_len) = (u64::MAX, 0u64);
+    for (i, s) in dma.iter().enumerate() {
+        let a = s.addr.0;
+        match rule {
+            BestPgszRule::SgEntries => {
+                mask |= (a + pgoff) ^ va;
+                va += s.len - pgoff;
+                if i + 1 != dma.len() {
+                    mask |= va;
+                }
+            }
+            BestPgszRule::Discontinuities => {
+                if curr_base.checked_add(curr_len) != Some(a) {
+                    curr_base = a;
+                    curr_len = 0;
+                    mask |= (curr_base + pgoff) ^ va;
+                    if i != 0 {
+                        mask |= va;
+                    }
+                }
+                curr_len += s.len;
+                va += s.len - pgoff;
+            }
+        }
+        pgoff = 0;
+    }
+    if mask != 0 {
+        // `GENMASK(count_trailing_zeros(mask), 0)`.
+        let tz = mask.trailing_zeros();
+        bitmap &= u64::MAX >> (63 - tz);
+    }
+    // `rounddown_pow_of_two`.
+    bitmap.checked_ilog2().map_or(0, |b| 1 << b)
+}
+
+/// `ib_umem_num_dma_blocks`: the `pgsz` blocks that cover the MR at its IOVA.
+#[must_use]
+pub fn ib_umem_num_dma_blocks(umem: &IbUmem, virt: VirtAddr, pgsz: u64) -> u64 {
+    let start = virt.as_u64() & !(pgsz - 1);
+    let end = (virt.as_u64() + umem.length).div_ceil(pgsz) * pgsz;
+    (end - start) / pgsz
+}
+
+/// `rdma_umem_for_each_dma_block` (`include/rdma/ib_umem.h`, `__rdma_block_iter_next` in
+/// `core/verbs.c` as of 6.15, whose blocks may cross entries): calls `f` with the aligned DMA
+/// address of each of the `nblocks` `pgsz` blocks of `dma`, in order.
+pub fn rdma_umem_for_each_dma_block(
+    dma: &[DmaSeg],
+    pgsz: u64,
+    nblocks: u64,
+    mut f: impl FnMut(DmaAddr),
+) {
+    let (mut sg, mut advance, mut left) = (0, 0, nblocks);
+    while sg < dma.len() && left > 0 {
+        let addr = dma[sg].addr.0 + advance;
+        let mut delta = pgsz - (addr & (pgsz - 1));
+        f(DmaAddr(addr & !(pgsz - 1)));
+        left -= 1;
+        while sg < dma.len() && dma[sg].len - advance <= delta {
+            delta -= dma[sg].len - advance;
+            advance = 0;
+            sg += 1;
+        }
+        advance += delta;
+    }
 }

@@ -1,6 +1,10 @@
 //! Consumers of device memory: device-dax, the nvdimm pfn reserve behind `--map=dev`, and RDMA
-//! memory registration.
+//! memory registration with the HCA driver's own work (rxe, mlx5).
 
 pub mod dax;
+pub mod ib_driver;
 pub mod ib_umem;
+pub mod ib_verbs;
+pub mod mlx5;
 pub mod nd_pfn;
+pub mod rxe;

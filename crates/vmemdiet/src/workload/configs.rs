@@ -9,6 +9,7 @@ use std::fmt;
 use crate::addr::ByteSize;
 use crate::arch::Arch;
 use crate::drivers::dax::MapMode;
+use crate::drivers::ib_driver::Driver;
 use crate::mm::profile::Profile;
 use crate::plan::{plan, Kind, PlanError};
 use crate::workload::bootstrap::BootstrapConfig;
@@ -26,6 +27,8 @@ pub struct Options {
     pub maps: Vec<MapMode>,
     pub profiles: Vec<Profile>,
     pub ops: Vec<GupOp>,
+    /// MR: the RDMA device's driver.
+    pub drivers: Vec<Driver>,
     /// Timed runs of each configuration.
     pub runs: u32,
     /// Threads (GUP: each does the whole mapping; MR: each registers `size`).
@@ -51,6 +54,7 @@ impl Default for Options {
             maps: vec![MapMode::Mem],
             profiles: vec![Profile::default()],
             ops: vec![GupOp::GupFast],
+            drivers: vec![Driver::None],
             runs: 1,
             threads: 1,
             nr_per_call: Some(512),
@@ -71,6 +75,7 @@ pub struct Point {
     pub map: MapMode,
     pub profile: Profile,
     pub op: GupOp,
+    pub driver: Driver,
 }
 
 /// Why options do not make valid configurations. Each names the value the user gave.
@@ -124,7 +129,7 @@ pub trait Expand: Sized + PartialEq + fmt::Display {
 }
 
 /// Expands `o` into every configuration of kind `C` it names (the cartesian product, in the
-/// order kind, size, profile, map, align, op; lists `C` ignores collapse) and checks each one
+/// order kind, size, profile, map, align, op, driver; lists `C` ignores collapse) and checks each one
 /// before returning; the first invalid one is the error.
 pub fn expand<C: Expand>(o: &Options) -> Result<Vec<C>, ConfigError> {
     for (name, empty) in [
@@ -134,6 +139,7 @@ pub fn expand<C: Expand>(o: &Options) -> Result<Vec<C>, ConfigError> {
         ("map", o.maps.is_empty()),
         ("profile", o.profiles.is_empty()),
         ("op", o.ops.is_empty()),
+        ("driver", o.drivers.is_empty()),
     ] {
         if empty {
             return Err(ConfigError::Empty(name));
@@ -155,7 +161,10 @@ pub fn expand<C: Expand>(o: &Options) -> Result<Vec<C>, ConfigError> {
             for &profile in &o.profiles {
                 for &map in &o.maps {
                     for &align in &o.aligns {
-                        for &op in &o.ops {
+                        let ops = o.ops.iter();
+                        for (&op, &driver) in
+                            ops.flat_map(|op| o.drivers.iter().map(move |d| (op, d)))
+                        {
                             let c = C::at(
                                 Point {
                                     kind,
@@ -164,6 +173,7 @@ pub fn expand<C: Expand>(o: &Options) -> Result<Vec<C>, ConfigError> {
                                     map,
                                     profile,
                                     op,
+                                    driver,
                                 },
                                 o,
                             );
@@ -357,6 +367,7 @@ impl Expand for MrConfig {
             arch: o.arch,
             threads: o.threads,
             seconds: o.seconds,
+            driver: p.driver,
         }
     }
     fn check(&self) -> Result<(), ConfigError> {
@@ -403,13 +414,14 @@ impl fmt::Display for MrConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "MR loop on {} {} x {} thread(s) at align {} ({}, map={})",
+            "MR loop on {} {} x {} thread(s) at align {} ({}, map={}, driver {})",
             self.kind,
             self.size.short(),
             self.threads,
             self.align.short(),
             self.profile,
-            self.map
+            self.map,
+            self.driver
         )
     }
 }

@@ -1,6 +1,7 @@
 //! The MR reg/unreg benchmark of the seeds (RFC cover letter): register and deregister a
 //! memory region over device-dax in a loop for a fixed time, reporting rounds, time per round
-//! and its split between pinning, scatterlist building and release.
+//! and its split between pinning, scatterlist building, release and the HCA driver's own work
+//! (`--driver`: none, rxe, mlx5).
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,9 @@ use serde::Serialize;
 use crate::addr::{ByteSize, VirtAddr};
 use crate::arch::Arch;
 use crate::drivers::dax::MapMode;
-use crate::drivers::ib_umem::{ib_dereg_mr, ib_reg_mr, UmemOpts, UmemTimes};
+use crate::drivers::ib_driver::{Driver, DriverStats};
+use crate::drivers::ib_umem::{UmemOpts, UmemTimes};
+use crate::drivers::ib_verbs::{ib_dereg_mr, ib_reg_mr};
 use crate::mm::gup::GupCtx;
 use crate::mm::profile::Profile;
 use crate::plan::Kind;
@@ -32,6 +35,8 @@ pub struct MrConfig {
     pub threads: u32,
     /// How long to loop.
     pub seconds: f64,
+    /// The RDMA device's driver, whose work each round adds.
+    pub driver: Driver,
 }
 
 impl MrConfig {
@@ -73,7 +78,19 @@ pub struct MrResult {
     pub release_us: f64,
     /// Scatterlist entries of one registration.
     pub sg_entries: u64,
+    /// The RDMA device's driver.
+    pub driver: Driver,
+    /// Per round: the driver's registration and deregistration (0 for none).
+    pub driver_us: f64,
+    /// The MR's page size in bytes: mlx5's best size, rxe's PAGE_SIZE, 0 for none.
+    pub mr_page_size: u64,
+    /// Entries the driver writes per registration: rxe page-map stores, mlx5 MTT entries.
+    pub driver_entries: u64,
 }
+
+/// What one thread reports: rounds, times, busy time, scatterlist entries and the driver's
+/// counts of its last MR.
+type ThreadTotals = (u64, UmemTimes, Duration, u64, DriverStats);
 
 /// Runs one configuration.
 pub fn run(cfg: &MrConfig) -> Result<MrResult, GupBenchError> {
@@ -84,58 +101,61 @@ pub fn run(cfg: &MrConfig) -> Result<MrResult, GupBenchError> {
         let per_thread = len / u64::from(cfg.threads) / cfg.align.bytes() * cfg.align.bytes();
         let limit = Duration::from_secs_f64(cfg.seconds.max(0.0));
         let start = Instant::now();
-        let results: Vec<Result<(u64, UmemTimes, Duration, u64), GupBenchError>> =
-            std::thread::scope(|s| {
-                let hs: Vec<_> = (0..u64::from(cfg.threads))
-                    .map(|t| {
-                        let (k, mm) = (&k, &mm);
-                        s.spawn(move || {
-                            let mut cx = GupCtx::new(k);
-                            let mut times = UmemTimes::default();
-                            let addr = VirtAddr::new(va.as_u64() + t * per_thread);
-                            let mut rounds = 0;
-                            let mut entries = 0;
-                            let t0 = Instant::now();
-                            while rounds == 0 || t0.elapsed() < limit {
-                                let mr = ib_reg_mr(
-                                    &mut cx,
-                                    mm,
-                                    addr,
-                                    cfg.size.bytes().min(per_thread),
-                                    UmemOpts::default(),
-                                    &mut times,
-                                )
+        let results: Vec<Result<ThreadTotals, GupBenchError>> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..u64::from(cfg.threads))
+                .map(|t| {
+                    let (k, mm) = (&k, &mm);
+                    s.spawn(move || {
+                        let mut cx = GupCtx::new(k);
+                        let mut times = UmemTimes::default();
+                        let addr = VirtAddr::new(va.as_u64() + t * per_thread);
+                        let mut rounds = 0;
+                        let mut entries = 0;
+                        let mut stats = DriverStats::default();
+                        let t0 = Instant::now();
+                        while rounds == 0 || t0.elapsed() < limit {
+                            let mr = ib_reg_mr(
+                                &mut cx,
+                                mm,
+                                addr,
+                                cfg.size.bytes().min(per_thread),
+                                UmemOpts::default(),
+                                cfg.driver,
+                                &mut times,
+                            )
+                            .map_err(|e| GupBenchError::Setup(e.to_string()))?;
+                            entries = mr.umem.sgt.len() as u64;
+                            stats = ib_dereg_mr(&mut cx, mm, mr, &mut times)
                                 .map_err(|e| GupBenchError::Setup(e.to_string()))?;
-                                entries = mr.umem.sgt.len() as u64;
-                                ib_dereg_mr(&mut cx, mm, mr, &mut times)
-                                    .map_err(|e| GupBenchError::Setup(e.to_string()))?;
-                                rounds += 1;
-                            }
-                            Ok((rounds, times, t0.elapsed(), entries))
-                        })
+                            rounds += 1;
+                        }
+                        Ok((rounds, times, t0.elapsed(), entries, stats))
                     })
-                    .collect();
-                hs.into_iter()
-                    .map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            Err(GupBenchError::Setup("MR thread panicked".into()))
-                        })
-                    })
-                    .collect()
-            });
+                })
+                .collect();
+            hs.into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(GupBenchError::Setup("MR thread panicked".into())))
+                })
+                .collect()
+        });
         let wall = start.elapsed();
         let mut rounds = 0;
         let mut busy = Duration::ZERO;
         let mut times = UmemTimes::default();
         let mut sg_entries = 0;
+        let mut stats = DriverStats::default();
         for r in results {
-            let (n, t, b, e) = r?;
+            let (n, t, b, e, s) = r?;
             rounds += n;
             busy += b;
             times.pin += t.pin;
             times.sg += t.sg;
             times.release += t.release;
+            times.driver += t.driver;
             sg_entries = e;
+            stats = s;
         }
         #[allow(clippy::cast_precision_loss)]
         let per = |d: Duration| d.as_secs_f64() * 1e6 / rounds.max(1) as f64;
@@ -153,6 +173,10 @@ pub fn run(cfg: &MrConfig) -> Result<MrResult, GupBenchError> {
             sg_us: per(times.sg),
             release_us: per(times.release),
             sg_entries,
+            driver: cfg.driver,
+            driver_us: per(times.driver),
+            mr_page_size: stats.page_size,
+            driver_entries: stats.entries(),
         })
     })
 }

@@ -663,6 +663,7 @@ fn compare(r: &Report) -> Vec<Comparison> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::drivers::ib_driver::Driver;
 
     /// A report with the planner's rows and made-up benchmark rows: before costs 10, after 1.
     fn fake() -> Report {
@@ -743,6 +744,10 @@ mod tests {
                         sg_us: 0.0,
                         release_us: 0.0,
                         sg_entries: 1,
+                        driver: Driver::None,
+                        driver_us: 0.0,
+                        mr_page_size: 0,
+                        driver_entries: 0,
                     });
                 }
             }
