@@ -397,8 +397,16 @@ impl FrameStore {
             .map(|c| &c.info[usize::try_from(self.chunk_index(pfn)).unwrap_or(0)])
     }
 
+    /// 64-bit words in a frame (`PAGE_SIZE / 8`).
+    #[must_use]
+    #[inline]
+    pub fn frame_words(&self) -> usize {
+        self.frame_words
+    }
+
     /// The body of a backed frame, or `None` if the frame has no host memory.
     #[must_use]
+    #[inline]
     pub fn frame(&self, pfn: Pfn) -> Option<&Frame> {
         self.chunk(pfn)
             .map(|c| c.frame(self.chunk_index(pfn), self.frame_words))

@@ -142,8 +142,13 @@ pub struct PageTables<'m> {
 
 /// Slot `i` of the table at `table`; a table larger than a frame (the 64 KiB ppc64 PGD on 4 KiB
 /// pages) continues in the next frames.
+#[inline]
 fn slot(fs: &FrameStore, table: Pfn, i: usize) -> &AtomicU64 {
-    let per_frame = table_frame(fs, table).len();
+    let per_frame = fs.frame_words();
+    if i < per_frame {
+        // The common case: a table within one frame, one frame look-up.
+        return &table_frame(fs, table)[i];
+    }
     &table_frame(fs, table.add((i / per_frame) as u64))[i % per_frame]
 }
 
@@ -161,7 +166,7 @@ fn slots_from<'a>(
     level: Level,
     from: usize,
 ) -> &'a [AtomicU64] {
-    let per_frame = table_frame(fs, table).len();
+    let per_frame = fs.frame_words();
     let frame = table_frame(fs, table.add((from / per_frame) as u64));
     let end = usize::try_from(g.pt_entries(level))
         .unwrap_or(usize::MAX)
