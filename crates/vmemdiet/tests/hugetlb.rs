@@ -261,3 +261,39 @@ fn gup_over_hugetlbfs_batches_per_huge_page_from_rfc_on_and_returns_pages_to_the
         }
     }
 }
+
+/// Huge pages still pinned when their mapping goes away wait, off the free list, until their
+/// last pin is gone; the pool's next allocation or resize takes them back (`free_huge_folio`
+/// after the final put). Shrinking the pool to zero then frees every page.
+#[test]
+fn pages_pinned_across_munmap_return_to_the_pool_after_their_last_unpin() {
+    use vmemdiet::mm::gup::{pin_user_pages_fast, unpin_user_pages, GupCtx, GupFlags};
+    use vmemdiet::mm::hugetlb::{alloc_huge_folio, release_huge_folio};
+    use vmemdiet::mm::vm::Mm;
+    let k = boot(Profile::V6_15);
+    let size = HugeSize::Pmd;
+    set_nr_hugepages(&k, size, 2).unwrap();
+    let len = 2 * size.bytes(&X86_64).bytes();
+    let mut cx = GupCtx::new(&k);
+    let mm = Mm::new(&k).unwrap();
+    let va = mm.mmap_hugetlb(size, len, true).unwrap();
+    let mut pinned = Vec::new();
+    pin_user_pages_fast(&mut cx, &mm, va, 1024, GupFlags::WRITE, &mut pinned).unwrap();
+    mm.munmap(&mut cx.memmap, va, len).unwrap();
+    assert_eq!(k.hugetlb.free_hugepages(size), 0, "both pages are pinned");
+    unpin_user_pages(&mut cx, &k, &pinned).unwrap();
+    // Nothing has looked at the deferred pages yet; the next allocations reap them.
+    let a = alloc_huge_folio(&k, &mut cx.memmap, size)
+        .unwrap()
+        .expect("reaped");
+    let b = alloc_huge_folio(&k, &mut cx.memmap, size)
+        .unwrap()
+        .expect("reaped");
+    assert_ne!(a, b);
+    for pfn in [a, b] {
+        release_huge_folio(&k, &mut cx.memmap, size, pfn).unwrap();
+    }
+    assert_eq!(k.hugetlb.free_hugepages(size), 2);
+    drop(mm);
+    assert_eq!(set_nr_hugepages(&k, size, 0).unwrap(), 0);
+}
