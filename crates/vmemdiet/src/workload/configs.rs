@@ -380,23 +380,28 @@ impl Expand for MrConfig {
             size: self.size.short(),
             threads: self.threads,
         })?;
-        if is_ram_kind(self.kind) {
+        // Anonymous memory's memmap is RAM's boot memmap, which the simulation does not back.
+        let sim = if is_ram_kind(self.kind) {
             ram_checked(self, spec.size, self.arch)?;
+            ByteSize::new(0)
         } else {
             planned(self, &spec.plan_config())?;
-            let need =
-                crate::simulate::host_bytes_needed(&spec.plan_config()).map_err(|error| {
-                    ConfigError::Plan {
-                        config: self.to_string(),
-                        error,
-                    }
-                })?;
-            fits_host(
-                self,
-                need,
-                "give a smaller --size or fewer --threads (each registers --size)",
-            )?;
-        }
+            crate::simulate::host_bytes_needed(&spec.plan_config()).map_err(|error| {
+                ConfigError::Plan {
+                    config: self.to_string(),
+                    error,
+                }
+            })?
+        };
+        let need = sim.bytes().saturating_add(
+            self.host_bytes_per_thread()
+                .saturating_mul(u64::from(self.threads)),
+        );
+        fits_host(
+            self,
+            ByteSize::new(need),
+            "give a smaller --size or fewer --threads (each registers --size)",
+        )?;
         if !self.size.is_multiple_of(self.align) {
             return Err(ConfigError::MrSize {
                 config: self.to_string(),

@@ -11,7 +11,7 @@ use crate::addr::{ByteSize, VirtAddr};
 use crate::arch::Arch;
 use crate::drivers::dax::MapMode;
 use crate::drivers::ib_driver::{Driver, DriverStats};
-use crate::drivers::ib_umem::{UmemOpts, UmemTimes};
+use crate::drivers::ib_umem::{SgEntry, UmemOpts, UmemTimes};
 use crate::drivers::ib_verbs::{ib_dereg_mr, ib_reg_mr};
 use crate::mm::gup::GupCtx;
 use crate::mm::profile::Profile;
@@ -52,6 +52,28 @@ impl MrConfig {
             profile: self.profile,
             arch: self.arch,
         })
+    }
+}
+
+impl MrConfig {
+    /// Host memory a run makes resident beyond the mapping's simulation, per thread: the
+    /// scatterlist (at most two entries per folio of the align: 6.2-6.14 split each into
+    /// [head][tails]) and the driver's structures (rxe: a page-map entry per page plus its
+    /// xarray nodes, one per 64 entries; mlx5: at most one 8-byte MTT entry per page).
+    #[must_use]
+    pub fn host_bytes_per_thread(&self) -> u64 {
+        let g = self.arch.geometry();
+        let pages = self.size.bytes() / g.page_size();
+        let folios = self.size.bytes() / self.align.bytes().max(g.page_size());
+        let sg = folios
+            .saturating_mul(2)
+            .saturating_mul(std::mem::size_of::<SgEntry>() as u64);
+        let driver = match self.driver {
+            Driver::None => 0,
+            Driver::Rxe => pages.saturating_mul(8 + 576_u64.div_ceil(64)),
+            Driver::Mlx5 => pages.saturating_mul(8),
+        };
+        sg.saturating_add(driver)
     }
 }
 
@@ -185,6 +207,32 @@ pub fn run(cfg: &MrConfig) -> Result<MrResult, GupBenchError> {
 mod tests {
     use super::*;
     use crate::workload::configs::{expand, Options};
+
+    #[test]
+    fn host_estimate_counts_the_scatterlist_and_the_drivers_structures_per_thread() {
+        let cfgs = expand::<MrConfig>(&Options {
+            sizes: vec![ByteSize::gib(1)],
+            aligns: vec![ByteSize::mib(2)],
+            drivers: Driver::ALL.to_vec(),
+            ..Options::default()
+        })
+        .unwrap();
+        let bytes: Vec<(Driver, u64)> = cfgs
+            .iter()
+            .map(|c| (c.driver, c.host_bytes_per_thread()))
+            .collect();
+        // 512 folios x 2 entries x 24 bytes of scatterlist; 262144 pages of 8-byte entries,
+        // plus for rxe a 576-byte xarray node per 64 of them.
+        let sg = 512 * 2 * 24;
+        assert_eq!(
+            bytes,
+            [
+                (Driver::None, sg),
+                (Driver::Rxe, sg + 262_144 * 17),
+                (Driver::Mlx5, sg + 262_144 * 8)
+            ]
+        );
+    }
 
     #[test]
     fn a_nanosecond_loop_runs_one_round_per_thread_and_averages_over_all_rounds() {
