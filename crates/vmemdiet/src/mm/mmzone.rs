@@ -84,3 +84,26 @@ impl SubsectionMap {
         self.0.iter().all(|&w| w == 0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The subsection bitmap sets exactly the bits asked for, across word boundaries and
+    /// clipped at the end; intersection, insertion and removal are bitwise.
+    #[test]
+    fn subsection_ranges_set_exactly_their_bits() {
+        let m = SubsectionMap::range(62, 4);
+        assert_eq!(m.0, [3 << 62, 0b11, 0, 0]);
+        assert_eq!(SubsectionMap::range(250, 10).0, [0, 0, 0, 0b11_1111 << 58]);
+        assert!(SubsectionMap::range(0, 0).is_empty());
+        assert!(m.intersects(&SubsectionMap::range(65, 1)));
+        assert!(!m.intersects(&SubsectionMap::range(66, 100)));
+        let mut all = SubsectionMap::range(0, MAX_SUBSECTIONS);
+        assert_eq!(all.0, [u64::MAX; 4]);
+        all.remove(&m);
+        assert_eq!(all.0, [!(3 << 62), !0b11, u64::MAX, u64::MAX]);
+        all.insert(&m);
+        assert_eq!(all.0, [u64::MAX; 4]);
+    }
+}
