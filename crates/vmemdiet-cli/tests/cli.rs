@@ -1046,3 +1046,35 @@ fn the_largest_sizes_are_refused_with_exact_values_never_a_panic() {
         );
     }
 }
+
+/// gup_test's DUMP_USER_PAGES_TEST (`-c`) dumps the pages asked for into the kernel log, and
+/// zeroes (and reports) indices past the pages pinned.
+#[test]
+fn gup_test_dump_pages_writes_the_asked_pages_to_the_kernel_log() {
+    let out = vmemdiet()
+        .args(["gup-test", "-c", "-m", "4"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    let log: Vec<&str> = err
+        .lines()
+        .filter_map(|l| l.strip_prefix("gup_test (kernel log): "))
+        .collect();
+    assert!(
+        log[0].starts_with("---- page #0, starting from user virt addr: 0x"),
+        "{err}"
+    );
+    assert!(log[1].starts_with("page: refcount:"), "{err}");
+    assert_eq!(log[3], "page dumped because: gup_test: dump_pages() test");
+    let out = vmemdiet()
+        .args(["gup-test", "-c", "9999", "-m", "4"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("gup_test (kernel log): ZEROING due to out of range: .which_pages[0]: 10000"),
+        "{err}"
+    );
+    assert!(!err.contains("---- page #"), "{err}");
+}

@@ -9,7 +9,6 @@ use serde::Serialize;
 use crate::addr::{ByteSize, VirtAddr};
 use crate::arch::Arch;
 use crate::drivers::dax::MapMode;
-use crate::mm::folio::page_folio;
 use crate::mm::gup::{
     get_user_pages_fast, pin_user_pages, pin_user_pages_fast, put_pages, unpin_user_pages, GupCtx,
     GupError, GupFlags, GupStats,
@@ -22,6 +21,7 @@ use crate::plan::Kind;
 use crate::simulate::SimError;
 use crate::workload::limit::MemLimit;
 use crate::workload::mapping::{with_mapping, MappingError, MappingSpec};
+use crate::workload::median::median_us;
 
 /// What the benchmark calls (gup_test's commands).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -288,69 +288,6 @@ fn one_pass(
     })
 }
 
-/// gup_test's basic tests (`-U`, `-b`): get or pin every page, check each folio reads as
-/// referenced (pinned, for pins), release, check it no longer does. Returns the pages that
-/// failed a check.
-pub fn basic_test(cfg: &GupConfig) -> Result<Vec<String>, GupBenchError> {
-    with_mapping(&cfg.spec(), cfg.write, |k, mm, va, len| {
-        let g = k.machine.geometry();
-        let mut cx = GupCtx::new(k);
-        let nr = usize::try_from(len / g.page_size()).unwrap_or(usize::MAX);
-        let flags = if cfg.write {
-            GupFlags::WRITE
-        } else {
-            GupFlags::NONE
-        };
-        let refcount = |cx: &mut GupCtx<'_>, p: PagePtr| -> Result<i32, GupError> {
-            let f = page_folio(&mut cx.memmap, p)?;
-            Ok(f.ref_count(&mut cx.memmap)?)
-        };
-        let mut before = Vec::with_capacity(nr);
-        for i in 0..nr as u64 {
-            let leaf = mm.page_tables().lookup(va.offset(i * g.page_size()));
-            let pfn = leaf.ok_or(GupError::Fault(va))?.pfn();
-            before.push(refcount(&mut cx, PagePtr::from_pfn(g, pfn))?);
-        }
-        let pin = cfg.op.pins();
-        let mut pages = Vec::new();
-        if pin {
-            pin_user_pages_fast(&mut cx, mm, va, nr, flags, &mut pages)?;
-        } else {
-            get_user_pages_fast(&mut cx, mm, va, nr, flags, &mut pages)?;
-        }
-        let mut failures = Vec::new();
-        for (i, &p) in pages.iter().enumerate() {
-            let f = page_folio(&mut cx.memmap, p).map_err(GupError::from)?;
-            let ok = if pin {
-                f.maybe_dma_pinned(&mut cx.memmap).map_err(GupError::from)?
-            } else {
-                refcount(&mut cx, p)? > before[i]
-            };
-            if !ok {
-                failures.push(format!(
-                    "page {i}: not {} after {}",
-                    if pin { "dma-pinned" } else { "referenced" },
-                    cfg.op.test_name()
-                ));
-            }
-        }
-        if pin {
-            unpin_user_pages(&mut cx, k, &pages).map_err(GupError::from)?;
-        } else {
-            put_pages(&mut cx, &pages).map_err(GupError::from)?;
-        }
-        for (i, &p) in pages.iter().enumerate() {
-            let f = page_folio(&mut cx.memmap, p).map_err(GupError::from)?;
-            if refcount(&mut cx, p)? != before[i]
-                || (pin && f.maybe_dma_pinned(&mut cx.memmap).map_err(GupError::from)?)
-            {
-                failures.push(format!("page {i}: counts not restored after release"));
-            }
-        }
-        Ok(failures)
-    })
-}
-
 /// Medians over runs of the slowest thread, with the section-5 limits measured in the same run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct GupResult {
@@ -378,20 +315,6 @@ pub struct GupResult {
     pub walks: u64,
     pub pgmap_lookups: u64,
     pub slow_pages: u64,
-}
-
-fn median(mut v: Vec<Duration>) -> f64 {
-    v.sort_unstable();
-    if v.is_empty() {
-        return 0.0;
-    }
-    let n = v.len();
-    let m = if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2
-    };
-    m.as_secs_f64() * 1e6
 }
 
 /// Runs `cfg` and summarises it; `tick` after every run.
@@ -434,10 +357,10 @@ pub fn bench(cfg: &GupConfig, tick: &mut (dyn FnMut() + Send)) -> Result<GupResu
         threads: cfg.threads,
         runs: cfg.runs,
         nr_per_call: cfg.nr_per_call.unwrap_or(s.pages),
-        get_us: median(get),
-        put_us: median(put),
-        limit_get_us: median(lg),
-        limit_put_us: median(lp),
+        get_us: median_us(get),
+        put_us: median_us(put),
+        limit_get_us: median_us(lg),
+        limit_put_us: median_us(lp),
         pages: s.pages,
         atomics: s.get_stats.refs.refcount_atomics + s.put_stats.refs.refcount_atomics,
         get_atomics: s.get_stats.refs.refcount_atomics,
@@ -452,26 +375,6 @@ pub fn bench(cfg: &GupConfig, tick: &mut (dyn FnMut() + Send)) -> Result<GupResu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The median of runs of `v` microseconds, in microseconds.
-    fn of(v: &[u64]) -> f64 {
-        median(v.iter().map(|&n| Duration::from_micros(n)).collect())
-    }
-
-    fn assert_near(got: f64, want: f64) {
-        assert!((got - want).abs() < 1e-6, "{got} != {want}");
-    }
-
-    #[test]
-    fn median_of_runs_in_us_for_odd_even_unsorted_and_no_runs() {
-        // Odd count: the middle run after sorting, not the middle of the input order.
-        assert_near(of(&[5, 1, 3]), 3.0);
-        assert_near(of(&[7]), 7.0);
-        // Even count: the mean of the two middle runs.
-        assert_near(of(&[4, 1, 3, 2]), 2.5);
-        assert_near(of(&[1000, 1]), 500.5);
-        assert_near(of(&[]), 0.0);
-    }
 
     #[test]
     fn op_names_are_gup_tests_and_the_cli_spellings() {

@@ -1,7 +1,7 @@
 //! HugeTLB pool growth and shrink time, the cost HVO adds (the HVO v23 cover letter measured
 //! `echo 10240 > nr_hugepages` at ~2x slower to allocate and 2–3x slower to free).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -14,6 +14,7 @@ use crate::mm::profile::Profile;
 use crate::mm::Kernel;
 use crate::plan::{PlanConfig, PlanError};
 use crate::simulate::{self, SimError};
+use crate::workload::median::median_us;
 
 /// One configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,20 +53,6 @@ pub struct PoolResult {
     pub free_us: f64,
     /// Memmap of the pool while it is full, bytes.
     pub memmap_bytes: u64,
-}
-
-fn median_us(mut v: Vec<Duration>) -> f64 {
-    v.sort_unstable();
-    let n = v.len();
-    if n == 0 {
-        return 0.0;
-    }
-    let mid = if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2
-    };
-    mid.as_secs_f64() * 1e6
 }
 
 /// Runs one configuration.
@@ -125,24 +112,21 @@ pub fn run(cfg: &PoolConfig, tick: &mut dyn FnMut()) -> Result<PoolResult, SimEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workload::configs::{expand, Options};
 
-    /// The median of runs of `v` microseconds, in microseconds.
-    fn of(v: &[u64]) -> f64 {
-        median_us(v.iter().map(|&n| Duration::from_micros(n)).collect())
-    }
-
-    fn assert_near(got: f64, want: f64) {
-        assert!((got - want).abs() < 1e-6, "{got} != {want}");
-    }
-
+    /// The warm-up run is neither timed nor ticked: the progress bar and the medians see
+    /// exactly `--runs` runs.
     #[test]
-    fn median_of_runs_in_us_for_odd_even_unsorted_and_no_runs() {
-        // Odd count: the middle run after sorting, not the middle of the input order.
-        assert_near(of(&[5, 1, 3]), 3.0);
-        assert_near(of(&[7]), 7.0);
-        // Even count: the mean of the two middle runs, as the other benchmarks report it.
-        assert_near(of(&[4, 1, 3, 2]), 2.5);
-        assert_near(of(&[1000, 1]), 500.5);
-        assert_near(of(&[]), 0.0);
+    fn only_the_timed_runs_tick() {
+        let cfgs = expand::<PoolConfig>(&Options {
+            sizes: vec![ByteSize::mib(4)],
+            aligns: vec![ByteSize::mib(2)],
+            runs: 3,
+            ..Options::default()
+        })
+        .unwrap();
+        let mut ticks = 0;
+        let r = run(&cfgs[0], &mut || ticks += 1).unwrap();
+        assert_eq!((ticks, r.runs), (3, 3));
     }
 }

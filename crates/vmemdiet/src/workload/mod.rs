@@ -8,6 +8,7 @@ pub mod gup_test;
 pub mod hugetlb_pool;
 pub mod limit;
 pub mod mapping;
+pub mod median;
 pub mod mr;
 pub mod report;
 pub mod seeds;
