@@ -341,3 +341,28 @@ fn vmemmap_starts_where_the_kernel_layouts_put_it() {
         );
     }
 }
+
+/// arm64's vmemmap, from `arch/arm64/include/asm/memory.h` for every VA size the kernel builds:
+/// `VMEMMAP_START = -SZ_1G - VMEMMAP_SIZE`, where `VMEMMAP_SIZE` describes the linear map
+/// `[PAGE_OFFSET, _PAGE_END(VA_BITS_MIN))` at 64 bytes per page and `VA_BITS_MIN` is 48 for
+/// 52-bit VA.
+#[test]
+fn arm64_vmemmap_follows_memory_h_for_every_va_size() {
+    for (arch, page_shift, vas) in [
+        ("arm64-4k", 12, &[39, 48, 52][..]),
+        ("arm64-16k", 14, &[36, 47, 48, 52][..]),
+        ("arm64-64k", 16, &[42, 48, 52][..]),
+    ] {
+        for &va in vas {
+            let a = arch.parse::<Arch>().unwrap().with_va_bits(va).unwrap();
+            let g = a.geometry();
+            let va_min = va.min(48);
+            let page_offset = 0u64.wrapping_sub(1 << va);
+            let page_end = 0u64.wrapping_sub(1 << (va_min - 1));
+            let size = page_end.wrapping_sub(page_offset) >> (page_shift - 6);
+            let start = 0u64.wrapping_sub(1 << 30).wrapping_sub(size);
+            assert_eq!(g.vmemmap_base.as_u64(), start, "{arch} {va}");
+            assert_eq!(g.vmemmap_size.bytes(), size, "{arch} {va}");
+        }
+    }
+}
