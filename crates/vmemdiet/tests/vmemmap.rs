@@ -530,3 +530,18 @@ fn next_maps_every_tail_vmemmap_page_to_the_one_shared_frame_across_sections() {
         2
     );
 }
+
+/// A vmemmap address resolves to the frame under it: exactly one base page of 64-bit words,
+/// and the word offset of the address within it.
+#[test]
+fn a_kernel_address_resolves_to_one_page_of_words() {
+    use vmemdiet::machine::tlb::Tlb;
+    let k = boot(Profile::V6_15, RAM, ByteSize::gib(1));
+    let g = k.machine.geometry();
+    let ram = k.machine.phys_map().ram().next().unwrap().start();
+    let va = g.pfn_to_page_va(g.phys_to_pfn(ram).add(3));
+    let mut tlb = Tlb::new(g);
+    let (frame, word) = k.machine.kernel_frame(&mut tlb, va, false).unwrap();
+    assert_eq!(frame.len(), 512);
+    assert_eq!(word as u64, (va.as_u64() & 4095) / 8);
+}
