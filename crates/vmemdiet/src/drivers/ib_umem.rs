@@ -462,3 +462,45 @@ pub fn rdma_umem_for_each_dma_block(
         advance += delta;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 4 MiB MR at IOVA 1 GiB over two DMA segments, the second 4 KiB past a 2 MiB boundary.
+    fn split_mr() -> (IbUmem, [DmaSeg; 2]) {
+        let umem = IbUmem {
+            addr: VirtAddr::new(1 << 30),
+            length: 4 << 20,
+            writable: true,
+            npages: 1024,
+            sgt: Vec::new(),
+            merge_checks: 0,
+        };
+        let dma = [
+            DmaSeg {
+                addr: DmaAddr(1 << 32),
+                len: 2 << 20,
+            },
+            DmaSeg {
+                addr: DmaAddr((2 << 32) + 0x1000),
+                len: 2 << 20,
+            },
+        ];
+        (umem, dma)
+    }
+
+    /// The second segment's offset allows only 4 KiB pages: a device that offers 4K and 2M
+    /// gets 4K, one that offers only 2M gets none (0); never a size below the umem's page.
+    #[test]
+    fn best_page_size_is_capped_by_misalignment_and_never_below_a_page() {
+        let (umem, dma) = split_mr();
+        let virt = VirtAddr::new(1 << 30);
+        for rule in [BestPgszRule::SgEntries, BestPgszRule::Discontinuities] {
+            let best = |bitmap| ib_umem_find_best_pgsz(&umem, &dma, 4096, bitmap, virt, rule);
+            assert_eq!(best(0x1000 | 0x20_0000), 4096, "{rule:?}");
+            assert_eq!(best(0x20_0000), 0, "{rule:?}");
+            assert_eq!(best(0x800 | 0x1000), 4096, "{rule:?}: 2K is below the page");
+        }
+    }
+}
