@@ -182,6 +182,20 @@ mod tests {
     #[test]
     fn the_mkey_takes_4k_to_2g_pages() {
         assert_eq!(mkc_pgsz_bitmap(), 0xffff_f000);
+        // 5.10's mlx5_ib_cont_pages is capped the same way: 8 GiB, contiguous and 4 GiB
+        // aligned on both sides, still maps with 2 GiB pages.
+        let (va, pa, len) = (1 << 42, 1 << 36, 8 << 30);
+        let mut mtt = Vec::new();
+        let st = mlx5_reg_mtt(
+            Mlx5Era::ContPages,
+            &umem(va, len),
+            &[seg(pa, len)],
+            12,
+            VirtAddr::new(va),
+            &mut mtt,
+        )
+        .unwrap();
+        assert_eq!((st.page_size, st.entries), (2 << 30, 4));
     }
 
     #[test]
