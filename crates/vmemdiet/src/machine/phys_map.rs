@@ -143,3 +143,28 @@ pub fn ram_end(g: &Geometry, ram_size: ByteSize) -> Option<PhysAddr> {
 pub fn device_region_start(g: &Geometry, ram_size: ByteSize) -> Option<PhysAddr> {
     ram_end(g, ram_size)?.checked_align_up(g.platform.device_region_align)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Half-open ranges overlap when each starts before the other ends; touching is not
+    /// overlapping.
+    #[test]
+    fn ranges_intersect_only_where_they_overlap() {
+        let r = PhysRange {
+            start: PhysAddr::new(0x1000),
+            end: PhysAddr::new(0x2000),
+            kind: RangeKind::SystemRam,
+        };
+        let hit = |s: u64, e: u64| r.intersects(PhysAddr::new(s), PhysAddr::new(e));
+        assert!(hit(0x800, 0x1800));
+        assert!(hit(0x1800, 0x3000));
+        assert!(hit(0x1100, 0x1200));
+        assert!(hit(0, 0x3000));
+        assert!(!hit(0, 0x1000), "ends where r starts");
+        assert!(!hit(0x2000, 0x3000), "starts where r ends");
+        assert!(!hit(0x3000, 0x4000));
+        assert_eq!(r.size(), ByteSize::new(0x1000));
+    }
+}

@@ -122,3 +122,45 @@ impl Tlb {
         };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::X86_64;
+
+    /// An entry serves the machine and generation it was filled for, read-only entries only
+    /// reads; the paging-structure cache the same, for addresses under the same PMD.
+    #[test]
+    fn entries_hit_only_their_machine_generation_and_access() {
+        let mut tlb = Tlb::new(&X86_64);
+        let va = VirtAddr::new(0xffff_ea00_0000_1040);
+        let c = Cached {
+            pfn: Pfn::new(7),
+            host: 0x1000,
+        };
+        tlb.fill(1, va, c, false, 3);
+        assert_eq!(tlb.lookup(1, va, 3, false), Some(c));
+        assert_eq!(
+            tlb.lookup(1, VirtAddr::new(0xffff_ea00_0000_1ff8), 3, false),
+            Some(c)
+        );
+        assert_eq!(tlb.lookup(2, va, 3, false), None, "another machine");
+        assert_eq!(tlb.lookup(1, va, 4, false), None, "flushed");
+        assert_eq!(tlb.lookup(1, va, 3, true), None, "read-only");
+        assert_eq!(
+            tlb.lookup(1, VirtAddr::new(0xffff_ea00_0000_2000), 3, false),
+            None
+        );
+        tlb.fill_pte_table(1, va, Pfn::new(9), 3);
+        assert_eq!(
+            tlb.pte_table(1, VirtAddr::new(0xffff_ea00_001f_f000), 3),
+            Some(Pfn::new(9))
+        );
+        assert_eq!(
+            tlb.pte_table(1, VirtAddr::new(0xffff_ea00_0020_0000), 3),
+            None
+        );
+        assert_eq!(tlb.pte_table(2, va, 3), None);
+        assert_eq!(tlb.pte_table(1, va, 4), None);
+    }
+}
