@@ -273,6 +273,19 @@ mod tests {
         nd_pfn_init(&X86_64, START, size, align, map, None)
     }
 
+    /// A size that is not a whole number of aligns loses its tail (`end_trunc`), and the
+    /// device's pfns are what lies between the data offset and that truncated end.
+    #[test]
+    fn a_ragged_end_is_truncated_to_the_align_and_not_counted() {
+        let sb = init(ByteSize::mib(1025), ByteSize::mib(2), MapMode::Mem).unwrap();
+        assert_eq!(
+            (sb.dataoff, sb.end_trunc),
+            (ByteSize::mib(2), ByteSize::mib(1))
+        );
+        assert_eq!(sb.npfns, (1024 - 2) << 8);
+        assert_eq!(sb.usable(), ByteSize::mib(1022));
+    }
+
     #[test]
     fn one_gib_namespace_at_2m_reserves_18_mib() {
         let g = &X86_64;
