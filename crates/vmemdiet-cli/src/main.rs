@@ -6,6 +6,7 @@ mod gup_longterm_cmd;
 mod gup_test_cmd;
 mod output;
 mod plan_cmd;
+mod plan_render;
 mod probe_cmd;
 mod report_cmd;
 

@@ -270,6 +270,11 @@ impl SwitchArgs {
         Ok(profile.with_switches(self.switches.iter().map(String::as_str))?)
     }
 
+    /// The overrides as given (`NAME=VALUE`).
+    pub fn list(&self) -> &[String] {
+        &self.switches
+    }
+
     /// Every profile of `profiles` with the overrides applied.
     pub fn apply_all(&self, profiles: &[Profile]) -> anyhow::Result<Vec<Profile>> {
         profiles.iter().map(|&p| self.apply(p)).collect()

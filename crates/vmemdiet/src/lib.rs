@@ -14,6 +14,7 @@ pub mod machine;
 pub mod mm;
 pub mod ndctl;
 pub mod plan;
+pub mod planner;
 pub mod probe;
 pub mod simulate;
 pub mod sync;

@@ -1,0 +1,117 @@
+//! What a pmem namespace yields (ndctl's and `nd_pfn_init`'s rules), and the inverse: the
+//! smallest namespace that yields a given dax device.
+
+use serde::Serialize;
+
+use crate::addr::ByteSize;
+use crate::drivers::dax::{self, DaxError};
+use crate::ndctl;
+
+use super::{placed, Kind, PlanConfig, PlanError};
+
+/// what the rest went to (`reserve_bytes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Capacity {
+    pub usable_bytes: u64,
+    pub reserve_bytes: u64,
+}
+
+/// The capacity of `cfg` as a pmem namespace (`ndctl create-namespace -m devdax -s size`), by
+/// the kernel's rules (`nd_pfn_init`, see [`dax::namespace_layout`]), placed where the plan
+/// places it; a namespace left with no data is refused with the smallest multiple of the
+/// allocation unit that works. A HugeTLB pool has no namespace: all of it is usable.
+pub fn capacity(cfg: &PlanConfig) -> Result<Capacity, PlanError> {
+    if cfg.kind == Kind::Hugetlb {
+        return Ok(Capacity {
+            usable_bytes: cfg.size.bytes(),
+            reserve_bytes: 0,
+        });
+    }
+    let g = cfg.geometry();
+    let (start, spec) = placed(cfg)?;
+    let l = dax::namespace_layout(
+        g,
+        &cfg.profile.switches_on(g),
+        cfg.profile.base().release(),
+        &spec,
+        start,
+    )?;
+    let usable = l.info.map_or(cfg.size, |sb| sb.usable());
+    Ok(Capacity {
+        usable_bytes: usable.bytes(),
+        reserve_bytes: cfg.size.bytes() - usable.bytes(),
+    })
+}
+
+/// [`capacity`] of a namespace that `ndctl` accepts in `region`: a size ndctl refuses is
+/// refused with its message, and a namespace too small for its reserve with the smallest size
+/// that both ndctl and the kernel accept.
+pub fn namespace_capacity(
+    cfg: &PlanConfig,
+    size: &ndctl::NdctlSize,
+    region: &ndctl::Region,
+) -> Result<Capacity, PlanError> {
+    if cfg.kind != Kind::Hugetlb {
+        ndctl::validate_namespace_options(
+            cfg.geometry(),
+            cfg.profile.base().release(),
+            size,
+            cfg.align,
+            region,
+        )?;
+    }
+    capacity(cfg).map_err(|e| match e {
+        PlanError::Dax(DaxError::NamespaceTooSmall {
+            size,
+            align,
+            map,
+            reserve,
+            unit,
+            ..
+        }) => {
+            let step = region.step(cfg.geometry(), cfg.align);
+            let min = dax::smallest_size(step, region.min_size(cfg.geometry(), cfg.align), |s| {
+                capacity(&PlanConfig { size: s, ..*cfg }).is_ok()
+            })
+            .unwrap_or(ByteSize::new(u64::MAX).align_down(step));
+            PlanError::Dax(DaxError::NamespaceTooSmall {
+                size,
+                align,
+                map,
+                reserve,
+                unit,
+                min,
+            })
+        }
+        e => e,
+    })
+}
+
+/// The inverse question: the smallest namespace size, valid for ndctl in `region` and for the
+/// kernel, whose dax device holds at least `usable` bytes at `cfg`'s align and map (`cfg.size`
+/// is ignored). The usable size never shrinks as the namespace grows by whole steps (the
+/// reserve grows by at most the step), so a binary search over multiples of the step finds it.
+pub fn smallest_namespace(
+    cfg: &PlanConfig,
+    region: &ndctl::Region,
+    usable: ByteSize,
+) -> Result<ByteSize, PlanError> {
+    if cfg.kind == Kind::Hugetlb {
+        return Err(PlanError::UsableHugetlb);
+    }
+    if usable.bytes() == 0 {
+        return Err(PlanError::UsableZero);
+    }
+    // The align must be valid before any size is tried (its error names it).
+    dax::check_align(cfg.geometry(), cfg.profile.base().release(), cfg.align)?;
+    let step = region.step(cfg.geometry(), cfg.align);
+    dax::smallest_size(
+        step,
+        region.min_size(cfg.geometry(), cfg.align).max(usable),
+        |s| {
+            capacity(&PlanConfig { size: s, ..*cfg })
+                .is_ok_and(|c| c.usable_bytes >= usable.bytes())
+        },
+    )
+    .ok_or(PlanError::UsableTooLarge { usable, step })
+}
