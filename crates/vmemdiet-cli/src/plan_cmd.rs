@@ -126,6 +126,7 @@ impl PlanArgs {
             interleave_ways: self.interleave_ways,
             region_align: self.region_align,
             simulate: self.simulate,
+            existing: false,
         }
     }
 }

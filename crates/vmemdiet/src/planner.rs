@@ -28,8 +28,8 @@ use crate::drivers::dax::{valid_aligns, DaxError, MapMode, MemmapCost};
 use crate::mm::profile::{Profile, SwitchError};
 use crate::ndctl::{self, NdctlError, NdctlSize, Region};
 use crate::plan::{
-    namespace_capacity, plan, smallest_namespace, Capacity, Kind, PlanConfig, PlanError, PlanRow,
-    DEFAULT_RAM,
+    capacity, namespace_capacity, plan, smallest_namespace, Capacity, Kind, PlanConfig, PlanError,
+    PlanRow, DEFAULT_RAM,
 };
 use crate::simulate::{simulate_namespace, SimError};
 
@@ -66,6 +66,9 @@ pub struct Request {
     pub region_align: Option<ByteSize>,
     /// Build each configuration on the simulated machine instead of the closed form.
     pub simulate: bool,
+    /// The namespaces exist already (`probe`): ndctl's creation checks are not asked again,
+    /// only the kernel's rules.
+    pub existing: bool,
 }
 
 impl Default for Request {
@@ -86,6 +89,7 @@ impl Default for Request {
             interleave_ways: 1,
             region_align: None,
             simulate: false,
+            existing: false,
         }
     }
 }
@@ -320,7 +324,7 @@ fn check_align(
     align: ByteSize,
 ) -> Result<Vec<(PlanConfig, Capacity)>, Refusal> {
     let g = r.geometry(arch);
-    if r.req.kinds.iter().any(|&k| k != Kind::Hugetlb) {
+    if !r.req.existing && r.req.kinds.iter().any(|&k| k != Kind::Hugetlb) {
         let release = profile.base().release();
         let refused = r.req.sizes.iter().find_map(|size| {
             ndctl::validate_namespace_options(g, release, size, align, region).err()
@@ -344,8 +348,12 @@ fn check_align(
                 .iter()
                 .find(|s| s.bytes == c.size)
                 .unwrap_or(&r.req.sizes[0]);
-            let cap = namespace_capacity(&c, given, region)
-                .map_err(|error| noted(r, arch, config_error(&c, error)))?;
+            let cap = if r.req.existing {
+                capacity(&c)
+            } else {
+                namespace_capacity(&c, given, region)
+            };
+            let cap = cap.map_err(|error| noted(r, arch, config_error(&c, error)))?;
             out.push((c, cap));
         }
     }
@@ -512,7 +520,13 @@ fn smallest_row(
         simulated(&c, c.to_string())?
     } else {
         let text = ndctl::parse_size_arg(&size.bytes().to_string())?;
-        (plan(&c)?, namespace_capacity(&c, &text, region)?)
+        let cost = plan(&c)?;
+        let cap = if r.req.existing {
+            capacity(&c)?
+        } else {
+            namespace_capacity(&c, &text, region)?
+        };
+        (cost, cap)
     };
     Ok(Row {
         kind: c.kind,

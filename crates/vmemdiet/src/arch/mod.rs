@@ -245,323 +245,15 @@ pub const PPC64_PLATFORM: Platform = Platform {
     device_region_align: ByteSize::gib(64),
 };
 
-/// x86-64 with 4-level paging (the default): 4 KiB pages, 128 MiB sections, 64 TiB of
-/// physical address space described by a 1 TiB vmemmap at `0xffffea0000000000`.
-pub const X86_64: Geometry = Geometry {
-    name: "x86_64",
-    page_shift: 12,
-    struct_page_size: 64,
-    section_size_bits: 27,
-    subsection_shift: 21,
-    pt_levels: 4,
-    level_bits: [9, 9, 9, 9, 0],
-    table_shift: [12, 12, 12, 12, 0],
-    vmemmap_base: VirtAddr::new(0xffff_ea00_0000_0000),
-    vmemmap_size: ByteSize::tib(1),
-    max_physmem_bits: 46,
-    vmemmap_reserve_nr: 2,
-    page_offset: VirtAddr::new(0xffff_8880_0000_0000),
-    poison_pointer_delta: 0xdead_0000_0000_0000,
-    buddy_max_order: 18,
-    pud_leaves: true,
-    platform: X86_PLATFORM,
-    vmemmap_map: VmemmapMap::SectionLeaves {
-        basepages_altmap: false,
-    },
-    features: ArchFeatures {
-        // The profiles themselves say when x86 gained each feature.
-        device_dax_since: KernelVersion::ANY,
-        dax_dedup_since: Some(KernelVersion::ANY),
-        hvo: Some((KernelVersion::ANY, None)),
-        pud_dax_since: Some(KernelVersion::ANY),
-        memremap_compat_align: ByteSize::mib(2),
-    },
-    source: "arch/x86/include/asm/pgtable_64_types.h (PGDIR_SHIFT, __VMEMMAP_BASE_L4), \
-             asm/sparsemem.h (SECTION_SIZE_BITS 27, MAX_PHYSMEM_BITS 46), \
-             mm/init_64.c vmemmap_populate",
-};
+mod arm64;
+mod powerpc;
+mod riscv;
+mod x86;
 
-/// x86-64 with 5-level paging (LA57): same memory model, 4 PiB of physical address space,
-/// vmemmap at `0xffd4000000000000`. Use it for devices beyond the 4-level 64 TiB limit.
-pub const X86_64_LA57: Geometry = Geometry {
-    name: "x86_64-la57",
-    pt_levels: 5,
-    level_bits: [9, 9, 9, 9, 9],
-    table_shift: [12, 12, 12, 12, 12],
-    vmemmap_base: VirtAddr::new(0xffd4_0000_0000_0000),
-    vmemmap_size: ByteSize::tib(512),
-    max_physmem_bits: 52,
-    page_offset: VirtAddr::new(0xff11_0000_0000_0000),
-    source: "arch/x86/include/asm/pgtable_64_types.h (CONFIG_X86_5LEVEL: PGDIR_SHIFT 48, \
-             __VMEMMAP_BASE_L5), asm/sparsemem.h (MAX_PHYSMEM_BITS 52)",
-    ..X86_64
-};
-
-/// arm64 features: no DAX dedup (arm64 does not select `ARCH_WANT_OPTIMIZE_DAX_VMEMMAP`), HVO
-/// from 5.19 (1e63ac088f20) until 6.2 (060a2c92d1b6, break-before-make), no PUD-sized THP so
-/// no 1 GiB device-dax.
-const ARM64_FEATURES: ArchFeatures = ArchFeatures {
-    device_dax_since: KernelVersion::ANY,
-    dax_dedup_since: None,
-    hvo: Some((KernelVersion::new(5, 19), Some(KernelVersion::new(6, 2)))),
-    pud_dax_since: None,
-    memremap_compat_align: ByteSize::mib(2),
-};
-
-/// arm64, 4 KiB pages, 48-bit VA (4 levels, the defconfig): x86-like memmap; vmemmap
-/// `VMEMMAP_END - VMEMMAP_SIZE` with `VMEMMAP_END = -1 GiB`.
-pub const ARM64_4K: Geometry = Geometry {
-    name: "arm64-4k",
-    page_shift: 12,
-    struct_page_size: 64,
-    section_size_bits: 27,
-    subsection_shift: 21,
-    pt_levels: 4,
-    level_bits: [9, 9, 9, 9, 0],
-    table_shift: [12, 12, 12, 12, 0],
-    vmemmap_base: VirtAddr::new(0xffff_fdff_c000_0000),
-    vmemmap_size: ByteSize::tib(2),
-    max_physmem_bits: 48,
-    vmemmap_reserve_nr: 2,
-    page_offset: VirtAddr::new(0xffff_0000_0000_0000),
-    poison_pointer_delta: 0xdead_0000_0000_0000,
-    buddy_max_order: 18,
-    pud_leaves: true,
-    platform: DRAM_AT_2G_PLATFORM,
-    vmemmap_map: VmemmapMap::SectionLeaves {
-        basepages_altmap: true,
-    },
-    features: ARM64_FEATURES,
-    source: "arch/arm64/include/asm/pgtable-hwdef.h (ARM64_HW_PGTABLE_LEVEL_SHIFT), \
-             asm/sparsemem.h (SECTION_SIZE_BITS 27), asm/memory.h (VMEMMAP_START), \
-             mm/mmu.c vmemmap_populate",
-};
-
-/// arm64, 16 KiB pages, 48-bit VA: 4 levels of 11 index bits under a 2-entry PGD; the
-/// memmap is always mapped with 16 KiB base pages.
-pub const ARM64_16K: Geometry = Geometry {
-    name: "arm64-16k",
-    page_shift: 14,
-    level_bits: [11, 11, 11, 1, 0],
-    table_shift: [14, 14, 14, 4, 0],
-    vmemmap_base: VirtAddr::new(0xffff_ff7f_c000_0000),
-    vmemmap_size: ByteSize::gib(512),
-    buddy_max_order: 11,
-    pud_leaves: false,
-    vmemmap_map: VmemmapMap::BasePages,
-    source: "arch/arm64/include/asm/pgtable-hwdef.h (16K: 11 bits/level, PGD 1 bit at VA 48), \
-             asm/sparsemem.h (SECTION_SIZE_BITS 27), mm/mmu.c vmemmap_populate (base pages)",
-    ..ARM64_4K
-};
-
-/// arm64, 64 KiB pages, 48-bit VA: 3 levels (13/13 and a 64-entry PGD), 512 MiB sections,
-/// memmap always mapped with 64 KiB base pages.
-pub const ARM64_64K: Geometry = Geometry {
-    name: "arm64-64k",
-    page_shift: 16,
-    section_size_bits: 29,
-    pt_levels: 3,
-    level_bits: [13, 13, 6, 0, 0],
-    table_shift: [16, 16, 9, 0, 0],
-    vmemmap_base: VirtAddr::new(0xffff_ffdf_c000_0000),
-    vmemmap_size: ByteSize::gib(128),
-    buddy_max_order: 13,
-    pud_leaves: false,
-    vmemmap_map: VmemmapMap::BasePages,
-    source: "arch/arm64/include/asm/pgtable-hwdef.h (64K: 13 bits/level, PGD 6 bits at VA 48), \
-             asm/sparsemem.h (SECTION_SIZE_BITS 29), mm/mmu.c vmemmap_populate (base pages)",
-    ..ARM64_4K
-};
-
-/// arm64 at another VA size (`CONFIG_ARM64_VA_BITS`): the levels the kernel builds for it
-/// (`ARM64_HW_PGTABLE_LEVELS(va) = (va - 4) / (PAGE_SHIFT - 3)`), every level a full page of
-/// entries except the PGD, which gets the remaining bits; the vmemmap spans the linear map,
-/// `_PAGE_END(VA_BITS_MIN) - PAGE_OFFSET` (`VMEMMAP_RANGE`, `VMEMMAP_END = -1 GiB`); 52-bit VA
-/// comes with 52-bit physical addresses (LPA2 / LVA).
-const fn arm64_va(base: Geometry, name: &'static str, va_bits: u32) -> Geometry {
-    let per = base.page_shift - 3;
-    let levels = (va_bits - 4) / per;
-    let mut level_bits = [0; MAX_LEVELS];
-    let mut table_shift = [0; MAX_LEVELS];
-    let mut i = 0;
-    while i < (levels - 1) as usize {
-        level_bits[i] = per;
-        table_shift[i] = base.page_shift;
-        i += 1;
-    }
-    let top = va_bits - base.page_shift - per * (levels - 1);
-    level_bits[i] = top;
-    table_shift[i] = top + 3;
-    let va_min = if va_bits < 48 { va_bits } else { 48 };
-    let linear = (1u64 << va_bits) - (1u64 << (va_min - 1));
-    let vmemmap_size = (linear >> base.page_shift) * 64;
-    Geometry {
-        name,
-        pt_levels: levels,
-        level_bits,
-        table_shift,
-        vmemmap_size: ByteSize::new(vmemmap_size),
-        vmemmap_base: VirtAddr::new(0u64.wrapping_sub(1 << 30).wrapping_sub(vmemmap_size)),
-        page_offset: VirtAddr::new(0u64.wrapping_sub(1 << va_bits)),
-        max_physmem_bits: if va_bits == 52 { 52 } else { 48 },
-        pud_leaves: base.pud_leaves && levels >= 3,
-        ..base
-    }
-}
-
-/// arm64 4K with 39-bit VA (3 levels; Android GKI, the pre-6.9 default).
-pub const ARM64_4K_VA39: Geometry = arm64_va(ARM64_4K, "arm64-4k-va39", 39);
-/// arm64 4K with 52-bit VA (5 levels, LPA2).
-pub const ARM64_4K_VA52: Geometry = arm64_va(ARM64_4K, "arm64-4k-va52", 52);
-/// arm64 16K with 36-bit VA (2 levels).
-pub const ARM64_16K_VA36: Geometry = arm64_va(ARM64_16K, "arm64-16k-va36", 36);
-/// arm64 16K with 47-bit VA (3 levels, the pre-6.9 default).
-pub const ARM64_16K_VA47: Geometry = arm64_va(ARM64_16K, "arm64-16k-va47", 47);
-/// arm64 16K with 52-bit VA (4 levels, LPA2).
-pub const ARM64_16K_VA52: Geometry = arm64_va(ARM64_16K, "arm64-16k-va52", 52);
-/// arm64 64K with 42-bit VA (2 levels, the pre-6.9 default).
-pub const ARM64_64K_VA42: Geometry = arm64_va(ARM64_64K, "arm64-64k-va42", 42);
-/// arm64 64K with 52-bit VA (3 levels, LVA).
-pub const ARM64_64K_VA52: Geometry = arm64_va(ARM64_64K, "arm64-64k-va52", 52);
-
-/// ppc64 radix features: DAX dedup and PUD-sized THP from 6.6 (f2b79c0d7968, 27af67f35631),
-/// no HVO on powerpc.
-const PPC64_RADIX_FEATURES: ArchFeatures = ArchFeatures {
-    device_dax_since: KernelVersion::ANY,
-    dax_dedup_since: Some(KernelVersion::new(6, 6)),
-    hvo: None,
-    pud_dax_since: Some(KernelVersion::new(6, 6)),
-    memremap_compat_align: ByteSize::mib(2),
-};
-
-/// ppc64 book3s radix, 64 KiB pages: index bits 5/9/9/13, so a PTE table is a 256-byte
-/// fragment and a PMD table a 4 KiB one; 16 MiB sections; vmemmap at `0xc00c000000000000`.
-pub const PPC64_RADIX_64K: Geometry = Geometry {
-    name: "ppc64-radix-64k",
-    page_shift: 16,
-    struct_page_size: 64,
-    section_size_bits: 24,
-    subsection_shift: 21,
-    pt_levels: 4,
-    level_bits: [5, 9, 9, 13, 0],
-    table_shift: [8, 12, 12, 16, 0],
-    vmemmap_base: VirtAddr::new(0xc00c_0000_0000_0000),
-    vmemmap_size: ByteSize::tib(512),
-    max_physmem_bits: 51,
-    vmemmap_reserve_nr: 2,
-    page_offset: VirtAddr::new(0xc000_0000_0000_0000),
-    poison_pointer_delta: 0x5dea_dbee_f000_0000,
-    buddy_max_order: 14,
-    pud_leaves: true,
-    platform: PPC64_PLATFORM,
-    vmemmap_map: VmemmapMap::AlignedLeaves,
-    features: PPC64_RADIX_FEATURES,
-    source: "arch/powerpc/include/asm/book3s/64/radix-64k.h (RADIX_*_INDEX_SIZE, \
-             RADIX_PTE_FRAG_SIZE_SHIFT), radix.h (RADIX_VMEMMAP_START, R_MAX_PHYSMEM_BITS), \
-             asm/sparsemem.h (SECTION_SIZE_BITS 24), mm/book3s64/radix_pgtable.c",
-};
-
-/// ppc64 book3s radix, 4 KiB pages: index bits 9/9/9/13 (a 64 KiB PGD), x86-like memmap.
-pub const PPC64_RADIX_4K: Geometry = Geometry {
-    name: "ppc64-radix-4k",
-    page_shift: 12,
-    level_bits: [9, 9, 9, 13, 0],
-    table_shift: [12, 12, 12, 16, 0],
-    buddy_max_order: 18,
-    source: "arch/powerpc/include/asm/book3s/64/radix-4k.h (RADIX_*_INDEX_SIZE), radix.h, \
-             asm/sparsemem.h (SECTION_SIZE_BITS 24), mm/book3s64/radix_pgtable.c",
-    ..PPC64_RADIX_64K
-};
-
-/// ppc64 book3s hash, 64 KiB pages: index bits 8/10/10/8 (16 MiB PMD, 16 GiB PUD), PTE and
-/// PMD tables doubled for hash slot data; the vmemmap is bolted into the hash table in 16 MiB
-/// blocks and never deduplicated (`vmemmap_can_optimize` is false without radix);
-/// `memremap_compat_align()` is the 16 MiB linear-map page size.
-pub const PPC64_HASH_64K: Geometry = Geometry {
-    name: "ppc64-hash-64k",
-    level_bits: [8, 10, 10, 8, 0],
-    table_shift: [12, 14, 14, 11, 0],
-    vmemmap_map: VmemmapMap::Bolted,
-    buddy_max_order: 18,
-    features: ArchFeatures {
-        device_dax_since: KernelVersion::ANY,
-        dax_dedup_since: None,
-        hvo: None,
-        pud_dax_since: None,
-        memremap_compat_align: ByteSize::mib(16),
-    },
-    source:
-        "arch/powerpc/include/asm/book3s/64/hash-64k.h (H_*_INDEX_SIZE, H_PTE_FRAG_SIZE_SHIFT), \
-             hash.h (H_VMEMMAP_START), mm/init_64.c __vmemmap_populate, \
-             mm/book3s64/pgtable.c memremap_compat_align",
-    ..PPC64_RADIX_64K
-};
-
-/// riscv features: ZONE_DEVICE and DAX dedup from 6.11 (memory hotplug series, 4705c1571ad3),
-/// HVO before that, PUD-sized THP (1 GiB device-dax) from 6.15.
-const RISCV_FEATURES: ArchFeatures = ArchFeatures {
-    device_dax_since: KernelVersion::new(6, 11),
-    dax_dedup_since: Some(KernelVersion::new(6, 11)),
-    hvo: Some((KernelVersion::new(6, 1), None)),
-    pud_dax_since: Some(KernelVersion::new(6, 15)),
-    memremap_compat_align: ByteSize::mib(2),
-};
-
-/// riscv64 Sv48 (4 levels of 9 bits, the usual server mode): x86-like memmap, but every
-/// range, even a subsection, gets PMD leaves.
-pub const RISCV64_SV48: Geometry = Geometry {
-    name: "riscv64-sv48",
-    page_shift: 12,
-    struct_page_size: 64,
-    section_size_bits: 27,
-    subsection_shift: 21,
-    pt_levels: 4,
-    level_bits: [9, 9, 9, 9, 0],
-    table_shift: [12, 12, 12, 12, 0],
-    vmemmap_base: VirtAddr::new(0xffff_8d80_0000_0000),
-    vmemmap_size: ByteSize::tib(2),
-    max_physmem_bits: 56,
-    vmemmap_reserve_nr: 2,
-    page_offset: VirtAddr::new(0xffff_af80_0000_0000),
-    poison_pointer_delta: 0xdead_0000_0000_0000,
-    buddy_max_order: 18,
-    pud_leaves: true,
-    platform: DRAM_AT_2G_PLATFORM,
-    vmemmap_map: VmemmapMap::Leaves,
-    features: RISCV_FEATURES,
-    source: "arch/riscv/include/asm/pgtable-64.h (PGDIR_SHIFT_L4), pgtable.h (VMEMMAP_SHIFT), \
-             asm/sparsemem.h (SECTION_SIZE_BITS 27, MAX_PHYSMEM_BITS 56), mm/init.c \
-             vmemmap_populate, Documentation/arch/riscv/vm-layout.rst",
-};
-
-/// riscv64 Sv39 (3 levels): a 4 GiB vmemmap, so at most 256 GiB of physical address space
-/// has struct pages.
-pub const RISCV64_SV39: Geometry = Geometry {
-    name: "riscv64-sv39",
-    pt_levels: 3,
-    level_bits: [9, 9, 9, 0, 0],
-    table_shift: [12, 12, 12, 0, 0],
-    vmemmap_base: VirtAddr::new(0xffff_ffc5_0000_0000),
-    vmemmap_size: ByteSize::gib(4),
-    page_offset: VirtAddr::new(0xffff_ffd8_0000_0000),
-    source: "arch/riscv/include/asm/pgtable-64.h (PGDIR_SHIFT_L3), pgtable.h (VMEMMAP_SHIFT), \
-             Documentation/arch/riscv/vm-layout.rst (sv39)",
-    ..RISCV64_SV48
-};
-
-/// riscv64 Sv57 (5 levels).
-pub const RISCV64_SV57: Geometry = Geometry {
-    name: "riscv64-sv57",
-    pt_levels: 5,
-    level_bits: [9, 9, 9, 9, 9],
-    table_shift: [12, 12, 12, 12, 12],
-    vmemmap_base: VirtAddr::new(0xff1c_0000_0000_0000),
-    vmemmap_size: ByteSize::tib(1024),
-    page_offset: VirtAddr::new(0xff60_0000_0000_0000),
-    source: "arch/riscv/include/asm/pgtable-64.h (PGDIR_SHIFT_L5), pgtable.h (VMEMMAP_SHIFT), \
-             Documentation/arch/riscv/vm-layout.rst (sv57)",
-    ..RISCV64_SV48
-};
+pub use arm64::*;
+pub use powerpc::*;
+pub use riscv::*;
+pub use x86::*;
 
 /// Every geometry `--arch` accepts, in the order tables list them.
 pub const ALL: [Geometry; 11] = [
@@ -879,38 +571,27 @@ pub const STRUCT_PAGE_SIZES: [u64; 4] = [64, 32, 16, 8];
 
 impl Arch {
     /// This architecture's geometry with `sizeof(struct page)` = `struct_page_size` (one of
-    /// [`STRUCT_PAGE_SIZES`]), interned so machines can hold it for their lifetime: at most one
-    /// geometry per (arch, size) is ever made.
+    /// [`STRUCT_PAGE_SIZES`]): every what-if geometry is a constant, made at compile time.
     ///
     /// # Panics
     /// On a size not in [`STRUCT_PAGE_SIZES`] (callers validate user input first).
     #[must_use]
     pub fn geometry_with(self, struct_page_size: u64) -> &'static Geometry {
-        assert!(
-            STRUCT_PAGE_SIZES.contains(&struct_page_size),
-            "struct page size {struct_page_size} is not one of {STRUCT_PAGE_SIZES:?}"
-        );
+        let size = STRUCT_PAGE_SIZES
+            .iter()
+            .position(|&s| s == struct_page_size);
+        let size = size.unwrap_or_else(|| {
+            panic!("struct page size {struct_page_size} is not one of {STRUCT_PAGE_SIZES:?}")
+        });
         let base = self.geometry();
         if base.struct_page_size == struct_page_size {
             return base;
         }
-        static INTERNED: std::sync::Mutex<Vec<&'static Geometry>> =
-            std::sync::Mutex::new(Vec::new());
-        let mut interned = INTERNED
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(g) = interned
+        let arch = EVERY_ARCH
             .iter()
-            .find(|g| g.name == base.name && g.struct_page_size == struct_page_size)
-        {
-            return g;
-        }
-        let g: &'static Geometry = Box::leak(Box::new(Geometry {
-            struct_page_size,
-            ..*base
-        }));
-        interned.push(g);
-        g
+            .position(|&a| a == self)
+            .expect("EVERY_ARCH lists every variant");
+        &WHAT_IFS[arch][size]
     }
 
     /// The constants of this architecture.
@@ -939,6 +620,47 @@ impl Arch {
     }
 }
 
+/// Every [`Arch`], the `--va-bits` variants after the eleven of [`ARCHES`].
+const EVERY_ARCH: [Arch; 18] = [
+    Arch::X86_64,
+    Arch::X86_64La57,
+    Arch::Arm64_4k,
+    Arch::Arm64_16k,
+    Arch::Arm64_64k,
+    Arch::Ppc64Radix4k,
+    Arch::Ppc64Radix64k,
+    Arch::Ppc64Hash64k,
+    Arch::Riscv64Sv39,
+    Arch::Riscv64Sv48,
+    Arch::Riscv64Sv57,
+    Arch::Arm64_4kVa39,
+    Arch::Arm64_4kVa52,
+    Arch::Arm64_16kVa36,
+    Arch::Arm64_16kVa47,
+    Arch::Arm64_16kVa52,
+    Arch::Arm64_64kVa42,
+    Arch::Arm64_64kVa52,
+];
+
+/// The memdesc what-if geometries: per arch of [`EVERY_ARCH`], its geometry at each of
+/// [`STRUCT_PAGE_SIZES`].
+static WHAT_IFS: [[Geometry; STRUCT_PAGE_SIZES.len()]; EVERY_ARCH.len()] = {
+    let mut out = [[X86_64; STRUCT_PAGE_SIZES.len()]; EVERY_ARCH.len()];
+    let mut a = 0;
+    while a < EVERY_ARCH.len() {
+        let mut s = 0;
+        while s < STRUCT_PAGE_SIZES.len() {
+            out[a][s] = Geometry {
+                struct_page_size: STRUCT_PAGE_SIZES[s],
+                ..*EVERY_ARCH[a].geometry()
+            };
+            s += 1;
+        }
+        a += 1;
+    }
+    out
+};
+
 impl fmt::Display for Arch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.geometry().name)
@@ -963,6 +685,31 @@ impl FromStr for Arch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_if_geometries_are_the_arch_with_only_the_struct_page_size_changed() {
+        let every: Vec<Arch> = ARCHES
+            .iter()
+            .chain(VA_VARIANTS.iter().map(|(_, _, v)| v))
+            .copied()
+            .collect();
+        assert_eq!(every, EVERY_ARCH);
+        for arch in every {
+            for s in STRUCT_PAGE_SIZES {
+                let g = arch.geometry_with(s);
+                assert_eq!(g.struct_page_size, s, "{arch}");
+                assert_eq!(
+                    *g,
+                    Geometry {
+                        struct_page_size: s,
+                        ..*arch.geometry()
+                    }
+                );
+                // The same reference every time: machines hold it for their lifetime.
+                assert!(std::ptr::eq(g, arch.geometry_with(s)));
+            }
+        }
+    }
 
     #[test]
     fn x86_64_constants_match_the_brief() {

@@ -1,0 +1,238 @@
+//! `vmemdiet probe`: what a running system shows beside what the model predicts for it. Reads
+//! the kernel's sysfs ABI (`Documentation/ABI/testing/sysfs-bus-nvdimm`: a namespace's `size`,
+//! `mode` and `resource`; its `daxX.Y` claim's `mode` (ram/pmem), `align`, `size`, `namespace`;
+//! `sysfs-bus-dax`: the device-dax device's `size` and `align`), `/proc/vmstat`
+//! (`nr_memmap_pages`, `nr_memmap_boot_pages`), the HugeTLB pools
+//! (`/sys/kernel/mm/hugepages/hugepages-*kB/nr_hugepages`),
+//! `/proc/sys/vm/hugetlb_optimize_vmemmap` and `/proc/sys/kernel/osrelease`; or the JSON of
+//! `ndctl list -N -v` / `daxctl list` (`ndctl/json.c` `util_namespace_to_json`). A missing or
+//! malformed input is an error that names the file.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::drivers::dax::MapMode;
+use crate::mm::profile::Profile;
+
+mod compare;
+mod json;
+mod sysfs;
+
+pub use compare::compare;
+pub use json::{read_daxctl_json, read_ndctl_json};
+pub use sysfs::read_root;
+
+/// Why a probe could not read the system.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("{}: {reason}", path.display())]
+    Attr { path: PathBuf, reason: String },
+    #[error("{}: not the JSON of `{tool}`: {reason}", path.display())]
+    Json {
+        path: PathBuf,
+        tool: &'static str,
+        reason: String,
+    },
+}
+
+fn attr_err(path: &Path, reason: impl Into<String>) -> ProbeError {
+    ProbeError::Attr {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// A sysfs attribute, trimmed; `None` when the file does not exist.
+fn read_opt(path: &Path) -> Result<Option<String>, ProbeError> {
+    match fs::read_to_string(path) {
+        Ok(s) => Ok(Some(s.trim().to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(attr_err(path, format!("cannot read: {e}"))),
+    }
+}
+
+fn read_req(path: &Path) -> Result<String, ProbeError> {
+    read_opt(path)?.ok_or_else(|| attr_err(path, "missing (the kernel's ABI documents it)"))
+}
+
+/// A number as the kernel prints it: decimal, or `0x` hex (`resource`).
+fn number(path: &Path, s: &str) -> Result<u64, ProbeError> {
+    let parsed = match s.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => s.parse(),
+    };
+    parsed.map_err(|_| attr_err(path, format!("not a number: '{s}'")))
+}
+
+fn read_num(path: &Path) -> Result<u64, ProbeError> {
+    let s = read_req(path)?;
+    number(path, &s)
+}
+
+/// One namespace (or device-dax device) as the system shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Namespace {
+    /// `namespace0.0`, or `dax0.0` for a device without one.
+    pub name: String,
+    /// ndctl's mode: devdax, fsdax, raw, sector.
+    pub mode: String,
+    /// The raw namespace size (`namespaceX.Y/size`), when known (ndctl's JSON omits it).
+    pub raw_bytes: Option<u64>,
+    /// Where the memmap lives (the pfn `mode`: ram = mem, pmem = dev).
+    pub map: Option<MapMode>,
+    pub align: Option<u64>,
+    /// The namespace's physical start (`resource`, admin-only).
+    pub start: Option<u64>,
+    /// The dax device's size (what the system made usable).
+    pub usable_bytes: Option<u64>,
+    /// The device-dax character device (`dax0.0`).
+    pub chardev: Option<String>,
+}
+
+/// A HugeTLB pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Pool {
+    pub page_size: u64,
+    pub nr_hugepages: u64,
+}
+
+/// Everything a probe read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct System {
+    /// Where it came from (a root directory or a JSON file).
+    pub source: String,
+    pub namespaces: Vec<Namespace>,
+    pub nr_memmap_pages: Option<u64>,
+    pub nr_memmap_boot_pages: Option<u64>,
+    pub pools: Vec<Pool>,
+    pub hugetlb_optimize_vmemmap: Option<bool>,
+    pub osrelease: Option<String>,
+}
+
+/// Sorted directory entries whose names start with `prefix`; none when the directory is absent.
+fn entries(dir: &Path, prefix: &str) -> Result<Vec<(String, PathBuf)>, ProbeError> {
+    let rd = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(attr_err(dir, format!("cannot list: {e}"))),
+    };
+    let mut v: Vec<(String, PathBuf)> = rd
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with(prefix).then(|| (name, e.path()))
+        })
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+/// `daxX.Y` (not `dax_region`).
+fn is_dax_dev(name: &str) -> bool {
+    name.strip_prefix("dax")
+        .and_then(|r| r.split_once('.'))
+        .is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
+        })
+}
+
+/// The pfn mode of a `daxX.Y`/`pfnX.Y` claim: `ram` is `--map=mem`, `pmem` `--map=dev`.
+fn pfn_mode(path: &Path, s: &str) -> Result<MapMode, ProbeError> {
+    match s {
+        "ram" => Ok(MapMode::Mem),
+        "pmem" => Ok(MapMode::Dev),
+        _ => Err(attr_err(
+            path,
+            format!("'{s}' is not a pfn mode (ram or pmem)"),
+        )),
+    }
+}
+
+/// The profile of a kernel release (`6.12.0-55.el10.x86_64` → `v6.12`): before 5.19 no DAX
+/// dedup (`v5.10`), 5.19–6.10 dedup without the vmstat counters (`v5.19`), 6.11–6.14 the
+/// counters counting the full span (`v6.12`), 6.15 on DAX folios (`v6.15`). The 2026 mm
+/// series (`mm-2026`) is not told by a version number.
+#[must_use]
+pub fn profile_for_release(release: &str) -> Option<Profile> {
+    let mut it = release.split(|c: char| !c.is_ascii_digit());
+    let major: u32 = it.next()?.parse().ok()?;
+    let minor: u32 = it.next()?.parse().ok()?;
+    Some(match (major, minor) {
+        (..=4, _) | (5, ..=18) => Profile::V5_10,
+        (5, _) | (6, ..=10) => Profile::V5_19,
+        (6, ..=14) => Profile::V6_12,
+        _ => Profile::V6_15,
+    })
+}
+
+/// One namespace: what the system shows and what the model says.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NamespaceReport {
+    #[serde(flatten)]
+    pub live: Namespace,
+    /// The raw size the model infers when the system does not show it (the smallest namespace
+    /// that yields the live usable size; the real one may be larger by a whole reserve step).
+    pub model_raw_bytes: Option<u64>,
+    /// The dax device the model predicts from the raw size (`nd_pfn_init`).
+    pub model_usable_bytes: Option<u64>,
+    /// `live − model` usable bytes.
+    pub usable_diff_bytes: Option<i128>,
+    /// RAM the memmap really takes, and what `nr_memmap_pages` counts for it, per the model.
+    pub model_memmap_bytes: Option<u64>,
+    pub model_nr_memmap_pages: Option<u64>,
+    /// What could not be modelled, in a sentence.
+    pub note: Option<String>,
+}
+
+/// The whole probe.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub source: String,
+    pub osrelease: Option<String>,
+    pub profile: Profile,
+    pub namespaces: Vec<NamespaceReport>,
+    pub pools: Vec<Pool>,
+    pub hugetlb_optimize_vmemmap: Option<bool>,
+    pub live_nr_memmap_pages: Option<u64>,
+    pub live_nr_memmap_boot_pages: Option<u64>,
+    /// The model's `nr_memmap_pages` for the devices and pools found (other hot-added memory,
+    /// e.g. kmem or virtio-mem, adds to the live figure).
+    pub model_nr_memmap_pages: Option<u64>,
+    /// What the memmap of the devices and pools really takes in RAM, per the model.
+    pub model_memmap_bytes: u64,
+    /// Sentences on differences and on counters known to mislead.
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    /// True when the system has no device memory to speak of.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.namespaces.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn releases_map_to_profiles() {
+        assert_eq!(
+            profile_for_release("5.4.0-150-generic"),
+            Some(Profile::V5_10)
+        );
+        assert_eq!(profile_for_release("6.1.0-18-amd64"), Some(Profile::V5_19));
+        assert_eq!(
+            profile_for_release("6.12.0-55.el10.x86_64"),
+            Some(Profile::V6_12)
+        );
+        assert_eq!(profile_for_release("6.17.2"), Some(Profile::V6_15));
+        assert_eq!(profile_for_release("garbage"), None);
+    }
+}
