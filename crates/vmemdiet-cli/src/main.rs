@@ -14,10 +14,20 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Understand, measure and improve how Linux describes device memory (struct page, vmemmap,
-/// compound pagemaps), on a simulated machine.
+/// Plan, simulate and measure the struct-page metadata (memmap, vmemmap) of Linux device
+/// memory: pmem, CXL, device-dax, HugeTLB.
+///
+/// Linux keeps a 64-byte struct page for every 4 KiB page: 16 GiB per TiB. Compound pagemaps
+/// and vmemmap deduplication cut that for device-dax to 4 GiB (2M) or 8 MiB (1G) per TiB.
+/// vmemdiet plans it in closed form for any size and architecture, builds it for real on a
+/// simulated machine with real page tables and atomics, benchmarks GUP/unpin and RDMA memory
+/// registration per kernel release, and puts a live system beside the model.
 #[derive(Debug, Parser)]
-#[command(name = "vmemdiet", version, about, long_about = None, after_help = "Sizes take binary suffixes like ndctl: 2M = 2 MiB, 64G, 1TiB.\nProfiles: v5.10 (before), rfc, v5.19, v6.12 (LTS), v6.15 (default), mm-2026 (the mm tree of 2026), next (shared all-tail PTE tables and altmap dedup on top: no upstream tree has them). A profile can carry switch overrides: v6.15+unpin=per-page (see --switch in each command's --help).")]
+#[command(
+    name = "vmemdiet",
+    version,
+    after_help = "Sizes take binary suffixes like ndctl: 2M = 2 MiB, 64G, 1TiB.\nProfiles: v5.10 (before), rfc, v5.19, v6.12 (LTS), v6.15 (default), mm-2026 (the mm tree of 2026), next (shared all-tail PTE tables and altmap dedup on top: no upstream tree has them). A profile can carry switch overrides: v6.15+unpin=per-page (see --switch in each command's --help)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -46,6 +56,70 @@ enum Command {
     /// The architectures --arch accepts: page-table shape, sections, leaf sizes, and which
     /// releases deduplicate device-dax vmemmap or optimize HugeTLB vmemmap, with sources.
     Arches(arch_cmd::ArchesArgs),
+    /// Shell completions for bash, zsh, fish, elvish or PowerShell, on stdout (README:
+    /// "Shell completions and man page" says where to put them).
+    Completions(CompletionsArgs),
+    /// The man pages (roff): the top page on stdout (`vmemdiet man > vmemdiet.1`), or with
+    /// --out DIR one page per command (vmemdiet.1, vmemdiet-plan.1, ...) written into DIR.
+    Man(ManArgs),
+}
+
+/// Arguments of `vmemdiet man`.
+#[derive(Debug, clap::Args)]
+struct ManArgs {
+    /// Write every page (vmemdiet.1 and one per command) into this existing directory.
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+}
+
+/// Arguments of `vmemdiet completions`.
+#[derive(Debug, clap::Args)]
+struct CompletionsArgs {
+    /// The shell to complete for.
+    shell: clap_complete::Shell,
+}
+
+/// Writes the completions of `shell` to stdout.
+fn completions(a: &CompletionsArgs) -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(a.shell, &mut Cli::command(), "vmemdiet", &mut out);
+    write_stdout(&out)
+}
+
+/// Writes the top man page to stdout, or every page into `--out`: each page is rendered into
+/// a hidden temporary directory inside it first and renamed into place, so a failed run
+/// leaves no partial page.
+fn man(a: &ManArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use clap::CommandFactory;
+    let Some(dir) = &a.out else {
+        let mut out = Vec::new();
+        clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+        return write_stdout(&out);
+    };
+    anyhow::ensure!(dir.is_dir(), "--out {}: not a directory", dir.display());
+    let tmp = dir.join(format!(".vmemdiet-man-{}", std::process::id()));
+    std::fs::create_dir(&tmp).with_context(|| format!("--out {}", dir.display()))?;
+    let written = clap_mangen::generate_to(Cli::command(), &tmp).and_then(|()| {
+        for page in std::fs::read_dir(&tmp)? {
+            let page = page?;
+            std::fs::rename(page.path(), dir.join(page.file_name()))?;
+        }
+        Ok(())
+    });
+    let removed = std::fs::remove_dir_all(&tmp);
+    written.with_context(|| format!("writing man pages into {}", dir.display()))?;
+    removed.with_context(|| format!("removing {}", tmp.display()))
+}
+
+/// All of `bytes` on stdout, or an error (a full disk, a closed pipe) instead of a panic.
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(bytes)?;
+    stdout.flush()?;
+    Ok(())
 }
 
 /// The error and its causes on one line, each cause once: library errors often print their
@@ -117,6 +191,8 @@ fn main() -> ExitCode {
         Command::Report(args) => report_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Arches(args) => arch_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Probe(args) => probe_cmd::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Completions(args) => completions(&args).map(|()| ExitCode::SUCCESS),
+        Command::Man(args) => man(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -1078,3 +1078,102 @@ fn gup_test_dump_pages_writes_the_asked_pages_to_the_kernel_log() {
     );
     assert!(!err.contains("---- page #"), "{err}");
 }
+
+#[test]
+fn completions_and_man_page_name_every_subcommand() {
+    let subcommands = [
+        "plan",
+        "probe",
+        "bench",
+        "report",
+        "gup-test",
+        "gup-longterm",
+        "arches",
+    ];
+    for shell in ["bash", "zsh", "fish"] {
+        let out = vmemdiet().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        for sub in subcommands {
+            assert!(text.contains(sub), "{shell} completions lack {sub}");
+        }
+        // Options of a subcommand complete too.
+        assert!(text.contains("struct-page-size"), "{shell}");
+    }
+    let out = vmemdiet().arg("man").output().unwrap();
+    assert!(out.status.success());
+    let roff = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        roff.starts_with(".ie") && roff.contains(".TH vmemdiet 1"),
+        "{roff}"
+    );
+    for sub in subcommands {
+        assert!(
+            roff.contains(&format!("vmemdiet\\-{}", sub.replace('-', "\\-"))),
+            "man lacks {sub}"
+        );
+    }
+    // An unknown shell is refused in one line that names the valid ones.
+    let out = vmemdiet().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("tcsh"), "{err}");
+}
+
+#[test]
+fn top_level_help_says_what_vmemdiet_is() {
+    let out = vmemdiet().arg("--help").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("Plan, simulate and measure the struct-page metadata"),
+        "{text}"
+    );
+    assert!(text.contains("16 GiB per TiB"), "{text}");
+}
+
+#[test]
+fn man_out_writes_one_page_per_command_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mine.txt"), "keep").unwrap();
+    let out = vmemdiet()
+        .args(["man", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for page in [
+        "vmemdiet.1",
+        "vmemdiet-plan.1",
+        "vmemdiet-bench-gup.1",
+        "mine.txt",
+    ] {
+        assert!(names.contains(&page.to_string()), "{names:?}");
+    }
+    assert!(
+        names.iter().all(|n| n.ends_with(".1") || n == "mine.txt"),
+        "{names:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("mine.txt")).unwrap(),
+        "keep"
+    );
+    // Not a directory: one line, nothing written.
+    let file = dir.path().join("mine.txt");
+    let out = vmemdiet()
+        .args(["man", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a directory"));
+}

@@ -35,7 +35,7 @@ pub struct OracleConfig {
     pub map_dev: bool,
     /// Kernel profile: `v5.10`, `rfc`, `v5.19`, `v6.12`, `v6.15`, `mm-2026` or `next` (README §2).
     pub profile: String,
-    /// RAM size; where System RAM sits depends on the arch's platform (see [`Platform`]).
+    /// RAM size; where System RAM sits depends on the arch's platform (see `Platform`).
     pub ram_size: u64,
     /// Architecture name (`x86_64`, `x86_64-la57`, `arm64-4k`, `arm64-16k`, `arm64-64k`,
     /// `ppc64-radix-4k`, `ppc64-radix-64k`, `ppc64-hash-64k`, `riscv64-sv39`, `riscv64-sv48`,

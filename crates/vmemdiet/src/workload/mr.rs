@@ -58,7 +58,7 @@ impl MrConfig {
 impl MrConfig {
     /// Host memory a run makes resident beyond the mapping's simulation, per thread: the
     /// scatterlist (at most two entries per folio of the align: 6.2-6.14 split each into
-    /// [head][tails]) and the driver's structures (rxe: a page-map entry per page plus its
+    /// \[head\]\[tails\]) and the driver's structures (rxe: a page-map entry per page plus its
     /// xarray nodes, one per 64 entries; mlx5: at most one 8-byte MTT entry per page).
     #[must_use]
     pub fn host_bytes_per_thread(&self) -> u64 {
