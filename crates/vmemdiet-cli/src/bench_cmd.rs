@@ -240,9 +240,9 @@ fn default_aligns(
     }
     let release = profiles
         .iter()
-        .map(|p| p.base().release())
+        .map(|p| p.kernel())
         .min()
-        .unwrap_or_else(|| Profile::default().base().release());
+        .unwrap_or_else(|| Profile::default().kernel());
     let all = vmemdiet::drivers::dax::valid_aligns(g, release);
     let fits: Vec<ByteSize> = all
         .iter()

@@ -98,7 +98,7 @@ pub fn try_oracle_cost(cfg: &PlanConfig) -> Result<MemmapCost, String> {
         size: cfg.size.bytes(),
         align: cfg.align.bytes(),
         map_dev: cfg.map == MapMode::Dev,
-        profile: cfg.profile.base().name().to_string(),
+        profile: cfg.profile.name(),
         ram_size: cfg.ram_size.bytes(),
         arch: cfg.arch.to_string(),
     })?;

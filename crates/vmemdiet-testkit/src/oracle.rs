@@ -344,8 +344,8 @@ pub fn arch_sizes(arch: &str) -> (u64, u64, u64, u64, u64) {
     )
 }
 
-/// `(release, has_compound, dedup, shared_tail, pmd_reuse, altmap_dedup)` of a profile
-/// (README §2 table; releases per the brief's profile list, mm-2026 and next after all).
+/// `(release, has_compound, shared_tail, pmd_reuse, altmap_dedup)` of a profile (README §2
+/// table: device-dax moved to the shared tail in 7.4; next after all).
 fn profile_facts(p: &str) -> (Release, bool, bool, bool, bool) {
     match p {
         "v5.10" => ((5, 10), false, false, false, false),
@@ -353,9 +353,35 @@ fn profile_facts(p: &str) -> (Release, bool, bool, bool, bool) {
         "v5.19" => ((5, 19), true, false, false, false),
         "v6.12" => ((6, 12), true, false, false, false),
         "v6.15" => ((6, 15), true, false, false, false),
-        "mm-2026" => ((99, 0), true, true, false, false),
+        "v6.18" => ((6, 18), true, false, false, false),
+        "v7.1" => ((7, 1), true, false, false, false),
+        "v7.3" => ((7, 3), true, false, false, false),
+        "v7.4" => ((7, 4), true, true, false, false),
         "next" => ((99, 1), true, true, true, true),
         other => panic!("unknown profile {other:?}"),
+    }
+}
+
+/// How a profile's kernel counts `nr_memmap_pages` (README §2 last row; kernels-2026 §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counter {
+    /// No counter before 6.11.
+    Absent,
+    /// 6.11-7.1: `DIV_ROUND_UP(nr * 64, PAGE_SIZE)` per section chunk.
+    Span,
+    /// 7.2 on: per section chunk, the span when not optimized, else 2 (tail dedup) or 1 (the
+    /// shared tail) for each compound head in the chunk.
+    Described,
+    /// next: the RAM frames really allocated.
+    Frames,
+}
+
+fn counter(p: &str) -> Counter {
+    match p {
+        "v5.10" | "rfc" | "v5.19" => Counter::Absent,
+        "v6.12" | "v6.15" | "v6.18" | "v7.1" => Counter::Span,
+        "v7.3" | "v7.4" => Counter::Described,
+        _ => Counter::Frames,
     }
 }
 
@@ -493,12 +519,23 @@ pub fn try_expected_counts(cfg: &OracleConfig) -> Result<OracleCounts, String> {
     // section_activate → populate_section_memmap → __populate_section_memmap
     // (mm/sparse-vmemmap.c): vmemmap_can_optimize ? compound populate : vmemmap_populate.
     let mut nr_memmap_pages_old = 0;
+    let mut nr_memmap_pages_described = 0;
     let mut pfn = start_pfn;
     while pfn < end_pfn {
         let chunk_end = ((pfn / pps + 1) * pps).min(end_pfn);
         // mm/sparse.c section_activate (6.11+): memmap_pages_add(DIV_ROUND_UP(nr_pages *
         // sizeof(struct page), PAGE_SIZE)) per chunk.
-        nr_memmap_pages_old += ((chunk_end - pfn) * STRUCT_PAGE).div_ceil(p);
+        let span = ((chunk_end - pfn) * STRUCT_PAGE).div_ceil(p);
+        nr_memmap_pages_old += span;
+        // 7.2 section_nr_vmemmap_pages: each compound head in the chunk counts the pages its
+        // compound page keeps; a chunk with no head (inside a 1 GiB page) counts nothing.
+        nr_memmap_pages_described += if dedup {
+            // Heads sit at start_pfn + k*n: those below chunk_end minus those below pfn.
+            let heads = (chunk_end - start_pfn).div_ceil(n) - (pfn - start_pfn).div_ceil(n);
+            heads * if shared_tail { 1 } else { 2 }
+        } else {
+            span
+        };
         match (dedup, shared_tail) {
             (true, true) => sim.populate_compound_shared(pfn, chunk_end),
             (true, false) if g.populate == Populate::Radix => {
@@ -551,10 +588,11 @@ pub fn try_expected_counts(cfg: &OracleConfig) -> Result<OracleCounts, String> {
         .sum();
 
     let memmap_bytes = sim.ram_allocated * p;
-    let nr_memmap_pages = match cfg.profile.as_str() {
-        "v5.10" | "rfc" | "v5.19" => None,
-        "v6.12" | "v6.15" => Some(nr_memmap_pages_old),
-        _ => Some(memmap_bytes / p),
+    let nr_memmap_pages = match counter(&cfg.profile) {
+        Counter::Absent => None,
+        Counter::Span => Some(nr_memmap_pages_old),
+        Counter::Described => Some(nr_memmap_pages_described),
+        Counter::Frames => Some(memmap_bytes / p),
     };
     Ok(OracleCounts {
         nr_memmap_pages,

@@ -214,7 +214,7 @@ impl<'r> Resolved<'r> {
         if !self.req.aligns.is_empty() {
             self.req.aligns.clone()
         } else if self.headline {
-            valid_aligns(g, profile.base().release())
+            valid_aligns(g, profile.kernel())
         } else {
             vec![g.pmd_size()]
         }
@@ -325,7 +325,7 @@ fn check_align(
 ) -> Result<Vec<(PlanConfig, Capacity)>, Refusal> {
     let g = r.geometry(arch);
     if !r.req.existing && r.req.kinds.iter().any(|&k| k != Kind::Hugetlb) {
-        let release = profile.base().release();
+        let release = profile.kernel();
         let refused = r.req.sizes.iter().find_map(|size| {
             ndctl::validate_namespace_options(g, release, size, align, region).err()
         });

@@ -22,12 +22,7 @@ fn planner_equals_oracle_on_every_arch() {
     for arch in ARCHES {
         let name = arch.to_string();
         let (page, pmd, pud, compat, section) = arch_sizes(&name);
-        for profile in [
-            Profile::V5_19,
-            Profile::V6_12,
-            Profile::MM_2026,
-            Profile::NEXT,
-        ] {
+        for profile in [Profile::V5_19, Profile::V6_12, Profile::V7_4, Profile::NEXT] {
             for align in [page, pmd, pud] {
                 let unit = align.max(compat);
                 for size in [unit, 3 * unit, section.max(unit) + unit] {

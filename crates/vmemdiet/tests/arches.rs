@@ -50,7 +50,7 @@ fn one_tib_costs_what_the_kernel_docs_say_per_arch() {
     );
     // arm64 does not select ARCH_WANT_OPTIMIZE_DAX_VMEMMAP.
     assert_eq!(memmap(Arch::Arm64_4k, TIB, m2, p), 16 << 30);
-    assert_eq!(memmap(Arch::Arm64_4k, TIB, m2, Profile::MM_2026), 16 << 30);
+    assert_eq!(memmap(Arch::Arm64_4k, TIB, m2, Profile::V7_4), 16 << 30);
     assert_eq!(memmap(Arch::Arm64_16k, TIB, ByteSize::mib(32), p), 4 << 30);
     assert_eq!(memmap(Arch::Arm64_64k, TIB, ByteSize::mib(512), p), 1 << 30);
     // riscv deduplicates like x86 (6.11+).
@@ -99,7 +99,7 @@ fn what_an_arch_does_not_offer_is_refused_with_what_it_does() {
     assert!(e.to_string().contains("from Linux 6.11"), "{e}");
     assert!(
         e.to_string()
-            .contains("valid profiles there: v6.12, v6.15, mm-2026, next"),
+            .contains("valid profiles there: v6.12, v6.15, v6.18, v7.1, v7.3, v7.4, next"),
         "{e}"
     );
     // riscv 1 GiB device-dax needs PUD-sized THP (6.15).
@@ -133,13 +133,8 @@ fn planner_equals_simulation_on_every_arch() {
     let mut compared = 0;
     for arch in ARCHES {
         let g = arch.geometry();
-        for profile in [
-            Profile::V5_19,
-            Profile::V6_12,
-            Profile::MM_2026,
-            Profile::NEXT,
-        ] {
-            for align in valid_aligns(g, profile.base().release()) {
+        for profile in [Profile::V5_19, Profile::V6_12, Profile::V7_4, Profile::NEXT] {
+            for align in valid_aligns(g, profile.kernel()) {
                 let unit = align.max(g.features.memremap_compat_align);
                 let sizes = [
                     unit,
@@ -177,10 +172,10 @@ fn every_profile_names_its_arch_limits() {
             let mut c = cfg(arch, ByteSize::gib(1), g.pmd_size(), p);
             c.ram_size = ByteSize::gib(8);
             match plan(&c) {
-                Ok(_) => assert!(g.features.device_dax(p.base().release()), "{c}"),
+                Ok(_) => assert!(g.features.device_dax(p.kernel()), "{c}"),
                 Err(e) => {
                     assert!(e.to_string().contains(g.name), "{c}: {e}");
-                    assert!(!g.features.device_dax(p.base().release()), "{c}: {e}");
+                    assert!(!g.features.device_dax(p.kernel()), "{c}: {e}");
                 }
             }
         }
@@ -202,7 +197,7 @@ fn hugetlb_follows_each_arch_hvo_history() {
     assert_eq!(hugetlb(Arch::Arm64_4k, TIB, m2, Profile::V5_19), 2 << 30);
     // arm64 disabled HVO in 6.2 (break-before-make): the full 16 GiB.
     assert_eq!(hugetlb(Arch::Arm64_4k, TIB, m2, Profile::V6_12), 16 << 30);
-    assert_eq!(hugetlb(Arch::Arm64_4k, TIB, m2, Profile::MM_2026), 16 << 30);
+    assert_eq!(hugetlb(Arch::Arm64_4k, TIB, m2, Profile::V7_4), 16 << 30);
     // powerpc never selects HVO.
     assert_eq!(
         hugetlb(Arch::Ppc64Radix4k, TIB, m2, Profile::V6_12),

@@ -136,7 +136,7 @@ fn profiles() -> impl Strategy<Value = Profile> {
     prop::sample::select(vec![
         Profile::V5_10,
         Profile::V6_15,
-        Profile::MM_2026,
+        Profile::V7_4,
         Profile::NEXT,
     ])
 }

@@ -129,7 +129,7 @@ fn the_thp_slow_path_batches_per_pmd_from_6_5_and_walks_per_page_before() {
         )
         .unwrap();
         assert_eq!(n, 2048);
-        let batched = p.base().release() >= vmemdiet::arch::KernelVersion::new(6, 5);
+        let batched = p.kernel() >= vmemdiet::arch::KernelVersion::new(6, 5);
         let (walks, atomics) = if batched { (4, 4) } else { (2048, 2048) };
         assert_eq!(cx.stats.walks, walks, "{p}");
         assert_eq!(cx.stats.refs.refcount_atomics, atomics, "{p}");

@@ -37,7 +37,7 @@ fn hvo_memmap_per_huge_page_by_profile() {
             let want = match profile {
                 Profile::V5_10 | Profile::RFC => pages * n / 64,
                 // mm-2026 and next: an own head page each, one shared tail page per order.
-                Profile::MM_2026 | Profile::NEXT => pages + 1,
+                Profile::V7_4 | Profile::NEXT => pages + 1,
                 _ => pages,
             };
             assert_eq!(frames, want, "{profile} {size:?}");

@@ -141,12 +141,7 @@ fn inv5_planner_equals_simulation_for_struct_page_size_what_ifs() {
     use vmemdiet::mm::profile::Profile;
     let mut compared = 0;
     for sps in [32, 16, 8] {
-        for profile in [
-            Profile::V5_10,
-            Profile::V6_15,
-            Profile::MM_2026,
-            Profile::NEXT,
-        ] {
+        for profile in [Profile::V5_10, Profile::V6_15, Profile::V7_4, Profile::NEXT] {
             for (align, map) in [
                 (ByteSize::kib(4), MapMode::Mem),
                 (ByteSize::mib(2), MapMode::Mem),

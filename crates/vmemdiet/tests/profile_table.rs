@@ -74,6 +74,8 @@ const BRIEF_V5_10: Switches = Switches {
     dax_folios: false,
     // README §2 row "nr_memmap_pages": counter absent before 6.11 (kernel brief §9.7).
     memmap_accounting: MemmapAccounting::Absent,
+    // kernels-2026 §2: leaves are devmap entries before 6.15, never special.
+    dax_special: false,
 };
 
 /// `rfc`, the seed RFC (Dec 2020, next-20201208) with all nine of its patches.
@@ -119,6 +121,8 @@ const BRIEF_RFC: Switches = Switches {
     dax_folios: false,
     // README §2 row "nr_memmap_pages": "—", the counter is 6.11 (kernel brief §9.7).
     memmap_accounting: MemmapAccounting::Absent,
+    // kernels-2026 §2: leaves are devmap entries before 6.15, never special.
+    dax_special: false,
 };
 
 /// `v5.19`, the series as merged.
@@ -158,6 +162,8 @@ const BRIEF_V5_19: Switches = Switches {
     dax_folios: false,
     // README §2 row "nr_memmap_pages": "—", the counter is 6.11 (kernel brief §9.7).
     memmap_accounting: MemmapAccounting::Absent,
+    // kernels-2026 §2: leaves are devmap entries before 6.15, never special.
+    dax_special: false,
 };
 
 /// `v6.12`, the long-term kernel.
@@ -198,6 +204,8 @@ const BRIEF_V6_12: Switches = Switches {
     dax_folios: false,
     // README §2 row "nr_memmap_pages": full size/64, also for altmap and dedup (kernel brief §9.7, §7).
     memmap_accounting: MemmapAccounting::FullSpan,
+    // kernels-2026 §2: leaves are devmap entries before 6.15, never special.
+    dax_special: false,
 };
 
 /// `v6.15`, DAX pages as ordinary folios.
@@ -218,8 +226,9 @@ const BRIEF_V6_15: Switches = Switches {
     tail_encoding: TailEncoding::Classic,
     // Kernel brief §1.2: 6.5+ rule.
     reserve_nr_rule: true,
-    // README §2: one grab per leaf.
-    fast_leaf: FastLeaf::PerLeaf,
+    // README §2 6.15: GUP-fast refuses the (special) leaf; the devmap per-4 KiB code is still
+    // in the tree (kernels-2026 §2.2: removed in 6.17), unused since DAX leaves are folios.
+    fast_leaf: FastLeaf::PerPage,
     // README §2: batched (`page_mask`).
     slow_leaf: SlowLeaf::Batched,
     // README §2: one per folio run.
@@ -237,49 +246,48 @@ const BRIEF_V6_15: Switches = Switches {
     dax_folios: true,
     // README §2 row "nr_memmap_pages": full size/64.
     memmap_accounting: MemmapAccounting::FullSpan,
+    // README §2 6.15: refuses the leaf (marked special) → slow path (kernels-2026 §2.1).
+    dax_special: true,
 };
 
-/// `mm-2026`, the mm tree's 2026 series (kernel brief §9.2, §9.7, §9.11).
-const BRIEF_MM_2026: Switches = Switches {
-    // README §2: on.
-    compound_devmap: true,
-    // README §2: shared RO tail per (zone, order), 1 page per folio (kernel brief §9.11).
-    dax_dedup: DaxDedup::SharedTail,
-    // README §2: off (kernel brief §9.11: "no sharing of the all-tail PTE tables").
-    pmd_tail_reuse: false,
-    // README §2: no (kernel brief §9.11: "still no altmap (map=dev) dedup").
-    altmap_dedup: false,
-    // README §2: unique only (HVO pages skip init).
-    memmap_init: MemmapInit::UniqueOnly,
-    // Kernel brief §2.1: none from 6.15 (the mm tree is later).
-    pgmap_refs: PgmapRefs::None,
-    // Kernel brief §3.2, §9.2: mask-encoded `compound_info` (Kiryl Shutsemau, 2026).
-    tail_encoding: TailEncoding::Mask,
-    // Kernel brief §1.2: the mm tree is after 6.5, so the RESERVE_NR rule (§9.11 moves the
-    // decision into each arch's populate without naming another threshold).
-    reserve_nr_rule: true,
-    // README §2: one grab per leaf (no devmap bits).
+/// `v6.18` (6.17 on, the 2025 LTS): README §2 column 6.17 (kernels-2026 §2.2).
+const BRIEF_V6_18: Switches = Switches {
+    // README §2 6.17: one grab per leaf (no devmap bits, no pgmap lookup).
     fast_leaf: FastLeaf::PerLeaf,
-    // README §2: batched.
-    slow_leaf: SlowLeaf::Batched,
-    // README §2: one per folio run.
-    unpin: Unpin::PerFolioRun,
-    // README §2: per sg range.
-    umem_release: UmemRelease::PerSgRange,
-    // Kernel brief §3.4, §9.5: 6.15+ folio pgmap.
-    sg_merge: SgMerge::FolioPgmap,
-    // README §2: shared RO tail, mask-encoded, no fake heads (kernel brief §9.2).
-    hvo: Hvo::SharedTail,
-    // Kernel brief appendix C: 5.12+.
-    hugetlb_slow_batched: true,
-    thp_slow_batched: true,
-    // README §2 "FOLL_LONGTERM on devdax": as v6.15.
-    dax_folios: true,
-    // README §2 row "nr_memmap_pages": fixed rule, optimized pages only (kernel brief §9.7, §9.8).
-    memmap_accounting: MemmapAccounting::Allocated,
+    // README §2 6.17: leaves are plain folio leaves again.
+    dax_special: false,
+    ..BRIEF_V6_15
 };
 
-/// `next`, ours: `mm-2026` plus PMD-level reuse and altmap dedup.
+/// `v7.1`: README §2 column 7.1, HVO without fake heads (kernels-2026 §3).
+const BRIEF_V7_1: Switches = Switches {
+    // README §2 7.1: 1 page + shared RO tail per (zone, order).
+    hvo: Hvo::SharedTail,
+    // README §2 7.1: mask-encoded `compound_info`.
+    tail_encoding: TailEncoding::Mask,
+    ..BRIEF_V6_18
+};
+
+/// `v7.3` (7.2 on): README §2 column 7.2 (7.3), the NR_MEMMAP accounting fix (kernels-2026
+/// §4.2).
+const BRIEF_V7_3: Switches = Switches {
+    // README §2 7.2: described memmap after dedup; altmap-hosted memmap still counted.
+    memmap_accounting: MemmapAccounting::Described,
+    ..BRIEF_V7_1
+};
+
+/// `v7.4`: README §2 column 7.4, device-dax on the section-based shared tail (kernels-2026
+/// §4.3, inferred).
+const BRIEF_V7_4: Switches = Switches {
+    // README §2 7.4: shared tail per (zone, order), 1 frame per compound page.
+    dax_dedup: DaxDedup::SharedTail,
+    // README §2 7.4: all-tail PTE tables not shared, no altmap dedup.
+    pmd_tail_reuse: false,
+    altmap_dedup: false,
+    ..BRIEF_V7_3
+};
+
+/// `next`, ours: 7.4 plus PMD-level reuse, altmap dedup and RAM-only accounting.
 const BRIEF_NEXT: Switches = Switches {
     // README §2: on.
     compound_devmap: true,
@@ -316,6 +324,8 @@ const BRIEF_NEXT: Switches = Switches {
     dax_folios: true,
     // README §2 row "nr_memmap_pages": as mm-2026.
     memmap_accounting: MemmapAccounting::Allocated,
+    // README §2: as 7.4 (special only in 6.15-6.16).
+    dax_special: false,
 };
 
 /// Compares the listed switches of `$code` with `$brief`, naming every one that differs, and
@@ -367,6 +377,7 @@ fn assert_matches_brief(profile: Profile, expected: Switches) {
         thp_slow_batched: _,
         dax_folios: _,
         memmap_accounting: _,
+        dax_special: _,
     } = code;
     compare_switches!(
         &profile.to_string(),
@@ -391,6 +402,7 @@ fn assert_matches_brief(profile: Profile, expected: Switches) {
             thp_slow_batched,
             dax_folios,
             memmap_accounting,
+            dax_special,
         ]
     );
 }
@@ -421,8 +433,53 @@ fn v6_15_switches_match_the_design_table() {
 }
 
 #[test]
-fn mm_2026_switches_match_the_design_table() {
-    assert_matches_brief(Profile::MM_2026, BRIEF_MM_2026);
+fn v6_18_switches_match_the_design_table() {
+    assert_matches_brief(Profile::V6_18, BRIEF_V6_18);
+}
+
+#[test]
+fn v7_1_switches_match_the_design_table() {
+    assert_matches_brief(Profile::V7_1, BRIEF_V7_1);
+}
+
+#[test]
+fn v7_3_switches_match_the_design_table() {
+    assert_matches_brief(Profile::V7_3, BRIEF_V7_3);
+}
+
+#[test]
+fn v7_4_switches_match_the_design_table() {
+    assert_matches_brief(Profile::V7_4, BRIEF_V7_4);
+}
+
+/// Releases between the named rows resolve by the history: an empty cell keeps the value to
+/// its left (README §2), and a stable point release carries what was backported to it.
+#[test]
+fn releases_between_columns_take_the_row_to_their_left() {
+    let at = |s: &str| s.parse::<Profile>().unwrap().switches();
+    assert_eq!(at("6.14"), BRIEF_V6_12);
+    assert_eq!(at("6.16"), BRIEF_V6_15);
+    assert_eq!(at("6.17"), BRIEF_V6_18);
+    assert_eq!(at("7.0"), BRIEF_V6_18);
+    assert_eq!(at("7.1.0"), BRIEF_V7_1);
+    // The NR_MEMMAP fix reached 7.1.6 (kernels-2026 §4.1).
+    assert_eq!(at("7.1.5").memmap_accounting, MemmapAccounting::FullSpan);
+    assert_eq!(at("7.1.6"), BRIEF_V7_3);
+    assert_eq!(at("7.1.13"), BRIEF_V7_3);
+    assert_eq!(at("7.2"), BRIEF_V7_3);
+    assert_eq!(at("7.3.4+deb13-amd64"), BRIEF_V7_3);
+    assert_eq!(at("v7.2"), BRIEF_V7_3);
+    // mm-2026 is an alias of 7.4 for one release.
+    assert_eq!(at("mm-2026"), BRIEF_V7_4);
+    assert_eq!("mm-2026".parse::<Profile>().unwrap().to_string(), "v7.4");
+    // A release prints as given in numbers; overrides after a uname suffix still parse.
+    let p: Profile = "7.3.4+deb13-amd64+unpin=per-page".parse().unwrap();
+    assert_eq!(p.to_string(), "v7.3.4+unpin=per-page");
+    assert_eq!(p.switches().unpin, Unpin::PerPage);
+    assert!("seven".parse::<Profile>().is_err());
+    assert!("mm-2027".parse::<Profile>().is_err());
+    // The default is the newest stable release.
+    assert_eq!(Profile::default(), Profile::V7_3);
 }
 
 #[test]
@@ -430,48 +487,44 @@ fn next_switches_match_the_design_table() {
     assert_matches_brief(Profile::NEXT, BRIEF_NEXT);
 }
 
-/// The README §2 table's columns, oldest first.
+/// The named rows, oldest first (the releases issue's list).
 #[test]
-fn all_profiles_are_the_seven_columns_of_the_table_in_order() {
+fn all_profiles_are_the_named_rows_in_order() {
     let expected = [
         Profile::V5_10,
         Profile::RFC,
         Profile::V5_19,
         Profile::V6_12,
         Profile::V6_15,
-        Profile::MM_2026,
+        Profile::V6_18,
+        Profile::V7_1,
+        Profile::V7_3,
+        Profile::V7_4,
         Profile::NEXT,
     ];
-    assert_eq!(ALL_PROFILES.len(), 7, "ALL_PROFILES length");
     assert_eq!(ALL_PROFILES, expected, "ALL_PROFILES order");
-    let bases = [
-        ProfileName::V5_10,
-        ProfileName::Rfc,
-        ProfileName::V5_19,
-        ProfileName::V6_12,
-        ProfileName::V6_15,
-        ProfileName::Mm2026,
-        ProfileName::Next,
-    ];
-    for (p, base) in ALL_PROFILES.iter().zip(bases) {
-        assert_eq!(p.base(), base, "base of {p}");
+    for p in ALL_PROFILES {
         assert!(
             p.overrides().is_empty(),
             "{p} is a named profile without overrides"
         );
+        assert_eq!(
+            p.base() == ProfileName::Release,
+            !matches!(p.to_string().as_str(), "rfc" | "next")
+        );
     }
 }
 
-/// Names as the README §2 column headers spell them.
+/// Names as the rows print.
 #[test]
-fn profile_names_print_as_the_table_headers() {
+fn profile_names_print_as_the_rows() {
     let names: Vec<String> = ALL_PROFILES.iter().map(ToString::to_string).collect();
     assert_eq!(
         names,
-        ["v5.10", "rfc", "v5.19", "v6.12", "v6.15", "mm-2026", "next"],
+        ["v5.10", "rfc", "v5.19", "v6.12", "v6.15", "v6.18", "v7.1", "v7.3", "v7.4", "next"],
         "profile names"
     );
     for p in ALL_PROFILES {
-        assert_eq!(p.base().name(), p.to_string(), "ProfileName::name of {p}");
+        assert_eq!(p.name(), p.to_string(), "name of {p}");
     }
 }

@@ -368,7 +368,7 @@ fn inv6_allocation_failure_midway_unwinds_everything() {
 #[test]
 fn shared_tail_profiles_map_tails_read_only_and_fault_on_write() {
     // mm-2026 (DAX tails read-only, brief §9.11) and next alike.
-    for profile in [Profile::MM_2026, Profile::NEXT] {
+    for profile in [Profile::V7_4, Profile::NEXT] {
         let k = boot(profile, RAM, ByteSize::gib(2));
         let mut r = DaxRegion::new(&k).unwrap();
         let a = r

@@ -58,11 +58,13 @@ impl Level {
 /// The most page-table levels any geometry has (x86-64 LA57, riscv sv57, arm64 LPA2).
 pub const MAX_LEVELS: usize = 5;
 
-/// A kernel release, to date what an architecture supports (`6.6` = `KernelVersion::new(6, 6)`).
+/// A kernel release, to date what an architecture supports and which profile a kernel is
+/// (`6.6` = `KernelVersion::new(6, 6)`; stable point releases carry backports, `7.1.6`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct KernelVersion {
     major: u32,
     minor: u32,
+    patch: u32,
 }
 
 impl KernelVersion {
@@ -72,13 +74,73 @@ impl KernelVersion {
     /// `major.minor`.
     #[must_use]
     pub const fn new(major: u32, minor: u32) -> KernelVersion {
-        KernelVersion { major, minor }
+        KernelVersion {
+            major,
+            minor,
+            patch: 0,
+        }
+    }
+
+    /// `major.minor.patch`, a stable point release.
+    #[must_use]
+    pub const fn with_patch(major: u32, minor: u32, patch: u32) -> KernelVersion {
+        KernelVersion {
+            major,
+            minor,
+            patch,
+        }
+    }
+
+    /// `self <= other`, usable in constants.
+    #[must_use]
+    pub const fn at_or_before(self, other: KernelVersion) -> bool {
+        if self.major != other.major {
+            return self.major < other.major;
+        }
+        if self.minor != other.minor {
+            return self.minor < other.minor;
+        }
+        self.patch <= other.patch
+    }
+
+    /// The release without its point release (`7.1.6` → `7.1`).
+    #[must_use]
+    pub const fn series(self) -> KernelVersion {
+        KernelVersion::new(self.major, self.minor)
+    }
+
+    /// The release a version string names: `6.17`, `v7.2`, `7.3.4+deb13-amd64` (`uname -r`),
+    /// `6.12.0-55.el10.x86_64`, `7.4.0-rc1`. What follows the numbers is ignored.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<KernelVersion> {
+        let s = s.strip_prefix('v').unwrap_or(s);
+        let mut nums = s
+            .split(|c: char| !c.is_ascii_digit())
+            .map(|n| n.parse::<u32>().ok());
+        let (major, minor) = (nums.next()??, nums.next()??);
+        // The patch is a third number only right after `major.minor.`.
+        let patch = s
+            .split_once('.')
+            .and_then(|(_, rest)| rest.split_once('.'))
+            .map(|(_, rest)| rest)
+            .filter(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+            .and_then(|rest| {
+                let d: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                d.parse().ok()
+            })
+            .unwrap_or(0);
+        let digits_first = s.starts_with(|c: char| c.is_ascii_digit());
+        (digits_first && s.contains('.')).then_some(KernelVersion::with_patch(major, minor, patch))
     }
 }
 
 impl fmt::Display for KernelVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.major, self.minor)
+        write!(f, "{}.{}", self.major, self.minor)?;
+        if self.patch != 0 {
+            write!(f, ".{}", self.patch)?;
+        }
+        Ok(())
     }
 }
 

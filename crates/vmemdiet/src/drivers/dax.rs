@@ -542,7 +542,7 @@ impl DaxRegion {
     ) -> Result<&DevDax, DaxError> {
         let g = k.machine.geometry();
         let sw = k.switches();
-        let release = k.profile.base().release();
+        let release = k.profile.kernel();
         // Validate the shape before placing so the error names the real problem.
         layout(g, &sw, release, &spec, spec.at.unwrap_or(self.start))?;
         let unit = unit(g, spec.align);
@@ -684,6 +684,10 @@ impl VmOperations for DaxMapping {
     /// mappings (`vmf_insert_pfn_*`) that hold no reference.
     fn refcounted(&self, k: &Kernel) -> bool {
         k.switches().dax_folios
+    }
+
+    fn inserts_folio_leaves(&self) -> bool {
+        true
     }
 
     fn close(&self, _k: &Kernel, _memmap: &mut Memmap<'_>) -> Result<(), VmError> {

@@ -39,7 +39,7 @@ pub fn ib_reg_mr(
     let umem = ib_umem_get(cx, mm, addr, len, opts, times)?;
     // `none` is not timed, so its rounds stay the core's alone.
     let t = (driver != Driver::None).then(Instant::now);
-    let driver = reg_user_mr(cx, &umem, driver, mm.k.profile.base().release());
+    let driver = reg_user_mr(cx, &umem, driver, mm.k.profile.kernel());
     times.driver += t.map_or(Duration::ZERO, |t| t.elapsed());
     match driver {
         Ok(driver) => Ok(Mr {

@@ -27,6 +27,9 @@ impl Pte {
     /// Software bit: this PMD entry points at a page table shared by several PMD entries
     /// (the `next` profile's all-tail PTE table). Such a table is refcounted, not pruned.
     pub const SHARED_TABLE: u64 = 1 << 9;
+    /// Software bit (`_PAGE_SPECIAL`, `pmd_special`): a leaf GUP-fast must not touch; 6.15
+    /// and 6.16 set it on device-dax PMD/PUD folio leaves.
+    pub const SPECIAL: u64 = 1 << 10;
     /// Software bit (`_PAGE_DEVMAP`): a `devmap` pfn mapping of ZONE_DEVICE memory (≤ 6.14).
     pub const DEVMAP: u64 = 1 << 58;
     /// Where the frame number starts in an entry.

@@ -207,6 +207,10 @@ fn gup_fast_leaf(
     if flags.contains(GupFlags::WRITE) && !leaf.writable() {
         return Ok(false);
     }
+    if leaf.has(Pte::SPECIAL) {
+        // `pmd_special`/`pud_special`: 6.15-6.16 device-dax leaves; the slow path takes them.
+        return Ok(false);
+    }
     let devmap = leaf.has(Pte::DEVMAP);
     if flags.contains(GupFlags::LONGTERM) && devmap {
         // ≤ 6.14: every long-term pin of a devmap leaf goes to the slow path.

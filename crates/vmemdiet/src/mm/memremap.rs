@@ -125,6 +125,18 @@ pub fn memremap_pages(k: &Kernel, params: PagemapParams) -> Result<Arc<DevPagema
     Ok(pgmap)
 }
 
+/// What populate and depopulate of the range of `pgmap` starting at `start` need: its altmap
+/// and, with a `vmemmap_shift`, its compound order.
+fn populate_ctx(pgmap: &DevPagemap, start: Pfn) -> PopulateCtx<'_> {
+    PopulateCtx {
+        altmap: pgmap.altmap.as_ref(),
+        compound: (pgmap.vmemmap_shift.get() > 0).then_some(CompoundCtx {
+            order: pgmap.vmemmap_shift,
+            range_start: start,
+        }),
+    }
+}
+
 /// `pagemap_range`: onlines range `i` of `pgmap`.
 fn pagemap_range(k: &Kernel, pgmap: &Arc<DevPagemap>, i: usize) -> Result<(), MemremapError> {
     let (start, end) = pgmap.ranges[i];
@@ -132,18 +144,12 @@ fn pagemap_range(k: &Kernel, pgmap: &Arc<DevPagemap>, i: usize) -> Result<(), Me
         .write()
         .unwrap_or_else(PoisonError::into_inner)
         .insert(start.as_u64(), (end.as_u64(), Arc::clone(pgmap)));
-    let ctx = PopulateCtx {
-        altmap: pgmap.altmap.as_ref(),
-        compound: (pgmap.vmemmap_shift.get() > 0).then_some(CompoundCtx {
-            order: pgmap.vmemmap_shift,
-            range_start: start,
-        }),
-    };
+    let ctx = populate_ctx(pgmap, start);
     let mut done = Vec::new();
     for (pfn, nr) in section_chunks(k, start, end) {
         if let Err(e) = sparse::sparse_add_section(k, pfn, nr, &ctx) {
             for &(p, n) in done.iter().rev() {
-                sparse::sparse_remove_section(k, p, n, pgmap.altmap.as_ref());
+                sparse::sparse_remove_section(k, p, n, &ctx);
             }
             k.pgmaps
                 .write()
@@ -171,8 +177,9 @@ fn pagemap_range(k: &Kernel, pgmap: &Arc<DevPagemap>, i: usize) -> Result<(), Me
 /// Removes ranges `0..n` of `pgmap`: frees their memmap section by section and unregisters them.
 fn unmap_ranges(k: &Kernel, pgmap: &DevPagemap, n: usize) {
     for &(start, end) in pgmap.ranges[..n].iter().rev() {
+        let ctx = populate_ctx(pgmap, start);
         for (pfn, nr) in section_chunks(k, start, end) {
-            sparse::sparse_remove_section(k, pfn, nr, pgmap.altmap.as_ref());
+            sparse::sparse_remove_section(k, pfn, nr, &ctx);
         }
         k.pgmaps
             .write()

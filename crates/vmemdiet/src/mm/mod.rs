@@ -105,7 +105,9 @@ impl Kernel {
     pub fn nr_memmap_pages(&self) -> Option<u64> {
         match self.switches().memmap_accounting {
             MemmapAccounting::Absent => None,
-            MemmapAccounting::FullSpan | MemmapAccounting::Allocated => {
+            MemmapAccounting::FullSpan
+            | MemmapAccounting::Described
+            | MemmapAccounting::Allocated => {
                 Some(self.stats.nr_memmap_pages.load(Ordering::Relaxed))
             }
         }

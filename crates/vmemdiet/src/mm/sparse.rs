@@ -6,8 +6,8 @@ use std::sync::PoisonError;
 
 use crate::addr::Pfn;
 use crate::mm::mmzone::{MemSection, SubsectionMap};
-use crate::mm::pagemap::PopulateCtx;
-use crate::mm::profile::MemmapAccounting;
+use crate::mm::pagemap::{vmemmap_can_optimize, CompoundCtx, PopulateCtx};
+use crate::mm::profile::{DaxDedup, MemmapAccounting, Switches};
 use crate::mm::sparse_vmemmap::{self, VmemmapError};
 use crate::mm::{BootError, Kernel};
 
@@ -101,38 +101,65 @@ pub(crate) fn sparse_add_section(
     let allocated = k.machine.frames().usage().memmap_ram() - ram_before;
     k.stats
         .nr_memmap_pages
-        .fetch_add(accounted(k, nr, allocated), Ordering::Relaxed);
+        .fetch_add(accounted(k, pfn, nr, ctx, allocated), Ordering::Relaxed);
     k.stats
         .struct_pages_populated
         .fetch_add(nr, Ordering::Relaxed);
     Ok(())
 }
 
-/// What `memmap_pages_add` counts for populating (or freeing) the memmap of `nr` pfns that
-/// really allocated (or freed) `allocated` RAM frames (kernel brief §9.7).
-fn accounted(k: &Kernel, nr: u64, allocated: u64) -> u64 {
+/// What `memmap_pages_add` counts for populating (or freeing) the memmap of `[pfn, pfn + nr)`
+/// that really allocated (or freed) `allocated` RAM frames (kernel brief §9.7,
+/// kernels-2026 §4.2).
+fn accounted(k: &Kernel, pfn: Pfn, nr: u64, ctx: &PopulateCtx<'_>, allocated: u64) -> u64 {
+    let g = k.machine.geometry();
     match k.switches().memmap_accounting {
         MemmapAccounting::Absent => 0,
-        // 6.11–2025: the unoptimized span, `DIV_ROUND_UP(nr * sizeof(struct page), PAGE_SIZE)`.
-        MemmapAccounting::FullSpan => k.machine.geometry().vmemmap_pages_for(nr),
+        // 6.11–7.1: the unoptimized span, `DIV_ROUND_UP(nr * sizeof(struct page), PAGE_SIZE)`.
+        MemmapAccounting::FullSpan => g.vmemmap_pages_for(nr),
+        MemmapAccounting::Described => {
+            let sw = k.switches();
+            let optimized = ctx
+                .compound
+                .filter(|c| vmemmap_can_optimize(g, &sw, ctx.altmap.is_some(), c.order));
+            match optimized {
+                None => g.vmemmap_pages_for(nr),
+                Some(c) => section_nr_vmemmap_pages(&sw, c, pfn, nr),
+            }
+        }
         MemmapAccounting::Allocated => allocated,
+    }
+}
+
+/// `section_nr_vmemmap_pages` of an optimized range: `VMEMMAP_OPTIMIZATION_PAGES` for each
+/// compound page whose head lies in `[pfn, pfn + nr)` (so a compound page larger than a
+/// section counts only in its head's section).
+pub(crate) fn section_nr_vmemmap_pages(sw: &Switches, c: CompoundCtx, pfn: Pfn, nr: u64) -> u64 {
+    let n = c.order.nr_pages();
+    let first = pfn.as_u64() - c.range_start.as_u64();
+    let heads = (first + nr).div_ceil(n) - first.div_ceil(n);
+    heads * vmemmap_optimization_pages(sw.dax_dedup)
+}
+
+/// `VMEMMAP_OPTIMIZATION_PAGES`: the vmemmap frames a deduplicated compound page keeps of its
+/// own (tail dedup: the head page and the reuse page; the shared tail: the head page only).
+#[must_use]
+pub const fn vmemmap_optimization_pages(dedup: DaxDedup) -> u64 {
+    match dedup {
+        DaxDedup::None | DaxDedup::Tail => 2,
+        DaxDedup::SharedTail => 1,
     }
 }
 
 /// `sparse_remove_section` → `section_deactivate`: frees the memmap of `[pfn, pfn + nr)` and
 /// clears its subsections.
-pub(crate) fn sparse_remove_section(
-    k: &Kernel,
-    pfn: Pfn,
-    nr: u64,
-    altmap: Option<&crate::mm::pagemap::VmemAltmap>,
-) {
+pub(crate) fn sparse_remove_section(k: &Kernel, pfn: Pfn, nr: u64, ctx: &PopulateCtx<'_>) {
     let ram_before = k.machine.frames().usage().memmap_ram();
-    section_deactivate(k, pfn, nr, altmap);
+    section_deactivate(k, pfn, nr, ctx.altmap);
     let freed = ram_before - k.machine.frames().usage().memmap_ram();
     k.stats
         .nr_memmap_pages
-        .fetch_sub(accounted(k, nr, freed), Ordering::Relaxed);
+        .fetch_sub(accounted(k, pfn, nr, ctx, freed), Ordering::Relaxed);
     k.stats
         .struct_pages_populated
         .fetch_sub(nr, Ordering::Relaxed);

@@ -116,6 +116,12 @@ pub trait VmOperations: std::fmt::Debug + Send + Sync {
     /// are `devmap` pfn mappings that hold none.
     fn refcounted(&self, k: &Kernel) -> bool;
 
+    /// True if huge leaves come from `vmf_insert_folio_pmd/pud` (device-dax), which in 6.15 and
+    /// 6.16 marked them *special* (the profile's `dax_special`).
+    fn inserts_folio_leaves(&self) -> bool {
+        false
+    }
+
     /// `close`: the mapping is gone.
     fn close(&self, k: &Kernel, memmap: &mut Memmap<'_>) -> Result<(), VmError>;
 
@@ -319,6 +325,9 @@ impl<'k> Mm<'k> {
             }
             if level > Level::PTE {
                 flags |= Pte::HUGE;
+                if vma.ops.inserts_folio_leaves() && k.switches().dax_special {
+                    flags |= Pte::SPECIAL;
+                }
             }
             if refcounted {
                 // vmf_insert_folio_pmd/pud: folio_get + rmap (a new anonymous folio comes with

@@ -32,7 +32,7 @@ pub fn capacity(cfg: &PlanConfig) -> Result<Capacity, PlanError> {
     let l = dax::namespace_layout(
         g,
         &cfg.profile.switches_on(g),
-        cfg.profile.base().release(),
+        cfg.profile.kernel(),
         &spec,
         start,
     )?;
@@ -54,7 +54,7 @@ pub fn namespace_capacity(
     if cfg.kind != Kind::Hugetlb {
         ndctl::validate_namespace_options(
             cfg.geometry(),
-            cfg.profile.base().release(),
+            cfg.profile.kernel(),
             size,
             cfg.align,
             region,
@@ -103,7 +103,7 @@ pub fn smallest_namespace(
         return Err(PlanError::UsableZero);
     }
     // The align must be valid before any size is tried (its error names it).
-    dax::check_align(cfg.geometry(), cfg.profile.base().release(), cfg.align)?;
+    dax::check_align(cfg.geometry(), cfg.profile.kernel(), cfg.align)?;
     let step = region.step(cfg.geometry(), cfg.align);
     dax::smallest_size(
         step,

@@ -19,7 +19,7 @@ use super::{placed, PlanConfig, PlanError};
 /// Refuses a device-dax configuration the arch, the profile or the machine cannot have.
 fn check(cfg: &PlanConfig) -> Result<(), PlanError> {
     let g: &Geometry = cfg.geometry();
-    let release = cfg.profile.base().release();
+    let release = cfg.profile.kernel();
     if !g.features.device_dax(release) {
         return Err(PlanError::ArchTooNew {
             arch: cfg.arch,
@@ -27,7 +27,7 @@ fn check(cfg: &PlanConfig) -> Result<(), PlanError> {
             profile: cfg.profile,
             valid: crate::mm::profile::ALL_PROFILES
                 .iter()
-                .filter(|p| g.features.device_dax(p.base().release()))
+                .filter(|p| g.features.device_dax(p.kernel()))
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(", "),
@@ -104,7 +104,7 @@ pub(super) fn plan_devdax(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanErr
     let g: &Geometry = cfg.geometry();
     let sw = cfg.profile.switches_on(g);
     let (start, spec) = placed(cfg)?;
-    let layout = dax::layout(g, &sw, cfg.profile.base().release(), &spec, start)?;
+    let layout = dax::layout(g, &sw, cfg.profile.kernel(), &spec, start)?;
     if start
         .as_u64()
         .checked_add(cfg.size.bytes())
@@ -145,7 +145,8 @@ pub(super) fn plan_devdax(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanErr
         init_pages / order.nr_pages() * compound_nr_pages(g, &sw, altmap, order)
             + populated.init_extra
     };
-    let nr_memmap_pages = nr_memmap_pages(g, &sw, nr, populated.memmap_frames);
+    let compounds = dedup.then(|| nr / order.nr_pages());
+    let nr_memmap_pages = nr_memmap_pages(g, &sw, nr, compounds, populated.memmap_frames);
     let cost = MemmapCost {
         memmap_bytes: populated.memmap_frames * g.page_size(),
         pagetable_bytes,
@@ -306,15 +307,25 @@ fn pagetable_bytes(g: &Geometry, span: &Span, p: &Populated) -> u64 {
     bytes
 }
 
-/// `/proc/vmstat` `nr_memmap_pages` for the device, as the profile's kernel counts it.
-fn nr_memmap_pages(g: &Geometry, sw: &Switches, nr: u64, memmap_frames: u64) -> Option<u64> {
+/// `/proc/vmstat` `nr_memmap_pages` for the device, as the profile's kernel counts it;
+/// `compounds` is the number of compound pages when the vmemmap is deduplicated.
+fn nr_memmap_pages(
+    g: &Geometry,
+    sw: &Switches,
+    nr: u64,
+    compounds: Option<u64>,
+    memmap_frames: u64,
+) -> Option<u64> {
     let pps = g.pages_per_section();
+    // Counted per (sub)section call, each rounded up to a page.
+    let span = nr / pps * g.vmemmap_pages_for(pps) + g.vmemmap_pages_for(nr % pps);
     match sw.memmap_accounting {
         MemmapAccounting::Absent => None,
-        // Counted per (sub)section call, each rounded up to a page.
-        MemmapAccounting::FullSpan => {
-            Some(nr / pps * g.vmemmap_pages_for(pps) + g.vmemmap_pages_for(nr % pps))
-        }
+        MemmapAccounting::FullSpan => Some(span),
+        // Optimized sections count the frames each compound page keeps, in its head's section.
+        MemmapAccounting::Described => Some(compounds.map_or(span, |c| {
+            c * crate::mm::sparse::vmemmap_optimization_pages(sw.dax_dedup)
+        })),
         MemmapAccounting::Allocated => Some(memmap_frames),
     }
 }

@@ -69,7 +69,7 @@ pub(super) fn plan_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
     let pages_i = i64::try_from(pages).unwrap_or(i64::MAX);
     let counters = match cfg.profile.switches_on(cfg.geometry()).memmap_accounting {
         MemmapAccounting::Absent => None,
-        MemmapAccounting::FullSpan | MemmapAccounting::Allocated => {
+        MemmapAccounting::FullSpan | MemmapAccounting::Described | MemmapAccounting::Allocated => {
             Some(match cfg.profile.switches_on(cfg.geometry()).hvo {
                 Hvo::Off => (0, 0),
                 Hvo::KeepOne => (pages, -v * pages_i),

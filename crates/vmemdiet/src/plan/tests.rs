@@ -91,18 +91,17 @@ fn mm_2026_keeps_one_vmemmap_page_per_compound_page_plus_the_shared_tail() {
     // Brief §9.11: 2 GiB at 2M and 4 MiB at 1G per TiB, plus the per-zone shared page; the
     // PTE tables are not shared (32 MiB plus the 16 PMD tables, as in v6.15).
     let tib = ByteSize::tib(1);
-    let c = p(tib, ByteSize::mib(2), Profile::MM_2026);
+    let c = p(tib, ByteSize::mib(2), Profile::V7_4);
     assert_eq!(c.memmap_bytes, (2 << 30) + 4096);
     assert_eq!(c.pagetable_bytes, (32 << 20) + 16 * 4096);
-    let c = p(tib, ByteSize::gib(1), Profile::MM_2026);
+    let c = p(tib, ByteSize::gib(1), Profile::V7_4);
     assert_eq!(c.memmap_bytes, (4 << 20) + 4096);
     assert_eq!(c.pagetable_bytes, (32 << 20) + 16 * 4096);
     // 64 struct pages of each head page, and the 64 of the shared tail once.
     assert_eq!(c.struct_pages_initialized, 1024 * 64 + 64);
     // HugeTLB the same.
-    let h = |align| {
-        plan(&PlanConfig::new(tib, align, MapMode::Mem, Profile::MM_2026).hugetlb()).unwrap()
-    };
+    let h =
+        |align| plan(&PlanConfig::new(tib, align, MapMode::Mem, Profile::V7_4).hugetlb()).unwrap();
     assert_eq!(h(ByteSize::mib(2)).memmap_bytes, (2 << 30) + 4096);
     assert_eq!(h(ByteSize::gib(1)).memmap_bytes, (4 << 20) + 4096);
     // No dedup with the memmap on the device: the reserve is v6.15's.
@@ -116,11 +115,11 @@ fn mm_2026_keeps_one_vmemmap_page_per_compound_page_plus_the_shared_tail() {
         .unwrap()
     };
     assert_eq!(
-        dev(Profile::MM_2026).device_bytes,
+        dev(Profile::V7_4).device_bytes,
         dev(Profile::V6_15).device_bytes
     );
-    assert_eq!(dev(Profile::MM_2026).memmap_bytes, 0);
-    assert!(dev(Profile::NEXT).device_bytes < dev(Profile::MM_2026).device_bytes);
+    assert_eq!(dev(Profile::V7_4).memmap_bytes, 0);
+    assert!(dev(Profile::NEXT).device_bytes < dev(Profile::V7_4).device_bytes);
 }
 
 #[test]
@@ -145,24 +144,41 @@ fn nr_memmap_pages_as_each_kernel_reports_it() {
             }
         }
     }
-    // After the fix: the pages really allocated, never page tables, none for the device.
+    // 6.15-7.1.5 still the span (the fix reached 7.1.6 and 7.2: kernels-2026 §4.1).
+    let v7_1_5: Profile = "7.1.5".parse().unwrap();
+    assert_eq!(n(ByteSize::mib(2), MapMode::Mem, v7_1_5), Some(65536));
+    // 7.2 on, `section_nr_vmemmap_pages` (kernels-2026 §4.2): a section not optimized counts
+    // its span (4K, and every --map=dev: an altmap is never optimized); an optimized one
+    // VMEMMAP_OPTIMIZATION_PAGES per compound page, 2 with tail dedup (7.2, 7.3): 8192 2M
+    // pages and 16 1G pages in 16 GiB.
+    for p in [Profile::V7_3, "7.1.6".parse().unwrap(), Profile::V7_4] {
+        assert_eq!(n(ByteSize::kib(4), MapMode::Mem, p), Some(65536), "{p}");
+        for align in aligns {
+            assert_eq!(n(align, MapMode::Dev, p), Some(65536), "{p} {align} dev");
+        }
+    }
     assert_eq!(
-        n(ByteSize::kib(4), MapMode::Mem, Profile::MM_2026),
-        Some(65536)
+        n(ByteSize::mib(2), MapMode::Mem, Profile::V7_3),
+        Some(2 * 8192)
     );
     assert_eq!(
-        n(ByteSize::mib(2), MapMode::Mem, Profile::MM_2026),
+        n(ByteSize::gib(1), MapMode::Mem, Profile::V7_3),
+        Some(2 * 16)
+    );
+    // 7.4: one page per compound page (the shared tail frame is not counted).
+    assert_eq!(n(ByteSize::mib(2), MapMode::Mem, Profile::V7_4), Some(8192));
+    assert_eq!(n(ByteSize::gib(1), MapMode::Mem, Profile::V7_4), Some(16));
+    // next counts the RAM frames really allocated: no device memmap, the shared tail once.
+    assert_eq!(
+        n(ByteSize::mib(2), MapMode::Mem, Profile::NEXT),
         Some(8192 + 1)
     );
-    assert_eq!(
-        n(ByteSize::gib(1), MapMode::Mem, Profile::MM_2026),
-        Some(16 + 1)
-    );
-    assert_eq!(n(ByteSize::mib(2), MapMode::Dev, Profile::MM_2026), Some(0));
     assert_eq!(
         n(ByteSize::gib(1), MapMode::Mem, Profile::NEXT),
         Some(16 + 1)
     );
+    // With the memmap on the device next dedups there too: only the shared tail is in RAM.
+    assert_eq!(n(ByteSize::mib(2), MapMode::Dev, Profile::NEXT), Some(1));
 }
 
 #[test]
@@ -185,17 +201,13 @@ fn struct_page_size_what_ifs_per_tib() {
     assert_eq!(w(m2, Profile::V6_15, 16), 4 << 30);
     assert_eq!(w(m2, Profile::V6_15, 8), 2 << 30);
     // mm-2026 keeps 1 page while V > 2.
-    assert_eq!(w(m2, Profile::MM_2026, 32), (2 << 30) + 4096);
-    assert_eq!(w(m2, Profile::MM_2026, 16), 4 << 30);
-    assert_eq!(w(m2, Profile::MM_2026, 8), 2 << 30);
+    assert_eq!(w(m2, Profile::V7_4, 32), (2 << 30) + 4096);
+    assert_eq!(w(m2, Profile::V7_4, 16), 4 << 30);
+    assert_eq!(w(m2, Profile::V7_4, 8), 2 << 30);
     // 1G: V = 64 × S, dedup survives at every size.
     for sps in [64, 32, 16, 8] {
         assert_eq!(w(g1, Profile::V6_15, sps), 8 << 20, "{sps} B at 1G");
-        assert_eq!(
-            w(g1, Profile::MM_2026, sps),
-            (4 << 20) + 4096,
-            "{sps} B at 1G"
-        );
+        assert_eq!(w(g1, Profile::V7_4, sps), (4 << 20) + 4096, "{sps} B at 1G");
     }
     let mut bad = PlanConfig::new(tib, m2, MapMode::Mem, Profile::V6_15);
     bad.struct_page_size = 48;
@@ -212,7 +224,7 @@ fn fsdev_keeps_order_0_folios_and_dedups_nothing() {
     // drivers/dax/fsdev.c leaves vmemmap_shift at 0 (brief §9.11): the full memmap at every
     // align and profile, every struct page initialised, PMD-mapped like v5.10.
     let tib = ByteSize::tib(1);
-    for profile in [Profile::V6_15, Profile::MM_2026, Profile::NEXT] {
+    for profile in [Profile::V6_15, Profile::V7_4, Profile::NEXT] {
         for align in [ByteSize::mib(2), ByteSize::gib(1)] {
             let mut cfg = PlanConfig::new(tib, align, MapMode::Mem, profile);
             cfg.kind = Kind::DevdaxFsdev;
@@ -237,7 +249,7 @@ fn hugetlb_hvo_moves_memmap_from_the_boot_counter_to_the_hot_one() {
     assert_eq!(c.nr_memmap_pages, Some(1 << 19));
     assert_eq!(c.nr_memmap_boot_pages, Some(-(1 << 22)));
     // The 2026 scheme also allocates the order's shared tail page.
-    assert_eq!(h(m2, Profile::MM_2026).nr_memmap_pages, Some((1 << 19) + 1));
+    assert_eq!(h(m2, Profile::V7_4).nr_memmap_pages, Some((1 << 19) + 1));
     // 1G: 1024 pages of 4096 vmemmap pages.
     let c = h(ByteSize::gib(1), Profile::V6_12);
     assert_eq!(c.nr_memmap_pages, Some(1024));
