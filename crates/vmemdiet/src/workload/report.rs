@@ -596,13 +596,33 @@ fn cmp(
     }
 }
 
-/// The seeds' headline comparisons, ours beside theirs.
-#[allow(clippy::cast_precision_loss)]
+/// The seeds' headline comparisons, ours beside theirs: the memmap per TiB, namespace
+/// creation, GUP and pins, MR registration and HugeTLB pools, in that order.
 fn compare(r: &Report) -> Vec<Comparison> {
+    [
+        memmap_comparisons(r),
+        bootstrap_comparisons(r),
+        gup_fast_comparisons(r),
+        pin_comparisons(r),
+        mr_comparisons(r),
+        hugetlb_comparisons(r),
+    ]
+    .concat()
+}
+
+/// Bytes in MiB, the unit of the report's memory figures.
+#[must_use]
+#[allow(clippy::cast_precision_loss)]
+pub fn mib(b: u64) -> f64 {
+    b as f64 / f64::from(1 << 20)
+}
+
+/// Memmap per TiB at 2M and 1G, v5.10 against v6.15: devdax memmap and its page tables, and
+/// HugeTLB memmap after HVO (the seeds give the 2M pool's figure).
+fn memmap_comparisons(r: &Report) -> Vec<Comparison> {
     use SeedKey as K;
+    let (v5_10, v6_15) = (Profile::V5_10, Profile::V6_15);
     let mut out = Vec::new();
-    let mib = |b: u64| b as f64 / f64::from(1 << 20);
-    let (v5_10, rfc, v6_15) = (Profile::V5_10, Profile::RFC, Profile::V6_15);
     for (align, after_key) in [
         (ByteSize::mib(2), K::MemmapPerTib2m),
         (ByteSize::gib(1), K::MemmapPerTib1g),
@@ -633,11 +653,19 @@ fn compare(r: &Report) -> Vec<Comparison> {
             ));
         }
     }
+    out
+}
+
+/// Namespace creation at 2M and 1G: v5.10 against the RFC and against v6.15.
+fn bootstrap_comparisons(r: &Report) -> Vec<Comparison> {
+    use SeedKey as K;
+    let v5_10 = Profile::V5_10;
+    let mut out = Vec::new();
     for (align, after_key) in [
         (ByteSize::mib(2), K::Bootstrap2m),
         (ByteSize::gib(1), K::Bootstrap1g),
     ] {
-        for after in [rfc, v6_15] {
+        for after in [Profile::RFC, Profile::V6_15] {
             let at = At::new(Kind::Devdax, v5_10, align);
             if let Some((b, a)) = r.pair::<BootstrapResult>(at, v5_10, after) {
                 out.push(cmp(
@@ -656,6 +684,14 @@ fn compare(r: &Report) -> Vec<Comparison> {
             }
         }
     }
+    out
+}
+
+/// GUP on devdax at 2M and 1G, v5.10 against the RFC: the get of GUP_FAST and PIN_FAST.
+fn gup_fast_comparisons(r: &Report) -> Vec<Comparison> {
+    use SeedKey as K;
+    let (v5_10, rfc) = (Profile::V5_10, Profile::RFC);
+    let mut out = Vec::new();
     for (op, align, before_key, after_key) in [
         (
             GupOp::GupFast,
@@ -700,6 +736,14 @@ fn compare(r: &Report) -> Vec<Comparison> {
             ));
         }
     }
+    out
+}
+
+/// Pins of 2M devdax, v5.10 against v6.15: unpin_user_pages of PIN_FAST, and the get of
+/// PIN_LONGTERM (the slow path), for which the seeds give no figure.
+fn pin_comparisons(r: &Report) -> Vec<Comparison> {
+    let (v5_10, v6_15) = (Profile::V5_10, Profile::V6_15);
+    let mut out = Vec::new();
     let at = At::new(Kind::Devdax, v5_10, ByteSize::mib(2));
     if let Some((b, a)) = r.pair::<GupResult>(at.op(GupOp::PinFast), v5_10, v6_15) {
         out.push(cmp(
@@ -708,7 +752,7 @@ fn compare(r: &Report) -> Vec<Comparison> {
             Unit::Ms,
             (v5_10, b.put_us / 1000.0),
             (v6_15, a.put_us / 1000.0),
-            Some(Theirs::of(K::UnpinBefore, K::UnpinAfter)),
+            Some(Theirs::of(SeedKey::UnpinBefore, SeedKey::UnpinAfter)),
             Some(a.put_us / a.limit_put_us.max(1e-3)),
         ));
     }
@@ -723,20 +767,28 @@ fn compare(r: &Report) -> Vec<Comparison> {
             Some(a.get_us / a.limit_get_us.max(1e-3)),
         ));
     }
+    out
+}
+
+/// MR registration rounds at 2M devdax and HugeTLB, v5.10 against the RFC: as its MR figures
+/// were taken (patches 1-8, beside the seeds), then with patch 9 as well, for which the seeds
+/// give no figure, only "parity with hugetlbfs".
+fn mr_comparisons(r: &Report) -> Vec<Comparison> {
+    use SeedKey as K;
+    let v5_10 = Profile::V5_10;
+    let mut out = Vec::new();
     for (kind, before_key, after_key) in [
         (Kind::Devdax, K::MrDevdaxBefore, K::MrDevdaxAfter),
         (Kind::Hugetlb, K::MrHugetlbBefore, K::MrHugetlbAfter),
     ] {
         let at = At::new(kind, v5_10, ByteSize::mib(2));
-        // Beside the seeds: the RFC as its MR figures were taken (patches 1-8); then with
-        // patch 9 as well, for which the seeds give no figure, only "parity with hugetlbfs".
         for (after, theirs, with) in [
             (
                 rfc_patches_1_to_8(),
                 Some(Theirs::of(before_key, after_key)),
                 "",
             ),
-            (rfc, None, ", with patch 9"),
+            (Profile::RFC, None, ", with patch 9"),
         ] {
             if let Some((b, a)) = r.pair::<MrResult>(at, v5_10, after) {
                 out.push(cmp(
@@ -754,23 +806,30 @@ fn compare(r: &Report) -> Vec<Comparison> {
             }
         }
     }
-    let at = At::new(Kind::Hugetlb, v5_10, ByteSize::mib(2));
-    if let Some((b, a)) = r.pair::<PoolResult>(at, v5_10, v6_15) {
-        out.push(cmp(
-            "hugetlb",
-            format!("HVO memmap of a {} pool of 2M pages", ByteSize::new(a.size)),
-            Unit::MiB,
-            (v5_10, mib(b.memmap_bytes)),
-            (v6_15, mib(a.memmap_bytes)),
-            // The seeds' figures are per TiB; scale them to the pool.
-            Some(Theirs {
-                scale: a.size as f64 / ByteSize::tib(1).bytes() as f64,
-                ..Theirs::of(K::HvoPerTibBefore, K::HvoPerTib2m)
-            }),
-            None,
-        ));
-    }
     out
+}
+
+/// The HVO memmap of a HugeTLB pool of 2M pages, v5.10 against v6.15, beside the seeds'
+/// per-TiB figures scaled to the pool.
+#[allow(clippy::cast_precision_loss)]
+fn hugetlb_comparisons(r: &Report) -> Vec<Comparison> {
+    let v5_10 = Profile::V5_10;
+    let at = At::new(Kind::Hugetlb, v5_10, ByteSize::mib(2));
+    let Some((b, a)) = r.pair::<PoolResult>(at, v5_10, Profile::V6_15) else {
+        return Vec::new();
+    };
+    vec![cmp(
+        "hugetlb",
+        format!("HVO memmap of a {} pool of 2M pages", ByteSize::new(a.size)),
+        Unit::MiB,
+        (v5_10, mib(b.memmap_bytes)),
+        (Profile::V6_15, mib(a.memmap_bytes)),
+        Some(Theirs {
+            scale: a.size as f64 / ByteSize::tib(1).bytes() as f64,
+            ..Theirs::of(SeedKey::HvoPerTibBefore, SeedKey::HvoPerTib2m)
+        }),
+        None,
+    )]
 }
 
 #[cfg(test)]
