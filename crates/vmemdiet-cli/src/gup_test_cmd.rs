@@ -342,11 +342,13 @@ fn getopt(args: &[String], page_size: u64) -> Result<Opts, Stop> {
 /// kselftest's counters and printing (`kselftest.h`), or the classic plain output.
 struct Ksft {
     output: Output,
+    /// The test plan: one test per thread.
+    plan: u32,
     state: Mutex<(u32, u32)>,
 }
 
 impl Ksft {
-    fn totals(&self, plan: u32) {
+    fn totals(&self) {
         if self.output == Output::Classic {
             return;
         }
@@ -354,29 +356,36 @@ impl Ksft {
             .state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if plan != pass + fail {
-            println!("# Planned tests != run tests ({plan} != {})", pass + fail);
+        if self.plan != pass + fail {
+            println!(
+                "# Planned tests != run tests ({} != {})",
+                self.plan,
+                pass + fail
+            );
         }
         println!("# Totals: pass:{pass} fail:{fail} xfail:0 xpass:0 skip:0 error:0");
     }
     /// `ksft_exit_fail_msg`.
-    fn bail(&self, plan: u32, msg: &str) -> ExitCode {
+    fn bail(&self, msg: &str) -> ExitCode {
         match self.output {
             Output::Tap => {
                 println!("Bail out! {msg}");
-                self.totals(plan);
+                self.totals();
             }
             Output::Classic => eprintln!("{msg}"),
         }
         ExitCode::from(KSFT_FAIL)
     }
+    /// `ksft_exit_fail_msg("mmap: %s\n", strerror(errno))`: the mapping failed.
+    fn mmap_fail(&self, errno: &str) -> ExitCode {
+        self.bail(&format!("mmap: {errno}"))
+    }
     /// `ksft_exit_skip` after the plan was printed.
-    fn skip(&self, plan: u32, msg: &str) -> ExitCode {
+    fn skip(&self, msg: &str) -> ExitCode {
         match self.output {
             Output::Tap => {
                 println!("ok 1 # SKIP {msg}");
                 println!("# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:1 error:0");
-                let _ = plan;
             }
             Output::Classic => eprintln!("skipped: {msg}"),
         }
@@ -396,51 +405,65 @@ fn is_devdax_path(f: &str) -> bool {
         })
 }
 
+/// What the next step of gup_test's `main` needs, or the exit code it ended with (its
+/// output printed).
+type Step<T> = Result<T, ExitCode>;
+
+/// gup_test's `main`: parse the command line, print the plan, open and map the file, then
+/// run the threads.
 pub fn run(a: &GupTestArgs) -> anyhow::Result<ExitCode> {
     let (ext, rest) = match split_ext(&a.args) {
         Ok(v) => v,
-        Err(Stop::Help) => {
-            println!("{USAGE}");
-            return Ok(ExitCode::SUCCESS);
-        }
-        Err(Stop::Ext(e)) => anyhow::bail!(e),
-        Err(Stop::WrongArgument(m)) => {
-            eprintln!("{m}");
-            println!("Bail out! Wrong argument");
-            println!("# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:0 error:0");
-            return Ok(ExitCode::from(KSFT_FAIL));
-        }
-    };
-    let ksft = Ksft {
-        output: ext.output,
-        state: Mutex::new((0, 0)),
+        // Before the extensions are read the output is TAP.
+        Err(stop) => return stopped(stop, Output::Tap),
     };
     let profile = ext
         .profile
         .with_switches(ext.switches.iter().map(String::as_str))?;
-    let page_size = ext.arch.geometry().page_size();
-    let o = match getopt(&rest, page_size) {
+    let o = match getopt(&rest, ext.arch.geometry().page_size()) {
         Ok(o) => o,
-        Err(Stop::WrongArgument(getopt_msg)) => {
+        Err(stop) => return stopped(stop, ext.output),
+    };
+    let ksft = match start(&o, ext.output)? {
+        Ok(ksft) => ksft,
+        Err(code) => return Ok(code),
+    };
+    let spec = open(&o, &ksft).and_then(|devdax| mmap(&o, &ext, profile, devdax, &ksft));
+    Ok(match spec {
+        Ok(spec) => run_threads(&o, &spec, &ksft),
+        Err(code) => code,
+    })
+}
+
+/// The end of a command line that stopped parsing: `--help`, a bad extension (an error), or
+/// gup_test's "Wrong argument" after getopt's own message.
+fn stopped(stop: Stop, output: Output) -> anyhow::Result<ExitCode> {
+    match stop {
+        Stop::Help => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Stop::Ext(e) => anyhow::bail!(e),
+        Stop::WrongArgument(getopt_msg) => {
             if !getopt_msg.is_empty() {
                 eprintln!("{getopt_msg}");
             }
-            return Ok(match ext.output {
+            Ok(match output {
                 Output::Tap => {
                     println!("Bail out! Wrong argument");
-                    ksft.totals(0);
+                    println!("# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:0 error:0");
                     ExitCode::from(KSFT_FAIL)
                 }
                 // The older gup_test returned -1 from main.
                 Output::Classic => ExitCode::from(255),
-            });
+            })
         }
-        Err(Stop::Ext(e)) => anyhow::bail!(e),
-        Err(Stop::Help) => {
-            println!("{USAGE}");
-            return Ok(ExitCode::SUCCESS);
-        }
-    };
+    }
+}
+
+/// The kselftest header and plan (one test per thread), once the thread count is known to be
+/// one we can run.
+fn start(o: &Opts, output: Output) -> anyhow::Result<Step<Ksft>> {
     if o.nthreads > MAX_THREADS {
         anyhow::bail!(
             "-j {}: vmemdiet runs at most {MAX_THREADS} threads",
@@ -449,7 +472,7 @@ pub fn run(a: &GupTestArgs) -> anyhow::Result<ExitCode> {
     }
     #[allow(clippy::cast_sign_loss)]
     let plan = o.nthreads as u32;
-    if ext.output == Output::Tap {
+    if output == Output::Tap {
         if std::env::var_os("KSFT_TAP_LEVEL").is_none() {
             println!("TAP version 13");
         }
@@ -458,71 +481,47 @@ pub fn run(a: &GupTestArgs) -> anyhow::Result<ExitCode> {
     if o.nthreads < 0 {
         // malloc(sizeof(pthread_t) * nthreads) fails and assert(tid) aborts.
         eprintln!("gup_test: gup_test.c: main: Assertion `tid' failed.");
-        return Ok(ExitCode::from(134));
+        return Ok(Err(ExitCode::from(134)));
     }
-    // open(file, O_RDWR | O_CREAT): the simulated /dev/zero and device-dax devices exist.
+    Ok(Ok(Ksft {
+        output,
+        plan,
+        state: Mutex::new((0, 0)),
+    }))
+}
+
+/// `open(file, O_RDWR | O_CREAT)`: the simulated /dev/zero and device-dax devices exist; any
+/// other file must, and only `-H` maps one (page-cache mappings are not modelled). True for a
+/// device-dax device.
+fn open(o: &Opts, ksft: &Ksft) -> Step<bool> {
     let devdax = is_devdax_path(&o.file);
-    if o.file != "/dev/zero" && !devdax {
-        match std::fs::metadata(&o.file) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(ksft.bail(
-                    plan,
-                    &format!("Unable to open {}: No such file or directory", o.file),
-                ));
-            }
-            Err(e) => {
-                return Ok(ksft.bail(plan, &format!("Unable to open {}: {e}", o.file)));
-            }
-            Ok(_) if !o.hugetlb => {
-                return Ok(ksft.skip(
-                    plan,
-                    &format!(
-                        "{}: file-backed page-cache mappings are not modelled; use /dev/zero, /dev/daxX.Y or -H",
-                        o.file
-                    ),
-                ));
-            }
-            Ok(_) => {}
-        }
+    if o.file == "/dev/zero" || devdax {
+        return Ok(devdax);
     }
-    let mmap_fail = |errno: &str| ksft.bail(plan, &format!("mmap: {errno}"));
+    match std::fs::metadata(&o.file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ksft.bail(&format!(
+            "Unable to open {}: No such file or directory",
+            o.file
+        ))),
+        Err(e) => Err(ksft.bail(&format!("Unable to open {}: {e}", o.file))),
+        Ok(_) if !o.hugetlb => Err(ksft.skip(&format!(
+            "{}: file-backed page-cache mappings are not modelled; use /dev/zero, /dev/daxX.Y or -H",
+            o.file
+        ))),
+        Ok(_) => Ok(false),
+    }
+}
+
+/// `mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, 0)`: the memory the flags and the
+/// file give, refused as the kernel refuses it.
+fn mmap(o: &Opts, ext: &Ext, profile: Profile, devdax: bool, ksft: &Ksft) -> Step<MappingSpec> {
     if o.size == 0 {
-        return Ok(mmap_fail("Invalid argument"));
+        return Err(ksft.mmap_fail("Invalid argument"));
     }
-    // -H: MAP_HUGETLB | MAP_ANONYMOUS ignores the file.
-    let (kind, map_size) = if o.hugetlb {
-        if vmemdiet::mm::hugetlb::HugeSize::from_align(ext.arch.geometry(), ext.align).is_none() {
-            return Ok(ksft.skip(
-                plan,
-                &format!(
-                    "MAP_HUGETLB needs a huge page size: --align 2M or 1G, not {}",
-                    ext.align.short()
-                ),
-            ));
-        }
-        match ByteSize::new(o.size).checked_align_up(ext.align) {
-            Some(s) => (Kind::Hugetlb, s),
-            None => return Ok(mmap_fail("Cannot allocate memory")),
-        }
-    } else if devdax {
-        // dax_mmap -> check_vma: device-dax refuses private mappings and unaligned lengths.
-        if !o.shared || !o.size.is_multiple_of(ext.align.bytes()) {
-            if !o.shared {
-                eprintln!("{}: fail, attempted private mapping", o.file);
-            }
-            return Ok(mmap_fail("Invalid argument"));
-        }
-        (Kind::Devdax, ByteSize::new(o.size))
-    } else if o.shared {
-        (Kind::Shmem, ByteSize::new(o.size))
-    } else if o.thp == 1 {
-        (Kind::Thp, ByteSize::new(o.size))
-    } else {
-        (Kind::Anon, ByteSize::new(o.size))
-    };
+    let (kind, size) = mmap_kind(o, ext, devdax, ksft)?;
     let spec = MappingSpec {
         kind,
-        size: map_size,
+        size,
         align: ext.align,
         map: ext.map,
         profile,
@@ -531,9 +530,50 @@ pub fn run(a: &GupTestArgs) -> anyhow::Result<ExitCode> {
     if kind == Kind::Devdax {
         if let Err(e) = vmemdiet::plan::plan(&spec.plan_config()) {
             eprintln!("{}: {e}", o.file);
-            return Ok(mmap_fail("Invalid argument"));
+            return Err(ksft.mmap_fail("Invalid argument"));
         }
     }
+    Ok(spec)
+}
+
+/// The kind of memory and the mapping's length: `-H` HugeTLB (MAP_HUGETLB | MAP_ANONYMOUS
+/// ignores the file, the length rounds up to the huge page), device-dax, `-S` shmem, `-t`
+/// THP, else anonymous base pages.
+fn mmap_kind(o: &Opts, ext: &Ext, devdax: bool, ksft: &Ksft) -> Step<(Kind, ByteSize)> {
+    if o.hugetlb {
+        if vmemdiet::mm::hugetlb::HugeSize::from_align(ext.arch.geometry(), ext.align).is_none() {
+            return Err(ksft.skip(&format!(
+                "MAP_HUGETLB needs a huge page size: --align 2M or 1G, not {}",
+                ext.align.short()
+            )));
+        }
+        return match ByteSize::new(o.size).checked_align_up(ext.align) {
+            Some(s) => Ok((Kind::Hugetlb, s)),
+            None => Err(ksft.mmap_fail("Cannot allocate memory")),
+        };
+    }
+    let kind = if devdax {
+        // dax_mmap -> check_vma: device-dax refuses private mappings and unaligned lengths.
+        if !o.shared || !o.size.is_multiple_of(ext.align.bytes()) {
+            if !o.shared {
+                eprintln!("{}: fail, attempted private mapping", o.file);
+            }
+            return Err(ksft.mmap_fail("Invalid argument"));
+        }
+        Kind::Devdax
+    } else if o.shared {
+        Kind::Shmem
+    } else if o.thp == 1 {
+        Kind::Thp
+    } else {
+        Kind::Anon
+    };
+    Ok((kind, ByteSize::new(o.size)))
+}
+
+/// The threads on the mapping of `spec` (each a [`gup_thread`]), then the kernel log and the
+/// totals.
+fn run_threads(o: &Opts, spec: &MappingSpec, ksft: &Ksft) -> ExitCode {
     let mut gup = o.gup;
     gup.size = o.size;
     #[allow(clippy::cast_sign_loss)]
@@ -543,13 +583,11 @@ pub fn run(a: &GupTestArgs) -> anyhow::Result<ExitCode> {
         gup.gup_flags |= 0x1;
     }
     let log = Mutex::new(Vec::<String>::new());
-    let result = with_mapping(&spec, true, |k, mm, va, _len| -> Result<(), MappingError> {
+    let result = with_mapping(spec, true, |k, mm, va, _len| -> Result<(), MappingError> {
         gup.addr = va.as_u64();
         std::thread::scope(|s| {
             for _ in 0..o.nthreads {
-                let ksft = &ksft;
                 let log = &log;
-                let o = &o;
                 s.spawn(move || gup_thread(k, mm, o, gup, ksft, log));
             }
         });
@@ -563,10 +601,10 @@ pub fn run(a: &GupTestArgs) -> anyhow::Result<ExitCode> {
     }
     if let Err(e) = result {
         eprintln!("{}: {e}", o.file);
-        return Ok(mmap_fail("Cannot allocate memory"));
+        return ksft.mmap_fail("Cannot allocate memory");
     }
-    ksft.totals(plan);
-    Ok(ExitCode::from(KSFT_PASS))
+    ksft.totals();
+    ExitCode::from(KSFT_PASS)
 }
 
 /// `gup_thread`: the ioctl per repeat (benchmarks) or once (tests), then the TAP result.

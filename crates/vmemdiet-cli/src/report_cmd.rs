@@ -5,12 +5,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use vmemdiet::addr::ByteSize;
 use vmemdiet::mm::profile::Profile;
 use vmemdiet::plan::Kind;
 use vmemdiet::workload::bootstrap::BootstrapResult;
 use vmemdiet::workload::gup::{GupOp, GupResult};
+use vmemdiet::workload::hugetlb_pool::PoolResult;
 use vmemdiet::workload::mr::MrResult;
 use vmemdiet::workload::report::{self, At, Comparison, Mode, PlanEntry, Report, PROFILES, SINCE};
 use vmemdiet::workload::seeds::SEEDS;
@@ -321,8 +324,33 @@ fn kernels_since_rows(r: &Report) -> Vec<Vec<String>> {
     rows
 }
 
+/// report.md: a section per part of the report, in the order of the terminal's.
 fn markdown(r: &Report) -> String {
     let mut s = String::new();
+    md_intro(&mut s, r);
+    md_comparisons(&mut s, &r.comparisons);
+    md_seeds(&mut s);
+    md_planner(&mut s, &r.planner);
+    md_kernels_since(&mut s, r);
+    md_memdesc(&mut s, r);
+    md_arches(&mut s, r);
+    md_kernels_since_times(&mut s, r);
+    md_bootstrap(&mut s, &r.bootstrap);
+    md_gup(&mut s, &r.gup);
+    md_mr(&mut s, &r.mr);
+    md_hugetlb_pool(&mut s, &r.hugetlb_pool);
+    s
+}
+
+/// The rows of a markdown table.
+fn md_rows(s: &mut String, rows: impl IntoIterator<Item = Vec<String>>) {
+    for row in rows {
+        let _ = writeln!(s, "| {} |", row.join(" | "));
+    }
+}
+
+/// The title and the mode's sizes.
+fn md_intro(s: &mut String, r: &Report) {
     let z = &r.sizes;
     let _ = writeln!(
         s,
@@ -336,12 +364,18 @@ fn markdown(r: &Report) -> String {
         z.runs,
         z.simulate.map_or(String::new(), |s| format!(", planner checked by simulating {s}"))
     );
+}
+
+/// "The seeds, side by side": every comparison, ours beside theirs.
+fn md_comparisons(s: &mut String, cs: &[Comparison]) {
     let _ = writeln!(s, "## The seeds, side by side\n");
     let _ = writeln!(s, "| {} |", HEADER.join(" | "));
     let _ = writeln!(s, "|{}", "---|".repeat(HEADER.len()));
-    for row in comparison_rows(&r.comparisons) {
-        let _ = writeln!(s, "| {} |", row.join(" | "));
-    }
+    md_rows(s, comparison_rows(cs));
+}
+
+/// "Where the seeds' figures come from": every published figure with its source.
+fn md_seeds(s: &mut String) {
     let _ = writeln!(
         s,
         "\n### Where the seeds' figures come from\n\n| key | what | value | source |\n|---|---|---|---|"
@@ -357,8 +391,12 @@ fn markdown(r: &Report) -> String {
             f.source
         );
     }
-    let _ = writeln!(s, "\n## Memmap per TiB (planner)\n\nusable = the dax device a namespace of that size yields (`nd_pfn_init`, map {}), reserve = the rest.\n\n| kind | align | profile | memmap | page tables | struct pages written | usable | reserve | simulated |\n|---|---|---|---|---|---|---|---|---|", r.planner.first().map_or_else(|| "mem".to_string(), |e| e.row.map.to_string()));
-    for e in &r.planner {
+}
+
+/// "Memmap per TiB (planner)": every planner row, with the namespace's capacity.
+fn md_planner(s: &mut String, planner: &[PlanEntry]) {
+    let _ = writeln!(s, "\n## Memmap per TiB (planner)\n\nusable = the dax device a namespace of that size yields (`nd_pfn_init`, map {}), reserve = the rest.\n\n| kind | align | profile | memmap | page tables | struct pages written | usable | reserve | simulated |\n|---|---|---|---|---|---|---|---|---|", planner.first().map_or_else(|| "mem".to_string(), |e| e.row.map.to_string()));
+    for e in planner {
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -377,24 +415,36 @@ fn markdown(r: &Report) -> String {
             e.row.simulated
         );
     }
+}
+
+/// "Kernels since the series": the memmap's true RAM cost beside `nr_memmap_pages`.
+fn md_kernels_since(s: &mut String, r: &Report) {
     let _ = writeln!(s, "\n## Kernels since the series (devdax, per TiB, planner)\n\nThe true RAM cost of the memmap beside what `/proc/vmstat` `nr_memmap_pages` reports: 6.11–6.15 count the unoptimized span whatever the dedup; the 2026 fix counts what is allocated.\n\n| align | profile | memmap | nr_memmap_pages | page tables |\n|---|---|---|---|---|");
-    for row in kernels_since_rows(r) {
-        let _ = writeln!(s, "| {} |", row.join(" | "));
-    }
+    md_rows(s, kernels_since_rows(r));
+}
+
+/// The memdesc end state: 8-byte struct pages beside today's 64.
+fn md_memdesc(s: &mut String, r: &Report) {
     let _ = writeln!(s, "\nThe memdesc end state (brief §9.9): devdax memmap per TiB with an 8-byte struct page beside today's 64 bytes. At 2M, dedup has nothing left to save at 8 bytes (a compound page's struct pages fit one vmemmap page).\n\n| align | profile | 64 B struct page | 8 B (memdesc) |\n|---|---|---|---|");
-    for row in memdesc_rows(r) {
-        let _ = writeln!(s, "| {} |", row.join(" | "));
-    }
+    md_rows(s, memdesc_rows(r));
+}
+
+/// "Architectures": devdax memmap per TiB on each.
+fn md_arches(s: &mut String, r: &Report) {
     let _ = writeln!(s, "\n## Architectures (devdax, per TiB, planner, {})\n\nEach arch at the device-dax aligns it offers: arm64 does not deduplicate device-dax vmemmap, ppc64 radix with 64 KiB pages only at 1G, ppc64 hash never; riscv64 Sv39 cannot describe 1 TiB above its RAM. Page tables in the bytes the kernel allocates (256-byte PTE fragments on ppc64 radix 64K).\n\n| arch | align | memmap | % of size | page tables |\n|---|---|---|---|---|", Profile::default());
-    for row in arch_rows(r) {
-        let _ = writeln!(s, "| {} |", row.join(" | "));
-    }
+    md_rows(s, arch_rows(r));
+}
+
+/// The timings of the kernels since the series: pins and MR rounds at 2M devdax.
+fn md_kernels_since_times(s: &mut String, r: &Report) {
     let _ = writeln!(s, "\n2M devdax, pins of {} (get / put) and MR reg+dereg rounds: v6.12 pins long-term per 4 KiB (devmap PMD), 6.15+ refuse long-term write pins of file-backed DAX folios on the fast path and batch them on the slow path.\n\n| {} |\n|{}", r.sizes.gup, SINCE_TIMES.join(" | "), "---|".repeat(SINCE_TIMES.len()));
-    for row in kernels_since_times(r) {
-        let _ = writeln!(s, "| {} |", row.join(" | "));
-    }
+    md_rows(s, kernels_since_times(r));
+}
+
+/// "Bootstrap": devdax create and destroy times beside their limits.
+fn md_bootstrap(s: &mut String, bootstrap: &[BootstrapResult]) {
     let _ = writeln!(s, "\n## Bootstrap (create / destroy a devdax device)\n\n| size | align | profile | create | destroy | limit: struct pages | limit: vmemmap PTEs | create/limits |\n|---|---|---|---|---|---|---|---|");
-    for b in &r.bootstrap {
+    for b in bootstrap {
         let _ = writeln!(
             s,
             "| {} | {} | {} | {:.0} us | {:.0} us | {:.0} us | {:.0} us | {:.1}x |",
@@ -408,8 +458,12 @@ fn markdown(r: &Report) -> String {
             b.create_over_limit
         );
     }
+}
+
+/// "GUP and unpin": get and put times beside their limits, and the atomics.
+fn md_gup(s: &mut String, gup: &[GupResult]) {
     let _ = writeln!(s, "\n## GUP and unpin\n\n| op | size | align | profile | get | put | get/limit | put/limit | atomics |\n|---|---|---|---|---|---|---|---|---|");
-    for g in &r.gup {
+    for g in gup {
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {:.0} us | {:.0} us | {:.1}x | {:.1}x | {} |",
@@ -424,8 +478,12 @@ fn markdown(r: &Report) -> String {
             g.atomics
         );
     }
+}
+
+/// "MR reg/unreg": rounds and the time of each phase.
+fn md_mr(s: &mut String, mr: &[MrResult]) {
     let _ = writeln!(s, "\n## MR reg/unreg\n\n| kind | size | align | profile | rounds | per round | pin | sg | release |\n|---|---|---|---|---|---|---|---|---|");
-    for m in &r.mr {
+    for m in mr {
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} in {:.2} s | {:.0} us | {:.0} us | {:.0} us | {:.0} us |",
@@ -441,8 +499,12 @@ fn markdown(r: &Report) -> String {
             m.release_us
         );
     }
+}
+
+/// "HugeTLB pool grow/shrink": pool times and the memmap HVO leaves.
+fn md_hugetlb_pool(s: &mut String, pools: &[PoolResult]) {
     let _ = writeln!(s, "\n## HugeTLB pool grow/shrink (HVO cost)\n\n| size | profile | pages | grow | shrink | memmap |\n|---|---|---|---|---|---|");
-    for p in &r.hugetlb_pool {
+    for p in pools {
         let _ = writeln!(
             s,
             "| {} | {} | {} | {:.0} us | {:.0} us | {} |",
@@ -454,7 +516,6 @@ fn markdown(r: &Report) -> String {
             ByteSize::new(p.memmap_bytes)
         );
     }
-    s
 }
 
 /// Colors per profile, the same in every plot.
@@ -492,114 +553,171 @@ fn bars(
 ) -> anyhow::Result<()> {
     let root = SVGBackend::new(path, (1200, 660)).into_drawing_area();
     root.fill(&WHITE)?;
-    let n = groups.len().max(1);
-    let all = || {
-        groups.iter().flat_map(|g| {
-            g.values
-                .iter()
-                .flatten()
-                .copied()
-                .chain(g.seeds.iter().map(|s| s.1))
-        })
+    let chart = BarChart {
+        y_desc,
+        profiles,
+        groups,
     };
-    let maxv = all().fold(0.0f64, f64::max).max(1e-3);
-    let minv = all()
-        .filter(|v| *v > 0.0)
-        .fold(f64::INFINITY, f64::min)
-        .min(maxv);
-    let per = profiles.len();
-    #[allow(clippy::cast_precision_loss)]
-    let x_range = 0f64..(n * (per + 1)) as f64;
-    let labels: Vec<String> = groups.iter().map(|g| g.label.clone()).collect();
-    let label_at = move |x: &f64| {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let g = (*x / (per + 1) as f64) as usize;
-        #[allow(clippy::cast_precision_loss)]
-        let centre = (g * (per + 1)) as f64 + per as f64 / 2.0;
-        if (x - centre).abs() < 0.51 {
-            labels.get(g).cloned().unwrap_or_default()
-        } else {
-            String::new()
-        }
-    };
-    let bar_x = |gi: usize, pi: usize| {
-        #[allow(clippy::cast_precision_loss)]
-        let x = (gi * (per + 1) + pi) as f64;
-        x
-    };
-    macro_rules! body {
-        ($chart:expr) => {{
-            let mut chart = $chart;
-            chart
-                .configure_mesh()
-                .disable_x_mesh()
-                .x_labels(n * (per + 1) * 2)
-                .x_label_formatter(&label_at)
-                .x_label_style(("sans-serif", 17))
-                .y_label_style(("sans-serif", 16))
-                .axis_desc_style(("sans-serif", 18))
-                .y_desc(y_desc)
-                .draw()?;
-            for (pi, &p) in profiles.iter().enumerate() {
-                let c = color(p);
-                chart
-                    .draw_series(groups.iter().enumerate().filter_map(|(gi, g)| {
-                        let v = (*g.values.get(pi)?)?;
-                        let x0 = bar_x(gi, pi);
-                        let base = if log { minv / 2.0 } else { 0.0 };
-                        Some(Rectangle::new(
-                            [(x0 + 0.05, base), (x0 + 0.95, v.max(base))],
-                            c.filled(),
-                        ))
-                    }))?
-                    .label(p.to_string())
-                    .legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 6), (x + 14, y + 6)], c.filled())
-                    });
-            }
-            let seeds: Vec<(f64, f64)> = groups
-                .iter()
-                .enumerate()
-                .flat_map(|(gi, g)| {
-                    g.seeds.iter().filter_map(move |&(p, v)| {
-                        let pi = profiles.iter().position(|&q| q == p)?;
-                        Some((bar_x(gi, pi) + 0.5, v))
-                    })
-                })
-                .collect();
-            if !seeds.is_empty() {
-                chart
-                    .draw_series(seeds.iter().map(|&(x, v)| {
-                        EmptyElement::at((x, v))
-                            + Polygon::new(vec![(0, -9), (8, 0), (0, 9), (-8, 0)], BLACK.filled())
-                    }))?
-                    .label("seeds (published)")
-                    .legend(|(x, y)| {
-                        EmptyElement::at((x + 7, y))
-                            + Polygon::new(vec![(0, -7), (6, 0), (0, 7), (-6, 0)], BLACK.filled())
-                    });
-            }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .label_font(("sans-serif", 17))
-                .border_style(BLACK)
-                .background_style(WHITE.mix(0.9))
-                .draw()?;
-        }};
-    }
+    let (minv, maxv) = chart.value_range();
+    let x_range = 0f64..chart.x_end();
     let mut b = ChartBuilder::on(&root);
     b.caption(title, ("sans-serif", 26))
         .margin(14)
         .x_label_area_size(48)
         .y_label_area_size(96);
     if log {
-        body!(b.build_cartesian_2d(x_range, ((minv / 2.0)..(maxv * 60.0)).log_scale())?);
+        let y_range = ((minv / 2.0)..(maxv * 60.0)).log_scale();
+        chart.draw(b.build_cartesian_2d(x_range, y_range)?, minv / 2.0)?;
     } else {
-        body!(b.build_cartesian_2d(x_range, 0f64..maxv * 1.6)?);
+        chart.draw(b.build_cartesian_2d(x_range, 0f64..maxv * 1.6)?, 0.0)?;
     }
     root.present()?;
     Ok(())
+}
+
+/// What a [`bars`] chart draws, whatever its y axis: on x, each group takes a slot per
+/// profile and one slot of gap.
+struct BarChart<'a> {
+    y_desc: &'a str,
+    profiles: &'a [Profile],
+    groups: &'a [Group],
+}
+
+impl BarChart<'_> {
+    /// Slots per group.
+    fn slots(&self) -> usize {
+        self.profiles.len() + 1
+    }
+
+    /// The end of the x axis (room for one group when there is none).
+    #[allow(clippy::cast_precision_loss)]
+    fn x_end(&self) -> f64 {
+        (self.groups.len().max(1) * self.slots()) as f64
+    }
+
+    /// The left edge of profile `pi`'s bar in group `gi`.
+    #[allow(clippy::cast_precision_loss)]
+    fn bar_x(&self, gi: usize, pi: usize) -> f64 {
+        (gi * self.slots() + pi) as f64
+    }
+
+    /// The x-axis label at `x`: the group's label under the middle of its bars.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    fn label_at(&self, x: &f64) -> String {
+        let g = (*x / self.slots() as f64) as usize;
+        let centre = (g * self.slots()) as f64 + self.profiles.len() as f64 / 2.0;
+        if (x - centre).abs() < 0.51 {
+            self.groups
+                .get(g)
+                .map(|g| g.label.clone())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        }
+    }
+
+    /// The smallest positive and the largest value of the bars and the seeds' figures.
+    fn value_range(&self) -> (f64, f64) {
+        let all = || {
+            self.groups.iter().flat_map(|g| {
+                g.values
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .chain(g.seeds.iter().map(|s| s.1))
+            })
+        };
+        let maxv = all().fold(0.0f64, f64::max).max(1e-3);
+        let minv = all()
+            .filter(|v| *v > 0.0)
+            .fold(f64::INFINITY, f64::min)
+            .min(maxv);
+        (minv, maxv)
+    }
+
+    /// Draws the axes, the bars from `base` up, the seeds' diamonds and the legend on `chart`.
+    fn draw<'c, 'p: 'c, Y>(
+        &self,
+        mut chart: ChartContext<'c, SVGBackend<'p>, Cartesian2d<RangedCoordf64, Y>>,
+        base: f64,
+    ) -> anyhow::Result<()>
+    where
+        Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    {
+        let label_at = |x: &f64| self.label_at(x);
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(self.groups.len().max(1) * self.slots() * 2)
+            .x_label_formatter(&label_at)
+            .x_label_style(("sans-serif", 17))
+            .y_label_style(("sans-serif", 16))
+            .axis_desc_style(("sans-serif", 18))
+            .y_desc(self.y_desc)
+            .draw()?;
+        for (pi, &p) in self.profiles.iter().enumerate() {
+            let c = color(p);
+            chart
+                .draw_series(self.groups.iter().enumerate().filter_map(|(gi, g)| {
+                    let v = (*g.values.get(pi)?)?;
+                    let x0 = self.bar_x(gi, pi);
+                    Some(Rectangle::new(
+                        [(x0 + 0.05, base), (x0 + 0.95, v.max(base))],
+                        c.filled(),
+                    ))
+                }))?
+                .label(p.to_string())
+                .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], c.filled()));
+        }
+        self.draw_seeds(&mut chart)?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font(("sans-serif", 17))
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.9))
+            .draw()?;
+        Ok(())
+    }
+
+    /// The seeds' published figures: a black diamond at the middle of the bar of the profile
+    /// each was published for.
+    fn draw_seeds<'c, 'p: 'c, Y>(
+        &self,
+        chart: &mut ChartContext<'c, SVGBackend<'p>, Cartesian2d<RangedCoordf64, Y>>,
+    ) -> anyhow::Result<()>
+    where
+        Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    {
+        let seeds: Vec<(f64, f64)> = self
+            .groups
+            .iter()
+            .enumerate()
+            .flat_map(|(gi, g)| {
+                g.seeds.iter().filter_map(move |&(p, v)| {
+                    let pi = self.profiles.iter().position(|&q| q == p)?;
+                    Some((self.bar_x(gi, pi) + 0.5, v))
+                })
+            })
+            .collect();
+        if !seeds.is_empty() {
+            chart
+                .draw_series(seeds.iter().map(|&(x, v)| {
+                    EmptyElement::at((x, v))
+                        + Polygon::new(vec![(0, -9), (8, 0), (0, 9), (-8, 0)], BLACK.filled())
+                }))?
+                .label("seeds (published)")
+                .legend(|(x, y)| {
+                    EmptyElement::at((x + 7, y))
+                        + Polygon::new(vec![(0, -7), (6, 0), (0, 7), (-6, 0)], BLACK.filled())
+                });
+        }
+        Ok(())
+    }
 }
 
 /// The seeds' published figures of the comparisons in `section` whose `what` passes `wanted`,
@@ -700,17 +818,22 @@ impl Drop for Staging {
     }
 }
 
+/// The SVG plots, one per measured section: memmap, bootstrap, GUP and MR.
 fn plots(r: &Report, out: &Path) -> anyhow::Result<()> {
-    let mib = |b: u64| {
-        #[allow(clippy::cast_precision_loss)]
-        let v = b as f64 / f64::from(1 << 20);
-        v
-    };
     // Every profile the report measures, oldest first.
     let mut profiles: Vec<Profile> = PROFILES.iter().chain(SINCE.iter()).copied().collect();
     profiles.sort();
     profiles.dedup();
-    let memmap: Vec<Group> = [
+    memmap_plot(r, &profiles, &out.join("memmap.svg"))?;
+    bootstrap_plot(r, &profiles, &out.join("bootstrap.svg"))?;
+    gup_plot(r, &profiles, &out.join("gup.svg"))?;
+    mr_plot(r, &profiles, &out.join("mr.svg"))
+}
+
+/// memmap.svg: the planner's memmap per TiB, devdax with its vmemmap page tables as the seeds
+/// count it, HugeTLB the memmap.
+fn memmap_plot(r: &Report, profiles: &[Profile], path: &Path) -> anyhow::Result<()> {
+    let groups: Vec<Group> = [
         (Kind::Devdax, ByteSize::kib(4)),
         (Kind::Devdax, ByteSize::mib(2)),
         (Kind::Devdax, ByteSize::gib(1)),
@@ -722,15 +845,14 @@ fn plots(r: &Report, out: &Path) -> anyhow::Result<()> {
         let a = align.short();
         Group {
             label: format!("{kind} {a}"),
-            // devdax with its vmemmap page tables, as the seeds count it; HugeTLB the memmap.
             values: profiles
                 .iter()
                 .map(|&p| {
                     planned(r, kind, p, align).map(|e| {
                         if kind == Kind::Devdax {
-                            mib(e.row.memmap_bytes + e.row.pagetable_bytes)
+                            report::mib(e.row.memmap_bytes + e.row.pagetable_bytes)
                         } else {
-                            mib(e.row.memmap_bytes)
+                            report::mib(e.row.memmap_bytes)
                         }
                     })
                 })
@@ -752,14 +874,18 @@ fn plots(r: &Report, out: &Path) -> anyhow::Result<()> {
     })
     .collect();
     bars(
-        &out.join("memmap.svg"),
+        path,
         "memmap per TiB (devdax with its page tables; MiB, log scale)",
         "MiB",
-        &profiles,
-        &memmap,
+        profiles,
+        &groups,
         true,
-    )?;
-    let boot: Vec<Group> = [ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1)]
+    )
+}
+
+/// bootstrap.svg: devdax create time at 4K, 2M and 1G.
+fn bootstrap_plot(r: &Report, profiles: &[Profile], path: &Path) -> anyhow::Result<()> {
+    let groups: Vec<Group> = [ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1)]
         .iter()
         .map(|a| Group {
             label: format!("align {}", a.short()),
@@ -774,14 +900,19 @@ fn plots(r: &Report, out: &Path) -> anyhow::Result<()> {
         })
         .collect();
     bars(
-        &out.join("bootstrap.svg"),
+        path,
         &format!("devdax create time, {} (ms, log scale)", r.sizes.bootstrap),
         "ms",
-        &profiles,
-        &boot,
+        profiles,
+        &groups,
         true,
-    )?;
-    let mut gup = Vec::new();
+    )
+}
+
+/// gup.svg: GUP-fast, PIN-fast and PIN-longterm get times and the unpin of PIN-fast, at 2M
+/// and 1G.
+fn gup_plot(r: &Report, profiles: &[Profile], path: &Path) -> anyhow::Result<()> {
+    let mut groups = Vec::new();
     for (op, what, seeds_key) in [
         (GupOp::GupFast, "GUP-fast", "GUP_FAST"),
         (GupOp::PinFast, "PIN-fast", "PIN_FAST"),
@@ -789,7 +920,7 @@ fn plots(r: &Report, out: &Path) -> anyhow::Result<()> {
         (GupOp::PinFast, "unpin", "unpin_user_pages"),
     ] {
         for a in [ByteSize::mib(2), ByteSize::gib(1)] {
-            gup.push(Group {
+            groups.push(Group {
                 label: format!("{what} {}", a.short()),
                 values: profiles
                     .iter()
@@ -808,14 +939,18 @@ fn plots(r: &Report, out: &Path) -> anyhow::Result<()> {
         }
     }
     bars(
-        &out.join("gup.svg"),
+        path,
         &format!("GUP and unpin of {} (ms, log scale)", r.sizes.gup),
         "ms",
-        &profiles,
-        &gup,
+        profiles,
+        &groups,
         true,
-    )?;
-    let mr: Vec<Group> = [
+    )
+}
+
+/// mr.svg: MR reg+dereg rounds per second of devdax and HugeTLB at 2M and 1G.
+fn mr_plot(r: &Report, profiles: &[Profile], path: &Path) -> anyhow::Result<()> {
+    let groups: Vec<Group> = [
         (Kind::Devdax, ByteSize::mib(2)),
         (Kind::Devdax, ByteSize::gib(1)),
         (Kind::Hugetlb, ByteSize::mib(2)),
@@ -841,12 +976,11 @@ fn plots(r: &Report, out: &Path) -> anyhow::Result<()> {
     })
     .collect();
     bars(
-        &out.join("mr.svg"),
+        path,
         "MR reg+dereg rounds per second (higher is better, log scale)",
         "rounds/s",
-        &profiles,
-        &mr,
+        profiles,
+        &groups,
         true,
-    )?;
-    Ok(())
+    )
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::addr::{ByteSize, Order, Pfn, PhysAddr, VirtAddr};
 use crate::arch::{Geometry, KernelVersion};
 use crate::drivers::nd_pfn::{self, PfnError, PfnReserve, PfnSb};
+use crate::machine::frame_store::FrameUsage;
 use crate::mm::memremap::{self, DevPagemap, MemremapError, PagemapParams, VmemAltmap};
 use crate::mm::page::{page_folio, Memmap, PagePtr};
 use crate::mm::pagemap::vmemmap_can_optimize;
@@ -528,6 +529,8 @@ impl DaxRegion {
         self.create_with(k, spec, namespace_layout)
     }
 
+    /// [`create`](Self::create) and [`create_namespace`](Self::create_namespace) with their
+    /// `layout`: checks the shape, places the device, maps its memmap and keeps the device.
     fn create_with(
         &mut self,
         k: &Kernel,
@@ -547,32 +550,7 @@ impl DaxRegion {
         layout(g, &sw, release, &spec, spec.at.unwrap_or(self.start))?;
         let unit = unit(g, spec.align);
         let at = match spec.at {
-            Some(at) => {
-                if !ByteSize::new(at.as_u64()).is_multiple_of(unit) {
-                    return Err(DaxError::AddressMisaligned {
-                        at,
-                        unit,
-                        down: PhysAddr::new(ByteSize::new(at.as_u64()).align_down(unit).bytes()),
-                        up: PhysAddr::new(ByteSize::new(at.as_u64()).align_up(unit).bytes()),
-                    });
-                }
-                if at < self.start || at.as_u64() + spec.size.bytes() > self.end().as_u64() {
-                    return Err(DaxError::OutsideRegion {
-                        size: spec.size,
-                        at,
-                        start: self.start,
-                        end: self.end(),
-                    });
-                }
-                if let Some(d) = self.overlapping(at, spec.size) {
-                    return Err(DaxError::Overlap {
-                        at,
-                        size: spec.size,
-                        other: d.name(),
-                    });
-                }
-                at
-            }
+            Some(at) => self.check_at(at, spec.size, unit)?,
             None => self
                 .place(spec.size, unit)
                 .map_err(|available| DaxError::TooBig {
@@ -583,46 +561,7 @@ impl DaxRegion {
                 })?,
         };
         let layout = layout(g, &sw, release, &spec, at)?;
-        let start_pfn = g.phys_to_pfn(at);
-        let end_pfn = start_pfn.add(g.bytes_to_pages(spec.size));
-        let altmap = layout
-            .reserve
-            .map(|r| VmemAltmap::new(r.base_pfn, r.reserve, r.free, end_pfn));
-        let before = (
-            k.machine.frames().usage(),
-            k.struct_pages_initialized(),
-            k.stats
-                .struct_pages_populated
-                .load(std::sync::atomic::Ordering::Relaxed),
-            k.nr_memmap_pages(),
-            k.nr_memmap_boot_pages(),
-        );
-        let pgmap = memremap::memremap_pages(
-            k,
-            PagemapParams {
-                ranges: vec![(start_pfn, end_pfn)],
-                vmemmap_shift: layout.order,
-                altmap,
-            },
-        )?;
-        let after = k.machine.frames().usage();
-        let page = g.page_size();
-        let cost = MemmapCost {
-            memmap_bytes: (after.memmap_ram() - before.0.memmap_ram()) * page,
-            pagetable_bytes: after.pagetable_bytes() - before.0.pagetable_bytes(),
-            device_bytes: layout.reserve.map_or(0, |r| r.offset.bytes()),
-            struct_pages: k
-                .stats
-                .struct_pages_populated
-                .load(std::sync::atomic::Ordering::Relaxed)
-                - before.2,
-            struct_pages_initialized: k.struct_pages_initialized() - before.1,
-            nr_memmap_pages: k
-                .nr_memmap_pages()
-                .zip(before.3)
-                .map(|(now, then)| now - then),
-            nr_memmap_boot_pages: delta(k.nr_memmap_boot_pages(), before.4),
-        };
+        let (pgmap, cost) = memremap_measured(k, &layout, at, spec.size)?;
         let id = self.next_id;
         self.next_id += 1;
         self.devices.insert(
@@ -637,6 +576,35 @@ impl DaxRegion {
         Ok(&self.devices[&id])
     }
 
+    /// A device of `size` asked for at `at` (`--at`): the address must be on a `unit`
+    /// boundary, inside the region and clear of every other device.
+    fn check_at(&self, at: PhysAddr, size: ByteSize, unit: ByteSize) -> Result<PhysAddr, DaxError> {
+        if !ByteSize::new(at.as_u64()).is_multiple_of(unit) {
+            return Err(DaxError::AddressMisaligned {
+                at,
+                unit,
+                down: PhysAddr::new(ByteSize::new(at.as_u64()).align_down(unit).bytes()),
+                up: PhysAddr::new(ByteSize::new(at.as_u64()).align_up(unit).bytes()),
+            });
+        }
+        if at < self.start || at.as_u64() + size.bytes() > self.end().as_u64() {
+            return Err(DaxError::OutsideRegion {
+                size,
+                at,
+                start: self.start,
+                end: self.end(),
+            });
+        }
+        if let Some(d) = self.overlapping(at, size) {
+            return Err(DaxError::Overlap {
+                at,
+                size,
+                other: d.name(),
+            });
+        }
+        Ok(at)
+    }
+
     /// Destroys a device (`ndctl destroy-namespace`): `memunmap_pages`, which fails while its
     /// pages are in use.
     pub fn destroy(&mut self, k: &Kernel, id: u32) -> Result<(), DaxError> {
@@ -644,6 +612,78 @@ impl DaxRegion {
         memremap::memunmap_pages(k, &dev.pgmap)?;
         self.devices.remove(&id);
         Ok(())
+    }
+}
+
+/// `memremap_pages` of the `size` bytes at `at` with `layout`'s compound order and altmap,
+/// and what it cost: the counters it moved, read before and after.
+fn memremap_measured(
+    k: &Kernel,
+    layout: &DevDaxLayout,
+    at: PhysAddr,
+    size: ByteSize,
+) -> Result<(Arc<DevPagemap>, MemmapCost), DaxError> {
+    let g = k.machine.geometry();
+    let start_pfn = g.phys_to_pfn(at);
+    let end_pfn = start_pfn.add(g.bytes_to_pages(size));
+    let altmap = layout
+        .reserve
+        .map(|r| VmemAltmap::new(r.base_pfn, r.reserve, r.free, end_pfn));
+    let before = MemmapCounters::read(k);
+    let pgmap = memremap::memremap_pages(
+        k,
+        PagemapParams {
+            ranges: vec![(start_pfn, end_pfn)],
+            vmemmap_shift: layout.order,
+            altmap,
+        },
+    )?;
+    let device_bytes = layout.reserve.map_or(0, |r| r.offset.bytes());
+    Ok((pgmap, before.cost_since(k, device_bytes)))
+}
+
+/// The counters a memmap moves: frames by kind, struct pages populated and written, and
+/// `/proc/vmstat`'s `nr_memmap_pages` and `nr_memmap_boot_pages`.
+struct MemmapCounters {
+    usage: FrameUsage,
+    initialized: u64,
+    populated: u64,
+    nr_memmap_pages: Option<u64>,
+    nr_memmap_boot_pages: Option<u64>,
+}
+
+impl MemmapCounters {
+    /// The counters of `k` now.
+    fn read(k: &Kernel) -> MemmapCounters {
+        MemmapCounters {
+            usage: k.machine.frames().usage(),
+            initialized: k.struct_pages_initialized(),
+            populated: k
+                .stats
+                .struct_pages_populated
+                .load(std::sync::atomic::Ordering::Relaxed),
+            nr_memmap_pages: k.nr_memmap_pages(),
+            nr_memmap_boot_pages: k.nr_memmap_boot_pages(),
+        }
+    }
+
+    /// What `k`'s counters moved since these were read, with `device_bytes` of the device
+    /// given to the memmap.
+    fn cost_since(&self, k: &Kernel, device_bytes: u64) -> MemmapCost {
+        let now = MemmapCounters::read(k);
+        MemmapCost {
+            memmap_bytes: (now.usage.memmap_ram() - self.usage.memmap_ram())
+                * k.machine.geometry().page_size(),
+            pagetable_bytes: now.usage.pagetable_bytes() - self.usage.pagetable_bytes(),
+            device_bytes,
+            struct_pages: now.populated - self.populated,
+            struct_pages_initialized: now.initialized - self.initialized,
+            nr_memmap_pages: now
+                .nr_memmap_pages
+                .zip(self.nr_memmap_pages)
+                .map(|(now, then)| now - then),
+            nr_memmap_boot_pages: delta(now.nr_memmap_boot_pages, self.nr_memmap_boot_pages),
+        }
     }
 }
 

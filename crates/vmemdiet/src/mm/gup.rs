@@ -11,13 +11,13 @@ use std::sync::Arc;
 
 use crate::addr::{Pfn, VirtAddr};
 use crate::arch::Level;
-use crate::machine::page_table::Pte;
+use crate::machine::page_table::{Leaf, Pte};
 use crate::machine::Fault;
 use crate::mm::folio::{page_folio, Folio, RefKind, RefStats};
 use crate::mm::page::{Memmap, PagePtr, PAGE_MAPPING_ANON};
 use crate::mm::pagemap::DevPagemap;
 use crate::mm::profile::{FastLeaf, SlowLeaf, Unpin};
-use crate::mm::vm::{Mm, VmError, Vma};
+use crate::mm::vm::{Mm, VmError, Vma, VmaTree};
 use crate::mm::Kernel;
 
 /// `FOLL_*` flags.
@@ -322,87 +322,86 @@ fn gup_slow(
     flags: GupFlags,
     pages: &mut Vec<PagePtr>,
 ) -> Result<usize, GupError> {
-    let k = mm.k;
-    let g = k.machine.geometry();
-    let sw = k.switches();
-    let kind = flags.kind();
-    let write = flags.contains(GupFlags::WRITE);
+    let g = mm.k.machine.geometry();
     let tree = mm.mmap_read();
+    let mut walk = SlowWalk {
+        tree: &tree,
+        vma: None,
+        pgmap: PgmapRef::default(),
+    };
     let mut i = 0usize;
-    let done_or = |i: usize, e: GupError| if i > 0 { Ok(i) } else { Err(e) };
-    let mut cached = PgmapRef::default();
-    let mut cur_vma: Option<&Vma> = None;
     while i < nr {
         let addr = VirtAddr::new(start.as_u64() + i as u64 * g.page_size());
-        // The VMA is looked up again only once the walk passes its end.
-        let vma = match cur_vma {
-            Some(v) if addr < v.end => v,
-            _ => {
-                cx.stats.vma_lookups += 1;
-                let Some(v) = tree.find(addr) else {
-                    return done_or(i, GupError::Fault(addr));
-                };
-                if write && !v.writable {
-                    return done_or(i, GupError::Fault(addr));
-                }
-                *cur_vma.insert(v)
-            }
+        match walk.step(cx, mm, addr, nr - i, flags, pages)? {
+            SlowStep::Grabbed(increm) => i += usize::try_from(increm).unwrap_or(nr),
+            SlowStep::FaultedIn => {}
+            // What was grabbed so far is the answer; the error only when nothing was.
+            SlowStep::Stop(e) => return if i > 0 { Ok(i) } else { Err(e) },
+        }
+    }
+    Ok(nr)
+}
+
+/// What one step of the slow walk did.
+enum SlowStep {
+    /// Grabbed this many pages from the address on.
+    Grabbed(u64),
+    /// Nothing was mapped: the fault handler installed a leaf, and the step is taken again.
+    FaultedIn,
+    /// The walk stops here (`-EFAULT`, `-ENOMEM`).
+    Stop(GupError),
+}
+
+/// The state `__get_user_pages` keeps across its steps: the VMA tree under `mmap_read_lock`,
+/// the VMA of the last step and the pgmap reference of the last device-dax leaf.
+struct SlowWalk<'t> {
+    tree: &'t VmaTree,
+    vma: Option<&'t Vma>,
+    pgmap: PgmapRef,
+}
+
+impl<'t> SlowWalk<'t> {
+    /// One step at `addr` (`follow_page_mask`, or `faultin_page` when nothing is mapped),
+    /// grabbing at most `left` pages, under the leaf's page-table lock (`pmd_lock` in
+    /// follow_devmap_pmd/follow_huge_pmd, `pte_offset_map_lock` in follow_page_pte).
+    fn step(
+        &mut self,
+        cx: &mut GupCtx<'_>,
+        mm: &Mm<'_>,
+        addr: VirtAddr,
+        left: usize,
+        flags: GupFlags,
+        pages: &mut Vec<PagePtr>,
+    ) -> Result<SlowStep, GupError> {
+        let k = mm.k;
+        let g = k.machine.geometry();
+        let write = flags.contains(GupFlags::WRITE);
+        let vma = match self.vma_at(cx, addr, write) {
+            Ok(vma) => vma,
+            Err(e) => return Ok(SlowStep::Stop(e)),
         };
         cx.stats.walks += 1;
-        // Every follow step runs under the leaf's page-table lock (`pmd_lock` in
-        // follow_devmap_pmd/follow_huge_pmd, `pte_offset_map_lock` in follow_page_pte).
         let ptl = mm.page_table_lock();
         cx.stats.ptl_locks += 1;
         let Some(leaf) = mm.page_tables().lookup(addr) else {
             drop(ptl);
-            if let Err(e) = mm.fault(&mut cx.memmap, &tree, addr, write) {
-                return done_or(i, e.into());
-            }
-            continue;
+            return Ok(match mm.fault(&mut cx.memmap, self.tree, addr, write) {
+                Ok(()) => SlowStep::FaultedIn,
+                Err(e) => SlowStep::Stop(e.into()),
+            });
         };
         let devmap = leaf.entry().has(Pte::DEVMAP);
-        if devmap && !get_dev_pagemap(k, leaf.pfn(), &mut cached, &mut cx.stats) {
-            return done_or(i, GupError::Fault(addr));
+        if devmap && !get_dev_pagemap(k, leaf.pfn(), &mut self.pgmap, &mut cx.stats) {
+            return Ok(SlowStep::Stop(GupError::Fault(addr)));
         }
-        let span_pages = g.level_span(leaf.level()) >> g.page_shift;
-        let hugetlb = vma.ops.is_hugetlb();
-        // follow_hugetlb_page walks once per huge page; a THP (a refcounted PMD leaf that is
-        // not devmap) per the profile's page_mask (follow_huge_pmd, 6.5+; before, __get_user_pages
-        // reset page_mask to 0 whenever it filled a page array); device-dax per the profile.
-        let thp = leaf.level() == Level::PMD && vma.ops.is_anonymous();
-        let page_mask = if hugetlb || (thp && sw.thp_slow_batched) {
-            span_pages - 1
-        } else if thp || leaf.level() == Level::PTE {
-            0
-        } else {
-            match sw.slow_leaf {
-                SlowLeaf::Batched => span_pages - 1,
-                SlowLeaf::PudBatched if leaf.level() == Level::PUD => span_pages - 1,
-                SlowLeaf::PudBatched | SlowLeaf::PerPage => 0,
-            }
-        };
-        let increm = (1 + (!(addr.as_u64() >> g.page_shift) & page_mask)).min((nr - i) as u64);
+        let page_mask = slow_page_mask(k, vma, leaf);
+        let increm = (1 + (!(addr.as_u64() >> g.page_shift) & page_mask)).min(left as u64);
         let page = PagePtr::from_pfn(g, leaf.pfn());
         let folio: Folio = page_folio(&mut cx.memmap, page)?;
         // Before 5.12 follow_hugetlb_page took one reference per subpage.
-        let grabs = if hugetlb && !sw.hugetlb_slow_batched {
-            increm
-        } else {
-            1
-        };
-        let refs = u32::try_from(increm / grabs).expect("a leaf spans fewer than 2^32 pages");
-        for done in 0..grabs {
-            if !folio.try_grab(&mut cx.memmap, refs, kind, &mut cx.stats.refs)? {
-                if done > 0 {
-                    folio.put(
-                        &mut cx.memmap,
-                        u32::try_from(done).expect("done < grabs ≤ pages of a leaf") * refs,
-                        kind,
-                        &mut cx.stats.refs,
-                    )?;
-                }
-                return done_or(i, GupError::Overflow(leaf.pfn()));
-            }
+        let per_subpage = vma.ops.is_hugetlb() && !k.switches().hugetlb_slow_batched;
+        if !slow_grab(cx, folio, increm, per_subpage, flags.kind())? {
+            return Ok(SlowStep::Stop(GupError::Overflow(leaf.pfn())));
         }
         // follow_page_pte marks the page accessed under FOLL_TOUCH; a huge leaf is touched in
         // its entry (touch_pmd), which the model's entries do not carry.
@@ -412,9 +411,77 @@ fn gup_slow(
         drop(ptl);
         pages.extend((0..increm).map(|j| page.nth(g, j)));
         cx.stats.slow_pages += increm;
-        i += usize::try_from(increm).unwrap_or(nr);
+        Ok(SlowStep::Grabbed(increm))
     }
-    Ok(nr)
+
+    /// The VMA holding `addr`, looked up again (`vma_lookup`) only once the walk passes the
+    /// end of the last one; `-EFAULT` if there is none or it refuses the write.
+    fn vma_at(
+        &mut self,
+        cx: &mut GupCtx<'_>,
+        addr: VirtAddr,
+        write: bool,
+    ) -> Result<&'t Vma, GupError> {
+        if let Some(v) = self.vma.filter(|v| addr < v.end) {
+            return Ok(v);
+        }
+        cx.stats.vma_lookups += 1;
+        let v = self.tree.find(addr).ok_or(GupError::Fault(addr))?;
+        if write && !v.writable {
+            return Err(GupError::Fault(addr));
+        }
+        Ok(*self.vma.insert(v))
+    }
+}
+
+/// `follow_page_mask`'s `page_mask` on `leaf`: how many pages past the first one step takes.
+/// follow_hugetlb_page walks once per huge page; a THP (a refcounted PMD leaf that is not
+/// devmap) per the profile's page_mask (follow_huge_pmd, 6.5+; before, __get_user_pages reset
+/// page_mask to 0 whenever it filled a page array); device-dax per the profile.
+fn slow_page_mask(k: &Kernel, vma: &Vma, leaf: Leaf) -> u64 {
+    let g = k.machine.geometry();
+    let sw = k.switches();
+    let span_pages = g.level_span(leaf.level()) >> g.page_shift;
+    let thp = leaf.level() == Level::PMD && vma.ops.is_anonymous();
+    if vma.ops.is_hugetlb() || (thp && sw.thp_slow_batched) {
+        span_pages - 1
+    } else if thp || leaf.level() == Level::PTE {
+        0
+    } else {
+        match sw.slow_leaf {
+            SlowLeaf::Batched => span_pages - 1,
+            SlowLeaf::PudBatched if leaf.level() == Level::PUD => span_pages - 1,
+            SlowLeaf::PudBatched | SlowLeaf::PerPage => 0,
+        }
+    }
+}
+
+/// `try_grab_folio` for one slow step's `increm` pages of `folio`: one batched grab, or one
+/// per page when `per_subpage`. False on a refcount overflow, with the grabs of this step
+/// undone.
+fn slow_grab(
+    cx: &mut GupCtx<'_>,
+    folio: Folio,
+    increm: u64,
+    per_subpage: bool,
+    kind: RefKind,
+) -> Result<bool, Fault> {
+    let grabs = if per_subpage { increm } else { 1 };
+    let refs = u32::try_from(increm / grabs).expect("a leaf spans fewer than 2^32 pages");
+    for done in 0..grabs {
+        if !folio.try_grab(&mut cx.memmap, refs, kind, &mut cx.stats.refs)? {
+            if done > 0 {
+                folio.put(
+                    &mut cx.memmap,
+                    u32::try_from(done).expect("done < grabs ≤ pages of a leaf") * refs,
+                    kind,
+                    &mut cx.stats.refs,
+                )?;
+            }
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 fn validate(flags: GupFlags, pin_call: bool) -> Result<GupFlags, GupError> {

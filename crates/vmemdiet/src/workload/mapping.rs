@@ -77,6 +77,20 @@ pub fn with_mapping<R, E: From<MappingError>>(
         return Err(err(MappingError::NotModelled(spec.kind)));
     }
     let cfg = spec.plan_config();
+    check_host_budget(spec, &cfg).map_err(err::<E>)?;
+    let k = boot(spec, &cfg).map_err(err::<E>)?;
+    // The device's region outlives the address space that maps it.
+    let mut region = None;
+    let mm = Mm::new(&k).map_err(err::<E>)?;
+    let (va, len) = map_memory(spec, &k, &mm, &mut region).map_err(err::<E>)?;
+    let mut cx = GupCtx::new(&k);
+    mm.prefault(&mut cx.memmap, va, len, write)
+        .map_err(err::<E>)?;
+    f(&k, &mm, va, len)
+}
+
+/// Refuses a run whose simulated memmap and page tables would not fit the host's budget.
+fn check_host_budget(spec: &MappingSpec, cfg: &PlanConfig) -> Result<(), MappingError> {
     let anon = matches!(spec.kind, Kind::Anon | Kind::Thp | Kind::Shmem);
     let need = if anon {
         // RAM's memmap is mapped at boot and backed where touched: the struct pages of the
@@ -89,16 +103,23 @@ pub fn with_mapping<R, E: From<MappingError>>(
                 .saturating_add(pages / 512 * g.page_size()),
         )
     } else {
-        simulate::host_bytes_needed(&cfg).map_err(|e| err(SimError::from(e)))?
+        simulate::host_bytes_needed(cfg).map_err(SimError::from)?
     };
     let budget = simulate::host_budget();
     if need > budget {
-        return Err(err(SimError::TooBigForHost {
+        return Err(SimError::TooBigForHost {
             need,
             budget,
             advice: "give a smaller size",
-        }));
+        }
+        .into());
     }
+    Ok(())
+}
+
+/// Boots the machine of `cfg`, with a device region of the mapping's size for devdax and none
+/// otherwise.
+fn boot(spec: &MappingSpec, cfg: &PlanConfig) -> Result<Kernel, MappingError> {
     let device_size = if spec.kind == Kind::Devdax {
         spec.size
     } else {
@@ -112,11 +133,20 @@ pub fn with_mapping<R, E: From<MappingError>>(
             .with_device(device_size),
         spec.profile,
     )
-    .map_err(|e| err(SimError::from(e)))?;
-    let mut region = None;
-    let mm = Mm::new(&k).map_err(err::<E>)?;
-    let (va, len) = match spec.kind {
-        Kind::DevdaxFsdev => return Err(err(MappingError::NotModelled(spec.kind))),
+    .map_err(SimError::from)?;
+    Ok(k)
+}
+
+/// Creates the memory of `spec` and maps it shared into `mm`: `(start, len)`. A devdax
+/// device's region is kept in `region`.
+fn map_memory(
+    spec: &MappingSpec,
+    k: &Kernel,
+    mm: &Mm<'_>,
+    region: &mut Option<DaxRegion>,
+) -> Result<(VirtAddr, u64), MappingError> {
+    match spec.kind {
+        Kind::DevdaxFsdev => Err(MappingError::NotModelled(spec.kind)),
         Kind::Anon | Kind::Thp | Kind::Shmem => {
             let advice = if spec.kind == Kind::Thp {
                 ThpAdvice::Huge
@@ -124,17 +154,16 @@ pub fn with_mapping<R, E: From<MappingError>>(
                 ThpAdvice::NoHuge
             };
             let shared = spec.kind == Kind::Shmem;
-            (
-                mm.mmap_anon(spec.size.bytes(), shared, ThpEnabled::default(), advice)
-                    .map_err(err::<E>)?,
+            Ok((
+                mm.mmap_anon(spec.size.bytes(), shared, ThpEnabled::default(), advice)?,
                 spec.size.bytes(),
-            )
+            ))
         }
         Kind::Devdax => {
-            let r = region.insert(DaxRegion::new(&k).map_err(|e| err(SimError::from(e)))?);
+            let r = region.insert(DaxRegion::new(k).map_err(SimError::from)?);
             let dev = r
                 .create(
-                    &k,
+                    k,
                     DevDaxSpec {
                         size: spec.size,
                         align: spec.align,
@@ -143,30 +172,30 @@ pub fn with_mapping<R, E: From<MappingError>>(
                         driver: crate::drivers::dax::DaxDriver::Device,
                     },
                 )
-                .map_err(|e| err(SimError::from(e)))?;
+                .map_err(SimError::from)?;
             let len = dev.data_size().bytes();
-            (mm.mmap_devdax(dev, 0, len, true).map_err(err::<E>)?, len)
+            Ok((mm.mmap_devdax(dev, 0, len, true)?, len))
         }
-        Kind::Hugetlb => {
-            let size = HugeSize::from_align(k.machine.geometry(), spec.align).ok_or_else(|| {
-                err(SimError::Plan(PlanError::hugetlb_align(
-                    spec.arch, spec.align,
-                )))
-            })?;
-            let want = spec.size.bytes() / size.bytes(k.machine.geometry()).bytes();
-            let got = set_nr_hugepages(&k, size, want).map_err(|e| err(SimError::from(e)))?;
-            if got != want {
-                return Err(err(SimError::PoolShort { got, want }));
-            }
-            (
-                mm.mmap_hugetlb(size, spec.size.bytes(), true)
-                    .map_err(err::<E>)?,
-                spec.size.bytes(),
-            )
-        }
-    };
-    let mut cx = GupCtx::new(&k);
-    mm.prefault(&mut cx.memmap, va, len, write)
-        .map_err(err::<E>)?;
-    f(&k, &mm, va, len)
+        Kind::Hugetlb => map_hugetlb(spec, k, mm),
+    }
+}
+
+/// A HugeTLB pool of `spec.size` in pages of `spec.align`, mapped whole.
+fn map_hugetlb(
+    spec: &MappingSpec,
+    k: &Kernel,
+    mm: &Mm<'_>,
+) -> Result<(VirtAddr, u64), MappingError> {
+    let g = k.machine.geometry();
+    let size = HugeSize::from_align(g, spec.align)
+        .ok_or_else(|| SimError::Plan(PlanError::hugetlb_align(spec.arch, spec.align)))?;
+    let want = spec.size.bytes() / size.bytes(g).bytes();
+    let got = set_nr_hugepages(k, size, want).map_err(SimError::from)?;
+    if got != want {
+        return Err(SimError::PoolShort { got, want }.into());
+    }
+    Ok((
+        mm.mmap_hugetlb(size, spec.size.bytes(), true)?,
+        spec.size.bytes(),
+    ))
 }

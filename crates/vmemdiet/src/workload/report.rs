@@ -7,7 +7,9 @@ use serde::Serialize;
 use crate::addr::ByteSize;
 use crate::drivers::dax::MapMode;
 use crate::mm::profile::Profile;
-use crate::plan::{plan, Kind, PlanConfig, PlanRow};
+use crate::ndctl;
+use crate::plan::{Kind, PlanConfig, PlanRow};
+use crate::planner::{self, PlannerError, Request};
 use crate::simulate::SimError;
 use crate::workload::bootstrap::{self, BootstrapConfig, BootstrapResult};
 use crate::workload::configs::{expand, ConfigError, Options};
@@ -140,7 +142,7 @@ pub enum ReportError {
     #[error(transparent)]
     Bench(#[from] GupBenchError),
     #[error(transparent)]
-    Plan(#[from] crate::plan::PlanError),
+    Planner(#[from] PlannerError),
     #[error(transparent)]
     Config(#[from] ConfigError),
 }
@@ -171,63 +173,12 @@ const ALIGNS: [ByteSize; 3] = [ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib
 /// Runs the report; `tick` after each step.
 pub fn collect(mode: Mode, tick: &mut dyn FnMut(&str)) -> Result<Report, ReportError> {
     let s = mode.sizes();
-    // The planner table per TiB: devdax at 4K/2M/1G, HugeTLB at 2M/1G, every profile.
-    let mut planner = Vec::new();
-    for kind in [Kind::Devdax, Kind::Hugetlb] {
-        for profile in crate::mm::profile::ALL_PROFILES {
-            for align in ALIGNS {
-                if kind == Kind::Hugetlb && align == ByteSize::kib(4) {
-                    continue;
-                }
-                let mut cfg = PlanConfig::new(ByteSize::tib(1), align, MapMode::Mem, profile);
-                cfg.kind = kind;
-                planner.push(PlanEntry {
-                    kind,
-                    row: PlanRow::new(&cfg, plan(&cfg)?, false),
-                });
-            }
-        }
-    }
+    let mut planner = planner_rows()?;
     if let Some(size) = s.simulate {
-        // Check the planner against the machine on the mode's size (devdax 2M/1G, v6.15).
-        for align in [ByteSize::mib(2), ByteSize::gib(1)] {
-            let cfg = PlanConfig::new(size, align, MapMode::Mem, Profile::V6_15);
-            let measured = crate::simulate::simulate(&cfg)?;
-            planner.push(PlanEntry {
-                kind: Kind::Devdax,
-                row: PlanRow::new(&cfg, measured, true),
-            });
-        }
+        planner.extend(simulated_rows(size)?);
     }
-    let mut memdesc = Vec::new();
-    for profile in [Profile::V6_15, Profile::MM_2026] {
-        for align in ALIGNS {
-            let mut cfg = PlanConfig::new(ByteSize::tib(1), align, MapMode::Mem, profile);
-            cfg.struct_page_size = 8;
-            memdesc.push(PlanEntry {
-                kind: Kind::Devdax,
-                row: PlanRow::new(&cfg, plan(&cfg)?, false),
-            });
-        }
-    }
-    let mut arches = Vec::new();
-    for arch in crate::arch::ARCHES {
-        let g = arch.geometry();
-        let profile = Profile::default();
-        for align in crate::drivers::dax::valid_aligns(g, profile.base().release()) {
-            let cfg = PlanConfig {
-                arch,
-                ..PlanConfig::new(ByteSize::tib(1), align, MapMode::Mem, profile)
-            };
-            // An arch whose vmemmap cannot describe 1 TiB above the RAM (riscv Sv39) has no row.
-            if let Ok(cost) = plan(&cfg) {
-                arches.push(PlanEntry {
-                    kind: Kind::Devdax,
-                    row: PlanRow::new(&cfg, cost, false),
-                });
-            }
-        }
-    }
+    let memdesc = memdesc_rows()?;
+    let arches = arch_rows()?;
     tick("planner");
     // The benchmarks: every profile of PROFILES, 16 GiB-style devdax at the seeds' aligns.
     let base = Options {
@@ -235,16 +186,129 @@ pub fn collect(mode: Mode, tick: &mut dyn FnMut(&str)) -> Result<Report, ReportE
         runs: s.runs,
         ..Options::default()
     };
-    let mut boot = Vec::new();
+    let bootstrap = bootstrap_runs(&base, &s, tick)?;
+    let mut gup = gup_runs(&base, &s, tick)?;
+    let mut mr = mr_runs(&base, &s, tick)?;
+    let (since_gup, since_mr) = since_runs(&base, &s, tick)?;
+    gup.extend(since_gup);
+    mr.extend(since_mr);
+    let hugetlb_pool = pool_runs(base, &s, tick)?;
+    let mut report = Report {
+        mode,
+        sizes: s,
+        planner,
+        memdesc,
+        arches,
+        bootstrap,
+        gup,
+        mr,
+        hugetlb_pool,
+        comparisons: Vec::new(),
+    };
+    report.comparisons = compare(&report);
+    Ok(report)
+}
+
+/// The planner's closed-form rows of `req` for 1 TiB namespaces (pools) with the memmap in
+/// RAM, as `vmemdiet plan` answers them.
+fn planned(req: Request) -> Result<Vec<PlanEntry>, ReportError> {
+    let req = Request {
+        sizes: vec![ndctl::parse_size_arg("1TiB").expect("1TiB is a valid size")],
+        maps: vec![MapMode::Mem],
+        ..req
+    };
+    let answer = planner::answer(&req, &mut |_| {})?;
+    Ok(answer
+        .rows
+        .into_iter()
+        .map(|r| PlanEntry {
+            kind: r.kind,
+            row: r.row,
+        })
+        .collect())
+}
+
+/// The planner table per TiB: devdax at 4K/2M/1G, HugeTLB at 2M/1G, every profile.
+fn planner_rows() -> Result<Vec<PlanEntry>, ReportError> {
+    let profiles = crate::mm::profile::ALL_PROFILES.to_vec();
+    let mut rows = planned(Request {
+        aligns: ALIGNS.to_vec(),
+        profiles: profiles.clone(),
+        ..Request::default()
+    })?;
+    rows.extend(planned(Request {
+        kinds: vec![Kind::Hugetlb],
+        aligns: vec![ByteSize::mib(2), ByteSize::gib(1)],
+        profiles,
+        ..Request::default()
+    })?);
+    Ok(rows)
+}
+
+/// The planner checked against the machine on the mode's `size` (devdax 2M/1G, v6.15). A
+/// direct call of [`crate::simulate::simulate`], not a planner request: the planner simulates
+/// a pmem namespace ([`crate::simulate::simulate_namespace`]: the device is created under an
+/// info block and its capacity measured), while these rows build the bare device whose
+/// closed form the planner table gives.
+fn simulated_rows(size: ByteSize) -> Result<Vec<PlanEntry>, ReportError> {
+    let mut rows = Vec::new();
+    for align in [ByteSize::mib(2), ByteSize::gib(1)] {
+        let cfg = PlanConfig::new(size, align, MapMode::Mem, Profile::V6_15);
+        let measured = crate::simulate::simulate(&cfg)?;
+        rows.push(PlanEntry {
+            kind: Kind::Devdax,
+            row: PlanRow::new(&cfg, measured, true),
+        });
+    }
+    Ok(rows)
+}
+
+/// The memdesc end state: devdax per TiB with an 8-byte struct page (brief §9.9), v6.15 and
+/// the mm tree of 2026.
+fn memdesc_rows() -> Result<Vec<PlanEntry>, ReportError> {
+    planned(Request {
+        aligns: ALIGNS.to_vec(),
+        profiles: vec![Profile::V6_15, Profile::MM_2026],
+        struct_page_size: 8,
+        ..Request::default()
+    })
+}
+
+/// Devdax memmap per TiB on every architecture, at each align it offers, on the default
+/// profile (the planner's headline across architectures). An arch whose vmemmap cannot
+/// describe 1 TiB above the RAM (riscv Sv39) has no row.
+fn arch_rows() -> Result<Vec<PlanEntry>, ReportError> {
+    planned(Request {
+        arches: crate::arch::ARCHES.to_vec(),
+        ..Request::default()
+    })
+}
+
+/// Namespace creation (bootstrap) at 4K/2M/1G.
+fn bootstrap_runs(
+    base: &Options,
+    s: &Sizes,
+    tick: &mut dyn FnMut(&str),
+) -> Result<Vec<BootstrapResult>, ReportError> {
+    let mut out = Vec::new();
     for cfg in expand::<BootstrapConfig>(&Options {
         sizes: vec![s.bootstrap],
         aligns: ALIGNS.to_vec(),
         ..base.clone()
     })? {
-        boot.push(bootstrap::run(&cfg, &mut || {})?);
+        out.push(bootstrap::run(&cfg, &mut || {})?);
         tick("bootstrap");
     }
-    let mut gups = Vec::new();
+    Ok(out)
+}
+
+/// gup_test's GUP_FAST, PIN_FAST and PIN_LONGTERM benchmarks at 2M/1G, 512 pages a call.
+fn gup_runs(
+    base: &Options,
+    s: &Sizes,
+    tick: &mut dyn FnMut(&str),
+) -> Result<Vec<GupResult>, ReportError> {
+    let mut out = Vec::new();
     for cfg in expand::<GupConfig>(&Options {
         sizes: vec![s.gup],
         aligns: vec![ByteSize::mib(2), ByteSize::gib(1)],
@@ -252,10 +316,20 @@ pub fn collect(mode: Mode, tick: &mut dyn FnMut(&str)) -> Result<Report, ReportE
         nr_per_call: Some(512),
         ..base.clone()
     })? {
-        gups.push(gup::bench(&cfg, &mut || {})?);
+        out.push(gup::bench(&cfg, &mut || {})?);
         tick("gup");
     }
-    let mut mrs = Vec::new();
+    Ok(out)
+}
+
+/// RDMA memory-region registration rounds of devdax and HugeTLB at 2M/1G, then the RFC as
+/// its MR figures were taken, without its patch 9.
+fn mr_runs(
+    base: &Options,
+    s: &Sizes,
+    tick: &mut dyn FnMut(&str),
+) -> Result<Vec<MrResult>, ReportError> {
+    let mut out = Vec::new();
     for align in [ByteSize::mib(2), ByteSize::gib(1)] {
         // Each thread registers at least one page of the align.
         for cfg in expand::<MrConfig>(&Options {
@@ -265,11 +339,10 @@ pub fn collect(mode: Mode, tick: &mut dyn FnMut(&str)) -> Result<Report, ReportE
             seconds: s.mr_seconds,
             ..base.clone()
         })? {
-            mrs.push(mr::run(&cfg)?);
+            out.push(mr::run(&cfg)?);
             tick("mr");
         }
     }
-    // The RFC's MR figures were taken without its patch 9.
     for cfg in expand::<MrConfig>(&Options {
         profiles: vec![rfc_patches_1_to_8()],
         kinds: vec![Kind::Devdax, Kind::Hugetlb],
@@ -278,10 +351,19 @@ pub fn collect(mode: Mode, tick: &mut dyn FnMut(&str)) -> Result<Report, ReportE
         seconds: s.mr_seconds,
         ..base.clone()
     })? {
-        mrs.push(mr::run(&cfg)?);
+        out.push(mr::run(&cfg)?);
         tick("mr");
     }
-    // Kernels since the series: long-term and plain pins and MR rounds at 2M devdax.
+    Ok(out)
+}
+
+/// Kernels since the series ([`SINCE`]): long-term and plain pins and MR rounds at 2M devdax.
+fn since_runs(
+    base: &Options,
+    s: &Sizes,
+    tick: &mut dyn FnMut(&str),
+) -> Result<(Vec<GupResult>, Vec<MrResult>), ReportError> {
+    let mut gups = Vec::new();
     for cfg in expand::<GupConfig>(&Options {
         profiles: SINCE.to_vec(),
         sizes: vec![s.gup],
@@ -293,6 +375,7 @@ pub fn collect(mode: Mode, tick: &mut dyn FnMut(&str)) -> Result<Report, ReportE
         gups.push(gup::bench(&cfg, &mut || {})?);
         tick("gup");
     }
+    let mut mrs = Vec::new();
     for cfg in expand::<MrConfig>(&Options {
         profiles: SINCE.to_vec(),
         sizes: vec![s.mr.max(ByteSize::mib(2))],
@@ -303,29 +386,25 @@ pub fn collect(mode: Mode, tick: &mut dyn FnMut(&str)) -> Result<Report, ReportE
         mrs.push(mr::run(&cfg)?);
         tick("mr");
     }
-    let mut pools = Vec::new();
+    Ok((gups, mrs))
+}
+
+/// HugeTLB pools with and without vmemmap optimization: v5.10, v6.15 and next.
+fn pool_runs(
+    base: Options,
+    s: &Sizes,
+    tick: &mut dyn FnMut(&str),
+) -> Result<Vec<PoolResult>, ReportError> {
+    let mut out = Vec::new();
     for cfg in expand::<PoolConfig>(&Options {
         sizes: vec![s.pool],
         profiles: vec![Profile::V5_10, Profile::V6_15, Profile::NEXT],
         ..base
     })? {
-        pools.push(hugetlb_pool::run(&cfg, &mut || {})?);
+        out.push(hugetlb_pool::run(&cfg, &mut || {})?);
         tick("hugetlb pool");
     }
-    let mut report = Report {
-        mode,
-        sizes: s,
-        planner,
-        memdesc,
-        arches,
-        bootstrap: boot,
-        gup: gups,
-        mr: mrs,
-        hugetlb_pool: pools,
-        comparisons: Vec::new(),
-    };
-    report.comparisons = compare(&report);
-    Ok(report)
+    Ok(out)
 }
 
 /// Where a measurement sits in a report: the coordinates its sections share. A section
@@ -517,13 +596,33 @@ fn cmp(
     }
 }
 
-/// The seeds' headline comparisons, ours beside theirs.
-#[allow(clippy::cast_precision_loss)]
+/// The seeds' headline comparisons, ours beside theirs: the memmap per TiB, namespace
+/// creation, GUP and pins, MR registration and HugeTLB pools, in that order.
 fn compare(r: &Report) -> Vec<Comparison> {
+    [
+        memmap_comparisons(r),
+        bootstrap_comparisons(r),
+        gup_fast_comparisons(r),
+        pin_comparisons(r),
+        mr_comparisons(r),
+        hugetlb_comparisons(r),
+    ]
+    .concat()
+}
+
+/// Bytes in MiB, the unit of the report's memory figures.
+#[must_use]
+#[allow(clippy::cast_precision_loss)]
+pub fn mib(b: u64) -> f64 {
+    b as f64 / f64::from(1 << 20)
+}
+
+/// Memmap per TiB at 2M and 1G, v5.10 against v6.15: devdax memmap and its page tables, and
+/// HugeTLB memmap after HVO (the seeds give the 2M pool's figure).
+fn memmap_comparisons(r: &Report) -> Vec<Comparison> {
     use SeedKey as K;
+    let (v5_10, v6_15) = (Profile::V5_10, Profile::V6_15);
     let mut out = Vec::new();
-    let mib = |b: u64| b as f64 / f64::from(1 << 20);
-    let (v5_10, rfc, v6_15) = (Profile::V5_10, Profile::RFC, Profile::V6_15);
     for (align, after_key) in [
         (ByteSize::mib(2), K::MemmapPerTib2m),
         (ByteSize::gib(1), K::MemmapPerTib1g),
@@ -554,11 +653,19 @@ fn compare(r: &Report) -> Vec<Comparison> {
             ));
         }
     }
+    out
+}
+
+/// Namespace creation at 2M and 1G: v5.10 against the RFC and against v6.15.
+fn bootstrap_comparisons(r: &Report) -> Vec<Comparison> {
+    use SeedKey as K;
+    let v5_10 = Profile::V5_10;
+    let mut out = Vec::new();
     for (align, after_key) in [
         (ByteSize::mib(2), K::Bootstrap2m),
         (ByteSize::gib(1), K::Bootstrap1g),
     ] {
-        for after in [rfc, v6_15] {
+        for after in [Profile::RFC, Profile::V6_15] {
             let at = At::new(Kind::Devdax, v5_10, align);
             if let Some((b, a)) = r.pair::<BootstrapResult>(at, v5_10, after) {
                 out.push(cmp(
@@ -577,6 +684,14 @@ fn compare(r: &Report) -> Vec<Comparison> {
             }
         }
     }
+    out
+}
+
+/// GUP on devdax at 2M and 1G, v5.10 against the RFC: the get of GUP_FAST and PIN_FAST.
+fn gup_fast_comparisons(r: &Report) -> Vec<Comparison> {
+    use SeedKey as K;
+    let (v5_10, rfc) = (Profile::V5_10, Profile::RFC);
+    let mut out = Vec::new();
     for (op, align, before_key, after_key) in [
         (
             GupOp::GupFast,
@@ -621,6 +736,14 @@ fn compare(r: &Report) -> Vec<Comparison> {
             ));
         }
     }
+    out
+}
+
+/// Pins of 2M devdax, v5.10 against v6.15: unpin_user_pages of PIN_FAST, and the get of
+/// PIN_LONGTERM (the slow path), for which the seeds give no figure.
+fn pin_comparisons(r: &Report) -> Vec<Comparison> {
+    let (v5_10, v6_15) = (Profile::V5_10, Profile::V6_15);
+    let mut out = Vec::new();
     let at = At::new(Kind::Devdax, v5_10, ByteSize::mib(2));
     if let Some((b, a)) = r.pair::<GupResult>(at.op(GupOp::PinFast), v5_10, v6_15) {
         out.push(cmp(
@@ -629,7 +752,7 @@ fn compare(r: &Report) -> Vec<Comparison> {
             Unit::Ms,
             (v5_10, b.put_us / 1000.0),
             (v6_15, a.put_us / 1000.0),
-            Some(Theirs::of(K::UnpinBefore, K::UnpinAfter)),
+            Some(Theirs::of(SeedKey::UnpinBefore, SeedKey::UnpinAfter)),
             Some(a.put_us / a.limit_put_us.max(1e-3)),
         ));
     }
@@ -644,20 +767,28 @@ fn compare(r: &Report) -> Vec<Comparison> {
             Some(a.get_us / a.limit_get_us.max(1e-3)),
         ));
     }
+    out
+}
+
+/// MR registration rounds at 2M devdax and HugeTLB, v5.10 against the RFC: as its MR figures
+/// were taken (patches 1-8, beside the seeds), then with patch 9 as well, for which the seeds
+/// give no figure, only "parity with hugetlbfs".
+fn mr_comparisons(r: &Report) -> Vec<Comparison> {
+    use SeedKey as K;
+    let v5_10 = Profile::V5_10;
+    let mut out = Vec::new();
     for (kind, before_key, after_key) in [
         (Kind::Devdax, K::MrDevdaxBefore, K::MrDevdaxAfter),
         (Kind::Hugetlb, K::MrHugetlbBefore, K::MrHugetlbAfter),
     ] {
         let at = At::new(kind, v5_10, ByteSize::mib(2));
-        // Beside the seeds: the RFC as its MR figures were taken (patches 1-8); then with
-        // patch 9 as well, for which the seeds give no figure, only "parity with hugetlbfs".
         for (after, theirs, with) in [
             (
                 rfc_patches_1_to_8(),
                 Some(Theirs::of(before_key, after_key)),
                 "",
             ),
-            (rfc, None, ", with patch 9"),
+            (Profile::RFC, None, ", with patch 9"),
         ] {
             if let Some((b, a)) = r.pair::<MrResult>(at, v5_10, after) {
                 out.push(cmp(
@@ -675,29 +806,37 @@ fn compare(r: &Report) -> Vec<Comparison> {
             }
         }
     }
-    let at = At::new(Kind::Hugetlb, v5_10, ByteSize::mib(2));
-    if let Some((b, a)) = r.pair::<PoolResult>(at, v5_10, v6_15) {
-        out.push(cmp(
-            "hugetlb",
-            format!("HVO memmap of a {} pool of 2M pages", ByteSize::new(a.size)),
-            Unit::MiB,
-            (v5_10, mib(b.memmap_bytes)),
-            (v6_15, mib(a.memmap_bytes)),
-            // The seeds' figures are per TiB; scale them to the pool.
-            Some(Theirs {
-                scale: a.size as f64 / ByteSize::tib(1).bytes() as f64,
-                ..Theirs::of(K::HvoPerTibBefore, K::HvoPerTib2m)
-            }),
-            None,
-        ));
-    }
     out
+}
+
+/// The HVO memmap of a HugeTLB pool of 2M pages, v5.10 against v6.15, beside the seeds'
+/// per-TiB figures scaled to the pool.
+#[allow(clippy::cast_precision_loss)]
+fn hugetlb_comparisons(r: &Report) -> Vec<Comparison> {
+    let v5_10 = Profile::V5_10;
+    let at = At::new(Kind::Hugetlb, v5_10, ByteSize::mib(2));
+    let Some((b, a)) = r.pair::<PoolResult>(at, v5_10, Profile::V6_15) else {
+        return Vec::new();
+    };
+    vec![cmp(
+        "hugetlb",
+        format!("HVO memmap of a {} pool of 2M pages", ByteSize::new(a.size)),
+        Unit::MiB,
+        (v5_10, mib(b.memmap_bytes)),
+        (Profile::V6_15, mib(a.memmap_bytes)),
+        Some(Theirs {
+            scale: a.size as f64 / ByteSize::tib(1).bytes() as f64,
+            ..Theirs::of(SeedKey::HvoPerTibBefore, SeedKey::HvoPerTib2m)
+        }),
+        None,
+    )]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::drivers::ib_driver::Driver;
+    use crate::plan::plan;
 
     /// A report with the planner's rows and made-up benchmark rows: before costs 10, after 1.
     fn fake() -> Report {
