@@ -280,7 +280,7 @@ fn kernels_since_times(r: &Report) -> Vec<Vec<String>> {
     [
         Profile::V6_12,
         Profile::V6_15,
-        Profile::MM_2026,
+        Profile::V7_4,
         Profile::NEXT,
     ]
     .into_iter()
@@ -304,7 +304,7 @@ fn kernels_since_rows(r: &Report) -> Vec<Vec<String>> {
         for p in [
             Profile::V6_12,
             Profile::V6_15,
-            Profile::MM_2026,
+            Profile::V7_4,
             Profile::NEXT,
         ] {
             if let Some(e) = planned(r, Kind::Devdax, p, align) {
@@ -525,7 +525,7 @@ fn color(p: Profile) -> RGBColor {
         (Profile::RFC, RGBColor(31, 119, 180)),
         (Profile::V6_12, RGBColor(255, 127, 14)),
         (Profile::V6_15, RGBColor(44, 160, 44)),
-        (Profile::MM_2026, RGBColor(148, 103, 189)),
+        (Profile::V7_4, RGBColor(148, 103, 189)),
         (Profile::NEXT, RGBColor(214, 39, 40)),
     ];
     all.iter()

@@ -84,7 +84,7 @@ pub const PROFILES: [Profile; 4] = [Profile::V5_10, Profile::RFC, Profile::V6_15
 
 /// The kernels since the series that [`PROFILES`] lacks: the LTS most machines run and the mm
 /// tree of 2026. "Kernels since the series" compares them with v6.15 and next at 2M devdax.
-pub const SINCE: [Profile; 2] = [Profile::V6_12, Profile::MM_2026];
+pub const SINCE: [Profile; 2] = [Profile::V6_12, Profile::V7_4];
 
 /// A planner row with its kind.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -268,7 +268,7 @@ fn simulated_rows(size: ByteSize) -> Result<Vec<PlanEntry>, ReportError> {
 fn memdesc_rows() -> Result<Vec<PlanEntry>, ReportError> {
     planned(Request {
         aligns: ALIGNS.to_vec(),
-        profiles: vec![Profile::V6_15, Profile::MM_2026],
+        profiles: vec![Profile::V6_15, Profile::V7_4],
         struct_page_size: 8,
         ..Request::default()
     })
