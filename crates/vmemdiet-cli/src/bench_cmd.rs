@@ -13,7 +13,9 @@ use vmemdiet::workload::gup::{self, GupConfig, GupOp, GupResult};
 use vmemdiet::workload::hugetlb_pool::{self, PoolConfig, PoolResult};
 use vmemdiet::workload::mr::{self, MrConfig, MrResult};
 
-use crate::output::{human, parse_size, ratio, us, ArchArgs, Bench, Column, SwitchArgs};
+use crate::output::{
+    human, parse_profile, parse_size, profiles_help, ratio, us, ArchArgs, Bench, Column, SwitchArgs,
+};
 
 /// Benchmarks.
 #[derive(Debug, Subcommand)]
@@ -40,8 +42,9 @@ pub struct PoolArgs {
     /// Huge page size(s): the arch's PMD and PUD sizes (2M, 1G on x86_64) [default: PMD].
     #[arg(long, value_parser = parse_size, value_delimiter = ',')]
     align: Vec<ByteSize>,
-    /// Kernel profile(s): v5.10 has no HVO, v5.19+ keep one vmemmap page, next shares tails.
-    #[arg(long, value_delimiter = ',', default_value = "v5.10,v6.15,next")]
+    /// Kernel profile(s): v5.10 has no HVO, 5.18-7.0 keep one vmemmap page, 7.1+ and next
+    /// share a tail page.
+    #[arg(long, value_delimiter = ',', default_value = "v5.10,v7.3,next", value_parser = parse_profile, long_help = profiles_help())]
     profile: Vec<Profile>,
     #[command(flatten)]
     machine: ArchArgs,
@@ -76,7 +79,7 @@ pub struct MrArgs {
     #[arg(long, value_parser = parse_size, value_delimiter = ',')]
     align: Vec<ByteSize>,
     /// Kernel profile(s).
-    #[arg(long, value_delimiter = ',', default_value = "v5.10,rfc,v6.15")]
+    #[arg(long, value_delimiter = ',', default_value = "v5.10,rfc,v7.3", value_parser = parse_profile, long_help = profiles_help())]
     profile: Vec<Profile>,
     #[command(flatten)]
     machine: ArchArgs,
@@ -127,7 +130,7 @@ pub struct GupArgs {
     #[arg(long, value_parser = parse_size, value_delimiter = ',')]
     align: Vec<ByteSize>,
     /// Kernel profile(s).
-    #[arg(long, value_delimiter = ',', default_value = "v5.10,rfc,v6.15")]
+    #[arg(long, value_delimiter = ',', default_value = "v5.10,rfc,v7.3", value_parser = parse_profile, long_help = profiles_help())]
     profile: Vec<Profile>,
     #[command(flatten)]
     machine: ArchArgs,
@@ -167,7 +170,7 @@ pub struct BootstrapArgs {
     #[arg(long, value_parser = parse_size, value_delimiter = ',')]
     align: Vec<ByteSize>,
     /// Kernel profile(s).
-    #[arg(long, value_delimiter = ',', default_value = "v5.10,v6.15")]
+    #[arg(long, value_delimiter = ',', default_value = "v5.10,v7.3", value_parser = parse_profile, long_help = profiles_help())]
     profile: Vec<Profile>,
     #[command(flatten)]
     machine: ArchArgs,

@@ -19,8 +19,8 @@ use crate::output::{parse_size, SwitchArgs};
     after_help = "Each check maps --size of the kind, pins all of it with FOLL_LONGTERM (R/O, then R/W) through pin_user_pages_fast and pin_user_pages, checks every folio reads pinned and long-term pinnable, unpins and checks the counts are back. \"ok\" when the outcome is the kernel's (all these kinds are long-term pinnable); the line says which path took the pins.\nExit codes as kselftest's ksft_finished: 0 when every check passed, 1 otherwise."
 )]
 pub struct GupLongtermArgs {
-    /// Kernel profile(s).
-    #[arg(long, value_delimiter = ',', default_value = "v5.10,v6.12,v6.15")]
+    /// Kernel profile(s) [default: v5.10, v6.12 and the 6.15/6.17 boundary].
+    #[arg(long, value_delimiter = ',', default_value = "v5.10,v6.12,v6.15,v6.18", value_parser = crate::output::parse_profile, long_help = crate::output::profiles_help())]
     profile: Vec<Profile>,
     #[command(flatten)]
     switches: SwitchArgs,

@@ -54,7 +54,7 @@ gup_test's options (getopt \"m:r:n:F:f:abcj:tTLUuwWSHpz\", as in the kernel's gu
 Extensions (long options only):
   --align SIZE    device-dax align, or the HugeTLB page size of -H (4K, 2M, 1G; default 2M)
   --map mem|dev   device-dax memmap location (default mem)
-  --profile P     kernel profile (default v6.15)   --switch NAME=VALUE (see vmemdiet --help)
+  --profile P     kernel profile (default v7.3)    --switch NAME=VALUE (see vmemdiet --help)
   --arch A        architecture (default x86_64)
   --output tap|classic   kselftest TAP (default) or the plain output of 5.11-6.5
 

@@ -26,7 +26,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "vmemdiet",
     version,
-    after_help = "Sizes take binary suffixes like ndctl: 2M = 2 MiB, 64G, 1TiB.\nProfiles: v5.10 (before), rfc, v5.19, v6.12 (LTS), v6.15 (default), mm-2026 (the mm tree of 2026), next (shared all-tail PTE tables and altmap dedup on top: no upstream tree has them). A profile can carry switch overrides: v6.15+unpin=per-page (see --switch in each command's --help)."
+    after_help = "Sizes take binary suffixes like ndctl: 2M = 2 MiB, 64G, 1TiB.\nProfiles: a profile is a release, exact by the change history: --profile 6.17, v7.2 or 7.3.4+deb13-amd64 (uname -r). Named rows: v5.10 (before), rfc, v5.19, v6.12 (LTS), v6.15, v6.18 (LTS), v7.1, v7.3 (default, newest stable), v7.4, next (7.4 plus shared all-tail PTE tables, altmap dedup and RAM-only accounting: no upstream tree has them). A profile can carry switch overrides: v7.3+unpin=per-page (see --switch in each command's --help)."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -299,6 +299,44 @@ fn switches_help() -> String {
     s
 }
 
+/// `--profile`: a release (`6.17`, `7.3.4+deb13-amd64`), `rfc` or `next`, with overrides; says
+/// on stderr what a release string or an alias resolved to.
+pub fn parse_profile(s: &str) -> Result<Profile, String> {
+    let p: Profile = s.parse()?;
+    if let Some(note) = p.resolution(s) {
+        eprintln!("note: {note}");
+    }
+    Ok(p)
+}
+
+/// The long help of `--profile`: what a profile is, the named rows, and the changes of the
+/// history a booted kernel has yet to settle.
+pub fn profiles_help() -> String {
+    use vmemdiet::mm::profile::{history, ALL_PROFILES};
+    let rows: Vec<String> = ALL_PROFILES.iter().map(ToString::to_string).collect();
+    let mut s = format!(
+        "Kernel profile(s): a release, exact by the change history (6.17, v7.2, 7.1.13, or \
+         7.3.4+deb13-amd64 as uname -r prints it; point releases carry their stable \
+         backports), rfc (the seed RFC) or next (7.4 plus what no tree has), each optionally \
+         with +switch=value overrides; mm-2026 is an alias of v7.4 for one release.\n\
+         Named rows: {}; the default is {}, the newest stable release.\n\n\
+         Changes not yet settled by a booted kernel (the kernel wins once one is captured):",
+        rows.join(", "),
+        Profile::default()
+    );
+    for c in history::unsettled() {
+        s.push_str(&format!(
+            "\n  from {}: {}={}, {} ({})",
+            c.since,
+            c.set.name(),
+            c.set.value(),
+            c.confidence.name(),
+            c.source
+        ));
+    }
+    s
+}
+
 /// `--arch` at `--va-bits` (arm64's other VA sizes); `None` keeps the arch's default.
 pub fn at_va_bits(
     arch: vmemdiet::arch::Arch,

@@ -36,8 +36,8 @@ pub struct PlanArgs {
     /// Where the memmap lives: mem (System RAM) or dev (carved from the device, ndctl --map=dev; ndctl's default); a comma list gives one row each [default: both, so the trade-off shows].
     #[arg(long, value_delimiter = ',')]
     map: Vec<MapMode>,
-    /// Kernel profile(s): v5.10, rfc, v5.19, v6.12, v6.15, mm-2026, next, each optionally with +switch=value overrides [default: v6.15, or v5.10,v6.15 when no --align is given either].
-    #[arg(long, value_delimiter = ',')]
+    /// Kernel profile(s): a release (6.17, 7.3.4+deb13-amd64), rfc or next, with +switch=value overrides [default: v7.3, or v5.10,v7.3 when no --align is given either].
+    #[arg(long, value_delimiter = ',', value_parser = crate::output::parse_profile, long_help = crate::output::profiles_help())]
     profile: Vec<Profile>,
     #[command(flatten)]
     switches: SwitchArgs,

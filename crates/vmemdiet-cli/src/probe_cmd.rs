@@ -24,8 +24,8 @@ pub struct ProbeArgs {
     /// Read the output of `daxctl list` instead.
     #[arg(long, value_name = "FILE")]
     daxctl_json: Option<PathBuf>,
-    /// Model with this profile rather than the one the kernel release maps to.
-    #[arg(long)]
+    /// Model with this profile rather than the one the kernel release resolves to.
+    #[arg(long, value_parser = crate::output::parse_profile)]
     profile: Option<Profile>,
     /// Machine-readable output.
     #[arg(long)]

@@ -166,16 +166,13 @@ fn print_terminal(r: &Report) {
     }
     println!("{t}");
     println!("ratios: before / after; ours/seeds above 1: our speed-up is larger. Time over\nits limit measured in the same run: report.md and report.json.");
-    let names: Vec<String> = vmemdiet::mm::profile::ALL_PROFILES
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let names: Vec<String> = report::TABLE.iter().map(ToString::to_string).collect();
     let mut header = vec!["align"];
     header.extend(names.iter().map(String::as_str));
     for kind in [Kind::Devdax, Kind::Hugetlb] {
         let mut t = table(&header);
         for align in [ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1)] {
-            let cells: Vec<String> = vmemdiet::mm::profile::ALL_PROFILES
+            let cells: Vec<String> = report::TABLE
                 .iter()
                 .filter_map(|&p| planned(r, kind, p, align))
                 .map(|e| size_short(e.row.memmap_bytes))
@@ -199,7 +196,7 @@ fn print_terminal(r: &Report) {
     for row in kernels_since_rows(r) {
         t.add_row(row);
     }
-    println!("\nkernels since the series: devdax per TiB, the true RAM cost beside what\n/proc/vmstat nr_memmap_pages reports:\n{t}");
+    println!("\nkernels people run: devdax per TiB, the true RAM cost beside what\n/proc/vmstat nr_memmap_pages reports:\n{t}");
     let mut t = table(&["align", "profile", "64 B struct page", "8 B (memdesc)"]);
     for row in memdesc_rows(r) {
         t.add_row(row);
@@ -220,7 +217,7 @@ fn print_terminal(r: &Report) {
         t.add_row(row);
     }
     println!(
-        "\nkernels since the series: 2M devdax, pins of {} (get / put) and MR rounds:\n{t}",
+        "\nkernels people run: 2M devdax, pins of {} (get / put) and MR rounds:\n{t}",
         r.sizes.gup
     );
 }
@@ -263,11 +260,14 @@ fn memdesc_rows(r: &Report) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// Columns of the timing half of "kernels since the series".
+/// The kernels people run, side by side: the LTS kernels, the newest stable release and 7.4.
+const KERNELS: [Profile; 4] = [Profile::V6_12, Profile::V6_18, Profile::V7_3, Profile::V7_4];
+
+/// Columns of the timing half of "kernels people run".
 const SINCE_TIMES: [&str; 4] = ["profile", "pin-fast", "pin-longterm", "MR round"];
 
-/// The timing rows of "kernels since the series": PIN-fast and PIN-longterm get / put and the
-/// MR reg+dereg round, 2M devdax, for v6.12, v6.15, mm-2026 and next.
+/// The timing rows of "kernels people run": PIN-fast and PIN-longterm get / put and the
+/// MR reg+dereg round, 2M devdax, for the kernels people run: v6.12, v6.18, v7.3 and v7.4.
 fn kernels_since_times(r: &Report) -> Vec<Vec<String>> {
     let m2 = ByteSize::mib(2);
     let pin = |p, op| {
@@ -277,36 +277,26 @@ fn kernels_since_times(r: &Report) -> Vec<Vec<String>> {
                 |g| format!("{} / {}", us(g.get_us), us(g.put_us)),
             )
     };
-    [
-        Profile::V6_12,
-        Profile::V6_15,
-        Profile::V7_4,
-        Profile::NEXT,
-    ]
-    .into_iter()
-    .map(|p| {
-        vec![
-            p.to_string(),
-            pin(p, GupOp::PinFast),
-            pin(p, GupOp::PinLongterm),
-            r.find::<MrResult>(At::new(Kind::Devdax, p, m2))
-                .map_or_else(|| "-".into(), |m| us(m.us_per_round)),
-        ]
-    })
-    .collect()
+    KERNELS
+        .into_iter()
+        .map(|p| {
+            vec![
+                p.to_string(),
+                pin(p, GupOp::PinFast),
+                pin(p, GupOp::PinLongterm),
+                r.find::<MrResult>(At::new(Kind::Devdax, p, m2))
+                    .map_or_else(|| "-".into(), |m| us(m.us_per_round)),
+            ]
+        })
+        .collect()
 }
 
-/// The section "kernels since the series": devdax memmap per TiB under the kernels after the
+/// The section "kernels people run": devdax memmap per TiB under the kernels people run after the
 /// seeds, with `nr_memmap_pages` as each reports it.
 fn kernels_since_rows(r: &Report) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     for align in [ByteSize::mib(2), ByteSize::gib(1)] {
-        for p in [
-            Profile::V6_12,
-            Profile::V6_15,
-            Profile::V7_4,
-            Profile::NEXT,
-        ] {
+        for p in KERNELS {
             if let Some(e) = planned(r, Kind::Devdax, p, align) {
                 rows.push(vec![
                     align.short(),
@@ -417,9 +407,9 @@ fn md_planner(s: &mut String, planner: &[PlanEntry]) {
     }
 }
 
-/// "Kernels since the series": the memmap's true RAM cost beside `nr_memmap_pages`.
+/// "Kernels people run": the memmap's true RAM cost beside `nr_memmap_pages`.
 fn md_kernels_since(s: &mut String, r: &Report) {
-    let _ = writeln!(s, "\n## Kernels since the series (devdax, per TiB, planner)\n\nThe true RAM cost of the memmap beside what `/proc/vmstat` `nr_memmap_pages` reports: 6.11–6.15 count the unoptimized span whatever the dedup; the 2026 fix counts what is allocated.\n\n| align | profile | memmap | nr_memmap_pages | page tables |\n|---|---|---|---|---|");
+    let _ = writeln!(s, "\n## Kernels people run (devdax, per TiB, planner)\n\nThe true RAM cost of the memmap beside what `/proc/vmstat` `nr_memmap_pages` reports: 6.11 to 7.1 count the unoptimized span whatever the dedup; from 7.2 (7.1.6 by backport) the count is the memmap described after dedup, two pages per compound page (one from 7.4), the device's altmap memmap included.\n\n| align | profile | memmap | nr_memmap_pages | page tables |\n|---|---|---|---|---|");
     md_rows(s, kernels_since_rows(r));
 }
 
@@ -435,7 +425,7 @@ fn md_arches(s: &mut String, r: &Report) {
     md_rows(s, arch_rows(r));
 }
 
-/// The timings of the kernels since the series: pins and MR rounds at 2M devdax.
+/// The timings of the kernels people run: pins and MR rounds at 2M devdax.
 fn md_kernels_since_times(s: &mut String, r: &Report) {
     let _ = writeln!(s, "\n2M devdax, pins of {} (get / put) and MR reg+dereg rounds: v6.12 pins long-term per 4 KiB (devmap PMD), 6.15+ refuse long-term write pins of file-backed DAX folios on the fast path and batch them on the slow path.\n\n| {} |\n|{}", r.sizes.gup, SINCE_TIMES.join(" | "), "---|".repeat(SINCE_TIMES.len()));
     md_rows(s, kernels_since_times(r));
@@ -524,7 +514,8 @@ fn color(p: Profile) -> RGBColor {
         (Profile::V5_10, RGBColor(120, 120, 120)),
         (Profile::RFC, RGBColor(31, 119, 180)),
         (Profile::V6_12, RGBColor(255, 127, 14)),
-        (Profile::V6_15, RGBColor(44, 160, 44)),
+        (Profile::V6_18, RGBColor(140, 86, 75)),
+        (Profile::V7_3, RGBColor(44, 160, 44)),
         (Profile::V7_4, RGBColor(148, 103, 189)),
         (Profile::NEXT, RGBColor(214, 39, 40)),
     ];

@@ -58,9 +58,10 @@ fn plan_json_has_exactly_the_documented_keys_and_golden_numbers() {
     want.sort_unstable();
     assert_eq!(keys, want);
     assert_eq!(v["memmap_bytes"], 4u64 << 30);
-    // v6.15's counter reports the unoptimized span: 16 GiB of struct pages per TiB.
-    assert_eq!(v["nr_memmap_pages"], (16u64 << 30) / 4096);
-    assert_eq!(v["profile"], "v6.15");
+    // The default is the newest stable release, 7.3, whose counter (fixed in 7.2) reports
+    // VMEMMAP_OPTIMIZATION_PAGES = 2 per 2 MiB compound page: 4 GiB of memmap per TiB.
+    assert_eq!(v["nr_memmap_pages"], 2 * (1u64 << 40) / (2 << 20));
+    assert_eq!(v["profile"], "v7.3");
     assert_eq!(v["map"], "mem");
     assert_eq!(v["simulated"], false);
     // The namespace's info block, rounded up to 2 MiB, is what it loses with the memmap in RAM.
@@ -147,7 +148,7 @@ fn headline_table_compares_v5_10_with_the_default() {
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("v5.10") && text.contains("v6.15"));
+    assert!(text.contains("v5.10") && text.contains("v7.3"));
     assert!(text.contains("16 GiB") && text.contains("4 GiB") && text.contains("8 MiB"));
 }
 
@@ -655,8 +656,10 @@ fn hugetlb_kind_in_plan_and_benches() {
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = v.as_array().unwrap();
-    assert_eq!(rows[0]["memmap_bytes"], 2u64 << 30);
-    assert_eq!(rows[1]["memmap_bytes"], 4u64 << 20);
+    // 7.3 (the default): HVO keeps one page per huge page plus, since 7.1, one shared
+    // read-only tail page per (zone, order).
+    assert_eq!(rows[0]["memmap_bytes"], (2u64 << 30) + 4096);
+    assert_eq!(rows[1]["memmap_bytes"], (4u64 << 20) + 4096);
     assert_eq!(
         rows[0].as_object().unwrap().len(),
         KEYS.len(),
@@ -981,13 +984,19 @@ fn an_explicit_ram_is_honoured_for_hugetlb_pools() {
 #[test]
 fn gup_longterm_pins_every_kind_and_reports_the_path_per_profile() {
     let out = vmemdiet()
-        .args(["gup-longterm", "--profile", "v6.12,v6.15", "--size", "4M"])
+        .args([
+            "gup-longterm",
+            "--profile",
+            "v6.12,v6.15,v6.18",
+            "--size",
+            "4M",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.starts_with("TAP version 13\n1..40\n"), "{text}");
-    assert!(text.ends_with("# Totals: pass:40 fail:0 xfail:0 xpass:0 skip:0 error:0\n"));
+    assert!(text.starts_with("TAP version 13\n1..60\n"), "{text}");
+    assert!(text.ends_with("# Totals: pass:60 fail:0 xfail:0 xpass:0 skip:0 error:0\n"));
     // The result line after the [RUN] line of (rw, call, kind, profile).
     let result = |rw: &str, call: &str, kind: &str, p: &str| {
         let run = format!("# [RUN] {rw} longterm GUP pin ({call}) ... with {kind} ({p})");
@@ -998,18 +1007,20 @@ fn gup_longterm_pins_every_kind_and_reports_the_path_per_profile() {
     let fast = "Pinned: fast path 1024 pages, slow path 0";
     let slow = "Pinned: fast path 0 pages, slow path 1024";
     for kind in ["anon", "thp", "shmem", "hugetlb"] {
-        for p in ["v6.12", "v6.15"] {
+        for p in ["v6.12", "v6.15", "v6.18"] {
             assert!(
                 result("R/W", "pin_user_pages_fast", kind, p).ends_with(fast),
                 "{kind} {p}"
             );
         }
     }
-    // Device-dax: every long-term pin is slow up to 6.14 (devmap); from 6.15 only R/W ones
-    // (file-backed folios, gup_fast_folio_allowed).
+    // Device-dax: every long-term pin is slow up to 6.14 (devmap) and in 6.15-6.16 (special
+    // leaves, kernels-2026 §2.1); from 6.17 only R/W ones (file-backed folios,
+    // gup_fast_folio_allowed).
     assert!(result("R/O", "pin_user_pages_fast", "devdax", "v6.12").ends_with(slow));
-    assert!(result("R/O", "pin_user_pages_fast", "devdax", "v6.15").ends_with(fast));
-    assert!(result("R/W", "pin_user_pages_fast", "devdax", "v6.15").ends_with(slow));
+    assert!(result("R/O", "pin_user_pages_fast", "devdax", "v6.15").ends_with(slow));
+    assert!(result("R/O", "pin_user_pages_fast", "devdax", "v6.18").ends_with(fast));
+    assert!(result("R/W", "pin_user_pages_fast", "devdax", "v6.18").ends_with(slow));
     assert!(result("R/O", "pin_user_pages", "thp", "v6.15").ends_with(slow));
     // What cannot be mapped is named.
     let out = vmemdiet()

@@ -48,11 +48,11 @@ fn quick_report_writes_every_file_and_after_is_cheaper() {
     for f in ["memmap.svg", "gup.svg", "mr.svg"] {
         let svg = std::fs::read_to_string(dir.path().join(f)).unwrap();
         // Every profile the report measures in the legend, the seeds' figures beside ours.
-        for p in ["rfc", "v6.12", "mm-2026", "next", "seeds (published)"] {
+        for p in ["rfc", "v6.12", "v6.18", "v7.4", "next", "seeds (published)"] {
             assert!(svg.contains(p), "{f}: no {p}");
         }
         assert!(
-            svg.starts_with("<svg") && svg.contains("v5.10") && svg.contains("v6.15"),
+            svg.starts_with("<svg") && svg.contains("v5.10") && svg.contains("v7.3"),
             "{f} has a legend"
         );
     }

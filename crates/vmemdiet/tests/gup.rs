@@ -116,7 +116,7 @@ fn counted_head_atomics_for_16g_of_2m_devdax_match_appendix_b() {
         (Profile::V5_19, 4_194_304, 8192, 4_194_304),
         (Profile::V6_12, 4_194_304, 8192, 4_194_304),
         (Profile::RFC, 8192, 8192, 0),
-        (Profile::V6_15, 8192, 8192, 0),
+        (Profile::V6_18, 8192, 8192, 0),
     ] {
         let (k, r) = setup(profile, size, MIB2);
         let mut cx = GupCtx::new(&k);
@@ -182,10 +182,42 @@ fn longterm_write_pins_of_devdax_take_the_slow_path_and_batch_per_profile() {
     assert_eq!(cx.stats.walks, 1024);
 }
 
+/// GUP-fast on 2M devdax leaves at the three release boundaries (kernels-2026 §2): up to 6.14 a
+/// devmap leaf, per 4 KiB a pgmap check and a grab; 6.15-6.16 a special leaf GUP-fast refuses
+/// (one walk), the slow path batching per leaf; from 6.17 one grab per folio leaf.
 #[test]
-fn v6_15_longterm_pins_of_devdax_are_fast_without_write_and_slow_with_it() {
+fn gup_fast_on_a_2m_devdax_leaf_at_6_14_6_15_and_6_17() {
+    // 4 MiB: 2 leaves, 1024 pages, pinned in one call.
+    for (release, walks, atomics, lookups, fast, slow) in [
+        ("6.14", 2, 1024, 1024, 1024, 0),
+        ("6.15", 1 + 2, 2, 0, 0, 1024),
+        ("6.16", 1 + 2, 2, 0, 0, 1024),
+        ("6.17", 2, 2, 0, 1024, 0),
+    ] {
+        let profile: Profile = release.parse().unwrap();
+        let (k, r) = setup(profile, ByteSize::mib(4), MIB2);
+        let mut cx = GupCtx::new(&k);
+        let (mm, va, _) = map(&k, &r, &mut cx);
+        let mut pages = Vec::new();
+        cx.stats = Default::default();
+        let got = pin_user_pages_fast(&mut cx, &mm, va, 1024, GupFlags::WRITE, &mut pages);
+        assert_eq!(got.unwrap(), 1024, "{release}");
+        assert_eq!(cx.stats.walks, walks, "{release} walks");
+        assert_eq!(cx.stats.refs.refcount_atomics, atomics, "{release} grabs");
+        assert_eq!(cx.stats.pgmap_lookups, lookups, "{release} pgmap lookups");
+        assert_eq!(cx.stats.fast_pages, fast, "{release} fast");
+        assert_eq!(
+            cx.stats.slow_pages, slow,
+            "{release} fallback to the slow path"
+        );
+        unpin_user_pages(&mut cx, &k, &pages).unwrap();
+    }
+}
+
+#[test]
+fn v6_18_longterm_pins_of_devdax_are_fast_without_write_and_slow_with_it() {
     // 1 GiB of 2M devdax = 512 folios, 262144 pages.
-    let (k, r) = setup(Profile::V6_15, ByteSize::gib(1), MIB2);
+    let (k, r) = setup(Profile::V6_18, ByteSize::gib(1), MIB2);
     let mut cx = GupCtx::new(&k);
     let (mm, va, len) = map(&k, &r, &mut cx);
     let nr = (len / 4096) as usize;
@@ -530,7 +562,7 @@ fn gup_fast_sets_referenced_per_4k_on_devmap_leaves_and_once_per_folio_leaf() {
         (Profile::RFC, 2),
         (Profile::V5_19, 1024),
         (Profile::V6_12, 1024),
-        (Profile::V6_15, 2),
+        (Profile::V6_18, 2),
         (Profile::NEXT, 2),
     ] {
         let (k, r) = setup(profile, ByteSize::mib(4), MIB2);

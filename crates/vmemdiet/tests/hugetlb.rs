@@ -36,8 +36,9 @@ fn hvo_memmap_per_huge_page_by_profile() {
             let frames = memmap_frames_of(&k, pool_start(size, pages), pages * n);
             let want = match profile {
                 Profile::V5_10 | Profile::RFC => pages * n / 64,
-                // mm-2026 and next: an own head page each, one shared tail page per order.
-                Profile::V7_4 | Profile::NEXT => pages + 1,
+                // 7.1 on (README §2 HVO row) and next: an own head page each, one shared
+                // read-only tail page per (zone, order).
+                Profile::V7_1 | Profile::V7_3 | Profile::V7_4 | Profile::NEXT => pages + 1,
                 _ => pages,
             };
             assert_eq!(frames, want, "{profile} {size:?}");
@@ -79,7 +80,11 @@ fn inv3_every_tail_resolves_to_its_head_through_fake_heads() {
                 let fake = mm.page(head.nth(g, 64)).unwrap().flags() & PG_HEAD != 0;
                 assert_eq!(
                     fake,
-                    matches!(profile, Profile::V5_19 | Profile::V6_12 | Profile::V6_15),
+                    // Keep-one HVO, 5.18 to 7.0 (fake heads removed in 7.1).
+                    matches!(
+                        profile,
+                        Profile::V5_19 | Profile::V6_12 | Profile::V6_15 | Profile::V6_18
+                    ),
                     "{profile}"
                 );
                 assert_eq!(mm.compound_head(head.nth(g, 64)).unwrap(), head);

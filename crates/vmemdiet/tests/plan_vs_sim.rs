@@ -177,5 +177,5 @@ fn inv5_planner_equals_simulation_for_fsdev() {
             compared += 1;
         }
     }
-    assert_eq!(compared, 21);
+    assert_eq!(compared, 3 * ALL_PROFILES.len());
 }

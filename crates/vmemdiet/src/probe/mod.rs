@@ -153,21 +153,16 @@ fn pfn_mode(path: &Path, s: &str) -> Result<MapMode, ProbeError> {
     }
 }
 
-/// The profile of a kernel release (`6.12.0-55.el10.x86_64` → `v6.12`): before 5.19 no DAX
-/// dedup (`v5.10`), 5.19–6.10 dedup without the vmstat counters (`v5.19`), 6.11–6.14 the
-/// counters counting the full span (`v6.12`), 6.15 on DAX folios (`v6.15`). The 2026 mm
-/// series (`mm-2026`) is not told by a version number.
+/// The profile of a live kernel's release, exactly by the change history
+/// (`6.12.0-55.el10.x86_64` → `v6.12`, `7.1.13+deb13-amd64` → `v7.1.13`, with the stable
+/// backports up to that point release); a release before the history's start (5.10) is
+/// modelled as 5.10, the seeds' "before", which it matches in every switch the model has.
 #[must_use]
 pub fn profile_for_release(release: &str) -> Option<Profile> {
-    let mut it = release.split(|c: char| !c.is_ascii_digit());
-    let major: u32 = it.next()?.parse().ok()?;
-    let minor: u32 = it.next()?.parse().ok()?;
-    Some(match (major, minor) {
-        (..=4, _) | (5, ..=18) => Profile::V5_10,
-        (5, _) | (6, ..=10) => Profile::V5_19,
-        (6, ..=14) => Profile::V6_12,
-        _ => Profile::V6_15,
-    })
+    let v = crate::arch::KernelVersion::parse(release)?;
+    Some(Profile::release(
+        v.max(crate::arch::KernelVersion::new(5, 10)),
+    ))
 }
 
 /// One namespace: what the system shows and what the model says.
@@ -223,16 +218,18 @@ mod tests {
 
     #[test]
     fn releases_map_to_profiles() {
-        assert_eq!(
-            profile_for_release("5.4.0-150-generic"),
-            Some(Profile::V5_10)
-        );
-        assert_eq!(profile_for_release("6.1.0-18-amd64"), Some(Profile::V5_19));
+        let name = |r: &str| profile_for_release(r).map(|p| p.to_string());
+        assert_eq!(name("5.4.0-150-generic").as_deref(), Some("v5.10"));
+        assert_eq!(name("6.1.0-18-amd64").as_deref(), Some("v6.1"));
         assert_eq!(
             profile_for_release("6.12.0-55.el10.x86_64"),
             Some(Profile::V6_12)
         );
-        assert_eq!(profile_for_release("6.17.2"), Some(Profile::V6_15));
+        assert_eq!(profile_for_release("6.15.0"), Some(Profile::V6_15));
+        // 6.17 has 6.18's switches (README §2: the 6.17 column holds for 6.18).
+        let p = profile_for_release("6.17.2").unwrap();
+        assert_eq!(p.to_string(), "v6.17.2");
+        assert_eq!(p.switches(), Profile::V6_18.switches());
         assert_eq!(profile_for_release("garbage"), None);
     }
 }

@@ -79,12 +79,24 @@ impl Mode {
     }
 }
 
-/// The profiles every section compares: before, the RFC, the current kernel, ours.
-pub const PROFILES: [Profile; 4] = [Profile::V5_10, Profile::RFC, Profile::V6_15, Profile::NEXT];
+/// The profiles every section compares: before, the RFC, the newest stable release, ours.
+pub const PROFILES: [Profile; 4] = [Profile::V5_10, Profile::RFC, Profile::V7_3, Profile::NEXT];
 
-/// The kernels since the series that [`PROFILES`] lacks: the LTS most machines run and the mm
-/// tree of 2026. "Kernels since the series" compares them with v6.15 and next at 2M devdax.
-pub const SINCE: [Profile; 2] = [Profile::V6_12, Profile::V7_4];
+/// The kernels people run that [`PROFILES`] lacks: the two LTS kernels (6.12, 6.18) and 7.4.
+/// "Kernels people run" shows them beside v7.3 at 2M devdax.
+pub const SINCE: [Profile; 3] = [Profile::V6_12, Profile::V6_18, Profile::V7_4];
+
+/// The columns of the planner tables: before, the RFC, the LTS kernels, the newest stable
+/// release, 7.4 and ours.
+pub const TABLE: [Profile; 7] = [
+    Profile::V5_10,
+    Profile::RFC,
+    Profile::V6_12,
+    Profile::V6_18,
+    Profile::V7_3,
+    Profile::V7_4,
+    Profile::NEXT,
+];
 
 /// A planner row with its kind.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -230,7 +242,7 @@ fn planned(req: Request) -> Result<Vec<PlanEntry>, ReportError> {
 
 /// The planner table per TiB: devdax at 4K/2M/1G, HugeTLB at 2M/1G, every profile.
 fn planner_rows() -> Result<Vec<PlanEntry>, ReportError> {
-    let profiles = crate::mm::profile::ALL_PROFILES.to_vec();
+    let profiles = TABLE.to_vec();
     let mut rows = planned(Request {
         aligns: ALIGNS.to_vec(),
         profiles: profiles.clone(),
@@ -245,7 +257,7 @@ fn planner_rows() -> Result<Vec<PlanEntry>, ReportError> {
     Ok(rows)
 }
 
-/// The planner checked against the machine on the mode's `size` (devdax 2M/1G, v6.15). A
+/// The planner checked against the machine on the mode's `size` (devdax 2M/1G, v7.3). A
 /// direct call of [`crate::simulate::simulate`], not a planner request: the planner simulates
 /// a pmem namespace ([`crate::simulate::simulate_namespace`]: the device is created under an
 /// info block and its capacity measured), while these rows build the bare device whose
@@ -253,7 +265,7 @@ fn planner_rows() -> Result<Vec<PlanEntry>, ReportError> {
 fn simulated_rows(size: ByteSize) -> Result<Vec<PlanEntry>, ReportError> {
     let mut rows = Vec::new();
     for align in [ByteSize::mib(2), ByteSize::gib(1)] {
-        let cfg = PlanConfig::new(size, align, MapMode::Mem, Profile::V6_15);
+        let cfg = PlanConfig::new(size, align, MapMode::Mem, Profile::V7_3);
         let measured = crate::simulate::simulate(&cfg)?;
         rows.push(PlanEntry {
             kind: Kind::Devdax,
@@ -263,12 +275,12 @@ fn simulated_rows(size: ByteSize) -> Result<Vec<PlanEntry>, ReportError> {
     Ok(rows)
 }
 
-/// The memdesc end state: devdax per TiB with an 8-byte struct page (brief §9.9), v6.15 and
+/// The memdesc end state: devdax per TiB with an 8-byte struct page (brief §9.9), v7.3 and
 /// the mm tree of 2026.
 fn memdesc_rows() -> Result<Vec<PlanEntry>, ReportError> {
     planned(Request {
         aligns: ALIGNS.to_vec(),
-        profiles: vec![Profile::V6_15, Profile::V7_4],
+        profiles: vec![Profile::V7_3, Profile::V7_4],
         struct_page_size: 8,
         ..Request::default()
     })
@@ -389,7 +401,7 @@ fn since_runs(
     Ok((gups, mrs))
 }
 
-/// HugeTLB pools with and without vmemmap optimization: v5.10, v6.15 and next.
+/// HugeTLB pools with and without vmemmap optimization: v5.10, v7.3 and next.
 fn pool_runs(
     base: Options,
     s: &Sizes,
@@ -398,7 +410,7 @@ fn pool_runs(
     let mut out = Vec::new();
     for cfg in expand::<PoolConfig>(&Options {
         sizes: vec![s.pool],
-        profiles: vec![Profile::V5_10, Profile::V6_15, Profile::NEXT],
+        profiles: vec![Profile::V5_10, Profile::V7_3, Profile::NEXT],
         ..base
     })? {
         out.push(hugetlb_pool::run(&cfg, &mut || {})?);
@@ -617,36 +629,36 @@ pub fn mib(b: u64) -> f64 {
     b as f64 / f64::from(1 << 20)
 }
 
-/// Memmap per TiB at 2M and 1G, v5.10 against v6.15: devdax memmap and its page tables, and
+/// Memmap per TiB at 2M and 1G, v5.10 against v7.3: devdax memmap and its page tables, and
 /// HugeTLB memmap after HVO (the seeds give the 2M pool's figure).
 fn memmap_comparisons(r: &Report) -> Vec<Comparison> {
     use SeedKey as K;
-    let (v5_10, v6_15) = (Profile::V5_10, Profile::V6_15);
+    let (v5_10, v7_3) = (Profile::V5_10, Profile::V7_3);
     let mut out = Vec::new();
     for (align, after_key) in [
         (ByteSize::mib(2), K::MemmapPerTib2m),
         (ByteSize::gib(1), K::MemmapPerTib1g),
     ] {
         let at = At::new(Kind::Devdax, v5_10, align);
-        if let Some((b, a)) = r.pair::<PlanEntry>(at, v5_10, v6_15) {
+        if let Some((b, a)) = r.pair::<PlanEntry>(at, v5_10, v7_3) {
             out.push(cmp(
                 "memmap",
                 format!("devdax memmap + page tables per TiB, {}", align.short()),
                 Unit::MiB,
                 (v5_10, mib(b.row.memmap_bytes + b.row.pagetable_bytes)),
-                (v6_15, mib(a.row.memmap_bytes + a.row.pagetable_bytes)),
+                (v7_3, mib(a.row.memmap_bytes + a.row.pagetable_bytes)),
                 Some(Theirs::of(K::MemmapPerTibBefore, after_key)),
                 None,
             ));
         }
         let at = At::new(Kind::Hugetlb, v5_10, align);
-        if let Some((b, a)) = r.pair::<PlanEntry>(at, v5_10, v6_15) {
+        if let Some((b, a)) = r.pair::<PlanEntry>(at, v5_10, v7_3) {
             out.push(cmp(
                 "memmap",
                 format!("HugeTLB memmap per TiB, {} (HVO)", align.short()),
                 Unit::MiB,
                 (v5_10, mib(b.row.memmap_bytes)),
-                (v6_15, mib(a.row.memmap_bytes)),
+                (v7_3, mib(a.row.memmap_bytes)),
                 (align == ByteSize::mib(2))
                     .then_some(Theirs::of(K::HvoPerTibBefore, K::HvoPerTib2m)),
                 None,
@@ -656,7 +668,7 @@ fn memmap_comparisons(r: &Report) -> Vec<Comparison> {
     out
 }
 
-/// Namespace creation at 2M and 1G: v5.10 against the RFC and against v6.15.
+/// Namespace creation at 2M and 1G: v5.10 against the RFC and against v7.3.
 fn bootstrap_comparisons(r: &Report) -> Vec<Comparison> {
     use SeedKey as K;
     let v5_10 = Profile::V5_10;
@@ -665,7 +677,7 @@ fn bootstrap_comparisons(r: &Report) -> Vec<Comparison> {
         (ByteSize::mib(2), K::Bootstrap2m),
         (ByteSize::gib(1), K::Bootstrap1g),
     ] {
-        for after in [Profile::RFC, Profile::V6_15] {
+        for after in [Profile::RFC, Profile::V7_3] {
             let at = At::new(Kind::Devdax, v5_10, align);
             if let Some((b, a)) = r.pair::<BootstrapResult>(at, v5_10, after) {
                 out.push(cmp(
@@ -739,30 +751,30 @@ fn gup_fast_comparisons(r: &Report) -> Vec<Comparison> {
     out
 }
 
-/// Pins of 2M devdax, v5.10 against v6.15: unpin_user_pages of PIN_FAST, and the get of
+/// Pins of 2M devdax, v5.10 against v7.3: unpin_user_pages of PIN_FAST, and the get of
 /// PIN_LONGTERM (the slow path), for which the seeds give no figure.
 fn pin_comparisons(r: &Report) -> Vec<Comparison> {
-    let (v5_10, v6_15) = (Profile::V5_10, Profile::V6_15);
+    let (v5_10, v7_3) = (Profile::V5_10, Profile::V7_3);
     let mut out = Vec::new();
     let at = At::new(Kind::Devdax, v5_10, ByteSize::mib(2));
-    if let Some((b, a)) = r.pair::<GupResult>(at.op(GupOp::PinFast), v5_10, v6_15) {
+    if let Some((b, a)) = r.pair::<GupResult>(at.op(GupOp::PinFast), v5_10, v7_3) {
         out.push(cmp(
             "gup",
             format!("unpin_user_pages, {} 2M", ByteSize::new(a.size)),
             Unit::Ms,
             (v5_10, b.put_us / 1000.0),
-            (v6_15, a.put_us / 1000.0),
+            (v7_3, a.put_us / 1000.0),
             Some(Theirs::of(SeedKey::UnpinBefore, SeedKey::UnpinAfter)),
             Some(a.put_us / a.limit_put_us.max(1e-3)),
         ));
     }
-    if let Some((b, a)) = r.pair::<GupResult>(at.op(GupOp::PinLongterm), v5_10, v6_15) {
+    if let Some((b, a)) = r.pair::<GupResult>(at.op(GupOp::PinLongterm), v5_10, v7_3) {
         out.push(cmp(
             "gup",
             format!("PIN_LONGTERM get (slow path), {} 2M", ByteSize::new(a.size)),
             Unit::Ms,
             (v5_10, b.get_us / 1000.0),
-            (v6_15, a.get_us / 1000.0),
+            (v7_3, a.get_us / 1000.0),
             None,
             Some(a.get_us / a.limit_get_us.max(1e-3)),
         ));
@@ -809,13 +821,13 @@ fn mr_comparisons(r: &Report) -> Vec<Comparison> {
     out
 }
 
-/// The HVO memmap of a HugeTLB pool of 2M pages, v5.10 against v6.15, beside the seeds'
+/// The HVO memmap of a HugeTLB pool of 2M pages, v5.10 against v7.3, beside the seeds'
 /// per-TiB figures scaled to the pool.
 #[allow(clippy::cast_precision_loss)]
 fn hugetlb_comparisons(r: &Report) -> Vec<Comparison> {
     let v5_10 = Profile::V5_10;
     let at = At::new(Kind::Hugetlb, v5_10, ByteSize::mib(2));
-    let Some((b, a)) = r.pair::<PoolResult>(at, v5_10, Profile::V6_15) else {
+    let Some((b, a)) = r.pair::<PoolResult>(at, v5_10, Profile::V7_3) else {
         return Vec::new();
     };
     vec![cmp(
@@ -823,7 +835,7 @@ fn hugetlb_comparisons(r: &Report) -> Vec<Comparison> {
         format!("HVO memmap of a {} pool of 2M pages", ByteSize::new(a.size)),
         Unit::MiB,
         (v5_10, mib(b.memmap_bytes)),
-        (Profile::V6_15, mib(a.memmap_bytes)),
+        (Profile::V7_3, mib(a.memmap_bytes)),
         Some(Theirs {
             scale: a.size as f64 / ByteSize::tib(1).bytes() as f64,
             ..Theirs::of(SeedKey::HvoPerTibBefore, SeedKey::HvoPerTib2m)
@@ -979,7 +991,7 @@ mod tests {
         );
         assert!(r.find::<GupResult>(at).is_none(), "a GUP row has an op");
         let (b, a) = r
-            .pair::<PlanEntry>(at, Profile::V5_10, Profile::V6_15)
+            .pair::<PlanEntry>(at, Profile::V5_10, Profile::V7_3)
             .unwrap();
         assert_eq!(
             (b.row.memmap_bytes, a.row.memmap_bytes),
@@ -1071,10 +1083,10 @@ mod tests {
         }
         for what in ["namespace create, 1 GiB 2M", "namespace create, 1 GiB 1G"] {
             let rows: Vec<_> = r.comparisons.iter().filter(|c| c.what == what).collect();
-            // Before v5.10, after the RFC and v6.15.
+            // Before v5.10, after the RFC and v7.3.
             assert_eq!(
                 rows.iter().map(|c| c.after).collect::<Vec<_>>(),
-                [Profile::RFC, Profile::V6_15]
+                [Profile::RFC, Profile::V7_3]
             );
             for c in rows {
                 assert_eq!(
@@ -1167,7 +1179,7 @@ mod tests {
             "y".into(),
             Unit::MiB,
             (Profile::V5_10, 4096.0),
-            (Profile::V6_15, 512.0),
+            (Profile::V7_3, 512.0),
             Some(Theirs {
                 scale: 0.25,
                 ..Theirs::of(SeedKey::MemmapPerTibBefore, SeedKey::MemmapPerTib2m)
@@ -1187,9 +1199,9 @@ mod tests {
         let r = collect(Mode::Quick, &mut |_| ticks += 1).unwrap();
         // The progress bar's length is the number of ticks.
         assert_eq!(ticks, steps());
-        assert_eq!(steps(), 64);
-        // Devdax at 4K/2M/1G and HugeTLB at 2M/1G for every profile (no simulated rows).
-        let n = crate::mm::profile::ALL_PROFILES.len();
+        assert_eq!(steps(), 67); // the kernels people run add 3 profiles x (2 pins + 1 MR)
+                                 // Devdax at 4K/2M/1G and HugeTLB at 2M/1G for every profile (no simulated rows).
+        let n = TABLE.len();
         assert_eq!(r.planner.len(), 5 * n);
         let count = |k: Kind, a: ByteSize| {
             r.planner

@@ -288,10 +288,13 @@ impl Profile {
     }
 
     /// The profile of a release string as `uname -r` prints it (`7.3.4+deb13-amd64`), or as
-    /// users write it (`6.17`, `v7.2`); `None` when it names no release.
+    /// users write it (`6.17`, `v7.2`); `None` when it names no release or one before the
+    /// history's start, 5.10 (the seeds' baseline).
     #[must_use]
     pub fn for_release(s: &str) -> Option<Profile> {
-        KernelVersion::parse(s).map(Profile::release)
+        KernelVersion::parse(s)
+            .filter(|v| KernelVersion::new(5, 10).at_or_before(*v))
+            .map(Profile::release)
     }
 
     /// What the profile stands for.
@@ -322,6 +325,27 @@ impl Profile {
     #[must_use]
     pub const fn switches(self) -> Switches {
         self.switches
+    }
+
+    /// How `given` (what a user typed) resolved, when it is not this profile's own name:
+    /// `7.3.4+deb13-amd64 is v7.3.4, the switches of v7.3`, or the `mm-2026` alias.
+    #[must_use]
+    pub fn resolution(self, given: &str) -> Option<String> {
+        let name = self.to_string();
+        if given == name {
+            return None;
+        }
+        if given.split('+').next() == Some("mm-2026") {
+            return Some(format!(
+                "profile mm-2026 is {name} now: its parts were released (an alias for one more release)"
+            ));
+        }
+        let row = ALL_PROFILES
+            .iter()
+            .filter(|p| p.base() == ProfileName::Release && p.kernel() <= self.kernel())
+            .rfind(|p| p.switches() == self.base_switches())
+            .map_or_else(String::new, |p| format!(", the switches of {p}"));
+        Some(format!("profile {given} is {name}{row}"))
     }
 
     /// The switches of the profile this one starts from, without overrides.
@@ -448,7 +472,7 @@ impl FromStr for Profile {
             "mm-2026" => Profile::release(MM_2026_IS),
             other => Profile::for_release(other).ok_or_else(|| {
                 format!(
-                    "unknown profile '{other}'; give a release (6.17, v7.2, 7.3.4+deb13-amd64 as uname -r prints it) or one of: {}",
+                    "unknown profile '{other}'; give a release from 5.10 on (6.17, v7.2, 7.3.4+deb13-amd64 as uname -r prints it) or one of: {}",
                     ALL_PROFILES.map(Profile::name).join(", ")
                 )
             })?,
