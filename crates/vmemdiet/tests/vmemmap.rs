@@ -545,3 +545,52 @@ fn a_kernel_address_resolves_to_one_page_of_words() {
     assert_eq!(frame.len(), 512);
     assert_eq!(word as u64, (va.as_u64() & 4095) / 8);
 }
+
+/// Li Zhe's template-copy memmap init (a pending series, `memmap_init=template-copy`) is a
+/// faster way to the same memmap: every struct page of the device reads as it does after
+/// field-by-field init, and the same number of struct pages is written.
+#[test]
+fn template_copy_init_writes_the_same_struct_pages_as_field_by_field_init() {
+    let size = ByteSize::mib(64);
+    for align in [ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1)] {
+        let size = size.max(align);
+        let words = |profile: Profile| {
+            let (k, r) = vmemdiet_testkit::fixtures::setup(profile, ByteSize::gib(4), size, align);
+            let g = k.machine.geometry();
+            let mut mm = vmemdiet::mm::page::Memmap::new(&k.machine);
+            let dev = r.devices().next().unwrap();
+            let first = g.phys_to_pfn(dev.data_start());
+            let pages: Vec<_> = (0..g.bytes_to_pages(dev.data_size()))
+                .map(|i| {
+                    let p = mm
+                        .page(vmemdiet::mm::page::PagePtr::from_pfn(g, first.add(i)))
+                        .unwrap();
+                    (
+                        p.flags(),
+                        p.compound_info(),
+                        p.mapping(),
+                        p.ref_count(),
+                        p.mapcount(),
+                    )
+                })
+                .collect();
+            (pages, k.struct_pages_initialized())
+        };
+        let field_by_field = words(Profile::V7_3);
+        let copied = words(
+            Profile::V7_3
+                .with_switch("memmap_init", "template-copy")
+                .unwrap(),
+        );
+        assert_eq!(copied.1, field_by_field.1, "{align}: struct pages written");
+        assert!(
+            copied.0 == field_by_field.0,
+            "{align}: some struct page differs"
+        );
+        // Tails really are tails of their head, and heads carry one reference.
+        assert_eq!(copied.0[0].3, 1, "{align}: head refcount");
+        if align > ByteSize::kib(4) {
+            assert_eq!(copied.0[2].1 & 1, 1, "{align}: page 2 is a tail");
+        }
+    }
+}

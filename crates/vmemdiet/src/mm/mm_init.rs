@@ -6,7 +6,9 @@ use std::sync::atomic::Ordering;
 use crate::addr::{Order, Pfn};
 use crate::arch::Geometry;
 use crate::machine::Fault;
-use crate::mm::page::{writes_records, Memmap, Page, PagePtr, TailEncoding, PG_HEAD, ZONE_DEVICE};
+use crate::mm::page::{
+    writes_records, Memmap, Page, PagePtr, PageTemplate, TailEncoding, PG_HEAD, ZONE_DEVICE,
+};
 use crate::mm::pagemap::vmemmap_can_optimize;
 use crate::mm::pagemap::DevPagemap;
 use crate::mm::profile::{DaxDedup, MemmapInit, Switches};
@@ -63,23 +65,23 @@ pub fn memmap_init_zone_device(
         written = end.as_u64().saturating_sub(pfn.as_u64()).div_ceil(n) * per;
         pfn = end;
     }
+    let template = k.switches().memmap_init == MemmapInit::TemplateCopy;
+    // Template-copy init of order-0 pages: every page is a copy of the first one.
+    let mut order0: Option<PageTemplate> = None;
     while pfn < end {
         let head = PagePtr::from_pfn(g, pfn);
-        init_zone_device_page(memmap.page_mut(head)?, pgmap_ptr);
+        match order0 {
+            Some(t) if n == 1 => memmap.page_mut(head)?.copy_template(&t),
+            _ => init_zone_device_page(memmap.page_mut(head)?, pgmap_ptr),
+        }
+        if template && n == 1 && order0.is_none() {
+            order0 = Some(memmap.page_mut(head)?.template());
+        }
         written += 1;
         if n > 1 {
-            let hp = memmap.page_mut(head)?;
-            hp.set_flags(PG_HEAD);
+            memmap.page_mut(head)?.set_flags(PG_HEAD);
             let info = encoding.encode(g, head, order);
-            for i in 1..nr {
-                let at = head.nth(g, i);
-                let tail = memmap.page_mut(at)?;
-                init_zone_device_page(tail, pgmap_ptr);
-                tail.prep_compound_tail(g, info);
-                if i == 1 {
-                    tail.prep_compound_head(order);
-                }
-            }
+            init_compound_tails(memmap, head, nr, order, pgmap_ptr, info, template)?;
             written += nr - 1;
         }
         pfn = pfn.add(n);
@@ -88,6 +90,37 @@ pub fn memmap_init_zone_device(
         .struct_pages_initialized
         .fetch_add(written, Ordering::Relaxed);
     Ok(written)
+}
+
+/// `memmap_init_compound`: tails `1..nr` of the compound page at `head`, each initialised and
+/// given its encoding, `page[1]` the folio fields; with template-copy, tail 2 is written field
+/// by field and every later tail is a copy of it.
+fn init_compound_tails(
+    memmap: &mut Memmap<'_>,
+    head: PagePtr,
+    nr: u64,
+    order: Order,
+    pgmap_ptr: u64,
+    info: u64,
+    template: bool,
+) -> Result<(), Fault> {
+    let g = memmap.geometry();
+    let mut tail_template = None;
+    for i in 1..nr {
+        let tail = memmap.page_mut(head.nth(g, i))?;
+        if let (Some(t), true) = (tail_template, i > 1) {
+            tail.copy_template(&t);
+            continue;
+        }
+        init_zone_device_page(tail, pgmap_ptr);
+        tail.prep_compound_tail(g, info);
+        if i == 1 {
+            tail.prep_compound_head(order);
+        } else if template {
+            tail_template = Some(tail.template());
+        }
+    }
+    Ok(())
 }
 
 /// Writes the `next` profile's shared tail frame of `(zone, order)`: 64 generic tails in the

@@ -48,6 +48,15 @@ const _: () = assert!(
     "struct page must be 64 bytes"
 );
 
+/// The 64 bytes of an initialised struct page, copied into the others by template-copy init.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PageTemplate {
+    /// Words 0-5 and 7, in order.
+    words: [u64; 7],
+    mapcount: i32,
+    refcount: i32,
+}
+
 /// Bytes of the model's struct page record. A geometry with a smaller `sizeof(struct page)` (a
 /// memdesc what-if) lays out and counts the memmap at that size but writes no records: the
 /// model's record does not fit (see [`writes_records`]).
@@ -393,6 +402,45 @@ impl Page {
         self.flags.store(zone << ZONES_PGSHIFT, Ordering::Relaxed);
         self.refcount.store(1, Ordering::Relaxed);
         self.mapcount.store(-1, Ordering::Relaxed);
+    }
+
+    /// The struct page as the template of a template-copy init: its words, as a `memcpy`
+    /// would read them.
+    pub(crate) fn template(&self) -> PageTemplate {
+        PageTemplate {
+            words: [
+                self.flags.load(Ordering::Relaxed),
+                self.compound_info.load(Ordering::Relaxed),
+                self.w2.load(Ordering::Relaxed),
+                self.mapping.load(Ordering::Relaxed),
+                self.index.load(Ordering::Relaxed),
+                self.private.load(Ordering::Relaxed),
+                self.w7.load(Ordering::Relaxed),
+            ],
+            mapcount: self.mapcount.load(Ordering::Relaxed),
+            refcount: self.refcount.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Li Zhe's template-copy init (v4, June 2026, not merged): the struct page becomes a copy
+    /// of `t` in one pass of stores, instead of being zeroed and written field by field.
+    pub(crate) fn copy_template(&self, t: &PageTemplate) {
+        for (w, v) in [
+            &self.flags,
+            &self.compound_info,
+            &self.w2,
+            &self.mapping,
+            &self.index,
+            &self.private,
+            &self.w7,
+        ]
+        .into_iter()
+        .zip(t.words)
+        {
+            w.store(v, Ordering::Relaxed);
+        }
+        self.mapcount.store(t.mapcount, Ordering::Relaxed);
+        self.refcount.store(t.refcount, Ordering::Release);
     }
 
     /// The ZONE_DEVICE part of `__init_zone_device_page`: `PG_reserved`, the pgmap pointer in

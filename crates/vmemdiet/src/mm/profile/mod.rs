@@ -90,6 +90,10 @@ pub enum MemmapInit {
     All,
     /// Only the distinct ones (`compound_nr_pages`): the rest alias them.
     UniqueOnly,
+    /// The distinct ones, each tail (and each order-0 page) a copy of one template struct
+    /// page written field by field (Li Zhe, "template-copy ZONE_DEVICE memmap init" v4, June
+    /// 2026: not merged; first bind of a 100 GB 2M device 313 -> 117 ms).
+    TemplateCopy,
 }
 
 /// How many `dev_pagemap` references memremap takes up front (brief §2.1).
@@ -528,7 +532,7 @@ macro_rules! switch_values {
 }
 
 switch_values!(DaxDedup { DaxDedup::None => "none", DaxDedup::Tail => "tail", DaxDedup::SharedTail => "shared-tail" });
-switch_values!(MemmapInit { MemmapInit::All => "all", MemmapInit::UniqueOnly => "unique-only" });
+switch_values!(MemmapInit { MemmapInit::All => "all", MemmapInit::UniqueOnly => "unique-only", MemmapInit::TemplateCopy => "template-copy" });
 switch_values!(PgmapRefs { PgmapRefs::PerPage => "per-page", PgmapRefs::PerCompound => "per-compound", PgmapRefs::None => "none" });
 switch_values!(TailEncoding { TailEncoding::Classic => "classic", TailEncoding::Mask => "mask" });
 switch_values!(FastLeaf { FastLeaf::PerPage => "per-page", FastLeaf::PerLeaf => "per-leaf" });
