@@ -574,7 +574,8 @@ fn template_copy_init_writes_the_same_struct_pages_as_field_by_field_init() {
                     )
                 })
                 .collect();
-            (pages, k.struct_pages_initialized())
+            let copied = k.stats.struct_pages_copied.load(Ordering::Relaxed);
+            (pages, k.struct_pages_initialized(), copied)
         };
         let field_by_field = words(Profile::V7_3);
         let copied = words(
@@ -583,6 +584,21 @@ fn template_copy_init_writes_the_same_struct_pages_as_field_by_field_init() {
                 .unwrap(),
         );
         assert_eq!(copied.1, field_by_field.1, "{align}: struct pages written");
+        assert_eq!(
+            field_by_field.2, 0,
+            "{align}: nothing copied field by field"
+        );
+        // Per compound page, the head, page[1] and the template tail are written field by
+        // field and the rest of the unique struct pages copied (2M: 2 vmemmap pages = 128
+        // struct pages, 1G: the same 128 of 262144 with tail dedup); order-0 pages (4K): all
+        // but the first are copies.
+        let nr = size.bytes() / align.bytes();
+        let want = if align == ByteSize::kib(4) {
+            copied.1 - 1
+        } else {
+            nr * (128 - 3)
+        };
+        assert_eq!(copied.2, want, "{align}: struct pages copied");
         assert!(
             copied.0 == field_by_field.0,
             "{align}: some struct page differs"

@@ -68,10 +68,14 @@ pub fn memmap_init_zone_device(
     let template = k.switches().memmap_init == MemmapInit::TemplateCopy;
     // Template-copy init of order-0 pages: every page is a copy of the first one.
     let mut order0: Option<PageTemplate> = None;
+    let mut copied = 0;
     while pfn < end {
         let head = PagePtr::from_pfn(g, pfn);
         match order0 {
-            Some(t) if n == 1 => memmap.page_mut(head)?.copy_template(&t),
+            Some(t) if n == 1 => {
+                memmap.page_mut(head)?.copy_template(&t);
+                copied += 1;
+            }
             _ => init_zone_device_page(memmap.page_mut(head)?, pgmap_ptr),
         }
         if template && n == 1 && order0.is_none() {
@@ -81,7 +85,7 @@ pub fn memmap_init_zone_device(
         if n > 1 {
             memmap.page_mut(head)?.set_flags(PG_HEAD);
             let info = encoding.encode(g, head, order);
-            init_compound_tails(memmap, head, nr, order, pgmap_ptr, info, template)?;
+            copied += init_compound_tails(memmap, head, nr, order, pgmap_ptr, info, template)?;
             written += nr - 1;
         }
         pfn = pfn.add(n);
@@ -89,12 +93,15 @@ pub fn memmap_init_zone_device(
     k.stats
         .struct_pages_initialized
         .fetch_add(written, Ordering::Relaxed);
+    k.stats
+        .struct_pages_copied
+        .fetch_add(copied, Ordering::Relaxed);
     Ok(written)
 }
 
 /// `memmap_init_compound`: tails `1..nr` of the compound page at `head`, each initialised and
 /// given its encoding, `page[1]` the folio fields; with template-copy, tail 2 is written field
-/// by field and every later tail is a copy of it.
+/// by field and every later tail is a copy of it. Returns how many were copied.
 fn init_compound_tails(
     memmap: &mut Memmap<'_>,
     head: PagePtr,
@@ -103,13 +110,15 @@ fn init_compound_tails(
     pgmap_ptr: u64,
     info: u64,
     template: bool,
-) -> Result<(), Fault> {
+) -> Result<u64, Fault> {
     let g = memmap.geometry();
     let mut tail_template = None;
+    let mut copied = 0;
     for i in 1..nr {
         let tail = memmap.page_mut(head.nth(g, i))?;
         if let (Some(t), true) = (tail_template, i > 1) {
             tail.copy_template(&t);
+            copied += 1;
             continue;
         }
         init_zone_device_page(tail, pgmap_ptr);
@@ -120,7 +129,7 @@ fn init_compound_tails(
             tail_template = Some(tail.template());
         }
     }
-    Ok(())
+    Ok(copied)
 }
 
 /// Writes the `next` profile's shared tail frame of `(zone, order)`: 64 generic tails in the

@@ -46,6 +46,8 @@ pub enum BootError {
 pub struct KernelStats {
     /// Struct pages written by memmap init since boot (device memory only).
     pub struct_pages_initialized: AtomicU64,
+    /// Of those, the struct pages written as a copy of a template (`memmap_init=template-copy`).
+    pub struct_pages_copied: AtomicU64,
     /// Struct pages made addressable by hot-add (pfns covered by populated memmap).
     pub struct_pages_populated: AtomicU64,
     /// `/proc/vmstat` `nr_memmap_pages` for hot-added memmap, as the profile's kernel counts it.
