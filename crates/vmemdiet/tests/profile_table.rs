@@ -465,6 +465,13 @@ fn releases_between_columns_take_the_row_to_their_left() {
     // The NR_MEMMAP fix reached 7.1.6 (kernels-2026 §4.1).
     assert_eq!(at("7.1.5").memmap_accounting, MemmapAccounting::FullSpan);
     assert_eq!(at("7.1.6"), BRIEF_V7_3);
+    // Booted: 6.12.117 counts by the fix, 6.18.15 does not (tests/data/kernels); a backport
+    // reaches its own series only.
+    let acc = |r: &str| at(r).memmap_accounting;
+    assert_eq!(acc("6.12.117+deb13-amd64"), MemmapAccounting::Described);
+    assert_eq!(acc("6.18.15+deb13-amd64"), MemmapAccounting::FullSpan);
+    assert_eq!(acc("6.13"), MemmapAccounting::FullSpan);
+    assert_eq!(acc("7.0.9"), MemmapAccounting::FullSpan);
     assert_eq!(at("7.1.13"), BRIEF_V7_3);
     assert_eq!(at("7.2"), BRIEF_V7_3);
     assert_eq!(at("7.3.4+deb13-amd64"), BRIEF_V7_3);

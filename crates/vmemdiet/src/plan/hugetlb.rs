@@ -64,7 +64,7 @@ pub(super) fn plan_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
     };
     // The pool's memmap is boot memmap. HVO (6.11+ counting, brief §9.7) gives every vmemmap
     // page of a huge page back (memmap_boot_pages_add(-1) each) and allocates a fresh head page
-    // (memmap_pages_add(1)), plus the order's shared tail page once in the 2026 scheme.
+    // (memmap_pages_add(1)); the order's shared tail page (7.1+) is RAM but not counted.
     let v = i64::try_from(g.vmemmap_pages_for(size.order(g).nr_pages())).unwrap_or(i64::MAX);
     let pages_i = i64::try_from(pages).unwrap_or(i64::MAX);
     let counters = match cfg.profile.switches_on(cfg.geometry()).memmap_accounting {
@@ -73,7 +73,8 @@ pub(super) fn plan_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
             Some(match cfg.profile.switches_on(cfg.geometry()).hvo {
                 Hvo::Off => (0, 0),
                 Hvo::KeepOne => (pages, -v * pages_i),
-                Hvo::SharedTail => (pages + 1, -v * pages_i),
+                // The shared tail page is not counted (booted 7.1.13, 7.2.13).
+                Hvo::SharedTail => (pages, -v * pages_i),
             })
         }
     };

@@ -1,7 +1,7 @@
 //! The change history (design README §2): for each switch, the release from which each value
 //! holds. A release's profile is 5.10's switches with every change up to it applied, in order;
-//! a stable point release carries the fixes backported to it (`7.1.6` has the 7.2 accounting
-//! fix, `7.1.0` does not). Sources and confidence: `kernel-brief.md` (to 6.12) and
+//! a stable point release carries the fixes backported to its series (`7.1.6` has the 7.2
+//! accounting fix, `7.1.0` does not, and neither does `7.0.9`). Sources and confidence: `kernel-brief.md` (to 6.12) and
 //! `kernels-2026.md` (6.15 on); an *inferred* or *unconfirmed* change stands until a booted
 //! kernel settles it, and then the kernel wins.
 
@@ -36,7 +36,8 @@ impl Confidence {
     }
 }
 
-/// One cell of the history: from `since` on, `set` holds.
+/// One cell of the history: from mainline release `since` on, `set` holds, and in the stable
+/// series that took it as a backport from the point release named in `backports`.
 #[derive(Debug, Clone, Copy)]
 pub struct Change {
     pub since: KernelVersion,
@@ -44,6 +45,31 @@ pub struct Change {
     pub confidence: Confidence,
     /// The commit, series or document that says so.
     pub source: &'static str,
+    /// Stable point releases of older series that carry the change (`7.1.6`).
+    pub backports: &'static [KernelVersion],
+}
+
+impl Change {
+    /// Whether `release` has this change: a mainline release from `since` on, or a point
+    /// release of a series that took the backport, from that point release on.
+    #[must_use]
+    pub const fn in_release(&self, release: KernelVersion) -> bool {
+        if self.since.at_or_before(release) {
+            return true;
+        }
+        let mut i = 0;
+        while i < self.backports.len() {
+            let b = self.backports[i];
+            if b.series().at_or_before(release.series())
+                && release.series().at_or_before(b.series())
+                && b.at_or_before(release)
+            {
+                return true;
+            }
+            i += 1;
+        }
+        false
+    }
 }
 
 const fn change(
@@ -57,6 +83,7 @@ const fn change(
         set,
         confidence,
         source,
+        backports: &[],
     }
 }
 
@@ -113,7 +140,10 @@ pub const HISTORY: &[Change] = &[
     change(v(6, 17), Set::fast_leaf(FastLeaf::PerLeaf), Confirmed, "devmap removal: devdax leaves are folio leaves, one grab per leaf, kernels-2026 §2.2"),
     change(v(7, 1), Set::tail_encoding(TailEncoding::Mask), Confirmed, "compound_info mask encoding (Kiryl Shutsemau), kernels-2026 §3"),
     change(v(7, 1), Set::hvo(Hvo::SharedTail), Confirmed, "HVO without fake heads: shared read-only tail per (zone, order), kernels-2026 §3"),
-    change(KernelVersion::with_patch(7, 1, 6), Set::memmap_accounting(MemmapAccounting::Described), Inferred, "fix DAX vmemmap accounting with optimization, backported to 7.1.6, mainline 7.2, kernels-2026 §4.1-4.2"),
+    Change {
+        backports: &[KernelVersion::with_patch(7, 1, 6), KernelVersion::with_patch(6, 12, 117)],
+        ..change(v(7, 2), Set::memmap_accounting(MemmapAccounting::Described), Inferred, "fix DAX vmemmap accounting with optimization (Muchun Song, Cc stable), mainline 7.2 (kernels-2026 §4.1-4.2); stable 7.1.6 (7.1.6-rc1); booted 6.12.117 and 7.2.13 count by it, booted 6.18.15 not (the first 6.12.y with it is not known: 117 at the latest)")
+    },
     change(v(7, 4), Set::dax_dedup(DaxDedup::SharedTail), Inferred, "device-dax section-based shared tail (Muchun Song), v7.4-rc1 docs, kernels-2026 §4.3"),
 ];
 
@@ -123,10 +153,8 @@ pub const fn switches_at(release: KernelVersion) -> Switches {
     let mut s = BASELINE;
     let mut i = 0;
     while i < HISTORY.len() {
-        // A change in a series applies to its later point releases and later series; one
-        // made in a point release (a stable backport) also to every later series.
         let c = HISTORY[i];
-        if c.since.at_or_before(release) {
+        if c.in_release(release) {
             c.set.apply(&mut s);
         }
         i += 1;
