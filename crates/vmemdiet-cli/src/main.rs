@@ -4,6 +4,7 @@ mod arch_cmd;
 mod bench_cmd;
 mod gup_longterm_cmd;
 mod gup_test_cmd;
+mod gup_user;
 mod output;
 mod plan_cmd;
 mod plan_render;
