@@ -2,8 +2,10 @@
 
 mod arch_cmd;
 mod bench_cmd;
+mod gup_bench_cmd;
 mod gup_longterm_cmd;
 mod gup_test_cmd;
+mod gup_user;
 mod output;
 mod plan_cmd;
 mod plan_render;
@@ -50,6 +52,9 @@ enum Command {
     /// gup_test (tools/testing/selftests/mm) unedited: its getopt flags over /dev/zero
     /// (anonymous memory, THP, shmem), -H HugeTLB or /dev/daxX.Y, kselftest TAP and exit codes.
     GupTest(gup_test_cmd::GupTestArgs),
+    /// gup_bench (tools/mm, a 7.4 candidate): GUP_FAST / PIN_FAST / PIN_LONGTERM timed per
+    /// run, one line each, over the same memory as gup-test; no options: its 120-run matrix.
+    GupBench(gup_bench_cmd::GupBenchArgs),
     /// gup_longterm-style checks: which memory kinds pin with FOLL_LONGTERM (R/O, R/W), by
     /// which path, per profile, in TAP.
     GupLongterm(gup_longterm_cmd::GupLongtermArgs),
@@ -187,6 +192,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Bench(cmd) => bench_cmd::run(&cmd).map(|()| ExitCode::SUCCESS),
         Command::GupTest(args) => gup_test_cmd::run(&args),
+        Command::GupBench(args) => gup_bench_cmd::run(&args),
         Command::GupLongterm(args) => gup_longterm_cmd::run(&args),
         Command::Report(args) => report_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Arches(args) => arch_cmd::run(&args).map(|()| ExitCode::SUCCESS),

@@ -90,11 +90,22 @@ fn commands() -> Vec<(Vec<&'static str>, Vec<Opt>, Vec<&'static str>)> {
         ("--json", &[]),
         ("--wide", &[]),
     ];
-    let with = |extra: &[Opt]| {
-        let mut v = common.clone();
-        v.extend_from_slice(extra);
-        v
-    };
+    // gup_test's and gup_bench's shared getopt letters, and our extensions to both.
+    let gup: Vec<Opt> = vec![
+        ("-m", &["1", "2", "16", "0", "-3", "x"]),
+        ("-r", &["1", "2", "0"]),
+        ("-a", &[]),
+        ("-u", &[]),
+        ("-L", &[]),
+        ("-w", &[]),
+        ("-W", &[]),
+        ("-S", &[]),
+        ("-H", &[]),
+        ("--align", ALIGNS),
+        ("--profile", PROFILES),
+    ];
+    let joined = |base: &[Opt], extra: &[Opt]| [base, extra].concat();
+    let with = |extra: &[Opt]| joined(&common, extra);
     vec![
         (
             vec!["plan"],
@@ -147,22 +158,30 @@ fn commands() -> Vec<(Vec<&'static str>, Vec<Opt>, Vec<&'static str>)> {
         ),
         (
             vec!["gup-test"],
-            vec![
-                ("-m", &["1", "2", "16", "0", "-3", "x"]),
-                ("-r", &["1", "2", "0"]),
-                ("-n", &["1", "512", "123", "-1", "0"]),
-                ("-a", &[]),
-                ("-u", &[]),
-                ("-U", &[]),
-                ("-b", &[]),
-                ("-L", &[]),
-                ("-w", &[]),
-                ("-W", &[]),
-                ("-S", &[]),
-                ("-H", &[]),
-                ("--align", ALIGNS),
-                ("--profile", PROFILES),
-            ],
+            joined(
+                &gup,
+                &[
+                    ("-n", &["1", "512", "123", "-1", "0"]),
+                    ("-U", &[]),
+                    ("-b", &[]),
+                ],
+            ),
+            vec!["-m", "4", "-r", "1"],
+        ),
+        (
+            vec!["gup-bench"],
+            joined(
+                &gup,
+                &[
+                    ("-n", &["1", "512", "123", "-1", "0", "-2"]),
+                    ("-F", &["0x10", "010", "16", "0x10000"]),
+                    ("-j", &["1", "2", "0", "-1", "5000"]),
+                    ("-f", &["/dev/dax0.0", "/dev/zero", "/nonexistent"]),
+                    ("-t", &[]),
+                    ("-T", &[]),
+                    ("--verbose", &[]),
+                ],
+            ),
             vec!["-m", "4", "-r", "1"],
         ),
         (vec!["arches"], vec![("--json", &[])], vec![]),

@@ -129,8 +129,9 @@ fn entries(dir: &Path, prefix: &str) -> Result<Vec<(String, PathBuf)>, ProbeErro
     Ok(v)
 }
 
-/// `daxX.Y` (not `dax_region`).
-fn is_dax_dev(name: &str) -> bool {
+/// `daxX.Y` (not `dax_region`): a device-dax device's name, in sysfs and under `/dev`.
+#[must_use]
+pub fn is_dax_dev(name: &str) -> bool {
     name.strip_prefix("dax")
         .and_then(|r| r.split_once('.'))
         .is_some_and(|(a, b)| {

@@ -94,6 +94,8 @@ pub struct GupTest {
     pub test_flags: u32,
     /// In: 1-based page indices to dump (0 = none).
     pub which_pages: [u32; GUP_TEST_MAX_PAGES_TO_DUMP],
+    /// Out, the model's own (not in `struct gup_test`): the GUP calls the loop made.
+    pub calls: u64,
 }
 
 /// The errno an ioctl fails with (the user side sees -1 and this in `errno`).
@@ -276,6 +278,7 @@ pub fn gup_test_ioctl(
     let per_call = i64::from(gup.nr_pages_per_call);
     let mut nr = per_call;
     let mut addr = gup.addr;
+    gup.calls = 0;
     let start = Instant::now();
     while addr < end {
         if nr != per_call {
@@ -309,6 +312,7 @@ pub fn gup_test_ioctl(
                 GupTestCmd::DumpUserPagesTest => get_user_pages(&mut cx, mm, va, n, f, &mut pages),
             },
         };
+        gup.calls += 1;
         nr = match got {
             Ok(n) => i64::try_from(n).unwrap_or(i64::MAX),
             Err(_) => -1,
