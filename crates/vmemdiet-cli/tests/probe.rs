@@ -117,8 +117,9 @@ fn missing_or_malformed_attributes_name_the_file() {
         assert!(err.contains(file) && err.contains(what), "{tree}: {err}");
         assert!(!err.contains("panicked"), "{tree}: {err}");
     }
+    // An absent tree is no system without device memory: it is refused (issue 26).
     let (ok, _, err) = probe(&["--root", "/nonexistent/vmemdiet"]);
-    assert!(ok, "an absent tree has no device memory: {err}");
+    assert!(!ok && err.contains("no such directory"), "{err}");
 }
 
 #[test]
@@ -144,4 +145,126 @@ fn ndctl_and_daxctl_json() {
     );
     let (ok, _, err) = probe(&["--daxctl-json", &fixture("ndctl-list.json")]);
     assert!(!ok && err.contains("chardev"), "{err}");
+}
+
+/// Writes `files` (path, contents) under a fresh directory.
+fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (p, text) in files {
+        let path = dir.path().join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+/// What no copy of a system looks like is refused in one line that names it, instead of
+/// "no device memory".
+#[test]
+fn a_root_that_is_no_system_is_refused() {
+    let empty = tempfile::tempdir().unwrap();
+    let file = empty.path().join("f");
+    std::fs::write(&file, "x").unwrap();
+    let missing = empty.path().join("missing");
+    for (root, why) in [
+        (missing.as_path(), "no such directory"),
+        (file.as_path(), "not a directory"),
+        (empty.path(), "neither sys/ nor proc/"),
+    ] {
+        let (ok, out, err) = probe(&["--root", root.to_str().unwrap()]);
+        assert!(!ok && out.is_empty(), "{root:?}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains(why) && err.contains(root.to_str().unwrap()),
+            "{err}"
+        );
+    }
+}
+
+/// Values no kernel writes are refused with the file and the value, not dropped or wrapped.
+#[test]
+fn values_no_kernel_writes_are_refused_with_file_and_value() {
+    let ns = |align: &str, size: &str| {
+        tree(&[
+            ("proc/vmstat", "nr_memmap_pages 0\n"),
+            ("sys/bus/nd/devices/namespace0.0/size", size),
+            ("sys/bus/nd/devices/namespace0.0/mode", "dax"),
+            ("sys/bus/nd/devices/dax0.0/namespace", "namespace0.0"),
+            ("sys/bus/nd/devices/dax0.0/mode", "ram"),
+            ("sys/bus/nd/devices/dax0.0/align", align),
+        ])
+    };
+    for (align, size, file, value) in [
+        ("0", "1073741824", "dax0.0/align", "align 0"),
+        ("3", "1073741824", "dax0.0/align", "align 3"),
+        (
+            "2097152",
+            "18446744073709551615",
+            "namespace0.0/size",
+            "size 18446744073709551615",
+        ),
+    ] {
+        let root = ns(align, size);
+        let (ok, _, err) = probe(&["--root", root.path().to_str().unwrap()]);
+        assert!(!ok, "{align} {size}");
+        assert!(err.contains(file) && err.contains(value), "{err}");
+    }
+    let pool = tree(&[
+        ("proc/vmstat", "nr_memmap_pages 0\n"),
+        (
+            "sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages",
+            "9223372036854775808",
+        ),
+    ]);
+    let (ok, _, err) = probe(&["--root", pool.path().to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        err.contains("nr_hugepages") && err.contains("9223372036854775808"),
+        "{err}"
+    );
+    let json = tree(&[(
+        "ns.json",
+        r#"[{"dev":"namespace0.0","mode":"devdax","map":true,"size":1073741824,"align":2097152}]"#,
+    )]);
+    let (ok, _, err) = probe(&[
+        "--ndctl-json",
+        json.path().join("ns.json").to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("\"map\": true"), "{err}");
+}
+
+/// `ndctl list` prints nothing when there are no namespaces: that is an answer, not bad JSON.
+#[test]
+fn empty_ndctl_output_means_no_namespaces() {
+    let json = tree(&[("ns.json", "")]);
+    let (ok, out, err) = probe(&[
+        "--ndctl-json",
+        json.path().join("ns.json").to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("no device memory"), "{out}");
+}
+
+/// A device-dax device without an nvdimm namespace (hmem, CXL: `/sys/bus/dax` only) has no
+/// info block: its memmap covers the device and all of it is usable, so a 7.3 kernel's counter
+/// for a 2 GiB device at 2M is 2 pages per compound page, 2048, and there is no mismatch.
+#[test]
+fn a_dax_device_without_namespace_is_modelled_without_an_info_block() {
+    let root = tree(&[
+        ("proc/sys/kernel/osrelease", "7.3.4+deb13-amd64\n"),
+        (
+            "proc/vmstat",
+            "nr_memmap_pages 2048\nnr_memmap_boot_pages 16384\n",
+        ),
+        ("sys/bus/dax/devices/dax1.0/size", "2147483648"),
+        ("sys/bus/dax/devices/dax1.0/align", "2097152"),
+    ]);
+    let v = probe_json(&["--root", root.path().to_str().unwrap()]);
+    let ns = &v["namespaces"][0];
+    assert_eq!(ns["map"], Value::Null);
+    assert_eq!(ns["model_raw_bytes"], Value::Null);
+    assert_eq!(v["model_nr_memmap_pages"], 2048);
+    let notes = v["notes"].to_string();
+    assert!(!notes.contains("nr_memmap_pages: live"), "{notes}");
 }

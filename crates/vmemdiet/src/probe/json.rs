@@ -36,6 +36,10 @@ fn json_list(
     tool: &'static str,
     text: &str,
 ) -> Result<Vec<serde_json::Value>, ProbeError> {
+    // ndctl and daxctl print nothing at all when there is nothing to list.
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| ProbeError::Json {
         path: path.to_path_buf(),
         tool,
@@ -49,6 +53,43 @@ fn json_list(
             tool,
             reason: format!("expected an object or an array, found {other}"),
         }),
+    }
+}
+
+/// `"align"` as the kernel reports one: a power of two from 4 KiB to 16 GiB.
+fn json_align(
+    path: &Path,
+    tool: &'static str,
+    v: &serde_json::Value,
+) -> Result<Option<u64>, ProbeError> {
+    let align = json_u64(path, tool, v, "align")?;
+    match align {
+        Some(a) if !a.is_power_of_two() || !(4096..=16 << 30).contains(&a) => {
+            Err(ProbeError::Json {
+                path: path.to_path_buf(),
+                tool,
+                reason: format!(
+                    "\"align\": {a}: no kernel reports it (a power of two from 4096 to 16 GiB)"
+                ),
+            })
+        }
+        a => Ok(a),
+    }
+}
+
+/// `"size"` within any physical address space (2^52 bytes).
+fn json_size(
+    path: &Path,
+    tool: &'static str,
+    v: &serde_json::Value,
+) -> Result<Option<u64>, ProbeError> {
+    match json_u64(path, tool, v, "size")? {
+        Some(n) if n > 1 << 52 => Err(ProbeError::Json {
+            path: path.to_path_buf(),
+            tool,
+            reason: format!("\"size\": {n}: beyond any physical address space (2^52 bytes)"),
+        }),
+        n => Ok(n),
     }
 }
 
@@ -72,11 +113,15 @@ pub fn read_ndctl_json(path: &Path) -> Result<System, ProbeError> {
         let name =
             json_str(&v, "dev").ok_or_else(|| bad(format!("a namespace without \"dev\": {v}")))?;
         let mode = json_str(&v, "mode").ok_or_else(|| bad(format!("{name}: no \"mode\"")))?;
-        let map = match json_str(&v, "map").as_deref() {
-            None => None,
-            Some("mem") => Some(MapMode::Mem),
-            Some("dev") => Some(MapMode::Dev),
-            Some(m) => return Err(bad(format!("{name}: \"map\": '{m}' is not mem or dev"))),
+        let map = match v.get("map") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(m)) if m == "mem" => Some(MapMode::Mem),
+            Some(serde_json::Value::String(m)) if m == "dev" => Some(MapMode::Dev),
+            Some(m) => {
+                return Err(bad(format!(
+                    "{name}: \"map\": {m} is not \"mem\" or \"dev\""
+                )))
+            }
         };
         let chardev = json_str(&v, "chardev").or_else(|| {
             v.get("daxregion")
@@ -89,9 +134,9 @@ pub fn read_ndctl_json(path: &Path) -> Result<System, ProbeError> {
             mode,
             raw_bytes: None,
             map,
-            align: json_u64(path, TOOL, &v, "align")?,
+            align: json_align(path, TOOL, &v)?,
             start: None,
-            usable_bytes: json_u64(path, TOOL, &v, "size")?,
+            usable_bytes: json_size(path, TOOL, &v)?,
             chardev,
         });
     }
@@ -123,9 +168,9 @@ pub fn read_daxctl_json(path: &Path) -> Result<System, ProbeError> {
             mode: json_str(&v, "mode").unwrap_or_else(|| "devdax".into()),
             raw_bytes: None,
             map: None,
-            align: json_u64(path, TOOL, &v, "align")?,
+            align: json_align(path, TOOL, &v)?,
             start: None,
-            usable_bytes: json_u64(path, TOOL, &v, "size")?,
+            usable_bytes: json_size(path, TOOL, &v)?,
             chardev: Some(name),
         });
     }

@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::drivers::dax::MapMode;
-
 use super::{
     attr_err, entries, is_dax_dev, number, pfn_mode, read_num, read_opt, read_req, Namespace, Pool,
     ProbeError, System,
@@ -12,6 +10,7 @@ use super::{
 
 /// Reads a live system, or a copy of its `/sys` and `/proc` under `root`.
 pub fn read_root(root: &Path) -> Result<System, ProbeError> {
+    check_root(root)?;
     let mut namespaces = read_namespaces(root)?;
     namespaces.extend(read_dax_devices(root, &namespaces)?);
     let (nr, boot) = read_vmstat(root)?;
@@ -28,6 +27,53 @@ pub fn read_root(root: &Path) -> Result<System, ProbeError> {
     })
 }
 
+/// Refuses a root that is no copy of a system: missing, not a directory, or with neither
+/// `sys/` nor `proc/` in it (an empty answer there would read as "no device memory").
+fn check_root(root: &Path) -> Result<(), ProbeError> {
+    if !root.exists() {
+        return Err(attr_err(root, "no such directory"));
+    }
+    if !root.is_dir() {
+        return Err(attr_err(
+            root,
+            "not a directory; give the root of a copy of /sys and /proc",
+        ));
+    }
+    if !root.join("sys").is_dir() && !root.join("proc").is_dir() {
+        return Err(attr_err(
+            root,
+            "neither sys/ nor proc/ in it: not a copy of a system's /sys and /proc",
+        ));
+    }
+    Ok(())
+}
+
+/// An alignment as the kernel writes one (`align` of a dax or pfn device): a power of two of
+/// at least 4 KiB and at most 16 GiB (the largest page any arch maps a dax device with).
+fn read_align(path: &Path) -> Result<u64, ProbeError> {
+    let v = read_num(path)?;
+    if !v.is_power_of_two() || !(4096..=16 << 30).contains(&v) {
+        return Err(attr_err(
+            path,
+            format!("align {v}: no kernel writes it (a power of two from 4096 to 16 GiB)"),
+        ));
+    }
+    Ok(v)
+}
+
+/// A size as the kernel writes one: at most 2^52 bytes (4 PiB, the most physical address
+/// space x86-64 with 5-level paging describes).
+fn read_size(path: &Path) -> Result<u64, ProbeError> {
+    let v = read_num(path)?;
+    if v > 1 << 52 {
+        return Err(attr_err(
+            path,
+            format!("size {v}: beyond any physical address space (2^52 bytes)"),
+        ));
+    }
+    Ok(v)
+}
+
 /// The configured nvdimm namespaces (`/sys/bus/nd/devices/namespaceX.Y`), each with its claim
 /// (`daxX.Y` or `pfnX.Y`: the pfn mode, align and the dax device it made).
 fn read_namespaces(root: &Path) -> Result<Vec<Namespace>, ProbeError> {
@@ -40,7 +86,7 @@ fn read_namespaces(root: &Path) -> Result<Vec<Namespace>, ProbeError> {
         .collect();
     for (name, dir) in entries(&nd, "namespace")? {
         let size_path = dir.join("size");
-        let raw = read_num(&size_path)?;
+        let raw = read_size(&size_path)?;
         if raw == 0 {
             continue; // a seed namespace, not configured
         }
@@ -69,14 +115,14 @@ fn read_namespaces(root: &Path) -> Result<Vec<Namespace>, ProbeError> {
             }
             let mp = cdir.join("mode");
             ns.map = Some(pfn_mode(&mp, &read_req(&mp)?)?);
-            ns.align = Some(read_num(&cdir.join("align"))?);
+            ns.align = Some(read_align(&cdir.join("align"))?);
             ns.usable_bytes = read_opt(&cdir.join("size"))?
-                .map(|s| number(&cdir.join("size"), &s))
+                .map(|_| read_size(&cdir.join("size")))
                 .transpose()?;
             // The device-dax device is a child of its nd_dax (sysfs-bus-dax: daxX.Y/size).
             for (dev, ddir) in entries(cdir, "dax")? {
                 if is_dax_dev(&dev) && ddir.is_dir() {
-                    ns.usable_bytes = Some(read_num(&ddir.join("size"))?);
+                    ns.usable_bytes = Some(read_size(&ddir.join("size"))?);
                     ns.chardev = Some(dev);
                 }
             }
@@ -98,14 +144,16 @@ fn read_dax_devices(root: &Path, namespaces: &[Namespace]) -> Result<Vec<Namespa
         if known.contains(&name) || !is_dax_dev(&name) {
             continue;
         }
+        // No namespace, so no pfn claim and no info block (hmem, CXL): the memmap covers the
+        // device in RAM and all of it is usable, as the model of a device without `map`.
         devices.push(Namespace {
             name: name.clone(),
             mode: "devdax".into(),
             raw_bytes: None,
-            map: Some(MapMode::Mem),
-            align: Some(read_num(&dir.join("align"))?),
+            map: None,
+            align: Some(read_align(&dir.join("align"))?),
             start: None,
-            usable_bytes: Some(read_num(&dir.join("size"))?),
+            usable_bytes: Some(read_size(&dir.join("size"))?),
             chardev: Some(name),
         });
     }
@@ -145,9 +193,24 @@ fn read_pools(root: &Path) -> Result<Vec<Pool>, ProbeError> {
             .and_then(|s| s.strip_suffix("kB"))
             .and_then(|s| s.parse::<u64>().ok())
             .ok_or_else(|| attr_err(&dir, "not a hugepages-<size>kB directory"))?;
+        let page_size = kb
+            .checked_mul(1024)
+            .filter(|b| b.is_power_of_two() && *b >= 4096)
+            .ok_or_else(|| attr_err(&dir, format!("{kb} kB: no huge page size")))?;
+        let nr_path = dir.join("nr_hugepages");
+        let nr_hugepages = read_num(&nr_path)?;
+        if nr_hugepages
+            .checked_mul(page_size)
+            .is_none_or(|b| b > 1 << 52)
+        {
+            return Err(attr_err(
+                &nr_path,
+                format!("{nr_hugepages} pages of {kb} kB: beyond any physical address space"),
+            ));
+        }
         pools.push(Pool {
-            page_size: kb * 1024,
-            nr_hugepages: read_num(&dir.join("nr_hugepages"))?,
+            page_size,
+            nr_hugepages,
         });
     }
     Ok(pools)
