@@ -31,6 +31,14 @@ fn kernels() -> Vec<PathBuf> {
     v
 }
 
+/// The step folders of one kernel.
+fn steps_of(kernel: &Path) -> impl Iterator<Item = PathBuf> {
+    std::fs::read_dir(kernel)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+}
+
 /// The steps of one kernel, in order, each with the probe's report.
 fn steps(kernel: &Path) -> Vec<(String, Report)> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(kernel)
@@ -197,7 +205,10 @@ fn every_capture_equals_the_model_of_its_release() {
         // The release resolves through the change history, as the probe did.
         let profile: Profile = profile_for_release(&release).unwrap();
         for (at, r) in &steps {
-            assert_eq!(r.profile, profile, "{release}/{at}: the profile of its osrelease");
+            assert_eq!(
+                r.profile, profile,
+                "{release}/{at}: the profile of its osrelease"
+            );
         }
         usable_sizes(&release, &steps, &mut t);
         namespace_counters(&release, &steps, &mut t);
