@@ -231,3 +231,98 @@ fn every_capture_equals_the_model_of_its_release() {
         );
     }
 }
+
+/// `function hits` of one GUP mode in a capture's `gup/<mode>.hits` (kprobe counts), less the
+/// `fault` mode's, which maps and faults the same buffer without pinning it.
+fn hits(step: &Path, mode: &str, function: &str) -> i64 {
+    let read = |m: &str| -> i64 {
+        let text = std::fs::read_to_string(step.join(format!("gup/{m}.hits"))).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| l.split_once(' '))
+            .find(|(f, _)| *f == function)
+            .map_or(0, |(_, n)| n.trim().parse().unwrap())
+    };
+    read(mode) - read("fault")
+}
+
+/// The model's pins of `size` of devdax at `align` and `map` under `profile`: the grab atomics
+/// of PIN-fast (a FOLL_PIN, as O_DIRECT's) and of PIN-longterm (FOLL_LONGTERM, as io_uring's
+/// buffer registration), and the pages pinned.
+fn model_pins(profile: &str, size: &str, align: &str, map: &str) -> (i64, i64, i64) {
+    let out = assert_cmd::Command::cargo_bin("vmemdiet")
+        .unwrap()
+        .args([
+            "bench",
+            "gup",
+            "--kind",
+            "devdax",
+            "--op",
+            "pin-fast,pin-longterm",
+        ])
+        .args([
+            "--size",
+            size,
+            "--align",
+            align,
+            "--map",
+            map,
+            "--profile",
+            profile,
+        ])
+        .args(["--runs", "1", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let get = |i: usize| rows[i]["get_atomics"].as_i64().unwrap();
+    (get(0), get(1), rows[0]["pages"].as_i64().unwrap())
+}
+
+/// Paths, not only counts: the GUP steps pinned 8 MiB of a devdax mapping by O_DIRECT
+/// (pin_user_pages_fast) and by io_uring buffer registration (FOLL_LONGTERM|FOLL_WRITE) with
+/// kprobes on the GUP functions. Per 4 KiB page or per leaf, on the fast path
+/// (`try_grab_folio_fast`) and on the slow one (`try_grab_folio`), the kernel and the model of
+/// its release take the same path. (The exact slow-path grabs per leaf differ: the kernel's
+/// `__get_user_pages` takes two, DESIGN.md says why.)
+#[test]
+fn gup_paths_on_devdax_equal_the_model_of_each_release() {
+    let pages = 8 << 20 >> 12;
+    let mut compared = 0;
+    for k in kernels() {
+        let release = k.file_name().unwrap().to_string_lossy().into_owned();
+        for step in steps_of(&k).filter(|s| s.join("gup/odirect.hits").is_file()) {
+            let name = step.file_name().unwrap().to_string_lossy().into_owned();
+            // `19-gup-dev-2M-dax0.0`: the map and the align.
+            let mut parts = name.split('-').skip(2);
+            let (map, align) = (parts.next().unwrap(), parts.next().unwrap());
+            // The model pins its whole mapping: at least one leaf.
+            let size = match (align, map) {
+                ("1G", "dev") => "2G",
+                ("1G", _) => "1G",
+                _ => "8M",
+            };
+            let (fast, slow, model_pages) = model_pins(&release, size, align, map);
+            let kernel_fast = hits(&step, "odirect", "try_grab_folio_fast");
+            let kernel_slow = hits(&step, "iouring", "try_grab_folio");
+            let at = format!("{release}/{name}");
+            assert_eq!(
+                kernel_fast == pages,
+                fast == model_pages,
+                "{at}: O_DIRECT per 4 KiB (kernel {kernel_fast} grabs, model {fast})"
+            );
+            assert_eq!(
+                kernel_slow == pages,
+                slow == model_pages,
+                "{at}: io_uring per 4 KiB (kernel {kernel_slow} grabs, model {slow})"
+            );
+            // Long-term write pins of devdax leave the fast path in every release.
+            assert!(hits(&step, "iouring", "__gup_longterm_locked") >= 1, "{at}");
+            compared += 1;
+        }
+    }
+    assert!(compared >= 16, "{compared} GUP steps compared");
+}
