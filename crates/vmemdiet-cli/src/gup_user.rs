@@ -250,8 +250,8 @@ pub struct RunOpts {
 }
 
 impl Default for RunOpts {
-    /// gup_test's defaults: GUP_FAST_BENCHMARK, 128 MB, one page per call, one repeat, one
-    /// thread, write, private `/dev/zero`.
+    /// gup_test's defaults, and gup_bench's: GUP_FAST_BENCHMARK, 128 MB, one page per call,
+    /// one repeat, one thread, write, private `/dev/zero`, THP untouched.
     fn default() -> RunOpts {
         RunOpts {
             cmd: GupTestCmd::GupFastBenchmark,
@@ -270,8 +270,9 @@ impl Default for RunOpts {
 }
 
 impl RunOpts {
-    /// The option letters gup_test and gup_bench read alike (`-a -L -u -F -j -m -r -t -T -w
-    /// -W -f -S -H`); false for any other letter, which the tool handles itself.
+    /// gup_test's reading of the option letters it shares with gup_bench (`-a -L -u -F -j -m
+    /// -r -t -T -w -W -f -S -H`, `atoi` for the numbers); false for any other letter, which
+    /// the tool handles itself. (gup_bench checks its numbers: `gup_bench_cmd`'s `option`.)
     pub fn common_opt(&mut self, c: char, optarg: String) -> bool {
         match c {
             'a' => self.cmd = GupTestCmd::PinFastBenchmark,

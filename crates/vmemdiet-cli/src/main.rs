@@ -52,8 +52,9 @@ enum Command {
     /// gup_test (tools/testing/selftests/mm) unedited: its getopt flags over /dev/zero
     /// (anonymous memory, THP, shmem), -H HugeTLB or /dev/daxX.Y, kselftest TAP and exit codes.
     GupTest(gup_test_cmd::GupTestArgs),
-    /// gup_bench (tools/mm, a 7.4 candidate): GUP_FAST / PIN_FAST / PIN_LONGTERM timed per
-    /// run, one line each, over the same memory as gup-test; no options: its 120-run matrix.
+    /// gup_bench (tools/mm/gup_bench.c @11a8f3c57480): GUP_FAST / PIN_FAST / PIN_LONGTERM
+    /// timed per run, one line each, over the same memory as gup-test; no options: its
+    /// 144-run matrix.
     GupBench(gup_bench_cmd::GupBenchArgs),
     /// gup_longterm-style checks: which memory kinds pin with FOLL_LONGTERM (R/O, R/W), by
     /// which path, per profile, in TAP.
