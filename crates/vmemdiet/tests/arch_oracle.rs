@@ -6,7 +6,7 @@
 use vmemdiet::addr::ByteSize;
 use vmemdiet::arch::ARCHES;
 use vmemdiet::drivers::dax::MapMode;
-use vmemdiet::mm::profile::Profile;
+use vmemdiet::mm::profile::ALL_PROFILES;
 use vmemdiet::plan::{plan, PlanConfig};
 use vmemdiet_testkit::arch_sizes;
 use vmemdiet_testkit::fixtures::try_oracle_cost;
@@ -22,7 +22,7 @@ fn planner_equals_oracle_on_every_arch() {
     for arch in ARCHES {
         let name = arch.to_string();
         let (page, pmd, pud, compat, section) = arch_sizes(&name);
-        for profile in [Profile::V5_19, Profile::V6_12, Profile::V7_4, Profile::NEXT] {
+        for profile in ALL_PROFILES {
             for align in [page, pmd, pud] {
                 let unit = align.max(compat);
                 for size in [unit, 3 * unit, section.max(unit) + unit] {

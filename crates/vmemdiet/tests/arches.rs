@@ -133,7 +133,7 @@ fn planner_equals_simulation_on_every_arch() {
     let mut compared = 0;
     for arch in ARCHES {
         let g = arch.geometry();
-        for profile in [Profile::V5_19, Profile::V6_12, Profile::V7_4, Profile::NEXT] {
+        for profile in ALL_PROFILES {
             for align in valid_aligns(g, profile.kernel()) {
                 let unit = align.max(g.features.memremap_compat_align);
                 let sizes = [
