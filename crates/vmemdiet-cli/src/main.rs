@@ -12,6 +12,7 @@ mod plan_render;
 mod probe_cmd;
 mod report_cmd;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -121,11 +122,11 @@ fn man(a: &ManArgs) -> anyhow::Result<()> {
 
 /// All of `bytes` on stdout, or an error (a full disk, a closed pipe) instead of a panic.
 fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(bytes)?;
-    stdout.flush()?;
-    Ok(())
+    stdout
+        .write_all(bytes)
+        .and_then(|()| stdout.flush())
+        .map_err(|e| anyhow::anyhow!("cannot write the output to stdout: {e}"))
 }
 
 /// The error and its causes on one line, each cause once: library errors often print their
@@ -158,7 +159,39 @@ fn restore_sigpipe() {
     }
 }
 
+/// The message `print!`, `println!` and `eprintln!` panic with when the stream cannot be
+/// written (a full disk, `> /dev/full`), if `payload` is one.
+fn output_error(payload: &(dyn std::any::Any + Send)) -> Option<&str> {
+    let msg = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())?;
+    msg.starts_with("failed printing to std").then_some(msg)
+}
+
+/// Every subcommand's output goes through `println!`; one that cannot be written ends the run
+/// with exit 1 and one line on stderr (when stderr itself can take it), not a panic.
 fn main() -> ExitCode {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if output_error(info.payload()).is_none() {
+            hook(info);
+        }
+    }));
+    match std::panic::catch_unwind(run) {
+        Ok(code) => code,
+        Err(payload) => match output_error(payload.as_ref()) {
+            Some(msg) => {
+                let msg = msg.replace("failed printing to", "cannot write the output to");
+                let _ = writeln!(std::io::stderr(), "error: {msg}");
+                ExitCode::from(1)
+            }
+            None => std::panic::resume_unwind(payload),
+        },
+    }
+}
+
+fn run() -> ExitCode {
     restore_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -170,7 +203,10 @@ fn main() -> ExitCode {
                     | ErrorKind::DisplayVersion
                     | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
             ) {
-                let _ = e.print();
+                if let Err(err) = e.print() {
+                    let _ = writeln!(std::io::stderr(), "error: cannot write the help: {err}");
+                    return ExitCode::from(1);
+                }
                 return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
                     ExitCode::from(2)
                 } else {

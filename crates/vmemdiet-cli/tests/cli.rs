@@ -1188,3 +1188,38 @@ fn man_out_writes_one_page_per_command_and_nothing_else() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a directory"));
 }
+
+/// Output that cannot be written (`> /dev/full`, a full disk) ends every subcommand with exit 1
+/// and one line that says so, never a panic (exit 101); the help too, which used to exit 0.
+#[test]
+fn output_that_cannot_be_written_is_an_error_not_a_panic() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return; // no /dev/full on this system
+    };
+    let fixture = format!(
+        "{}/tests/fixtures/probe/pmem-6.12",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    for args in [
+        vec!["plan", "--size", "1T"],
+        vec!["plan", "--size", "1T", "--json"],
+        vec!["arches"],
+        vec!["probe", "--root", &fixture],
+        vec!["completions", "bash"],
+        vec!["--help"],
+        vec!["plan", "--help"],
+    ] {
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("vmemdiet"))
+            .args(&args)
+            .stdout(full.try_clone().unwrap())
+            .output()
+            .unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains("cannot write") && err.contains("No space left"),
+            "{args:?}: {err}"
+        );
+    }
+}
