@@ -1223,3 +1223,49 @@ fn output_that_cannot_be_written_is_an_error_not_a_panic() {
         );
     }
 }
+
+/// A list item given twice is one row, whichever list it is in (`--align 2M,2M`).
+#[test]
+fn duplicate_list_items_give_one_row() {
+    let rows = |args: &[&str]| {
+        let out = vmemdiet().args(args).arg("--json").output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_array().map_or(1, Vec::len)
+    };
+    let base = [
+        "plan",
+        "--size",
+        "1T",
+        "--align",
+        "2M",
+        "--map",
+        "mem",
+        "--profile",
+        "v7.3",
+    ];
+    assert_eq!(rows(&base), 1);
+    for (i, twice) in [(4, "2M,2M"), (6, "mem,mem"), (8, "v7.3,7.3")] {
+        let mut args = base.to_vec();
+        args[i] = twice;
+        assert_eq!(rows(&args), 1, "{twice}");
+    }
+    assert_eq!(
+        rows(
+            &[
+                &base[..],
+                &["--kind", "devdax,devdax", "--arch", "x86_64,x86_64"]
+            ]
+            .concat()
+        ),
+        1
+    );
+    assert_eq!(
+        rows(&["plan", "--size", "1T,1T", "--align", "2M,1G", "--map", "mem"]),
+        2
+    );
+}

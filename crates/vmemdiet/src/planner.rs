@@ -153,9 +153,21 @@ pub enum PlannerError {
     },
 }
 
+/// `list` with every item once, in the order first given: `--align 2M,2M` is one row.
+fn unique<T: PartialEq + Clone>(list: &[T]) -> Vec<T> {
+    let mut out: Vec<T> = Vec::with_capacity(list.len());
+    for x in list {
+        if !out.contains(x) {
+            out.push(x.clone());
+        }
+    }
+    out
+}
+
 /// The request with its defaults filled in.
 struct Resolved<'r> {
     req: &'r Request,
+    kinds: Vec<Kind>,
     arches: Vec<Arch>,
     profiles: Vec<Profile>,
     maps: Vec<MapMode>,
@@ -192,12 +204,13 @@ impl<'r> Resolved<'r> {
         let maps = if req.maps.is_empty() {
             vec![MapMode::Mem, MapMode::Dev]
         } else {
-            req.maps.clone()
+            unique(&req.maps)
         };
         Ok(Resolved {
             req,
-            arches,
-            profiles,
+            kinds: unique(&req.kinds),
+            arches: unique(&arches),
+            profiles: unique(&profiles),
             maps,
             across: several,
             headline,
@@ -212,7 +225,7 @@ impl<'r> Resolved<'r> {
     /// else its PMD size, ndctl's default).
     fn aligns(&self, g: &Geometry, profile: Profile) -> Vec<ByteSize> {
         if !self.req.aligns.is_empty() {
-            self.req.aligns.clone()
+            unique(&self.req.aligns)
         } else if self.headline {
             valid_aligns(g, profile.kernel())
         } else {
@@ -324,7 +337,7 @@ fn check_align(
     align: ByteSize,
 ) -> Result<Vec<(PlanConfig, Capacity)>, Refusal> {
     let g = r.geometry(arch);
-    if !r.req.existing && r.req.kinds.iter().any(|&k| k != Kind::Hugetlb) {
+    if !r.req.existing && r.kinds.iter().any(|&k| k != Kind::Hugetlb) {
         let release = profile.kernel();
         let refused = r.req.sizes.iter().find_map(|size| {
             ndctl::validate_namespace_options(g, release, size, align, region).err()
@@ -338,7 +351,7 @@ fn check_align(
         }
     }
     let mut out = Vec::new();
-    for &kind in &r.req.kinds {
+    for &kind in &r.kinds {
         let found = configs_of(r, kind, arch, profile, align).map_err(|e| noted(r, arch, e))?;
         for c in found {
             // The size as the user typed it, for ndctl's wording.
@@ -477,7 +490,7 @@ fn answer_usable(r: &Resolved, usable: ByteSize) -> Result<Answer, PlannerError>
     let region = r.region(g)?;
     let aligns = r.aligns(g, r.profiles[r.profiles.len() - 1]);
     let mut rows = Vec::new();
-    for &kind in &r.req.kinds {
+    for &kind in &r.kinds {
         for &profile in &r.profiles {
             for &map in &r.maps {
                 for &align in &aligns {

@@ -336,7 +336,7 @@ impl Profile {
     #[must_use]
     pub fn resolution(self, given: &str) -> Option<String> {
         let name = self.to_string();
-        if given == name {
+        if given == name || format!("v{given}") == name {
             return None;
         }
         if given.split('+').next() == Some("mm-2026") {
