@@ -326,3 +326,31 @@ fn gup_paths_on_devdax_equal_the_model_of_each_release() {
     }
     assert!(compared >= 16, "{compared} GUP steps compared");
 }
+
+/// The probe's own total: on the first step with an optimized HugeTLB pool and nothing else
+/// hot-added (`02-hugetlb-1G-x1-hvo1`), the live `nr_memmap_pages` is the pool's alone, and
+/// the probe's model of the pools it read must say the same.
+#[test]
+fn the_probe_models_the_pools_it_reads() {
+    let mut compared = 0;
+    for k in kernels() {
+        for (at, r) in steps(&k)
+            .iter()
+            .filter(|(n, _)| n.starts_with("02-hugetlb-1G-x1-hvo1"))
+        {
+            assert!(
+                r.pools.iter().any(|p| p.nr_hugepages > 0),
+                "{}/{at}: no pool",
+                k.display()
+            );
+            assert_eq!(
+                r.model_nr_memmap_pages,
+                r.live_nr_memmap_pages,
+                "{}/{at}: the probe's model of its pools",
+                k.display()
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared >= 6, "{compared} kernels compared");
+}

@@ -268,3 +268,23 @@ fn a_dax_device_without_namespace_is_modelled_without_an_info_block() {
     let notes = v["notes"].to_string();
     assert!(!notes.contains("nr_memmap_pages: live"), "{notes}");
 }
+
+/// A namespace that exists is modelled whatever ndctl would say about creating it now (a size
+/// off the region's 16 MiB step, made by another tool or an older ndctl): no refusal, a memmap.
+#[test]
+fn an_existing_namespace_is_modelled_without_ndctl_creation_checks() {
+    let root = tree(&[
+        ("proc/sys/kernel/osrelease", "6.12.0\n"),
+        ("proc/vmstat", "nr_memmap_pages 0\n"),
+        ("sys/bus/nd/devices/namespace0.0/size", "1077936128"),
+        ("sys/bus/nd/devices/namespace0.0/mode", "dax"),
+        ("sys/bus/nd/devices/dax0.0/namespace", "namespace0.0"),
+        ("sys/bus/nd/devices/dax0.0/mode", "ram"),
+        ("sys/bus/nd/devices/dax0.0/align", "2097152"),
+    ]);
+    let v = probe_json(&["--root", root.path().to_str().unwrap()]);
+    let ns = &v["namespaces"][0];
+    // 1 GiB + 4 MiB at 2M with tail dedup: 514 compound pages of 2 vmemmap pages each.
+    assert_eq!(ns["model_memmap_bytes"], 514 * 2 * 4096, "{ns}");
+    assert_eq!(ns["note"], Value::Null, "{ns}");
+}

@@ -116,7 +116,8 @@ fn init_compound_tails(
     let mut copied = 0;
     for i in 1..nr {
         let tail = memmap.page_mut(head.nth(g, i))?;
-        if let (Some(t), true) = (tail_template, i > 1) {
+        // The template is tail 2, so from tail 3 on.
+        if let Some(t) = tail_template {
             tail.copy_template(&t);
             copied += 1;
             continue;
