@@ -23,6 +23,7 @@ impl Kernel {
             stats: KernelStats::default(),
             hugetlb: Hugetlb::default(),
             sparse: Mutex::new(Sparse::default()),
+            zones: crate::mm::mmzone::Zones::default(),
             pgmaps: RwLock::new(BTreeMap::new()),
             shared_tails: Mutex::new(HashMap::new()),
             next_pgmap_id: AtomicU64::new(1),

@@ -2,6 +2,9 @@
 //! (sub)sections have a memmap. State only; `mm/sparse.rs` changes it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::mm::memory_hotplug::OnlineZone;
 
 use crate::addr::Pfn;
 use crate::arch::Geometry;
@@ -105,5 +108,47 @@ mod tests {
         assert_eq!(all.0, [!(3 << 62), !0b11, u64::MAX, u64::MAX]);
         all.insert(&m);
         assert_eq!(all.0, [u64::MAX; 4]);
+    }
+}
+
+/// The present and managed pages of the zones hot-added memory is onlined to
+/// (`zone->present_pages`, `zone_managed_pages`): a block's self-hosted memmap is present but
+/// not managed, so it is not in MemTotal.
+#[derive(Debug, Default)]
+pub struct Zones {
+    present: [AtomicU64; 2],
+    managed: [AtomicU64; 2],
+}
+
+impl Zones {
+    fn index(zone: OnlineZone) -> usize {
+        match zone {
+            OnlineZone::Normal => 0,
+            OnlineZone::Movable => 1,
+        }
+    }
+
+    pub(crate) fn online(&self, zone: OnlineZone, present: u64, managed: u64) {
+        let i = Self::index(zone);
+        self.present[i].fetch_add(present, Ordering::Relaxed);
+        self.managed[i].fetch_add(managed, Ordering::Relaxed);
+    }
+
+    pub(crate) fn offline(&self, zone: OnlineZone, present: u64, managed: u64) {
+        let i = Self::index(zone);
+        self.present[i].fetch_sub(present, Ordering::Relaxed);
+        self.managed[i].fetch_sub(managed, Ordering::Relaxed);
+    }
+
+    /// Hot-added pages present in `zone`.
+    #[must_use]
+    pub fn present(&self, zone: OnlineZone) -> u64 {
+        self.present[Self::index(zone)].load(Ordering::Relaxed)
+    }
+
+    /// Hot-added pages the buddy allocator manages in `zone` (what MemTotal gained).
+    #[must_use]
+    pub fn managed(&self, zone: OnlineZone) -> u64 {
+        self.managed[Self::index(zone)].load(Ordering::Relaxed)
     }
 }

@@ -7,6 +7,7 @@ pub mod gup;
 pub mod hstate;
 pub mod hugetlb;
 pub mod memory;
+pub mod memory_hotplug;
 pub mod memremap;
 pub mod mm_init;
 pub mod mmzone;
@@ -76,6 +77,8 @@ pub struct Kernel {
     /// HugeTLB pools.
     pub hugetlb: hstate::Hugetlb,
     pub(crate) sparse: Mutex<Sparse>,
+    /// Present and managed pages of hot-added memory, per zone.
+    pub zones: mmzone::Zones,
     /// `pgmap_array`: start pfn → (end pfn, pgmap).
     pub(crate) pgmaps: RwLock<BTreeMap<u64, (u64, Arc<DevPagemap>)>>,
     /// `next`-profile shared tail frames by (zone, order).

@@ -87,6 +87,12 @@ pub const ZONES_PGSHIFT: u32 = 62;
 pub const ZONE_DEVICE: u64 = 3;
 /// `ZONE_NORMAL`.
 pub const ZONE_NORMAL: u64 = 1;
+/// `ZONE_MOVABLE`.
+pub const ZONE_MOVABLE: u64 = 2;
+/// `PG_vmemmap_self_hosted` (an alias of `PG_owner_priv_1`; the model's own bit): a page of a
+/// hot-added block that holds the block's memmap (`mhp_init_memmap_on_memory`), which HugeTLB
+/// vmemmap optimization refuses to touch.
+pub const PG_VMEMMAP_SELF_HOSTED: u64 = 1 << 11;
 
 /// How a tail records its head (brief §3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -397,6 +403,18 @@ impl Page {
 
     /// `__init_single_page`: zero, zone bits (node 0), `_refcount = 1`, `_mapcount = -1`.
     #[doc(alias = "__init_single_page")]
+    /// `SetPageVmemmapSelfHosted`.
+    pub(crate) fn set_vmemmap_self_hosted(&self) {
+        self.flags
+            .fetch_or(PG_VMEMMAP_SELF_HOSTED, Ordering::Relaxed);
+    }
+
+    /// `PageVmemmapSelfHosted`.
+    #[must_use]
+    pub fn vmemmap_self_hosted(&self) -> bool {
+        self.flags() & PG_VMEMMAP_SELF_HOSTED != 0
+    }
+
     pub(crate) fn init_single(&self, zone: u64) {
         self.zero();
         self.flags.store(zone << ZONES_PGSHIFT, Ordering::Relaxed);

@@ -160,6 +160,30 @@ pub(super) fn plan_devdax(cfg: &PlanConfig) -> Result<(MemmapCost, u64), PlanErr
     Ok((cost, populated.device_frames))
 }
 
+/// The vmemmap of `cfg.size` bytes at `start` with no altmap, as `__add_pages` populates it
+/// for hot-added System RAM and for the ZONE_DEVICE memory of GPU and PCI drivers: RAM frames
+/// by the arch's map (compound pages of `order` with their tails deduplicated where the
+/// profile can), and the page tables it needs. Returns (memmap frames, page-table bytes).
+pub(super) fn range_memmap(
+    cfg: &PlanConfig,
+    start: PhysAddr,
+    order: crate::addr::Order,
+) -> Result<(u64, u64), PlanError> {
+    let g = cfg.geometry();
+    let sw = cfg.profile.switches_on(g);
+    let span = Span::new(cfg, start);
+    let populated = if order.get() > 0 && vmemmap_can_optimize(g, &sw, false, order) {
+        let n = order.nr_pages();
+        populate_compound(g, &sw, &span, false, n, g.bytes_to_pages(cfg.size) / n)
+    } else {
+        populate_by_map(cfg, &span, VmemmapAlloc::new(None, cfg))?
+    };
+    Ok((
+        populated.memmap_frames,
+        pagetable_bytes(g, &span, &populated),
+    ))
+}
+
 /// `vmemmap_populate_compound_pages`: each of `compounds` compound pages of `nr_pages` keeps
 /// its own vmemmap page(s) and its tails map a reused frame, per the profile's dedup scheme.
 fn populate_compound(
@@ -212,12 +236,18 @@ fn populate_by_map(
     let mut base_ranges = Vec::new();
     match g.vmemmap_map {
         VmemmapMap::SectionLeaves { basepages_altmap } => {
-            let full = g.bytes_to_pages(cfg.size) / g.pages_per_section();
-            let vf = v0 + full * g.pages_per_section() * g.struct_page_size;
-            a.alloc(pmd_pages, blocks(v0, vf, pmd).count() as u64, false)?;
-            if vf < v1 {
-                a.alloc_in(1, pages_in(vf, v1), basepages_altmap, false)?;
-                base_ranges.push((vf, v1));
+            // Full sections get leaves; a partial one at either end, base pages.
+            let sec = g.pages_per_section() * g.struct_page_size;
+            let (f0, f1) = (v0.next_multiple_of(sec).min(v1), (v1 - v1 % sec).max(v0));
+            let (f0, f1) = if f0 < f1 { (f0, f1) } else { (v1, v1) };
+            if f0 < f1 {
+                a.alloc(pmd_pages, blocks(f0, f1, pmd).count() as u64, false)?;
+            }
+            for (lo, hi) in [(v0, f0.min(v1)), (f1.max(f0), v1)] {
+                if lo < hi {
+                    a.alloc_in(1, pages_in(lo, hi), basepages_altmap, false)?;
+                    base_ranges.push((lo, hi));
+                }
             }
         }
         VmemmapMap::BasePages => {

@@ -63,6 +63,10 @@ pub enum PlanError {
     StructPageSizeHugetlb(u64),
     #[error(transparent)]
     Ndctl(#[from] ndctl::NdctlError),
+    #[error(transparent)]
+    Kmem(#[from] super::kmem::KmemError),
+    #[error(transparent)]
+    ZoneDevice(#[from] super::zone_device::ZoneDeviceError),
     #[error("--usable asks for a namespace size; a HugeTLB pool has none (use --kind devdax)")]
     UsableHugetlb,
     #[error("--usable 0: give a positive size, e.g. 15G")]

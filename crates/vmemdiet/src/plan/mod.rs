@@ -16,7 +16,9 @@ mod devdax;
 mod error;
 mod hugetlb;
 mod kind;
+pub mod kmem;
 mod row;
+pub mod zone_device;
 
 pub use capacity::{capacity, namespace_capacity, smallest_namespace, Capacity};
 use config::placed;

@@ -315,6 +315,12 @@ impl Profile {
         self.release
     }
 
+    /// True for `next`, the what-ifs in no tree.
+    #[must_use]
+    pub const fn is_next(self) -> bool {
+        matches!(self.name, ProfileName::Next)
+    }
+
     /// The name users type: `v7.3`, `v7.1.6`, `rfc`, `next`.
     #[must_use]
     pub fn name(self) -> String {
