@@ -633,6 +633,7 @@ fn memremap_measured(
     let pgmap = memremap::memremap_pages(
         k,
         PagemapParams {
+            ty: crate::mm::pagemap::MemoryType::Generic,
             ranges: vec![(start_pfn, end_pfn)],
             vmemmap_shift: layout.order,
             altmap,

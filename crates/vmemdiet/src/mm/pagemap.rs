@@ -81,11 +81,17 @@ impl VmemAltmap {
     }
 }
 
-/// `enum memory_type`. Only device-dax's is modelled so far.
+/// `enum memory_type`: device-dax, and the GPU and PCI drivers' types (memmap in DRAM).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemoryType {
     /// `MEMORY_DEVICE_GENERIC`: device-dax.
     Generic,
+    /// `MEMORY_DEVICE_PRIVATE`: HMM device memory the CPU cannot reach (memmap only).
+    Private,
+    /// `MEMORY_DEVICE_COHERENT`: CPU-coherent device memory.
+    Coherent,
+    /// `MEMORY_DEVICE_PCI_P2PDMA`: a PCI BAR for peer-to-peer DMA.
+    PciP2pdma,
 }
 
 /// `struct dev_pagemap`.
@@ -115,6 +121,7 @@ pub struct DevPagemap {
 /// What to map: the arguments of `memremap_pages` that we model.
 #[derive(Debug)]
 pub struct PagemapParams {
+    pub ty: MemoryType,
     pub ranges: Vec<(Pfn, Pfn)>,
     pub vmemmap_shift: Order,
     pub altmap: Option<VmemAltmap>,
@@ -127,7 +134,7 @@ impl DevPagemap {
     pub(crate) fn new(id: u64, params: PagemapParams) -> DevPagemap {
         DevPagemap {
             id,
-            ty: MemoryType::Generic,
+            ty: params.ty,
             ranges: params.ranges,
             vmemmap_shift: params.vmemmap_shift,
             altmap: params.altmap,

@@ -1,5 +1,7 @@
 //! `plan --simulate`: build a configuration for real on a simulated machine and measure it.
 
+pub mod device;
+
 use crate::addr::ByteSize;
 use crate::drivers::dax::{DaxError, DaxRegion, DevDax, DevDaxSpec, MemmapCost};
 use crate::machine::MachineConfig;
