@@ -2,6 +2,7 @@
 
 mod arch_cmd;
 mod bench_cmd;
+mod device_cmd;
 mod gup_bench_cmd;
 mod gup_longterm_cmd;
 mod gup_test_cmd;

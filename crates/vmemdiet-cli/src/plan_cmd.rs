@@ -6,9 +6,9 @@ use vmemdiet::arch::Arch;
 use vmemdiet::drivers::dax::MapMode;
 use vmemdiet::mm::profile::Profile;
 use vmemdiet::ndctl::{self, NdctlSize};
-use vmemdiet::plan::Kind;
 use vmemdiet::planner::{self, Request, Step};
 
+use crate::device_cmd::{DeviceArgs, KindArg};
 use crate::output::{parse_size, progress, StepLog, SwitchArgs};
 use crate::plan_render::{print_rows, print_usable, Shown};
 
@@ -41,11 +41,16 @@ pub struct PlanArgs {
     profile: Vec<Profile>,
     #[command(flatten)]
     switches: SwitchArgs,
-    /// What the memory is: devdax (a device-dax device), hugetlb (a HugeTLB pool in RAM) or
-    /// devdax-fsdev (device-dax bound to the famfs fsdev driver: order-0 folios, no dedup); a
-    /// comma list gives rows for each, kinds in the order given.
+    /// What the memory is: devdax (a device-dax device), hugetlb (a HugeTLB pool in RAM),
+    /// devdax-fsdev (device-dax bound to the famfs fsdev driver: order-0 folios, no dedup);
+    /// device memory beyond device-dax: kmem (a dax device onlined as System RAM: CXL, hmem or
+    /// pmem, see --source, --memmap-on-memory), device-private (GPU memory under HMM),
+    /// device-coherent (CPU-coherent GPU memory) or p2pdma (a PCI BAR for peer-to-peer DMA);
+    /// a comma list gives rows for each, kinds in the order given.
     #[arg(long, value_delimiter = ',', default_value = "devdax")]
-    kind: Vec<Kind>,
+    kind: Vec<KindArg>,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// Architecture(s): x86_64, x86_64-la57, arm64-4k, arm64-16k, arm64-64k, ppc64-radix-4k,
     /// ppc64-radix-64k, ppc64-hash-64k, riscv64-sv39, riscv64-sv48, riscv64-sv57, a comma
     /// list, or `all` for one table across them (each arch's own aligns unless --align is
@@ -74,6 +79,26 @@ pub struct PlanArgs {
     /// Every column (kind, size, map, exact counts): wider than 80 columns.
     #[arg(long)]
     wide: bool,
+}
+
+impl PlanArgs {
+    /// What `plan` asks of the device planner: the kinds, sizes, profiles and machine given.
+    fn device_plan(&self) -> crate::device_cmd::DevicePlan<'_> {
+        crate::device_cmd::DevicePlan {
+            args: &self.device,
+            kinds: &self.kind,
+            sizes: self.size.iter().map(|s| s.bytes).collect(),
+            aligns: &self.align,
+            maps: &self.map,
+            profiles: self.profile.clone(),
+            switches: &self.switches,
+            arches: &self.arch.0,
+            ram: self.ram,
+            simulate: self.simulate,
+            json: self.json,
+            wide: self.wide,
+        }
+    }
 }
 
 /// The architectures of `--arch`, in the order given, each once.
@@ -112,7 +137,7 @@ impl PlanArgs {
     /// The planner's request: what was given, the library fills in the defaults.
     fn request(&self) -> Request {
         Request {
-            kinds: self.kind.clone(),
+            kinds: self.kind.iter().filter_map(KindArg::namespace).collect(),
             sizes: self.size.clone(),
             usable: self.usable,
             aligns: self.align.clone(),
@@ -132,6 +157,10 @@ impl PlanArgs {
 }
 
 pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
+    if a.device.asked(&a.kind) {
+        return crate::device_cmd::run(a.device_plan());
+    }
+    a.device.check_unused()?;
     let mut pb = None;
     let mut log = StepLog::new(0);
     let answer = planner::answer(&a.request(), &mut |step| match step {

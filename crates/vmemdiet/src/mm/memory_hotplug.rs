@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::addr::{ByteSize, Pfn};
 use crate::arch::{Geometry, KernelVersion};
 use crate::mm::memremap::MemremapError;
+pub use crate::mm::mmzone::OnlineZone;
 use crate::mm::page::{Memmap, PagePtr};
 use crate::mm::pagemap::{PopulateCtx, VmemAltmap};
 use crate::mm::sparse;
@@ -209,37 +210,6 @@ pub fn memory_block_size_bytes(g: &Geometry, boot_mem_end: u64, vm: bool) -> Byt
 pub enum BlockState {
     Offline,
     Online,
-}
-
-/// The zone a block is onlined to (`online_movable` / `online_kernel`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OnlineZone {
-    /// ZONE_MOVABLE: daxctl's default.
-    #[default]
-    Movable,
-    /// ZONE_NORMAL (`daxctl --no-movable`).
-    Normal,
-}
-
-impl std::fmt::Display for OnlineZone {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            OnlineZone::Movable => "movable",
-            OnlineZone::Normal => "normal",
-        })
-    }
-}
-
-impl std::str::FromStr for OnlineZone {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "movable" => Ok(OnlineZone::Movable),
-            "normal" | "kernel" => Ok(OnlineZone::Normal),
-            _ => Err(format!("zone '{s}': give movable or normal")),
-        }
-    }
 }
 
 /// One memory block (`struct memory_block`): its pfns, its altmap when it hosts its memmap,

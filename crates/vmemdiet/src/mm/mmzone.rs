@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::mm::memory_hotplug::OnlineZone;
+use serde::Serialize;
 
 use crate::addr::Pfn;
 use crate::arch::Geometry;
@@ -108,6 +108,37 @@ mod tests {
         assert_eq!(all.0, [!(3 << 62), !0b11, u64::MAX, u64::MAX]);
         all.insert(&m);
         assert_eq!(all.0, [u64::MAX; 4]);
+    }
+}
+
+/// The zone a block is onlined to (`online_movable` / `online_kernel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnlineZone {
+    /// ZONE_MOVABLE: daxctl's default.
+    #[default]
+    Movable,
+    /// ZONE_NORMAL (`daxctl --no-movable`).
+    Normal,
+}
+
+impl std::fmt::Display for OnlineZone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OnlineZone::Movable => "movable",
+            OnlineZone::Normal => "normal",
+        })
+    }
+}
+
+impl std::str::FromStr for OnlineZone {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "movable" => Ok(OnlineZone::Movable),
+            "normal" | "kernel" => Ok(OnlineZone::Normal),
+            _ => Err(format!("zone '{s}': give movable or normal")),
+        }
     }
 }
 

@@ -141,6 +141,9 @@ pub struct KmemPlan {
     pub memmap_on_memory: bool,
     /// Why the memmap is in DRAM (`None` when memmap_on_memory is in effect).
     pub dram_reason: Option<String>,
+    /// memmap_on_memory was asked for (boot parameter y or force, a device that asks, 6.8+)
+    /// and the kernel silently refused it (`mhp_supports_memmap_on_memory`).
+    pub mom_refused: Option<crate::mm::memory_hotplug::Unsupported>,
     /// What MemTotal gains once every block is online.
     pub usable_bytes: u64,
     /// Struct pages in DRAM.
@@ -242,6 +245,7 @@ pub fn plan_kmem(cfg: &KmemConfig) -> Result<KmemPlan, PlanError> {
         block_size: block.bytes(),
         blocks,
         memmap_on_memory: on,
+        mom_refused: refused(cfg, block),
         dram_reason,
         usable_bytes: usable,
         memmap_bytes,
@@ -404,6 +408,20 @@ fn hugetlb_size_offered(g: &Geometry, size: ByteSize) -> bool {
     let arm64_cont = g.name.starts_with("arm64")
         && (size == ByteSize::mib(2) || (size == ByteSize::gib(1) && g.page_shift == 14));
     arm64_cont || HugeSize::from_align(g, size).is_some()
+}
+
+/// The rule that refused a memmap_on_memory the boot parameter and the device asked for.
+fn refused(cfg: &KmemConfig, block: ByteSize) -> Option<crate::mm::memory_hotplug::Unsupported> {
+    let release = cfg.profile.kernel();
+    let asked = cfg.param != MemmapOnMemory::N
+        && memory_hotplug::DAX_KMEM_SINCE.at_or_before(release)
+        && cfg
+            .device_mom
+            .unwrap_or(cfg.source.default_memmap_on_memory());
+    if !asked {
+        return None;
+    }
+    mhp_supports_memmap_on_memory(cfg.geometry(), release, block, cfg.param).err()
 }
 
 /// Naturally aligned huge pages of `size` in the onlined memory `[a, e)`: with

@@ -22,6 +22,8 @@
 //! assert_eq!(a.rows[0].row.memmap_bytes, 4 << 30);
 //! ```
 
+pub mod machine;
+
 use crate::addr::ByteSize;
 use crate::arch::{Arch, Geometry};
 use crate::drivers::dax::{valid_aligns, DaxError, MapMode, MemmapCost};

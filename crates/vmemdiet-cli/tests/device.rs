@@ -1,0 +1,257 @@
+//! `vmemdiet plan` for device memory beyond device-dax (`--kind kmem`, `device-private`,
+//! `device-coherent`, `p2pdma`, and `--device` machines). Expected numbers follow from the
+//! kernel's rules (device-memory.md §4, tools/oracle/FACTS.md): 64 bytes of struct page per
+//! 4 KiB, x86-64's block size probe, one altmap per block.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const GIB: u64 = 1 << 30;
+
+fn plan(args: &[&str]) -> (bool, String, String) {
+    let out = Command::cargo_bin("vmemdiet")
+        .unwrap()
+        .arg("plan")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn plan_json(args: &[&str]) -> Value {
+    let mut a = args.to_vec();
+    a.push("--json");
+    let (ok, out, err) = plan(&a);
+    assert!(ok, "{args:?}: {err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+/// The one-line error of a refused plan.
+fn refused(args: &[&str]) -> String {
+    let (ok, out, err) = plan(args);
+    assert!(!ok, "{args:?} was accepted: {out}");
+    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    err
+}
+
+/// 256 GiB of CXL memory on the default machine (256 GiB of RAM, bare metal: 2 GiB blocks):
+/// 4 GiB of DRAM memmap, or with memmap_on_memory 32 MiB at the head of each of the 128
+/// blocks, which also costs each block its first gigantic page.
+#[test]
+fn cxl_memory_with_and_without_memmap_on_memory() {
+    let v = plan_json(&[
+        "--kind",
+        "kmem",
+        "--size",
+        "256G",
+        "--memmap-on-memory",
+        "n,y",
+    ]);
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let (off, on) = (&rows[0], &rows[1]);
+    assert_eq!(off["memmap_on_memory"], "n");
+    assert_eq!(off["usable_bytes"], 256 * GIB);
+    assert_eq!(off["memmap_bytes"], 4 * GIB);
+    assert_eq!(off["device_bytes"], 0);
+    assert_eq!(off["kmem"]["block_size"], 2 * GIB);
+    assert_eq!(off["kmem"]["blocks"], 128);
+    assert_eq!(off["kmem"]["hvo"], true);
+    assert_eq!(off["kmem"]["hugetlb_1g_pages"], 256);
+    assert_eq!(on["usable_bytes"], 252 * GIB);
+    assert_eq!(on["memmap_bytes"], 0);
+    assert_eq!(on["device_bytes"], 4 * GIB);
+    assert_eq!(on["kmem"]["device_memmap_bytes"], 4 * GIB);
+    assert_eq!(on["kmem"]["hvo"], false);
+    assert_eq!(on["kmem"]["hugetlb_1g_pages"], 128);
+    assert_eq!(on["kmem"]["hugetlb_2m_pages"], 128 * (1024 - 16));
+}
+
+/// Who asks for memmap_on_memory: the producer's default (CXL 1, hmem 0), the device file
+/// (6.9+), and dax_kmem itself only from 6.8.
+#[test]
+fn the_device_and_the_release_decide_where_the_memmap_goes() {
+    let self_hosted = |extra: &[&str]| {
+        let mut a = vec!["--kind", "kmem", "--size", "64G", "--memmap-on-memory", "y"];
+        a.extend_from_slice(extra);
+        plan_json(&a)[0]["kmem"]["memmap_on_memory"]
+            .as_bool()
+            .unwrap()
+    };
+    assert!(self_hosted(&[]));
+    assert!(!self_hosted(&["--source", "hmem"]));
+    assert!(self_hosted(&[
+        "--source",
+        "hmem",
+        "--device-memmap-on-memory",
+        "1"
+    ]));
+    assert!(!self_hosted(&["--device-memmap-on-memory", "0"]));
+    assert!(!self_hosted(&["--profile", "6.7"]));
+    assert!(self_hosted(&["--profile", "6.8"]));
+}
+
+/// x86-64 probes the block size from the end of boot RAM: 128 MiB below 64 GiB; in a VM the
+/// largest power of two up to 2 GiB that divides the end (255 GiB of RAM end at 257 GiB).
+#[test]
+fn the_block_size_follows_the_end_of_boot_ram() {
+    let block = |extra: &[&str]| {
+        let mut a = vec!["--kind", "kmem", "--size", "16G"];
+        a.extend_from_slice(extra);
+        plan_json(&a)[0]["kmem"]["block_size"].as_u64().unwrap()
+    };
+    assert_eq!(block(&[]), 2 * GIB);
+    assert_eq!(block(&["--ram", "32G"]), 128 << 20);
+    assert_eq!(block(&["--ram", "255G", "--vm"]), GIB);
+    assert_eq!(block(&["--ram", "255G"]), 2 * GIB);
+    assert_eq!(block(&["--block-size", "256M"]), 256 << 20);
+}
+
+/// A start off a block boundary loses the partial blocks at both ends.
+#[test]
+fn an_unaligned_start_strands_capacity() {
+    let v = plan_json(&[
+        "--kind",
+        "kmem",
+        "--size",
+        "8G",
+        "--block-size",
+        "2G",
+        "--start",
+        "0x5040000000",
+    ]);
+    // 320 GiB + 1 GiB: [321 G, 329 G) keeps [322 G, 328 G), 3 blocks.
+    assert_eq!(v[0]["kmem"]["blocks"], 3);
+    assert_eq!(v[0]["usable_bytes"], 6 * GIB);
+    assert_eq!(v[0]["kmem"]["stranded_bytes"], 2 * GIB);
+}
+
+#[test]
+fn bad_combinations_are_one_line_errors() {
+    assert!(refused(&["--kind", "kmem", "--size", "1G"]).contains("too small after alignment"));
+    assert!(refused(&["--kind", "kmem", "--block-size", "3G"]).contains("power of two"));
+    assert!(refused(&["--kind", "kmem", "--block-size", "64M"]).contains("section"));
+    assert!(refused(&[
+        "--kind",
+        "kmem",
+        "--memmap-on-memory",
+        "force",
+        "--profile",
+        "6.5"
+    ])
+    .contains("6.6"));
+    assert!(refused(&[
+        "--kind",
+        "kmem",
+        "--device-memmap-on-memory",
+        "1",
+        "--profile",
+        "6.8"
+    ])
+    .contains("6.9"));
+    assert!(refused(&["--kind", "kmem", "--device-memmap-on-memory", "1"]).contains("EOPNOTSUPP"));
+    // arm64 with 16K pages: a 128 MiB block's memmap (512 KiB) is no whole PMD (32 MiB).
+    assert!(refused(&[
+        "--kind",
+        "kmem",
+        "--arch",
+        "arm64-16k",
+        "--memmap-on-memory",
+        "force"
+    ])
+    .contains("PMD"));
+    assert!(refused(&["--source", "cxl"]).contains("device memory"));
+    assert!(refused(&["--kind", "kmem", "--start", "0x1000"]).contains("System RAM"));
+    assert!(refused(&[
+        "--kind",
+        "device-private",
+        "--folio",
+        "2M",
+        "--profile",
+        "6.18"
+    ])
+    .contains("6.19"));
+    assert!(refused(&["--kind", "p2pdma", "--start", "0x5000100000"]).contains("subsection"));
+    assert!(refused(&["--device", "gpu:1G"]).contains("unknown kind"));
+    assert!(refused(&["--device", "kmem:1G:x0"]).contains("x1 to x4096"));
+    assert!(refused(&["--device", "kmem:256G", "--profile", "6.12,7.3"]).contains("one --profile"));
+    assert!(refused(&["--device", "kmem:256G", "--kind", "kmem"]).contains("cannot be used with"));
+}
+
+/// A mixed machine: CXL memory hosting its own memmap, eight 141 GiB GPUs under HMM and a
+/// pmem namespace with its memmap on the device: only the GPUs' memmap is in DRAM.
+#[test]
+fn a_mixed_machine_in_one_command() {
+    let v = plan_json(&[
+        "--device",
+        "kmem:256G:cxl",
+        "--device",
+        "device-private:141G:x8",
+        "--device",
+        "devdax:1T:2M",
+        "--ram",
+        "2T",
+        "--memmap-on-memory",
+        "y",
+    ]);
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["memmap_bytes"], 0);
+    assert_eq!(rows[0]["usable_bytes"], 252 * GIB);
+    // 141 GiB is a whole number of 128 MiB sections: registered as asked.
+    assert_eq!(rows[1]["memmap_bytes"], 8 * 141 * GIB / 64);
+    assert_eq!(rows[1]["usable_bytes"], 8 * 141 * GIB);
+    // Placed from the top of the direct map (KASLR: RAM end 2 TiB + 2 GiB → 3 TiB, plus 10).
+    assert_eq!(
+        rows[1]["zone_device"]["start"],
+        (13u64 << 40) - 8 * 141 * GIB
+    );
+    assert_eq!(rows[2]["memmap_bytes"], 0);
+    assert_eq!(v["memmap_bytes"], 8 * 141 * GIB / 64);
+    let share = v["memmap_share_of_ram"].as_f64().unwrap();
+    assert!(
+        (share - (8.0 * 141.0 / 64.0) / 2048.0).abs() < 1e-12,
+        "{share}"
+    );
+    let (ok, table, _) = plan(&[
+        "--device",
+        "kmem:256G:cxl",
+        "--device",
+        "device-private:141G:x8",
+        "--ram",
+        "2T",
+    ]);
+    assert!(ok);
+    assert!(table.lines().all(|l| l.chars().count() <= 80), "{table}");
+    assert!(table.contains("Total: usable"), "{table}");
+}
+
+/// The simulation agrees with the closed form through the command line too.
+#[test]
+fn simulated_kmem_matches_the_plan() {
+    let args = [
+        "--kind",
+        "kmem",
+        "--size",
+        "4G",
+        "--ram",
+        "4G",
+        "--block-size",
+        "128M",
+        "--memmap-on-memory",
+        "n,y",
+    ];
+    let planned = plan_json(&args);
+    let mut sim_args = args.to_vec();
+    sim_args.push("--simulate");
+    let mut simulated = plan_json(&sim_args);
+    for row in simulated.as_array_mut().unwrap() {
+        assert_eq!(row["simulated"], true);
+        row["simulated"] = Value::Bool(false);
+    }
+    assert_eq!(planned, simulated);
+}
