@@ -28,6 +28,9 @@ pub enum BenchCommand {
     Mr(MrArgs),
     /// Time growing and shrinking a HugeTLB pool (`nr_hugepages`), with and without HVO.
     HugetlbPool(PoolArgs),
+    /// Time hot-adding, onlining and removing device memory through dax_kmem, with and
+    /// without memmap_on_memory.
+    Hotplug(crate::bench_hotplug::HotplugArgs),
 }
 
 /// Arguments of `vmemdiet bench hugetlb-pool`.
@@ -196,6 +199,7 @@ pub fn run(cmd: &BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Gup(a) => gup_cmd(a),
         BenchCommand::Mr(a) => mr_cmd(a),
         BenchCommand::HugetlbPool(a) => pool_cmd(a),
+        BenchCommand::Hotplug(a) => crate::bench_hotplug::run(a),
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod arch_cmd;
 mod bench_cmd;
+mod bench_hotplug;
 mod device_cmd;
 mod gup_bench_cmd;
 mod gup_longterm_cmd;
@@ -12,6 +13,7 @@ mod plan_cmd;
 mod plan_render;
 mod probe_cmd;
 mod report_cmd;
+mod report_device;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -80,7 +80,7 @@ pub fn run(a: &ReportArgs) -> anyhow::Result<()> {
     staging.commit()?;
     print_terminal(&r);
     println!(
-        "\nwrote {}/: report.json, report.md,\nmemmap.svg, bootstrap.svg, gup.svg, mr.svg",
+        "\nwrote {}/: report.json, report.md,\nmemmap.svg, bootstrap.svg, gup.svg, mr.svg, device.svg",
         a.out.display()
     );
     Ok(())
@@ -151,7 +151,7 @@ const HEADER: [&str; 8] = [
 ];
 
 /// The planner's closed-form row of `kind` at `align` under `p`.
-fn planned(r: &Report, kind: Kind, p: Profile, align: ByteSize) -> Option<&PlanEntry> {
+pub(crate) fn planned(r: &Report, kind: Kind, p: Profile, align: ByteSize) -> Option<&PlanEntry> {
     r.find(At::new(kind, p, align))
 }
 
@@ -220,6 +220,7 @@ fn print_terminal(r: &Report) {
         "\nkernels people run: 2M devdax, pins of {} (get / put) and MR rounds:\n{t}",
         r.sizes.gup
     );
+    crate::report_device::print_terminal(r);
 }
 
 /// Devdax memmap per TiB on each architecture.
@@ -329,6 +330,7 @@ fn markdown(r: &Report) -> String {
     md_gup(&mut s, &r.gup);
     md_mr(&mut s, &r.mr);
     md_hugetlb_pool(&mut s, &r.hugetlb_pool);
+    crate::report_device::markdown(&mut s, r);
     s
 }
 
@@ -526,15 +528,15 @@ fn color(p: Profile) -> RGBColor {
 
 /// One group of bars: its label, a value per profile (none where not measured), and the
 /// seeds' published figures as (profile, value).
-struct Group {
-    label: String,
-    values: Vec<Option<f64>>,
-    seeds: Vec<(Profile, f64)>,
+pub(crate) struct Group {
+    pub(crate) label: String,
+    pub(crate) values: Vec<Option<f64>>,
+    pub(crate) seeds: Vec<(Profile, f64)>,
 }
 
 /// A grouped bar chart: one group per label, one bar per profile, the seeds' published figures
 /// as black diamonds on the bars they correspond to.
-fn bars(
+pub(crate) fn bars(
     path: &Path,
     title: &str,
     y_desc: &str,
@@ -592,23 +594,32 @@ impl BarChart<'_> {
         (gi * self.slots() + pi) as f64
     }
 
-    /// The x-axis label at `x`: the group's label under the middle of its bars.
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
-    fn label_at(&self, x: &f64) -> String {
-        let g = (*x / self.slots() as f64) as usize;
-        let centre = (g * self.slots()) as f64 + self.profiles.len() as f64 / 2.0;
-        if (x - centre).abs() < 0.51 {
-            self.groups
-                .get(g)
-                .map(|g| g.label.clone())
-                .unwrap_or_default()
-        } else {
-            String::new()
-        }
+    /// Ticks plotters draws on the x axis when asked for one per slot (it rounds the step
+    /// to a "nice" one, so they need not fall on a group's middle).
+    fn ticks(&self) -> Vec<f64> {
+        RangedCoordf64::from(0f64..self.x_end()).key_points(self.x_end_slots())
+    }
+
+    fn x_end_slots(&self) -> usize {
+        self.groups.len().max(1) * self.slots()
+    }
+
+    /// The x-axis label at tick `x`: a group's label at the tick nearest the middle of its
+    /// bars, nothing at the others.
+    #[allow(clippy::cast_precision_loss)]
+    fn label_at(&self, ticks: &[f64], x: &f64) -> String {
+        self.groups
+            .iter()
+            .enumerate()
+            .find(|(gi, _)| {
+                let centre = (gi * self.slots()) as f64 + self.profiles.len() as f64 / 2.0;
+                let nearest = ticks.iter().copied().min_by(|a, b| {
+                    (a - centre).abs().total_cmp(&(b - centre).abs())
+                });
+                nearest.is_some_and(|t| (t - x).abs() < 1e-9)
+            })
+            .map(|(_, g)| g.label.clone())
+            .unwrap_or_default()
     }
 
     /// The smallest positive and the largest value of the bars and the seeds' figures.
@@ -639,11 +650,12 @@ impl BarChart<'_> {
     where
         Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
     {
-        let label_at = |x: &f64| self.label_at(x);
+        let ticks = self.ticks();
+        let label_at = |x: &f64| self.label_at(&ticks, x);
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_labels(self.groups.len().max(1) * self.slots() * 2)
+            .x_labels(self.x_end_slots())
             .x_label_formatter(&label_at)
             .x_label_style(("sans-serif", 17))
             .y_label_style(("sans-serif", 16))
@@ -818,7 +830,9 @@ fn plots(r: &Report, out: &Path) -> anyhow::Result<()> {
     memmap_plot(r, &profiles, &out.join("memmap.svg"))?;
     bootstrap_plot(r, &profiles, &out.join("bootstrap.svg"))?;
     gup_plot(r, &profiles, &out.join("gup.svg"))?;
-    mr_plot(r, &profiles, &out.join("mr.svg"))
+    mr_plot(r, &profiles, &out.join("mr.svg"))?;
+    let table: Vec<Profile> = report::TABLE.to_vec();
+    crate::report_device::plot(r, &table, &out.join("device.svg"))
 }
 
 /// memmap.svg: the planner's memmap per TiB, devdax with its vmemmap page tables as the seeds

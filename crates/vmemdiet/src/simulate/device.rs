@@ -20,7 +20,7 @@ use super::{host_budget, SimError};
 const FRAME_INFO_BYTES: u64 = 8;
 
 /// Refuses a simulation that would need more host memory than this machine can spare.
-fn check_budget(
+pub(crate) fn check_budget(
     memmap: u64,
     tables: u64,
     ram: ByteSize,
@@ -40,7 +40,7 @@ fn check_budget(
 }
 
 /// A machine whose device region reaches `end`, for devices placed at or above its start.
-fn boot_for(
+pub(crate) fn boot_for(
     cfg_arch: crate::arch::Arch,
     ram: ByteSize,
     start: u64,
@@ -169,7 +169,7 @@ fn free_windows(k: &Kernel, first: Pfn, nr: u64, size: ByteSize) -> u64 {
 }
 
 /// INV-1: after teardown every memmap and page-table frame is back.
-fn check_teardown(
+pub(crate) fn check_teardown(
     k: &Kernel,
     before: &crate::machine::frame_store::FrameUsage,
 ) -> Result<(), SimError> {

@@ -5,6 +5,7 @@ pub mod configs;
 pub mod gup;
 pub mod gup_longterm;
 pub mod gup_test;
+pub mod hotplug;
 pub mod hugetlb_pool;
 pub mod limit;
 pub mod mapping;

@@ -9,6 +9,9 @@ use crate::drivers::dax::MapMode;
 use crate::mm::profile::Profile;
 use crate::ndctl;
 use crate::plan::{Kind, PlanConfig, PlanRow};
+use crate::mm::memory_hotplug::MemmapOnMemory;
+use crate::plan::zone_device::LARGE_PRIVATE_FOLIOS_SINCE;
+use crate::planner::machine::{answer_machine, DeviceKind, DeviceSpec, MachineRequest};
 use crate::planner::{self, PlannerError, Request};
 use crate::simulate::SimError;
 use crate::workload::bootstrap::{self, BootstrapConfig, BootstrapResult};
@@ -143,7 +146,68 @@ pub struct Report {
     pub gup: Vec<GupResult>,
     pub mr: Vec<MrResult>,
     pub hugetlb_pool: Vec<PoolResult>,
+    /// Device memory per TiB beyond device-dax (kmem with and without memmap_on_memory, GPU
+    /// memory under HMM), every profile of [`TABLE`], closed form.
+    pub device: Vec<DeviceEntry>,
     pub comparisons: Vec<Comparison>,
+}
+
+/// One device-memory configuration per TiB at one profile.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviceEntry {
+    /// `kmem mom=n`, `device-private 2M folio`, ...
+    pub label: &'static str,
+    pub profile: Profile,
+    /// Struct pages in DRAM.
+    pub memmap_bytes: u64,
+    pub pagetable_bytes: u64,
+    /// Device capacity lost (memmap hosted on the device).
+    pub device_bytes: u64,
+    pub usable_bytes: u64,
+}
+
+/// The device-memory configurations of the report: (label, `--device` text, boot parameter).
+pub const DEVICE_CONFIGS: [(&str, &str, MemmapOnMemory); 4] = [
+    ("kmem mom=n", "kmem:1T:cxl", MemmapOnMemory::N),
+    ("kmem mom=y", "kmem:1T:cxl", MemmapOnMemory::Y),
+    ("device-private", "device-private:1T", MemmapOnMemory::N),
+    ("dev-private 2M folio", "device-private:1T:folio=2M", MemmapOnMemory::N),
+];
+
+/// [`DEVICE_CONFIGS`] per TiB at every profile of [`TABLE`] that has them (large device-private
+/// folios from 6.19), closed form, on the default machine.
+fn device_rows() -> Result<Vec<DeviceEntry>, ReportError> {
+    let mut rows = Vec::new();
+    for (label, text, param) in DEVICE_CONFIGS {
+        let spec: DeviceSpec = text.parse().map_err(ReportError::Device)?;
+        for profile in TABLE {
+            let folio = matches!(spec.kind, DeviceKind::ZoneDevice { folio: Some(_), .. });
+            if folio && !LARGE_PRIVATE_FOLIOS_SINCE.at_or_before(profile.kernel()) {
+                continue;
+            }
+            let req = MachineRequest {
+                devices: vec![spec.clone()],
+                arch: crate::arch::Arch::X86_64,
+                profile,
+                ram: crate::plan::DEFAULT_RAM,
+                param,
+                block_size: None,
+                vm: false,
+                simulate: false,
+            };
+            let a = answer_machine(&req, &mut |_| {})
+                .map_err(|e| ReportError::Device(e.to_string()))?;
+            rows.push(DeviceEntry {
+                label,
+                profile,
+                memmap_bytes: a.memmap_bytes,
+                pagetable_bytes: a.pagetable_bytes,
+                device_bytes: a.device_bytes,
+                usable_bytes: a.usable_bytes,
+            });
+        }
+    }
+    Ok(rows)
 }
 
 /// Errors of a report run.
@@ -157,6 +221,8 @@ pub enum ReportError {
     Planner(#[from] PlannerError),
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error("{0}")]
+    Device(String),
 }
 
 /// The seed RFC without its patch 9 (`follow_devmap_page`, slow-path batching): what its MR
@@ -191,6 +257,7 @@ pub fn collect(mode: Mode, tick: &mut dyn FnMut(&str)) -> Result<Report, ReportE
     }
     let memdesc = memdesc_rows()?;
     let arches = arch_rows()?;
+    let device = device_rows()?;
     tick("planner");
     // The benchmarks: every profile of PROFILES, 16 GiB-style devdax at the seeds' aligns.
     let base = Options {
@@ -215,6 +282,7 @@ pub fn collect(mode: Mode, tick: &mut dyn FnMut(&str)) -> Result<Report, ReportE
         gup,
         mr,
         hugetlb_pool,
+        device,
         comparisons: Vec::new(),
     };
     report.comparisons = compare(&report);
