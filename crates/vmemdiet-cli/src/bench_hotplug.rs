@@ -6,7 +6,9 @@ use vmemdiet::mm::memory_hotplug::MemmapOnMemory;
 use vmemdiet::mm::profile::Profile;
 use vmemdiet::workload::hotplug::{self, HotplugConfig, HotplugResult};
 
-use crate::output::{human, parse_profile, parse_size, profiles_help, ratio, us, ArchArgs, Bench, Column, SwitchArgs};
+use crate::output::{
+    human, parse_profile, parse_size, profiles_help, ratio, us, ArchArgs, Bench, Column, SwitchArgs,
+};
 
 /// Arguments of `vmemdiet bench hotplug`.
 #[derive(Debug, Args)]
@@ -49,7 +51,9 @@ const COLUMNS: &[Column<HotplugResult>] = &[
     ("mom", |r| r.memmap_on_memory.to_string()),
     ("profile", |r| r.profile.to_string()),
     ("blocks", |r| r.blocks.to_string()),
-    ("self-host", |r| if r.self_hosted { "yes" } else { "no" }.into()),
+    ("self-host", |r| {
+        if r.self_hosted { "yes" } else { "no" }.into()
+    }),
     ("hot-add", |r| us(r.add_us)),
     ("online", |r| us(r.online_us)),
     ("remove", |r| us(r.remove_us)),

@@ -382,8 +382,9 @@ fn print_rows(rows: &[DeviceRow], json: bool, wide: bool, simulate: bool) -> any
     }
     print_table(rows, wide);
     println!(
-        "{}, {}.\n{FOOTER}",
+        "{} row{}, {}.\n{FOOTER}",
         rows.len(),
+        if rows.len() == 1 { "" } else { "s" },
         if simulate {
             "measured on the simulated machine"
         } else {
@@ -417,6 +418,9 @@ fn print_table(rows: &[DeviceRow], wide: bool) {
         "self-host",
         "HVO",
     ];
+    if rows.iter().all(|r| r.kmem.is_none()) {
+        keep.retain(|c| !["mom", "blocks", "self-host", "HVO"].contains(c));
+    }
     // Given up in this order until the table fits the terminal.
     let mut spare = ["HVO", "self-host", "size", "blocks"].into_iter();
     loop {

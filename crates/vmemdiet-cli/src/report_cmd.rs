@@ -613,9 +613,10 @@ impl BarChart<'_> {
             .enumerate()
             .find(|(gi, _)| {
                 let centre = (gi * self.slots()) as f64 + self.profiles.len() as f64 / 2.0;
-                let nearest = ticks.iter().copied().min_by(|a, b| {
-                    (a - centre).abs().total_cmp(&(b - centre).abs())
-                });
+                let nearest = ticks
+                    .iter()
+                    .copied()
+                    .min_by(|a, b| (a - centre).abs().total_cmp(&(b - centre).abs()));
                 nearest.is_some_and(|t| (t - x).abs() < 1e-9)
             })
             .map(|(_, g)| g.label.clone())

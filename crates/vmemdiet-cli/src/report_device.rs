@@ -72,7 +72,9 @@ pub fn print_terminal(r: &Report) {
     for row in rows(r, &TERMINAL) {
         t.add_row(row);
     }
-    println!("\ndevice memory: DRAM memmap per TiB (+ capacity the memmap takes on the device):\n{t}");
+    println!(
+        "\ndevice memory: DRAM memmap per TiB (+ capacity the memmap takes on the device):\n{t}"
+    );
 }
 
 /// The markdown section.

@@ -48,7 +48,11 @@ impl HotplugConfig {
 
 impl std::fmt::Display for HotplugConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} memmap_on_memory={} ({})", self.size, self.param, self.profile)
+        write!(
+            f,
+            "{} memmap_on_memory={} ({})",
+            self.size, self.param, self.profile
+        )
     }
 }
 
@@ -83,7 +87,12 @@ pub fn run(cfg: &HotplugConfig, tick: &mut dyn FnMut()) -> Result<HotplugResult,
     let kc = cfg.kmem();
     let plan = plan_kmem(&kc)?;
     let g = kc.geometry();
-    check_budget(plan.memmap_bytes + plan.device_memmap_bytes, plan.pagetable_bytes, cfg.ram, g)?;
+    check_budget(
+        plan.memmap_bytes + plan.device_memmap_bytes,
+        plan.pagetable_bytes,
+        cfg.ram,
+        g,
+    )?;
     let end = plan.range_start + plan.range_bytes;
     let k = boot_for(cfg.arch, cfg.ram, plan.range_start, end, cfg.profile)?;
     let setup = KmemSetup {
@@ -94,12 +103,18 @@ pub fn run(cfg: &HotplugConfig, tick: &mut dyn FnMut()) -> Result<HotplugResult,
     };
     let before = k.machine.frames().usage();
     let mut limit = MemLimit::new();
-    let (mut add, mut online, mut remove, mut floor) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut add, mut online, mut remove, mut floor) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut self_hosted = false;
     for run in 0..=cfg.runs {
         let t = Instant::now();
-        let mut dev = dax_kmem::probe(&k, PhysAddr::new(plan.range_start), plan.range_bytes, &setup)
-            .map_err(|e| SimError::Capacity(e.to_string()))?;
+        let mut dev = dax_kmem::probe(
+            &k,
+            PhysAddr::new(plan.range_start),
+            plan.range_bytes,
+            &setup,
+        )
+        .map_err(|e| SimError::Capacity(e.to_string()))?;
         let a = t.elapsed();
         let t = Instant::now();
         dev.online(&k, OnlineZone::Movable)
@@ -107,7 +122,8 @@ pub fn run(cfg: &HotplugConfig, tick: &mut dyn FnMut()) -> Result<HotplugResult,
         let o = t.elapsed();
         self_hosted = dev.memmap_on_memory;
         let t = Instant::now();
-        dev.remove(&k).map_err(|e| SimError::Capacity(e.to_string()))?;
+        dev.remove(&k)
+            .map_err(|e| SimError::Capacity(e.to_string()))?;
         let r = t.elapsed();
         check_teardown(&k, &before)?;
         let l: Duration = limit.write(plan.struct_pages * g.struct_page_size);

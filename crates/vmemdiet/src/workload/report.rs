@@ -6,11 +6,11 @@ use serde::Serialize;
 
 use crate::addr::ByteSize;
 use crate::drivers::dax::MapMode;
+use crate::mm::memory_hotplug::MemmapOnMemory;
 use crate::mm::profile::Profile;
 use crate::ndctl;
-use crate::plan::{Kind, PlanConfig, PlanRow};
-use crate::mm::memory_hotplug::MemmapOnMemory;
 use crate::plan::zone_device::LARGE_PRIVATE_FOLIOS_SINCE;
+use crate::plan::{Kind, PlanConfig, PlanRow};
 use crate::planner::machine::{answer_machine, DeviceKind, DeviceSpec, MachineRequest};
 use crate::planner::{self, PlannerError, Request};
 use crate::simulate::SimError;
@@ -171,7 +171,11 @@ pub const DEVICE_CONFIGS: [(&str, &str, MemmapOnMemory); 4] = [
     ("kmem mom=n", "kmem:1T:cxl", MemmapOnMemory::N),
     ("kmem mom=y", "kmem:1T:cxl", MemmapOnMemory::Y),
     ("device-private", "device-private:1T", MemmapOnMemory::N),
-    ("dev-private 2M folio", "device-private:1T:folio=2M", MemmapOnMemory::N),
+    (
+        "dev-private 2M folio",
+        "device-private:1T:folio=2M",
+        MemmapOnMemory::N,
+    ),
 ];
 
 /// [`DEVICE_CONFIGS`] per TiB at every profile of [`TABLE`] that has them (large device-private
