@@ -425,12 +425,7 @@ fn print_table(rows: &[DeviceRow], wide: bool) {
     let mut spare = ["HVO", "self-host", "size", "blocks"].into_iter();
     loop {
         let (t, notes) = narrow_table(COLUMNS, rows, &keep, &["device", "size", "profile", "mom"]);
-        let width = t
-            .to_string()
-            .lines()
-            .map(|l| l.chars().count())
-            .max()
-            .unwrap_or(0);
+        let width = crate::output::table_width(&t);
         match spare.next() {
             Some(c) if width > term_width() => keep.retain(|&k| k != c),
             _ => {

@@ -40,6 +40,15 @@ pub fn term_width() -> usize {
 /// keeps every row as wide as the header.
 pub type Column<R> = (&'static str, fn(&R) -> String);
 
+/// The widest line of a rendered table, in characters (the box borders are one each).
+pub fn table_width(t: &Table) -> usize {
+    t.to_string()
+        .lines()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+}
+
 /// A table of `rows` with `columns`.
 pub fn column_table<R>(columns: &[Column<R>], rows: &[R]) -> Table {
     let header: Vec<&str> = columns.iter().map(|c| c.0).collect();

@@ -145,12 +145,7 @@ fn print_narrow(a: &Shown, rows: &[(Kind, PlanRow)], how: &str) {
     let mut dropped = Vec::new();
     let (t, notes) = loop {
         let (t, notes) = narrow_table(NARROW_COLUMNS, rows, &keep, droppable);
-        let width = t
-            .to_string()
-            .lines()
-            .map(|l| l.chars().count())
-            .max()
-            .unwrap_or(0);
+        let width = crate::output::table_width(&t);
         match ["% size", "vmstat", "tables"]
             .into_iter()
             .find(|c| !dropped.contains(c))

@@ -14,12 +14,12 @@ use crate::plan::zone_device::{
     plan_zone_device, ZoneDeviceConfig, ZoneDevicePlan, ZoneDeviceType,
 };
 
-use super::{host_budget, SimError};
+use super::SimError;
 
 /// Bytes of host memory per simulated frame the frame store tracks for RAM.
 const FRAME_INFO_BYTES: u64 = 8;
 
-/// Refuses a simulation that would need more host memory than this machine can spare.
+/// Refuses a simulation whose memmap, page tables and RAM bookkeeping exceed the host budget.
 pub(crate) fn check_budget(
     memmap: u64,
     tables: u64,
@@ -28,19 +28,31 @@ pub(crate) fn check_budget(
 ) -> Result<(), SimError> {
     let bookkeeping = ram.bytes() / g.page_size() * FRAME_INFO_BYTES;
     let need = ByteSize::new(memmap.saturating_add(tables).saturating_add(bookkeeping));
-    let budget = host_budget();
-    if need > budget {
-        return Err(SimError::TooBigForHost {
-            need,
-            budget,
-            advice: "drop --simulate to use the planner, or give a smaller --size or --ram",
-        });
-    }
-    Ok(())
+    super::check_host(
+        need,
+        "drop --simulate to use the planner, or give a smaller --size or --ram",
+    )
+}
+
+/// The plan of a kmem device and a booted machine whose device region holds it.
+///
+/// # Errors
+/// What the planner refuses, or a machine too large for this host.
+pub(crate) fn boot_for_kmem(cfg: &KmemConfig) -> Result<(KmemPlan, Kernel), SimError> {
+    let plan = plan_kmem(cfg)?;
+    check_budget(
+        plan.memmap_bytes + plan.device_memmap_bytes,
+        plan.pagetable_bytes,
+        cfg.ram_size,
+        cfg.geometry(),
+    )?;
+    let end = plan.range_start + plan.range_bytes;
+    let k = boot_for(cfg.arch, cfg.ram_size, plan.range_start, end, cfg.profile)?;
+    Ok((plan, k))
 }
 
 /// A machine whose device region reaches `end`, for devices placed at or above its start.
-pub(crate) fn boot_for(
+fn boot_for(
     cfg_arch: crate::arch::Arch,
     ram: ByteSize,
     start: u64,
@@ -69,16 +81,8 @@ pub(crate) fn boot_for(
 /// # Errors
 /// What the planner refuses, a machine too large for this host, or frames left behind.
 pub fn simulate_kmem(cfg: &KmemConfig) -> Result<KmemPlan, SimError> {
-    let plan = plan_kmem(cfg)?;
+    let (plan, k) = boot_for_kmem(cfg)?;
     let g = cfg.geometry();
-    check_budget(
-        plan.memmap_bytes + plan.device_memmap_bytes,
-        plan.pagetable_bytes,
-        cfg.ram_size,
-        g,
-    )?;
-    let end = plan.range_start + plan.range_bytes;
-    let k = boot_for(cfg.arch, cfg.ram_size, plan.range_start, end, cfg.profile)?;
     let before = k.machine.frames().usage();
     let counter = k.nr_memmap_pages();
     let setup = KmemSetup {

@@ -63,6 +63,19 @@ pub fn host_bytes_needed(cfg: &PlanConfig) -> Result<ByteSize, PlanError> {
     ))
 }
 
+/// Refuses a simulation that needs more host memory than [`host_budget`], with `advice`.
+pub(crate) fn check_host(need: ByteSize, advice: &'static str) -> Result<(), SimError> {
+    let budget = host_budget();
+    if need > budget {
+        return Err(SimError::TooBigForHost {
+            need,
+            budget,
+            advice,
+        });
+    }
+    Ok(())
+}
+
 /// Host memory this process may use for simulated frames: 3/4 of `MemAvailable`.
 #[must_use]
 pub fn host_budget() -> ByteSize {
@@ -117,15 +130,10 @@ fn simulate_with(
     create: Create,
     map_check: bool,
 ) -> Result<(MemmapCost, Option<Capacity>), SimError> {
-    let need = host_bytes_needed(cfg)?;
-    let budget = host_budget();
-    if need > budget {
-        return Err(SimError::TooBigForHost {
-            need,
-            budget,
-            advice: "drop --simulate to use the planner, or give a smaller --size or --ram",
-        });
-    }
+    check_host(
+        host_bytes_needed(cfg)?,
+        "drop --simulate to use the planner, or give a smaller --size or --ram",
+    )?;
     if cfg.kind == Kind::Hugetlb {
         return simulate_hugetlb(cfg).map(|c| (c, None));
     }

@@ -12,8 +12,8 @@ use crate::arch::Arch;
 use crate::drivers::dax_kmem::{self, KmemSetup};
 use crate::mm::memory_hotplug::{MemmapOnMemory, OnlineZone};
 use crate::mm::profile::Profile;
-use crate::plan::kmem::{plan_kmem, KmemConfig};
-use crate::simulate::device::{boot_for, check_budget, check_teardown};
+use crate::plan::kmem::KmemConfig;
+use crate::simulate::device::{boot_for_kmem, check_teardown};
 use crate::simulate::SimError;
 use crate::workload::limit::MemLimit;
 use crate::workload::median::median_us;
@@ -85,16 +85,8 @@ pub struct HotplugResult {
 /// A device the planner refuses, a machine too large for this host, or frames left behind.
 pub fn run(cfg: &HotplugConfig, tick: &mut dyn FnMut()) -> Result<HotplugResult, SimError> {
     let kc = cfg.kmem();
-    let plan = plan_kmem(&kc)?;
+    let (plan, k) = boot_for_kmem(&kc)?;
     let g = kc.geometry();
-    check_budget(
-        plan.memmap_bytes + plan.device_memmap_bytes,
-        plan.pagetable_bytes,
-        cfg.ram,
-        g,
-    )?;
-    let end = plan.range_start + plan.range_bytes;
-    let k = boot_for(cfg.arch, cfg.ram, plan.range_start, end, cfg.profile)?;
     let setup = KmemSetup {
         block: kc.block(),
         param: cfg.param,

@@ -58,15 +58,10 @@ pub struct PoolResult {
 /// Runs one configuration.
 pub fn run(cfg: &PoolConfig, tick: &mut dyn FnMut()) -> Result<PoolResult, SimError> {
     let plan_cfg = cfg.plan_config();
-    let need = simulate::host_bytes_needed(&plan_cfg)?;
-    let budget = simulate::host_budget();
-    if need > budget {
-        return Err(SimError::TooBigForHost {
-            need,
-            budget,
-            advice: "give a smaller --size",
-        });
-    }
+    simulate::check_host(
+        simulate::host_bytes_needed(&plan_cfg)?,
+        "give a smaller --size",
+    )?;
     let size = HugeSize::from_align(plan_cfg.geometry(), cfg.align).ok_or(SimError::Plan(
         PlanError::hugetlb_align(cfg.arch, cfg.align),
     ))?;

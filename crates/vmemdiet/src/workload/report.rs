@@ -1046,6 +1046,7 @@ mod tests {
             gup,
             mr,
             hugetlb_pool,
+            device: Vec::new(),
             comparisons: Vec::new(),
         };
         r.comparisons = compare(&r);
