@@ -97,7 +97,7 @@ pub struct DeviceArgs {
     folio: Option<ByteSize>,
 }
 
-const DEVICE_HELP: &str = "A machine in one command: one --device per device (repeat it).\nSyntax: KIND:SIZE[:OPTION...]. KIND: kmem, devdax, device-private, device-coherent, p2pdma.\nOptions: xN (N identical devices), start=ADDR; kmem: cxl|hmem|pmem, mom=0|1, movable|normal; devdax: 4K|2M|1G, mem|dev; device-private: folio=2M.\nExample: --device kmem:256G:cxl --device device-private:141G:x8 --device devdax:1T:2M --ram 2T\nOne table: each device's DRAM memmap, device capacity lost and usable, the total, and the memmap's share of --ram. --memmap-on-memory, --block-size, --vm, --profile apply to the whole machine.";
+const DEVICE_HELP: &str = "A machine in one command: one --device per device (repeat it).\nSyntax: KIND:SIZE[:OPTION...]. KIND: kmem, devdax, device-private, device-coherent, p2pdma, ram (device memory the firmware made System RAM at boot: its memmap sits on it).\nOptions: xN (N identical devices), start=ADDR; kmem: cxl|hmem|pmem, mom=0|1, movable|normal; devdax: 4K|2M|1G, mem|dev; device-private: folio=2M.\nExample: --device kmem:256G:cxl --device device-private:141G:x8 --device devdax:1T:2M --ram 2T\nOne table: each device's DRAM memmap, device capacity lost and usable, the total, and the memmap's share of --ram. --memmap-on-memory, --block-size, --vm, --profile apply to the whole machine.";
 
 fn parse_bit(s: &str) -> Result<bool, String> {
     match s {
@@ -319,6 +319,7 @@ fn kind_text(kind: DeviceKind) -> String {
     match kind {
         DeviceKind::Kmem { source, .. } => format!("kmem {source}"),
         DeviceKind::ZoneDevice { ty, .. } => ty.to_string(),
+        DeviceKind::BootRam => "boot RAM".into(),
         DeviceKind::Devdax { align, map } => format!(
             "devdax {} {map}",
             align.map_or_else(|| "PMD".into(), ByteSize::short)
@@ -467,5 +468,11 @@ fn print_machine(a: &MachineAnswer, json: bool, wide: bool) -> anyhow::Result<()
         size_short(a.device_bytes),
     );
     print_reasons(&a.rows);
+    if a.movable_to_kernel > 3.0 {
+        println!(
+            "ZONE_MOVABLE:kernel zones is {:.1}:1; the kernel's memory-hotplug guide: 3:1 or 4:1\nare fine, 63:1 definitely impossible (online some blocks with --zone normal).",
+            a.movable_to_kernel
+        );
+    }
     Ok(())
 }

@@ -255,3 +255,24 @@ fn simulated_kmem_matches_the_plan() {
     }
     assert_eq!(planned, simulated);
 }
+
+/// Device memory the firmware made System RAM at boot keeps its memmap on its own node
+/// (`sparse_init`, `exact_nid`): nothing in DRAM, 1/64 of it out of MemTotal. And a machine
+/// whose movable kmem memory outgrows its kernel zones is told so (the hotplug guide's 3:1).
+#[test]
+fn boot_ram_on_a_device_node_and_the_movable_ratio() {
+    let v = plan_json(&[
+        "--device", "ram:512G", "--device", "kmem:1T", "--ram", "128G",
+    ]);
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows[0]["memmap_bytes"], 0);
+    assert_eq!(rows[0]["device_bytes"], 8 * GIB);
+    assert_eq!(rows[0]["usable_bytes"], 504 * GIB);
+    // 1 TiB movable over 128 GiB less the 16 GiB of kmem memmap in DRAM.
+    let r = v["movable_to_kernel"].as_f64().unwrap();
+    assert!((r - 1024.0 / 112.0).abs() < 1e-9, "{r}");
+    let (ok, out, _) = plan(&["--device", "kmem:1T", "--ram", "128G"]);
+    assert!(ok && out.contains("9.1:1"), "{out}");
+    let (ok, out, _) = plan(&["--device", "kmem:1T:normal", "--ram", "128G"]);
+    assert!(ok && !out.contains(":1;"), "{out}");
+}

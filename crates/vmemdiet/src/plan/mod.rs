@@ -10,6 +10,7 @@
 
 mod altmap;
 mod blocks;
+pub mod boot_ram;
 mod capacity;
 mod config;
 mod devdax;

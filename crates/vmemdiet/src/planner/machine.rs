@@ -33,6 +33,8 @@ pub enum DeviceKind {
         device_mom: Option<bool>,
         zone: OnlineZone,
     },
+    /// Device memory the firmware made plain System RAM at boot (memmap on its node).
+    BootRam,
     /// GPU or PCI memory registered with `memremap_pages`.
     ZoneDevice {
         ty: ZoneDeviceType,
@@ -68,6 +70,7 @@ impl std::str::FromStr for DeviceSpec {
                 device_mom: None,
                 zone: OnlineZone::Movable,
             },
+            "ram" => DeviceKind::BootRam,
             "devdax" => DeviceKind::Devdax {
                 align: None,
                 map: MapMode::Dev,
@@ -140,6 +143,7 @@ fn apply_option(spec: &mut DeviceSpec, kind: &mut DeviceKind, opt: &str) -> Resu
                 );
             }
         }
+        DeviceKind::BootRam => return Err(format!("unknown ram option '{opt}'")),
         DeviceKind::ZoneDevice { folio, .. } => {
             let f = opt
                 .strip_prefix("folio=")
@@ -203,6 +207,9 @@ pub struct MachineAnswer {
     pub pagetable_bytes: u64,
     /// `memmap_bytes / ram_bytes`.
     pub memmap_share_of_ram: f64,
+    /// kmem memory onlined movable over the RAM left for the kernel zones (RAM less the DRAM
+    /// memmap): the kernel's guide keeps it at 3:1 or 4:1 (device-memory.md §1.6, rule 8).
+    pub movable_to_kernel: f64,
 }
 
 /// Where the next device of the machine goes: up from the device region's start, and for
@@ -245,8 +252,26 @@ pub fn answer_machine(
     }
     let sum = |f: fn(&DeviceRow) -> u64| rows.iter().map(f).sum::<u64>();
     let memmap = sum(|r| r.memmap_bytes);
+    let movable: u64 = req
+        .devices
+        .iter()
+        .zip(&rows)
+        .filter(|(d, _)| {
+            matches!(
+                d.kind,
+                DeviceKind::Kmem {
+                    zone: OnlineZone::Movable,
+                    ..
+                }
+            )
+        })
+        .map(|(_, r)| r.usable_bytes)
+        .sum();
     #[allow(clippy::cast_precision_loss)]
-    let share = memmap as f64 / req.ram.bytes().max(1) as f64;
+    let (share, movable_to_kernel) = (
+        memmap as f64 / req.ram.bytes().max(1) as f64,
+        movable as f64 / req.ram.bytes().saturating_sub(memmap).max(1) as f64,
+    );
     Ok(MachineAnswer {
         arch: req.arch,
         ram_bytes: req.ram.bytes(),
@@ -256,6 +281,7 @@ pub fn answer_machine(
         device_bytes: sum(|r| r.device_bytes),
         pagetable_bytes: sum(|r| r.pagetable_bytes),
         memmap_share_of_ram: share,
+        movable_to_kernel,
         rows,
     })
 }
@@ -333,6 +359,10 @@ fn device_row(
                 counts
             }
             DeviceKind::Devdax { align, map } => devdax_instance(req, spec.size, align, map)?,
+            DeviceKind::BootRam => {
+                let p = crate::plan::boot_ram::plan_boot_ram(req.arch, spec.size);
+                (p.usable_bytes, 0, p.memmap_on_node_bytes, 0)
+            }
         };
         row.usable_bytes += usable;
         row.memmap_bytes += memmap;
@@ -345,6 +375,7 @@ fn device_row(
 fn kind_name(kind: DeviceKind) -> String {
     match kind {
         DeviceKind::Devdax { .. } => "devdax".into(),
+        DeviceKind::BootRam => "boot RAM".into(),
         DeviceKind::Kmem { source, .. } => format!("kmem ({source})"),
         DeviceKind::ZoneDevice { ty, .. } => ty.to_string(),
     }
