@@ -173,6 +173,9 @@ pub(super) fn read_memory(root: &Path) -> Result<Option<MemoryBlocks>, ProbeErro
         };
         blocks.push(read_block(&bdir, n)?);
     }
+    if blocks.is_empty() {
+        blocks = read_blocks_txt(&dir.join("blocks.txt"))?;
+    }
     blocks.sort_by_key(|b| b.index);
     Ok(Some(MemoryBlocks {
         block_size,
@@ -184,31 +187,64 @@ pub(super) fn read_memory(root: &Path) -> Result<Option<MemoryBlocks>, ProbeErro
 /// One `memoryN`: its `state`, `phys_index` (which the ABI says equals N) and `valid_zones`.
 fn read_block(dir: &Path, n: u64) -> Result<MemoryBlock, ProbeError> {
     let sp = dir.join("state");
-    let state = match read_req(&sp)?.as_str() {
-        "online" => BlockState::Online,
-        "offline" => BlockState::Offline,
-        "going-offline" => BlockState::GoingOffline,
-        s => {
-            return Err(attr_err(
-                &sp,
-                format!("'{s}' is not a block state (online, offline, going-offline)"),
-            ))
-        }
-    };
     let pp = dir.join("phys_index");
-    let text = read_req(&pp)?;
-    let index = bare_hex(&pp, "phys_index", &text)?;
+    Ok(MemoryBlock {
+        index: phys_index(&pp, &read_req(&pp)?, n)?,
+        state: block_state(&sp, &read_req(&sp)?)?,
+        valid_zones: read_opt(&dir.join("valid_zones"))?,
+    })
+}
+
+/// `state_show`'s words.
+fn block_state(path: &Path, s: &str) -> Result<BlockState, ProbeError> {
+    match s {
+        "online" => Ok(BlockState::Online),
+        "offline" => Ok(BlockState::Offline),
+        "going-offline" => Ok(BlockState::GoingOffline),
+        _ => Err(attr_err(
+            path,
+            format!("'{s}' is not a block state (online, offline, going-offline)"),
+        )),
+    }
+}
+
+/// `phys_index` (`%08lx`), which must name the block `memoryN` itself.
+fn phys_index(path: &Path, text: &str, n: u64) -> Result<u64, ProbeError> {
+    let index = bare_hex(path, "phys_index", text)?;
     if index != n {
         return Err(attr_err(
-            &pp,
+            path,
             format!("phys_index '{text}' is block {index}, not memory{n}'s: no kernel writes it"),
         ));
     }
-    Ok(MemoryBlock {
-        index,
-        state,
-        valid_zones: read_opt(&dir.join("valid_zones"))?,
-    })
+    Ok(index)
+}
+
+/// A capture's summary of the `memoryN/` directories (`tools/kernel-capture`), one line per
+/// block: `memoryN phys_index=… state=… online=… valid_zones=… removable=… node=…`, each value
+/// as the kernel wrote it; none when the file is absent.
+fn read_blocks_txt(path: &Path) -> Result<Vec<MemoryBlock>, ProbeError> {
+    let Some(text) = read_opt(path)? else {
+        return Ok(Vec::new());
+    };
+    let mut blocks = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let mut words = line.split_whitespace();
+        let n = words
+            .next()
+            .and_then(|w| w.strip_prefix("memory"))
+            .and_then(|d| d.parse::<u64>().ok())
+            .ok_or_else(|| attr_err(path, format!("'{line}': not memoryN key=value …")))?;
+        let kv: Vec<(&str, &str)> = words.filter_map(|w| w.split_once('=')).collect();
+        let get = |k: &str| kv.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+        let need = |k: &str| get(k).ok_or_else(|| attr_err(path, format!("memory{n}: no {k}=")));
+        blocks.push(MemoryBlock {
+            index: phys_index(path, need("phys_index")?, n)?,
+            state: block_state(path, need("state")?)?,
+            valid_zones: get("valid_zones").map(str::to_string),
+        });
+    }
+    Ok(blocks)
 }
 
 /// `memory_hotplug.memmap_on_memory` as the kernel prints it: `Y`/`N` (`param_get_bool`) or
@@ -226,12 +262,29 @@ fn read_param(root: &Path) -> Result<Option<MemmapOnMemory>, ProbeError> {
 }
 
 /// Is `daxX.Y` bound to kmem? Its `driver` link ends in `kmem`, or the kmem driver's
-/// directory links it (a copy that dereferenced links keeps that name).
-pub(super) fn bound_to_kmem(root: &Path, name: &str, dir: &Path) -> bool {
+/// directory links it (a copy that dereferenced links keeps that name), or, in a copy that
+/// kept no links, memory blocks lie in its range: only kmem hot-adds a dax range as blocks.
+pub(super) fn bound_to_kmem(
+    root: &Path,
+    name: &str,
+    dir: &Path,
+    memory: Option<&MemoryBlocks>,
+) -> Result<bool, ProbeError> {
     if let Ok(target) = fs::read_link(dir.join("driver")) {
-        return target.file_name().is_some_and(|f| f == "kmem");
+        return Ok(target.file_name().is_some_and(|f| f == "kmem"));
     }
-    fs::symlink_metadata(root.join("sys/bus/dax/drivers/kmem").join(name)).is_ok()
+    if fs::symlink_metadata(root.join("sys/bus/dax/drivers/kmem").join(name)).is_ok() {
+        return Ok(true);
+    }
+    let (Some(m), Some(size)) = (memory, read_opt(&dir.join("size"))?) else {
+        return Ok(false);
+    };
+    let size = number(&dir.join("size"), &size)?;
+    let rp = dir.join("resource");
+    Ok(match fs::read_to_string(&rp) {
+        Ok(s) => m.within(number(&rp, s.trim())?, size).next().is_some(),
+        Err(_) => false,
+    })
 }
 
 /// A dax device bound to kmem: its range, its `memmap_on_memory`, and the namespace behind it

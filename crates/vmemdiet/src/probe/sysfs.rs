@@ -7,14 +7,15 @@ use std::path::{Path, PathBuf};
 use super::memory::{bound_to_kmem, read_kmem_device, read_memory};
 use super::{
     attr_err, entries, is_dax_dev, number, pfn_mode, read_num, read_opt, read_req, KmemDevice,
-    Namespace, Pool, ProbeError, System,
+    MemoryBlocks, Namespace, Pool, ProbeError, System,
 };
 
 /// Reads a live system, or a copy of its `/sys` and `/proc` under `root`.
 pub fn read_root(root: &Path) -> Result<System, ProbeError> {
     check_root(root)?;
     let mut namespaces = read_namespaces(root)?;
-    let (devices, kmem) = read_dax_devices(root, &mut namespaces)?;
+    let memory = read_memory(root)?;
+    let (devices, kmem) = read_dax_devices(root, &mut namespaces, memory.as_ref())?;
     namespaces.extend(devices);
     let (nr, boot) = read_vmstat(root)?;
     Ok(System {
@@ -24,7 +25,7 @@ pub fn read_root(root: &Path) -> Result<System, ProbeError> {
         pools: read_pools(root)?,
         hugetlb_optimize_vmemmap: read_hvo(root)?,
         osrelease: read_opt(&root.join("proc/sys/kernel/osrelease"))?,
-        memory: read_memory(root)?,
+        memory,
         kmem,
         ..System::empty(root.display().to_string())
     })
@@ -141,6 +142,7 @@ fn read_namespaces(root: &Path) -> Result<Vec<Namespace>, ProbeError> {
 fn read_dax_devices(
     root: &Path,
     namespaces: &mut [Namespace],
+    memory: Option<&MemoryBlocks>,
 ) -> Result<(Vec<Namespace>, Vec<KmemDevice>), ProbeError> {
     let (mut devices, mut kmem) = (Vec::new(), Vec::new());
     for (name, dir) in entries(&root.join("sys/bus/dax/devices"), "dax")? {
@@ -150,7 +152,7 @@ fn read_dax_devices(
         let ns = namespaces
             .iter_mut()
             .find(|n| n.chardev.as_deref() == Some(name.as_str()));
-        if bound_to_kmem(root, &name, &dir) {
+        if bound_to_kmem(root, &name, &dir, memory)? {
             let size = read_size(&dir.join("size"))?;
             kmem.push(read_kmem_device(&name, &dir, size, ns.as_deref())?);
             if let Some(ns) = ns {
