@@ -637,8 +637,9 @@ fn mem_total(step: &std::path::Path) -> u64 {
 
 /// The real kernels' kmem steps (`tools/kernel-capture`: a pmem namespace in devdax mode
 /// onlined as System RAM, memmap_on_memory off and on): the memory blocks the kernel shows in
-/// the device's range are the ones the model hot-adds, all online, and what `MemTotal` gained
-/// over the step before is both the live usable and the model's.
+/// the device's range are the ones the model hot-adds, all online, what `MemTotal` gained
+/// over the step before is both the live usable and the model's, and `nr_memmap_pages` moved
+/// by what the model's total did.
 #[test]
 fn real_kernels_kmem_steps_equal_the_model() {
     let kernels = format!("{}/tests/data/kernels", env!("CARGO_MANIFEST_DIR"));
@@ -667,6 +668,15 @@ fn real_kernels_kmem_steps_equal_the_model() {
             assert_eq!(d["total_blocks"], d["model"]["blocks"], "{at}: {d}");
             assert_eq!(d["usable_bytes"], gained, "{at}: {d}");
             assert_eq!(d["model"]["usable_bytes"], gained, "{at}: {d}");
+            // nr_memmap_pages moves as the model's total does (the device-dax mapping goes,
+            // the blocks' memmap comes).
+            let before = probe_json(&["--root", pair[0].to_str().unwrap()]);
+            let change = |key: &str| v[key].as_i64().unwrap() - before[key].as_i64().unwrap();
+            assert_eq!(
+                change("live_nr_memmap_pages"),
+                change("model_nr_memmap_pages"),
+                "{at}"
+            );
             compared += 1;
         }
     }
