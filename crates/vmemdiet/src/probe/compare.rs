@@ -1,6 +1,7 @@
 //! The model beside what a system shows: per namespace the dax device `nd_pfn_init` predicts
-//! and the memmap the planner answers, per HugeTLB pool its memmap, and `nr_memmap_pages`
-//! summed over both against the live counter.
+//! and the memmap the planner answers, per HugeTLB pool its memmap, per device onlined as
+//! System RAM the blocks `plan_kmem` predicts, and `nr_memmap_pages` summed over all of them
+//! against the live counter.
 
 use crate::addr::{ByteSize, PhysAddr};
 use crate::arch::{Arch, Geometry};
@@ -29,6 +30,19 @@ impl Totals {
             None => self.nr_known = false,
         }
     }
+
+    /// A device onlined as System RAM: its memmap in DRAM, and what the counter gains.
+    fn add_kmem(&mut self, plan: Option<&crate::plan::kmem::KmemPlan>) {
+        let Some(p) = plan else {
+            self.nr_known = false;
+            return;
+        };
+        self.memmap += p.memmap_bytes;
+        match p.nr_memmap_pages {
+            Some(n) => self.nr += n,
+            None => self.nr_known = false,
+        }
+    }
 }
 
 /// Compares `sys` with the model under `profile` (or the one its release maps to).
@@ -49,6 +63,10 @@ pub fn compare(sys: &System, profile: Option<Profile>) -> Report {
         .iter()
         .map(|ns| namespace(ns, profile, &mut totals, &mut notes))
         .collect();
+    let system_ram = super::kmem::system_ram(sys, profile);
+    for r in &system_ram {
+        totals.add_kmem(r.model.as_ref());
+    }
     pools(sys, profile, &mut totals);
     let model_nr = (totals.nr_known
         && profile.switches().memmap_accounting != MemmapAccounting::Absent)
@@ -68,6 +86,7 @@ pub fn compare(sys: &System, profile: Option<Profile>) -> Report {
         osrelease: sys.osrelease.clone(),
         profile,
         namespaces,
+        system_ram,
         pools: sys.pools.clone(),
         hugetlb_optimize_vmemmap: sys.hugetlb_optimize_vmemmap,
         live_nr_memmap_pages: sys.nr_memmap_pages,
@@ -95,6 +114,10 @@ fn namespace(
         model_nr_memmap_pages: None,
         note: None,
     };
+    if ns.kmem {
+        r.note = Some("bound to kmem: System RAM, modelled in its own table".into());
+        return r;
+    }
     let (Some(align), true) = (ns.align, ns.mode == "devdax" || ns.mode == "fsdax") else {
         r.note = Some(format!("{} mode: no dax device to model", ns.mode));
         return r;

@@ -1,11 +1,12 @@
-//! The JSON of `ndctl list -N -v` and `daxctl list` (`ndctl/json.c`).
+//! The JSON of `ndctl list -N -v`, `daxctl list` (`ndctl/json.c`, `daxctl/json.c`) and
+//! `cxl list -R` (`cxl/json.c`).
 
 use std::fs;
 use std::path::Path;
 
 use crate::drivers::dax::MapMode;
 
-use super::{attr_err, Namespace, ProbeError, System};
+use super::{attr_err, CxlRegion, KmemDevice, Namespace, ProbeError, System};
 
 /// A JSON number, or a clear error for ndctl's human form (`-u`).
 fn json_u64(
@@ -138,49 +139,147 @@ pub fn read_ndctl_json(path: &Path) -> Result<System, ProbeError> {
             start: None,
             usable_bytes: json_size(path, TOOL, &v)?,
             chardev,
+            kmem: false,
         });
     }
     Ok(System {
-        source: path.display().to_string(),
         namespaces,
-        nr_memmap_pages: None,
-        nr_memmap_boot_pages: None,
-        pools: Vec::new(),
-        hugetlb_optimize_vmemmap: None,
-        osrelease: None,
+        ..System::empty(path.display().to_string())
     })
 }
 
-/// The output of `daxctl list` (a device object or an array): `chardev`, `size`, `align`
-/// (when the daxctl prints it), `mode`.
+/// The output of `daxctl list` (a device object or an array, or with `-R` regions whose
+/// `devices` hold them; `daxctl/json.c` `util_daxctl_dev_to_json`): `chardev`, `size`,
+/// `align`, `mode`; a `system-ram` device also has `online_memblocks`, `total_memblocks`,
+/// `movable`, and with `-M` its `mappings` give its start.
 pub fn read_daxctl_json(path: &Path) -> Result<System, ProbeError> {
     const TOOL: &str = "daxctl list";
     let text = fs::read_to_string(path).map_err(|e| attr_err(path, format!("cannot read: {e}")))?;
-    let mut namespaces = Vec::new();
-    for v in json_list(path, TOOL, &text)? {
+    let mut sys = System::empty(path.display().to_string());
+    let mut list = json_list(path, TOOL, &text)?;
+    // `daxctl list -R -D`: regions, each with its devices.
+    if list
+        .iter()
+        .all(|v| v.get("chardev").is_none() && v.get("devices").is_some())
+    {
+        list = list
+            .iter()
+            .filter_map(|r| r.get("devices").and_then(|d| d.as_array()).cloned())
+            .flatten()
+            .collect();
+    }
+    for v in list {
         let name = json_str(&v, "chardev").ok_or_else(|| ProbeError::Json {
             path: path.to_path_buf(),
             tool: TOOL,
             reason: format!("a device without \"chardev\": {v}"),
         })?;
-        namespaces.push(Namespace {
+        let mode = json_str(&v, "mode").unwrap_or_else(|| "devdax".into());
+        if mode == "system-ram" {
+            sys.kmem.push(daxctl_kmem(path, &v, name)?);
+            continue;
+        }
+        sys.namespaces.push(Namespace {
             name: name.clone(),
-            mode: json_str(&v, "mode").unwrap_or_else(|| "devdax".into()),
+            mode,
             raw_bytes: None,
             map: None,
             align: json_align(path, TOOL, &v)?,
             start: None,
             usable_bytes: json_size(path, TOOL, &v)?,
             chardev: Some(name),
+            kmem: false,
         });
     }
-    Ok(System {
-        source: path.display().to_string(),
-        namespaces,
-        nr_memmap_pages: None,
-        nr_memmap_boot_pages: None,
-        pools: Vec::new(),
-        hugetlb_optimize_vmemmap: None,
-        osrelease: None,
+    Ok(sys)
+}
+
+/// A `system-ram` device of `daxctl list`: its size, block counts, zone and (with `-M`) the
+/// start of its first mapping.
+fn daxctl_kmem(path: &Path, v: &serde_json::Value, name: String) -> Result<KmemDevice, ProbeError> {
+    const TOOL: &str = "daxctl list";
+    let bad = |reason: String| ProbeError::Json {
+        path: path.to_path_buf(),
+        tool: TOOL,
+        reason: format!("{name}: {reason}"),
+    };
+    let size = json_size(path, TOOL, v)?.ok_or_else(|| bad("no \"size\"".into()))?;
+    let online = json_u64(path, TOOL, v, "online_memblocks")?;
+    let total = json_u64(path, TOOL, v, "total_memblocks")?;
+    if let (Some(o), Some(t)) = (online, total) {
+        if o > t {
+            return Err(bad(format!(
+                "{o} online_memblocks of {t}: no daxctl prints it"
+            )));
+        }
+    }
+    let movable = match v.get("movable") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::Bool(b)) => Some(*b),
+        Some(m) => return Err(bad(format!("\"movable\": {m} is not true or false"))),
+    };
+    let start = match v.get("mappings").and_then(|m| m.get(0)) {
+        Some(m) => json_u64(path, TOOL, m, "start")?,
+        None => None,
+    };
+    Ok(KmemDevice {
+        start,
+        size,
+        memmap_on_memory: None,
+        pmem: None,
+        online_memblocks: online,
+        total_memblocks: total,
+        movable,
+        name,
+    })
+}
+
+/// The regions of `cxl list -R` (`util_cxl_region_to_json`: `region`, `resource`, `size`,
+/// `type`, `interleave_ways`, `decode_state`), also where other listings nest them.
+///
+/// # Errors
+/// The file cannot be read, is not JSON, or a region's value is not of the form cxl prints.
+pub fn read_cxl_json(path: &Path) -> Result<Vec<CxlRegion>, ProbeError> {
+    const TOOL: &str = "cxl list -R";
+    let text = fs::read_to_string(path).map_err(|e| attr_err(path, format!("cannot read: {e}")))?;
+    let mut regions = Vec::new();
+    let mut todo = json_list(path, TOOL, &text)?;
+    while let Some(v) = todo.pop() {
+        if v.get("region").is_none() {
+            // A bus or decoder object: its arrays (`regions:root0`, …) may hold regions.
+            if let Some(o) = v.as_object() {
+                todo.extend(o.values().filter_map(|a| a.as_array()).flatten().cloned());
+            }
+            continue;
+        }
+        regions.push(cxl_region(path, &v)?);
+    }
+    regions.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(regions)
+}
+
+fn cxl_region(path: &Path, v: &serde_json::Value) -> Result<CxlRegion, ProbeError> {
+    const TOOL: &str = "cxl list -R";
+    let bad = |reason: String| ProbeError::Json {
+        path: path.to_path_buf(),
+        tool: TOOL,
+        reason,
+    };
+    let name = json_str(v, "region").ok_or_else(|| bad(format!("\"region\" is no name: {v}")))?;
+    let committed = match json_str(v, "decode_state").as_deref() {
+        None | Some("commit") => true,
+        Some("reset") => false,
+        Some(s) => {
+            return Err(bad(format!(
+                "{name}: \"decode_state\": \"{s}\" is not commit or reset"
+            )))
+        }
+    };
+    Ok(CxlRegion {
+        start: json_u64(path, TOOL, v, "resource")?,
+        size: json_size(path, TOOL, v)?,
+        kind: json_str(v, "type"),
+        committed,
+        name,
     })
 }

@@ -7,6 +7,13 @@
 //! `/proc/sys/vm/hugetlb_optimize_vmemmap` and `/proc/sys/kernel/osrelease`; or the JSON of
 //! `ndctl list -N -v` / `daxctl list` (`ndctl/json.c` `util_namespace_to_json`). A missing or
 //! malformed input is an error that names the file.
+//!
+//! Memory onlined as System RAM is read too: the memory blocks
+//! (`Documentation/ABI/testing/sysfs-devices-memory`: `block_size_bytes`, each block's
+//! `state`, `valid_zones` and `phys_index`), the boot parameter
+//! `memory_hotplug.memmap_on_memory`, and each dax device bound to kmem (`sysfs-bus-dax`:
+//! `resource`, `size`, `memmap_on_memory`); or `daxctl list`'s system-ram devices and
+//! `cxl list -R`'s regions. Each is put beside [`crate::plan::kmem::plan_kmem`].
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -18,10 +25,14 @@ use crate::mm::profile::Profile;
 
 mod compare;
 mod json;
+mod kmem;
+mod memory;
 mod sysfs;
 
 pub use compare::compare;
-pub use json::{read_daxctl_json, read_ndctl_json};
+pub use json::{read_cxl_json, read_daxctl_json, read_ndctl_json};
+pub use kmem::KmemReport;
+pub use memory::{BlockState, CxlRegion, KmemDevice, MemoryBlock, MemoryBlocks, PmemBacking};
 pub use sysfs::read_root;
 
 /// Why a probe could not read the system.
@@ -89,6 +100,9 @@ pub struct Namespace {
     pub usable_bytes: Option<u64>,
     /// The device-dax character device (`dax0.0`).
     pub chardev: Option<String>,
+    /// The device-dax device is bound to kmem: System RAM, modelled in
+    /// [`Report::system_ram`], not as a device-dax mapping.
+    pub kmem: bool,
 }
 
 /// A HugeTLB pool.
@@ -109,6 +123,31 @@ pub struct System {
     pub pools: Vec<Pool>,
     pub hugetlb_optimize_vmemmap: Option<bool>,
     pub osrelease: Option<String>,
+    /// `/sys/devices/system/memory` (`None`: absent, or not in the source).
+    pub memory: Option<MemoryBlocks>,
+    /// Dax devices onlined as System RAM (bound to kmem), or CXL ram regions to model.
+    pub kmem: Vec<KmemDevice>,
+    /// `cxl list -R`'s regions: they tell a CXL device from an hmem one, which sysfs does not.
+    pub cxl_regions: Vec<CxlRegion>,
+}
+
+impl System {
+    /// A system read from `source` with nothing in it yet.
+    #[must_use]
+    pub fn empty(source: String) -> System {
+        System {
+            source,
+            namespaces: Vec::new(),
+            nr_memmap_pages: None,
+            nr_memmap_boot_pages: None,
+            pools: Vec::new(),
+            hugetlb_optimize_vmemmap: None,
+            osrelease: None,
+            memory: None,
+            kmem: Vec::new(),
+            cxl_regions: Vec::new(),
+        }
+    }
 }
 
 /// Sorted directory entries whose names start with `prefix`; none when the directory is absent.
@@ -192,6 +231,8 @@ pub struct Report {
     pub osrelease: Option<String>,
     pub profile: Profile,
     pub namespaces: Vec<NamespaceReport>,
+    /// Device memory onlined as System RAM, beside `plan_kmem`.
+    pub system_ram: Vec<KmemReport>,
     pub pools: Vec<Pool>,
     pub hugetlb_optimize_vmemmap: Option<bool>,
     pub live_nr_memmap_pages: Option<u64>,
@@ -209,7 +250,7 @@ impl Report {
     /// True when the system has no device memory to speak of.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.namespaces.is_empty()
+        self.namespaces.is_empty() && self.system_ram.is_empty()
     }
 }
 

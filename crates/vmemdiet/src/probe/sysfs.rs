@@ -1,29 +1,33 @@
 //! A live system, or a copy of its `/sys` and `/proc`: nvdimm namespaces and their claims,
-//! device-dax devices without a namespace, the vmstat counters and the HugeTLB pools.
+//! device-dax devices without a namespace, the dax devices bound to kmem and the memory
+//! blocks, the vmstat counters and the HugeTLB pools.
 
 use std::path::{Path, PathBuf};
 
+use super::memory::{bound_to_kmem, read_kmem_device, read_memory};
 use super::{
-    attr_err, entries, is_dax_dev, number, pfn_mode, read_num, read_opt, read_req, Namespace, Pool,
-    ProbeError, System,
+    attr_err, entries, is_dax_dev, number, pfn_mode, read_num, read_opt, read_req, KmemDevice,
+    MemoryBlocks, Namespace, Pool, ProbeError, System,
 };
 
 /// Reads a live system, or a copy of its `/sys` and `/proc` under `root`.
 pub fn read_root(root: &Path) -> Result<System, ProbeError> {
     check_root(root)?;
     let mut namespaces = read_namespaces(root)?;
-    namespaces.extend(read_dax_devices(root, &namespaces)?);
+    let memory = read_memory(root)?;
+    let (devices, kmem) = read_dax_devices(root, &mut namespaces, memory.as_ref())?;
+    namespaces.extend(devices);
     let (nr, boot) = read_vmstat(root)?;
-    let pools = read_pools(root)?;
-    let hvo = read_hvo(root)?;
     Ok(System {
-        source: root.display().to_string(),
         namespaces,
         nr_memmap_pages: nr,
         nr_memmap_boot_pages: boot,
-        pools,
-        hugetlb_optimize_vmemmap: hvo,
+        pools: read_pools(root)?,
+        hugetlb_optimize_vmemmap: read_hvo(root)?,
         osrelease: read_opt(&root.join("proc/sys/kernel/osrelease"))?,
+        memory,
+        kmem,
+        ..System::empty(root.display().to_string())
     })
 }
 
@@ -107,6 +111,7 @@ fn read_namespaces(root: &Path) -> Result<Vec<Namespace>, ProbeError> {
                 .transpose()?,
             usable_bytes: None,
             chardev: None,
+            kmem: false,
         };
         // The claim (nd_dax or nd_pfn) whose `namespace` is this one.
         for (_, cdir) in &claims {
@@ -132,16 +137,30 @@ fn read_namespaces(root: &Path) -> Result<Vec<Namespace>, ProbeError> {
     Ok(namespaces)
 }
 
-/// Device-dax devices without an nvdimm namespace (hmem, CXL: `/sys/bus/dax/devices`), other
-/// than those of `namespaces`.
-fn read_dax_devices(root: &Path, namespaces: &[Namespace]) -> Result<Vec<Namespace>, ProbeError> {
-    let mut devices = Vec::new();
-    let known: Vec<String> = namespaces
-        .iter()
-        .filter_map(|n| n.chardev.clone())
-        .collect();
+/// The device-dax devices of `/sys/bus/dax/devices`: those bound to kmem (System RAM, with the
+/// namespace behind them marked), and those without an nvdimm namespace (hmem, CXL).
+fn read_dax_devices(
+    root: &Path,
+    namespaces: &mut [Namespace],
+    memory: Option<&MemoryBlocks>,
+) -> Result<(Vec<Namespace>, Vec<KmemDevice>), ProbeError> {
+    let (mut devices, mut kmem) = (Vec::new(), Vec::new());
     for (name, dir) in entries(&root.join("sys/bus/dax/devices"), "dax")? {
-        if known.contains(&name) || !is_dax_dev(&name) {
+        if !is_dax_dev(&name) {
+            continue;
+        }
+        let ns = namespaces
+            .iter_mut()
+            .find(|n| n.chardev.as_deref() == Some(name.as_str()));
+        if bound_to_kmem(root, &name, &dir, memory)? {
+            let size = read_size(&dir.join("size"))?;
+            kmem.push(read_kmem_device(&name, &dir, size, ns.as_deref())?);
+            if let Some(ns) = ns {
+                ns.kmem = true;
+            }
+            continue;
+        }
+        if ns.is_some() {
             continue;
         }
         // No namespace, so no pfn claim and no info block (hmem, CXL): the memmap covers the
@@ -155,9 +174,10 @@ fn read_dax_devices(root: &Path, namespaces: &[Namespace]) -> Result<Vec<Namespa
             start: None,
             usable_bytes: Some(read_size(&dir.join("size"))?),
             chardev: Some(name),
+            kmem: false,
         });
     }
-    Ok(devices)
+    Ok((devices, kmem))
 }
 
 /// `nr_memmap_pages` and `nr_memmap_boot_pages` of `/proc/vmstat` (absent before 6.11).
