@@ -337,6 +337,51 @@ pub fn profiles_help() -> String {
     s
 }
 
+/// The profiles a command runs on `arch`: the user's, as given, or the command's `defaults`
+/// where, when `devdax` memory is among what it runs, a release that predates the arch's
+/// device-dax gives way to the arch's oldest named profile that has it (riscv: v6.12 for
+/// v5.10 and rfc), each once; so the defaults run on every arch.
+pub fn arch_profiles(
+    given: &[Profile],
+    defaults: &[Profile],
+    arch: vmemdiet::arch::Arch,
+    devdax: bool,
+) -> Vec<Profile> {
+    if !given.is_empty() {
+        return given.to_vec();
+    }
+    let has = |p: &Profile| arch.geometry().features.device_dax(p.kernel());
+    let oldest = vmemdiet::mm::profile::ALL_PROFILES
+        .into_iter()
+        .find(|p| has(p))
+        .unwrap_or_default();
+    let mut out: Vec<Profile> = Vec::new();
+    for &p in defaults {
+        let p = if !devdax || has(&p) { p } else { oldest };
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The long help of a `--profile` whose default is `defaults` as [`arch_profiles`] adapts
+/// them (`devdax`: the command runs device-dax memory).
+pub fn profiles_help_for(defaults: &[Profile], devdax: bool) -> String {
+    let list: Vec<String> = defaults.iter().map(ToString::to_string).collect();
+    let adapt = if devdax {
+        "; on an arch whose device-dax came later (riscv), a release before it gives way to \
+         the arch's oldest that has it (v6.12)"
+    } else {
+        ""
+    };
+    format!(
+        "{}\n\n[default: {}{adapt}]",
+        profiles_help(),
+        list.join(",")
+    )
+}
+
 /// `--arch` at `--va-bits` (arm64's other VA sizes); `None` keeps the arch's default.
 pub fn at_va_bits(
     arch: vmemdiet::arch::Arch,

@@ -19,7 +19,9 @@ use crate::plan_render::{print_rows, print_usable, Shown};
 )]
 pub struct PlanArgs {
     /// Raw namespace size, as ndctl create-namespace -s takes it: decimal, 0x hex or 0-prefixed octal, with an optional binary suffix k, m, g, t (also KiB..TiB); a comma list gives rows for each.
-    #[arg(long, value_parser = parse_ndctl_size, value_delimiter = ',', default_value = "1TiB", conflicts_with = "usable")]
+    /// [default: 1TiB; on an arch that does not reach that far (riscv64-sv39), the largest
+    /// power of two that fits]
+    #[arg(long, value_parser = parse_ndctl_size, value_delimiter = ',', conflicts_with = "usable")]
     size: Vec<NdctlSize>,
     /// The inverse: the smallest namespace whose dax device holds at least this much, its memmap cost and the ndctl command line [align default: 2M, ndctl's].
     #[arg(long, value_parser = parse_size)]
@@ -58,7 +60,8 @@ pub struct PlanArgs {
     #[arg(long)]
     va_bits: Option<u32>,
     /// System RAM of the simulated machine (places the device region above it).
-    /// [default: 256G; for a HugeTLB pool, raised to hold the pool, its memmap and 8 GiB]
+    /// [default: 256G, or a quarter of the arch's physical reach where that is less
+    /// (riscv64-sv39: 64G); for a HugeTLB pool, raised to hold the pool, its memmap and 8 GiB]
     #[arg(long, value_parser = parse_size)]
     ram: Option<ByteSize>,
     /// sizeof(struct page) in bytes: 64 (today) or a memdesc what-if, 32, 16 or 8; the memmap,
@@ -155,7 +158,6 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
         wide: a.wide,
         simulate: a.simulate,
         across: a.arch.0.len() > 1,
-        sizes: &a.size,
     };
     match a.usable {
         Some(usable) => print_usable(&shown, usable, &answer),

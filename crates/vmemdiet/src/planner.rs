@@ -28,8 +28,8 @@ use crate::drivers::dax::{valid_aligns, DaxError, MapMode, MemmapCost};
 use crate::mm::profile::{Profile, SwitchError};
 use crate::ndctl::{self, NdctlError, NdctlSize, Region};
 use crate::plan::{
-    capacity, namespace_capacity, plan, smallest_namespace, Capacity, Kind, PlanConfig, PlanError,
-    PlanRow, DEFAULT_RAM,
+    capacity, default_ram, default_size, namespace_capacity, plan, smallest_namespace, Capacity,
+    Kind, PlanConfig, PlanError, PlanRow,
 };
 use crate::simulate::{simulate_namespace, SimError};
 
@@ -39,7 +39,8 @@ pub struct Request {
     /// What the memory is; rows follow this order.
     pub kinds: Vec<Kind>,
     /// Raw namespace sizes as `ndctl create-namespace -s` takes them (the unit is kept for
-    /// ndctl's wording of a refusal).
+    /// ndctl's wording of a refusal). Empty: 1 TiB, or on one arch whose reach is smaller the
+    /// largest power of two that fits ([`default_size`]).
     pub sizes: Vec<NdctlSize>,
     /// The inverse: the smallest namespace whose dax device holds this much (`sizes` unused).
     pub usable: Option<ByteSize>,
@@ -57,7 +58,8 @@ pub struct Request {
     pub arches: Vec<Arch>,
     /// arm64's VA size (other arches keep theirs when several are asked).
     pub va_bits: Option<u32>,
-    /// System RAM of the machine; `None`: [`DEFAULT_RAM`], raised for a HugeTLB pool.
+    /// System RAM of the machine; `None`: the arch's default machine ([`default_ram`]: 256 GiB
+    /// where the arch reaches that far), raised for a HugeTLB pool.
     pub ram: Option<ByteSize>,
     /// `sizeof(struct page)`: 64, or a memdesc what-if.
     pub struct_page_size: u64,
@@ -72,11 +74,12 @@ pub struct Request {
 }
 
 impl Default for Request {
-    /// A 1 TiB devdax namespace on x86-64, every other choice the default.
+    /// A devdax namespace of the default size (1 TiB) on x86-64, every other choice the
+    /// default.
     fn default() -> Request {
         Request {
             kinds: vec![Kind::Devdax],
-            sizes: vec![ndctl::parse_size_arg("1TiB").expect("1TiB is a valid size")],
+            sizes: Vec::new(),
             usable: None,
             aligns: Vec::new(),
             maps: Vec::new(),
@@ -153,6 +156,11 @@ pub enum PlannerError {
     },
 }
 
+/// `size` as ndctl's `-s` takes it, in the largest exact unit (`1T`, `128G`).
+fn ndctl_size(size: ByteSize) -> Result<NdctlSize, PlannerError> {
+    Ok(ndctl::parse_size_arg(&size.short())?)
+}
+
 /// `list` with every item once, in the order first given: `--align 2M,2M` is one row.
 fn unique<T: PartialEq + Clone>(list: &[T]) -> Vec<T> {
     let mut out: Vec<T> = Vec::with_capacity(list.len());
@@ -169,6 +177,8 @@ struct Resolved<'r> {
     req: &'r Request,
     kinds: Vec<Kind>,
     arches: Vec<Arch>,
+    /// The request's sizes, or the default one.
+    sizes: Vec<NdctlSize>,
     profiles: Vec<Profile>,
     maps: Vec<MapMode>,
     /// Several architectures: what one does not offer is noted, not refused.
@@ -206,10 +216,21 @@ impl<'r> Resolved<'r> {
         } else {
             unique(&req.maps)
         };
+        let arches = unique(&arches);
+        let sizes = match (&req.sizes[..], &arches[..]) {
+            ([], [one]) => {
+                let g = one.geometry_with(req.struct_page_size);
+                let ram = req.ram.unwrap_or_else(|| default_ram(g));
+                vec![ndctl_size(default_size(g, ram))?]
+            }
+            ([], _) => vec![ndctl_size(ByteSize::tib(1))?],
+            (given, _) => given.to_vec(),
+        };
         Ok(Resolved {
             req,
             kinds: unique(&req.kinds),
-            arches: unique(&arches),
+            arches,
+            sizes,
             profiles: unique(&profiles),
             maps,
             across: several,
@@ -258,7 +279,10 @@ impl<'r> Resolved<'r> {
             map: MapMode::Mem,
             profile,
             arch,
-            ram_size: self.req.ram.unwrap_or(DEFAULT_RAM),
+            ram_size: self
+                .req
+                .ram
+                .unwrap_or_else(|| default_ram(self.geometry(arch))),
             kind,
             struct_page_size: self.req.struct_page_size,
         }
@@ -339,7 +363,7 @@ fn check_align(
     let g = r.geometry(arch);
     if !r.req.existing && r.kinds.iter().any(|&k| k != Kind::Hugetlb) {
         let release = profile.kernel();
-        let refused = r.req.sizes.iter().find_map(|size| {
+        let refused = r.sizes.iter().find_map(|size| {
             ndctl::validate_namespace_options(g, release, size, align, region).err()
         });
         match refused {
@@ -360,7 +384,7 @@ fn check_align(
                 .sizes
                 .iter()
                 .find(|s| s.bytes == c.size)
-                .unwrap_or(&r.req.sizes[0]);
+                .unwrap_or(&r.sizes[0]);
             let cap = if r.req.existing {
                 capacity(&c)
             } else {
@@ -383,7 +407,7 @@ fn configs_of(
     align: ByteSize,
 ) -> Result<Vec<PlanConfig>, PlannerError> {
     let mut configs: Vec<PlanConfig> = Vec::new();
-    for size in &r.req.sizes {
+    for size in &r.sizes {
         for &map in &r.maps_of(kind) {
             let c = PlanConfig {
                 size: size.bytes,
@@ -458,7 +482,7 @@ fn check_pool_ram(req: &Request, checked: &[(PlanConfig, Capacity)]) -> Result<(
 /// Rows in the order of the request's lists: arch, kind, size, profile, map, align.
 fn sort_rows(r: &Resolved, rows: &mut [(PlanConfig, Capacity)]) {
     let pos = |list: &[u64], x: u64| list.iter().position(|&y| y == x).unwrap_or(usize::MAX);
-    let sizes: Vec<u64> = r.req.sizes.iter().map(|s| s.bytes.bytes()).collect();
+    let sizes: Vec<u64> = r.sizes.iter().map(|s| s.bytes.bytes()).collect();
     rows.sort_by_key(|(c, _)| {
         let aligns: Vec<u64> = r
             .aligns(r.geometry(c.arch), c.profile)
@@ -532,7 +556,7 @@ fn smallest_row(
     let (cost, cap) = if r.req.simulate {
         simulated(&c, c.to_string())?
     } else {
-        let text = ndctl::parse_size_arg(&size.bytes().to_string())?;
+        let text = ndctl_size(size)?;
         let cost = plan(&c)?;
         let cap = if r.req.existing {
             capacity(&c)?
