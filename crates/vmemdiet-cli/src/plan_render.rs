@@ -103,7 +103,9 @@ const PLAN_COLUMNS: &[Column<(Kind, PlanRow)>] = &[
 pub fn print_rows(a: &Shown, answer: &Answer) -> anyhow::Result<()> {
     if a.json {
         let rows: Vec<&PlanRow> = answer.rows.iter().map(|r| &r.row).collect();
-        return print_json(&rows);
+        print_json(&rows)?;
+        print_not_offered(answer);
+        return Ok(());
     }
     let rows: Vec<(Kind, PlanRow)> = answer.rows.iter().map(|r| (r.kind, r.row)).collect();
     let how = if a.simulate {
@@ -119,13 +121,18 @@ pub fn print_rows(a: &Shown, answer: &Answer) -> anyhow::Result<()> {
     } else {
         print_narrow(a, &rows, how);
     }
+    print_not_offered(answer);
+    Ok(())
+}
+
+/// What an arch did not offer, on stderr (beside a table or JSON alike), each naming its arch.
+fn print_not_offered(answer: &Answer) {
     if !answer.not_offered.is_empty() {
         eprintln!("Not offered:");
         for n in &answer.not_offered {
             eprintln!("{}", wrap(&format!("  {n}"), 80));
         }
     }
-    Ok(())
 }
 
 /// The table within the terminal's width (80 columns at least): "% size" gives way first

@@ -837,6 +837,80 @@ fn plan_across_architectures_answers_the_fleet_question() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("riscv64-sv48"));
 }
 
+/// `plan --arch all` never drops the whole table for what one arch refuses, and says which
+/// arch refused what: a size one arch's align does not divide, a reserve too short on one
+/// arch's geometry, a HugeTLB page size one arch lacks. A refusal that is every arch's is one
+/// line; one that ends the run names the arch.
+#[test]
+fn plan_across_arches_notes_each_archs_refusal_by_name() {
+    let json_arches = |out: &std::process::Output| -> Vec<String> {
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut a: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["arch"].as_str().unwrap().to_string())
+            .collect();
+        a.dedup();
+        a
+    };
+    for (args, refusing, why) in [
+        // 64M is no multiple of the 1G align that x86_64 offers (and 512M of arm64-64k).
+        (&["--size", "64M"][..], "x86_64", "must align to"),
+        // The 2M vmemmap blocks of riscv do not fit a 32M namespace's reserve.
+        (
+            &["--size", "32M", "--map", "dev", "--align", "2M"],
+            "riscv64-sv39",
+            "cannot hold a 2 MiB vmemmap block",
+        ),
+        // arm64 16K has no 2M HugeTLB pages.
+        (
+            &["--size", "64G", "--kind", "hugetlb", "--align", "2M"],
+            "arm64-16k",
+            "arm64-16k: HugeTLB pages are 32M, not 2M",
+        ),
+    ] {
+        let out = vmemdiet()
+            .args(["plan", "--arch", "all", "--json"])
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{args:?}: {err}");
+        let shown = json_arches(&out);
+        assert!(shown.len() > 1, "{args:?}: the others' rows: {shown:?}");
+        assert!(
+            err.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{refusing}:"))),
+            "{args:?}: a note names {refusing}: {err}"
+        );
+        // Notes wrap at 80 columns.
+        let flat = err.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains(why), "{args:?}: {err}");
+    }
+    // What every arch refuses: one line, said once.
+    let out = vmemdiet()
+        .args(["plan", "--arch", "all", "--size", "100M"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(err.matches("misaligned").count(), 1, "{err}");
+    // A refusal that ends the run names the arch it came from.
+    let out = vmemdiet()
+        .args(["plan", "--arch", "arm64-64k,x86_64", "--region-align", "3M"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: arm64-64k: --region-align 3M"),
+        "{err}"
+    );
+}
+
 #[test]
 fn arches_lists_every_arch_with_its_sources() {
     let out = vmemdiet().args(["arches", "--json"]).output().unwrap();

@@ -24,7 +24,7 @@
 
 use crate::addr::ByteSize;
 use crate::arch::{Arch, Geometry};
-use crate::drivers::dax::{valid_aligns, DaxError, MapMode, MemmapCost};
+use crate::drivers::dax::{valid_aligns, MapMode, MemmapCost};
 use crate::mm::profile::{Profile, SwitchError};
 use crate::ndctl::{self, NdctlError, NdctlSize, Region};
 use crate::plan::{
@@ -141,6 +141,13 @@ pub enum PlannerError {
     Config { config: String, error: PlanError },
     #[error("nothing to plan: {0}")]
     Nothing(String),
+    /// Across architectures: the arch a refusal came from.
+    #[error("{arch}: {source}")]
+    AtArch {
+        arch: Arch,
+        #[source]
+        source: Box<PlannerError>,
+    },
     #[error("{config}: a {size} HugeTLB pool needs at least {need} of RAM (the pool, its boot memmap and 8 GiB for the rest); --ram {ram} is too small (leave --ram out to size the machine for the pool)")]
     PoolRam {
         config: String,
@@ -238,6 +245,18 @@ impl<'r> Resolved<'r> {
         })
     }
 
+    /// A fatal error at `arch`: across architectures, named with the arch it came from.
+    fn at_arch(&self, arch: Arch, e: PlannerError) -> PlannerError {
+        if self.across {
+            PlannerError::AtArch {
+                arch,
+                source: Box::new(e),
+            }
+        } else {
+            e
+        }
+    }
+
     fn geometry(&self, arch: Arch) -> &'static Geometry {
         arch.geometry_with(self.req.struct_page_size)
     }
@@ -305,7 +324,7 @@ pub fn answer(req: &Request, on_step: &mut dyn FnMut(Step)) -> Result<Answer, Pl
     let mut not_offered = Vec::new();
     for &arch in &r.arches {
         let g = r.geometry(arch);
-        let region = r.region(g)?;
+        let region = r.region(g).map_err(|e| r.at_arch(arch, e.into()))?;
         for &profile in &r.profiles {
             for align in r.aligns(g, profile) {
                 match check_align(&r, arch, &region, profile, align) {
@@ -315,13 +334,13 @@ pub fn answer(req: &Request, on_step: &mut dyn FnMut(Step)) -> Result<Answer, Pl
                             not_offered.push(note);
                         }
                     }
-                    Err(Refusal::Fatal(e)) => return Err(e),
+                    Err(Refusal::Fatal(e)) => return Err(r.at_arch(arch, e)),
                 }
             }
         }
     }
     if checked.is_empty() {
-        return Err(PlannerError::Nothing(not_offered.join("; ")));
+        return Err(PlannerError::Nothing(nothing_left(&r.arches, &not_offered)));
     }
     check_pool_ram(req, &checked)?;
     sort_rows(&r, &mut checked);
@@ -367,7 +386,8 @@ fn check_align(
             ndctl::validate_namespace_options(g, release, size, align, region).err()
         });
         match refused {
-            Some(e @ NdctlError::UnsupportedAlign { .. }) if r.across => {
+            // Across architectures an arch's refusal is its own: noted, the table goes on.
+            Some(e) if r.across => {
                 return Err(Refusal::Noted(arch_note(arch, &e.to_string())));
             }
             Some(e) => return Err(Refusal::Fatal(e.into())),
@@ -433,24 +453,41 @@ fn config_error(c: &PlanConfig, error: PlanError) -> PlannerError {
     }
 }
 
-/// An error at one arch: across architectures, one of the arch's own limits (an align, a
-/// size beyond its reach, a profile before its device-dax) is a note; so is a default profile
-/// the arch predates.
+/// An error at one arch: across architectures, a configuration the arch refuses (an align
+/// it lacks or the size does not divide by, a size beyond its reach, a reserve too short on
+/// its geometry, a profile before its device-dax) is a note naming the arch; so, on one arch,
+/// is a default profile the arch predates.
 fn noted(r: &Resolved, arch: Arch, e: PlannerError) -> Refusal {
     let PlannerError::Config { error, .. } = &e else {
         return Refusal::Fatal(e);
     };
-    let note = match error {
-        PlanError::Dax(DaxError::UnsupportedAlign { .. })
-        | PlanError::TooLarge { .. }
-        | PlanError::RamTooLarge { .. } => r.across,
-        PlanError::ArchTooNew { .. } => r.across || r.req.profiles.is_empty(),
-        _ => false,
-    };
+    let note =
+        r.across || (matches!(error, PlanError::ArchTooNew { .. }) && r.req.profiles.is_empty());
     if note {
         Refusal::Noted(arch_note(arch, &error.to_string()))
     } else {
         Refusal::Fatal(e)
+    }
+}
+
+/// Why nothing was left to plan, from the notes of each arch: one refusal said once when
+/// every arch gave the same (the size itself is wrong, say), else every note.
+fn nothing_left(arches: &[Arch], notes: &[String]) -> String {
+    let bare: Vec<&str> = notes
+        .iter()
+        .filter_map(|n| {
+            arches
+                .iter()
+                .find_map(|a| n.strip_prefix(&format!("{a}: ")))
+        })
+        .collect();
+    match &bare[..] {
+        [first, rest @ ..]
+            if bare.len() == notes.len() && !rest.is_empty() && rest.iter().all(|b| b == first) =>
+        {
+            format!("every arch asked refuses it: {first}")
+        }
+        _ => notes.join("; "),
     }
 }
 
