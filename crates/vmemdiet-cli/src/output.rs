@@ -108,7 +108,7 @@ impl<C: Display, R: serde::Serialize + 'static> Bench<C, R> {
         }
         pb.finish_and_clear();
         if json {
-            println!("{}", serde_json::to_string_pretty(&rows)?);
+            print_json(&rows)?;
         } else if wide {
             println!("{}", column_table(self.columns, &rows));
             println!("{}", self.footer);
@@ -179,14 +179,11 @@ pub fn progress(len: u64, what: &str) -> ProgressBar {
     pb
 }
 
-/// Prints one value as a JSON object, several as an array.
+/// Prints rows as a JSON array, whatever their number (one row is an array of one): every
+/// `--json` that lists rows (plan, bench, arches) has this one shape, so a tool parses it the
+/// same way for one configuration or many.
 pub fn print_json<T: serde::Serialize>(rows: &[T]) -> anyhow::Result<()> {
-    let s = if rows.len() == 1 {
-        serde_json::to_string_pretty(&rows[0])?
-    } else {
-        serde_json::to_string_pretty(rows)?
-    };
-    println!("{s}");
+    println!("{}", serde_json::to_string_pretty(rows)?);
     Ok(())
 }
 

@@ -15,7 +15,7 @@ use crate::plan_render::{print_rows, print_usable, Shown};
 /// Arguments of `vmemdiet plan`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "With only --size, the table compares 4K/2M/1G under v5.10 and the default profile (the seeds' headline), with the memmap in RAM and on the device.\n--size is the raw namespace size, as ndctl create-namespace -s takes it (ndctl's syntax and checks: 16M at least, a multiple of the region align and of align x interleave ways); usable is the dax device it yields by the kernel's nd_pfn_init rules, reserve the rest. --usable SIZE asks the inverse: the smallest namespace that yields SIZE, and the ndctl command that creates it.\nJSON keys: size, align, map, profile, arch, memmap_bytes, pagetable_bytes, device_bytes, struct_pages, struct_pages_initialized, nr_memmap_pages and nr_memmap_boot_pages (how the /proc/vmstat counters change, in pages, as the profile's kernel counts them; null before 6.11), struct_page_size, simulated, usable_bytes (the dax device size), reserve_bytes (size - usable_bytes); with --usable also usable_requested and command."
+    after_help = "With only --size, the table compares 4K/2M/1G under v5.10 and the default profile (the seeds' headline), with the memmap in RAM and on the device.\n--size is the raw namespace size, as ndctl create-namespace -s takes it (ndctl's syntax and checks: 16M at least, a multiple of the region align and of align x interleave ways); usable is the dax device it yields by the kernel's nd_pfn_init rules, reserve the rest. --usable SIZE asks the inverse: the smallest namespace that yields SIZE, and the ndctl command that creates it.\nJSON: an array with one object per configuration, whatever their number; keys: size, align, map, profile, arch, memmap_bytes, pagetable_bytes, device_bytes, struct_pages, struct_pages_initialized, nr_memmap_pages and nr_memmap_boot_pages (how the /proc/vmstat counters change, in pages, as the profile's kernel counts them; null before 6.11), struct_page_size, simulated, usable_bytes (the dax device size), reserve_bytes (size - usable_bytes); with --usable also usable_requested and command."
 )]
 pub struct PlanArgs {
     /// Raw namespace size, as ndctl create-namespace -s takes it: decimal, 0x hex or 0-prefixed octal, with an optional binary suffix k, m, g, t (also KiB..TiB); a comma list gives rows for each.
@@ -71,7 +71,8 @@ pub struct PlanArgs {
     /// Build each configuration on the simulated machine and report measured counts.
     #[arg(long)]
     simulate: bool,
-    /// Machine-readable output: an object for one configuration, an array for several.
+    /// Machine-readable output: an array of objects, one per configuration (an array of one
+    /// for one), the keys below.
     #[arg(long)]
     json: bool,
     /// Every column (kind, size, map, exact counts): wider than 80 columns.

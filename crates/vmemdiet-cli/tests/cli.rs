@@ -41,16 +41,99 @@ fn json_rows(args: &[&str]) -> Vec<Value> {
     v.as_array().unwrap().clone()
 }
 
+/// Runs `vmemdiet args`, which must succeed with exactly one row, and returns that row: JSON
+/// is an array whatever the number of rows, one row included.
+fn json_row(args: &[&str]) -> Value {
+    let mut rows = json_rows(args);
+    assert_eq!(rows.len(), 1, "{args:?}: {rows:?}");
+    rows.remove(0)
+}
+
+/// Every `--json` that lists rows prints an array, for one row as for several, so a tool
+/// parses one configuration and many the same way; `plan --help` says so.
+#[test]
+fn json_is_an_array_for_one_row_and_for_several() {
+    let quick = ["--runs", "1", "--json"];
+    for (one, several) in [
+        (
+            vec![
+                "plan", "--size", "1T", "--align", "2M", "--map", "mem", "--json",
+            ],
+            vec![
+                "plan", "--size", "1T", "--align", "2M,1G", "--map", "mem", "--json",
+            ],
+        ),
+        (
+            vec![
+                "plan", "--usable", "15G", "--align", "1G", "--map", "mem", "--json",
+            ],
+            vec![
+                "plan", "--usable", "15G", "--align", "2M,1G", "--map", "mem", "--json",
+            ],
+        ),
+        (
+            [
+                &[
+                    "bench",
+                    "bootstrap",
+                    "--size",
+                    "64M",
+                    "--align",
+                    "2M",
+                    "--profile",
+                    "v7.3",
+                ][..],
+                &quick,
+            ]
+            .concat(),
+            [
+                &[
+                    "bench",
+                    "bootstrap",
+                    "--size",
+                    "64M",
+                    "--align",
+                    "2M,4K",
+                    "--profile",
+                    "v7.3",
+                ][..],
+                &quick,
+            ]
+            .concat(),
+        ),
+        (
+            [
+                &[
+                    "bench",
+                    "hugetlb-pool",
+                    "--size",
+                    "64M",
+                    "--profile",
+                    "v7.3",
+                ][..],
+                &quick,
+            ]
+            .concat(),
+            [&["bench", "hugetlb-pool", "--size", "64M"][..], &quick].concat(),
+        ),
+    ] {
+        assert_eq!(json_rows(&one).len(), 1, "{one:?}");
+        assert!(json_rows(&several).len() > 1, "{several:?}");
+    }
+    assert_eq!(json_rows(&["arches", "--json"]).len(), 11);
+    let help = vmemdiet().args(["plan", "--help"]).output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    assert!(
+        help.contains("an array of objects, one per configuration"),
+        "{help}"
+    );
+}
+
 #[test]
 fn plan_json_has_exactly_the_documented_keys_and_golden_numbers() {
-    let out = vmemdiet()
-        .args([
-            "plan", "--size", "1TiB", "--align", "2M", "--map", "mem", "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_row(&[
+        "plan", "--size", "1TiB", "--align", "2M", "--map", "mem", "--json",
+    ]);
     let obj = v.as_object().unwrap();
     let mut keys: Vec<_> = obj.keys().map(String::as_str).collect();
     keys.sort_unstable();
@@ -195,38 +278,24 @@ fn sizes_parse_and_are_checked_as_ndctl_does() {
     let e = err(&["plan", "--size", "16GB"]);
     assert!(e.contains("'16GB' is not a size as ndctl parses it"), "{e}");
     // Hex, as strtoull reads it.
-    let out = vmemdiet()
-        .args([
-            "plan",
-            "--size",
-            "0x400000000",
-            "--align",
-            "2M",
-            "--map",
-            "dev",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_row(&[
+        "plan",
+        "--size",
+        "0x400000000",
+        "--align",
+        "2M",
+        "--map",
+        "dev",
+        "--json",
+    ]);
     assert_eq!(v["size"], 16u64 << 30);
 }
 
 #[test]
 fn usable_asks_the_inverse_and_prints_the_ndctl_command() {
-    let out = vmemdiet()
-        .args([
-            "plan", "--usable", "15G", "--align", "1G", "--map", "mem", "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_row(&[
+        "plan", "--usable", "15G", "--align", "1G", "--map", "mem", "--json",
+    ]);
     assert_eq!(v["size"], 16u64 << 30);
     assert_eq!(v["usable_bytes"], 15u64 << 30);
     assert_eq!(v["usable_requested"], 15u64 << 30);
@@ -252,13 +321,9 @@ fn usable_asks_the_inverse_and_prints_the_ndctl_command() {
         .split(' ')
         .next()
         .unwrap();
-    let fwd = vmemdiet()
-        .args([
-            "plan", "--size", size, "--align", "2M", "--map", "dev", "--json",
-        ])
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&fwd.stdout).unwrap();
+    let v = json_row(&[
+        "plan", "--size", size, "--align", "2M", "--map", "dev", "--json",
+    ]);
     assert!(v["usable_bytes"].as_u64().unwrap() >= 100 << 30);
     let e = vmemdiet()
         .args(["plan", "--usable", "1G", "--kind", "hugetlb"])
