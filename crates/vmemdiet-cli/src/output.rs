@@ -6,7 +6,8 @@ use std::io::IsTerminal;
 
 use anyhow::Context;
 
-use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+use comfy_table::presets::{ASCII_FULL_CONDENSED, UTF8_FULL_CONDENSED};
+use comfy_table::{ContentArrangement, Table};
 use indicatif::{ProgressBar, ProgressStyle};
 use vmemdiet::addr::ByteSize;
 use vmemdiet::mm::profile::{switch_list, Profile};
@@ -18,12 +19,39 @@ pub fn parse_size(s: &str) -> Result<ByteSize, String> {
 
 /// A table in the house style. Cells are never wrapped, so no number is split across lines:
 /// the narrow tables are built to fit [`term_width`], and `--wide` ones are wide on purpose.
+/// Box-drawing borders where the locale is UTF-8, `+ - |` where it is not ([`utf8_locale`]).
 pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
+    let preset = if utf8_locale() {
+        UTF8_FULL_CONDENSED
+    } else {
+        ASCII_FULL_CONDENSED
+    };
+    t.load_preset(preset)
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(header.to_vec());
     t
+}
+
+/// Whether the locale's character set is UTF-8, as setlocale(LC_CTYPE, "") decides it: the
+/// first of LC_ALL, LC_CTYPE and LANG that is set and not empty names the locale, and UTF-8
+/// when it says so (`C.UTF-8`, `en_US.utf8`). None set is the C locale, which is ASCII: a
+/// terminal or file that cannot show box-drawing characters never gets them.
+pub fn utf8_locale() -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .into_iter()
+        .filter_map(std::env::var_os)
+        .find(|v| !v.is_empty())
+        .is_some_and(|v| {
+            let v = v.to_string_lossy().to_ascii_lowercase();
+            v.contains("utf-8") || v.contains("utf8")
+        })
+}
+
+/// Whether stderr can show a progress bar: a terminal that is not `TERM=dumb` (which has no
+/// cursor movement, so a bar's redraws would print as escape codes).
+pub fn draws_progress() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
 }
 
 /// The width tables must fit: the terminal's when stdout is one, else `COLUMNS`, else 80;
@@ -127,8 +155,9 @@ impl<C: Display, R: serde::Serialize + 'static> Bench<C, R> {
     }
 }
 
-/// Progress for a log rather than a terminal: when stderr is not a terminal (CI, a pipe, a
-/// file), one line per finished step with the time so far and an estimate of the rest.
+/// Progress for a log rather than a terminal: when stderr cannot show a bar (CI, a pipe, a
+/// file, `TERM=dumb`), one line per finished step with the time so far and an estimate of the
+/// rest.
 #[derive(Debug)]
 pub struct StepLog {
     total: usize,
@@ -138,13 +167,13 @@ pub struct StepLog {
 }
 
 impl StepLog {
-    /// A log of `total` steps; silent when stderr is a terminal (the bar shows progress there).
+    /// A log of `total` steps; silent where a progress bar shows progress ([`draws_progress`]).
     pub fn new(total: usize) -> StepLog {
         StepLog {
             total,
             done: 0,
             start: std::time::Instant::now(),
-            enabled: !std::io::stderr().is_terminal(),
+            enabled: !draws_progress(),
         }
     }
 
@@ -164,9 +193,10 @@ impl StepLog {
     }
 }
 
-/// A progress bar on stderr, drawn only when stderr is a terminal.
+/// A progress bar on stderr, drawn only where it can be ([`draws_progress`]); elsewhere
+/// hidden, and [`StepLog`] prints a line per step instead.
 pub fn progress(len: u64, what: &str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
+    if !draws_progress() {
         return ProgressBar::hidden();
     }
     let pb = ProgressBar::new(len);
