@@ -423,6 +423,56 @@ fn bench_bootstrap_json_has_the_documented_keys() {
     assert_eq!(init("v6.15", 1 << 30), 2 * 128);
 }
 
+/// `-f` of a file gup_test cannot map fails as tools/testing/selftests/mm/gup_test.c does,
+/// never a skip: `open(O_RDWR)` of a directory (EISDIR) and `mmap` of /dev/null or another
+/// memory device without an mmap method (ENODEV) end in `ksft_exit_fail_msg`, "Bail out!" and
+/// exit 1; gup_bench prints the same message and exits 1. With -H the file is only opened
+/// (MAP_HUGETLB maps anonymous huge pages), so /dev/null works and a directory still fails.
+#[test]
+fn gup_test_of_a_file_it_cannot_map_fails_as_the_kernel_test_does() {
+    let run = |tool: &str, args: &[&str]| {
+        let out = vmemdiet().arg(tool).args(args).output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap();
+        (out.status.code(), text)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path().to_str().unwrap().to_string();
+    for (args, msg) in [
+        (vec!["-f", "/dev/null"], "mmap: No such device".to_string()),
+        (
+            vec!["-f", "/dev/full", "-S"],
+            "mmap: No such device".to_string(),
+        ),
+        (
+            vec!["-f", &dir],
+            format!("Unable to open {dir}: Is a directory"),
+        ),
+        (
+            vec!["-f", &dir, "-H"],
+            format!("Unable to open {dir}: Is a directory"),
+        ),
+    ] {
+        let (code, text) = run("gup-test", &args);
+        assert_eq!(code, Some(1), "{args:?}: {text}");
+        assert!(
+            text.contains(&format!("Bail out! {msg}\n")),
+            "{args:?}: {text}"
+        );
+        assert!(!text.contains("SKIP"), "{args:?}: {text}");
+        let (code, text) = run("gup-bench", &args);
+        assert_eq!(
+            (code, text.as_str()),
+            (Some(1), format!("{msg}\n").as_str()),
+            "{args:?}"
+        );
+    }
+    let (code, text) = run(
+        "gup-test",
+        &["-f", "/dev/null", "-H", "-m", "2", "--align", "2M"],
+    );
+    assert_eq!(code, Some(0), "{text}");
+}
+
 #[test]
 fn gup_test_prints_time_lines_and_uses_kselftest_exit_codes() {
     let stdout = |args: &[&str]| {
