@@ -14,8 +14,15 @@ use vmemdiet::workload::hugetlb_pool::{self, PoolConfig, PoolResult};
 use vmemdiet::workload::mr::{self, MrConfig, MrResult};
 
 use crate::output::{
-    human, parse_profile, parse_size, profiles_help, ratio, us, ArchArgs, Bench, Column, SwitchArgs,
+    arch_profiles, human, parse_profile, parse_size, profiles_help_for, ratio, us, ArchArgs, Bench,
+    Column, SwitchArgs,
 };
+
+/// The default profiles of each benchmark (before [`arch_profiles`] adapts them to the arch).
+const POOL_PROFILES: [Profile; 3] = [Profile::V5_10, Profile::V7_3, Profile::NEXT];
+const MR_PROFILES: [Profile; 3] = [Profile::V5_10, Profile::RFC, Profile::V7_3];
+const GUP_PROFILES: [Profile; 3] = [Profile::V5_10, Profile::RFC, Profile::V7_3];
+const BOOTSTRAP_PROFILES: [Profile; 2] = [Profile::V5_10, Profile::V7_3];
 
 /// Benchmarks.
 #[derive(Debug, Subcommand)]
@@ -47,7 +54,7 @@ pub struct PoolArgs {
     align: Vec<ByteSize>,
     /// Kernel profile(s): v5.10 has no HVO, 5.18-7.0 keep one vmemmap page, 7.1+ and next
     /// share a tail page.
-    #[arg(long, value_delimiter = ',', default_value = "v5.10,v7.3,next", value_parser = parse_profile, long_help = profiles_help())]
+    #[arg(long, value_delimiter = ',', value_parser = parse_profile, long_help = profiles_help_for(&POOL_PROFILES, false))]
     profile: Vec<Profile>,
     #[command(flatten)]
     machine: ArchArgs,
@@ -82,7 +89,7 @@ pub struct MrArgs {
     #[arg(long, value_parser = parse_size, value_delimiter = ',')]
     align: Vec<ByteSize>,
     /// Kernel profile(s).
-    #[arg(long, value_delimiter = ',', default_value = "v5.10,rfc,v7.3", value_parser = parse_profile, long_help = profiles_help())]
+    #[arg(long, value_delimiter = ',', value_parser = parse_profile, long_help = profiles_help_for(&MR_PROFILES, true))]
     profile: Vec<Profile>,
     #[command(flatten)]
     machine: ArchArgs,
@@ -133,7 +140,7 @@ pub struct GupArgs {
     #[arg(long, value_parser = parse_size, value_delimiter = ',')]
     align: Vec<ByteSize>,
     /// Kernel profile(s).
-    #[arg(long, value_delimiter = ',', default_value = "v5.10,rfc,v7.3", value_parser = parse_profile, long_help = profiles_help())]
+    #[arg(long, value_delimiter = ',', value_parser = parse_profile, long_help = profiles_help_for(&GUP_PROFILES, true))]
     profile: Vec<Profile>,
     #[command(flatten)]
     machine: ArchArgs,
@@ -173,7 +180,7 @@ pub struct BootstrapArgs {
     #[arg(long, value_parser = parse_size, value_delimiter = ',')]
     align: Vec<ByteSize>,
     /// Kernel profile(s).
-    #[arg(long, value_delimiter = ',', default_value = "v5.10,v7.3", value_parser = parse_profile, long_help = profiles_help())]
+    #[arg(long, value_delimiter = ',', value_parser = parse_profile, long_help = profiles_help_for(&BOOTSTRAP_PROFILES, true))]
     profile: Vec<Profile>,
     #[command(flatten)]
     machine: ArchArgs,
@@ -270,11 +277,12 @@ fn default_aligns(
 
 fn bootstrap_cmd(a: &BootstrapArgs) -> anyhow::Result<()> {
     let arch = a.machine.arch()?;
+    let profiles = arch_profiles(&a.profile, &BOOTSTRAP_PROFILES, arch, true);
     let configs = expand::<BootstrapConfig>(&Options {
         sizes: a.size.clone(),
-        aligns: default_aligns(&a.align, arch, &a.profile, &a.size, AlignSet::All),
+        aligns: default_aligns(&a.align, arch, &profiles, &a.size, AlignSet::All),
         maps: a.map.clone(),
-        profiles: a.switches.apply_all(&a.profile)?,
+        profiles: a.switches.apply_all(&profiles)?,
         arch,
         runs: a.runs,
         ..Options::default()
@@ -310,12 +318,18 @@ const GUP_COLUMNS: &[Column<GupResult>] = &[
 
 fn gup_cmd(a: &GupArgs) -> anyhow::Result<()> {
     let arch = a.machine.arch()?;
+    let profiles = arch_profiles(
+        &a.profile,
+        &GUP_PROFILES,
+        arch,
+        a.kind.contains(&Kind::Devdax),
+    );
     let configs = expand::<GupConfig>(&Options {
         kinds: a.kind.clone(),
         sizes: a.size.clone(),
-        aligns: default_aligns(&a.align, arch, &a.profile, &a.size, AlignSet::Huge),
+        aligns: default_aligns(&a.align, arch, &profiles, &a.size, AlignSet::Huge),
         maps: a.map.clone(),
-        profiles: a.switches.apply_all(&a.profile)?,
+        profiles: a.switches.apply_all(&profiles)?,
         arch,
         ops: a.op.clone(),
         runs: a.runs,
@@ -367,11 +381,17 @@ const MR_COLUMNS: &[Column<MrResult>] = &[
 
 fn mr_cmd(a: &MrArgs) -> anyhow::Result<()> {
     let arch = a.machine.arch()?;
+    let profiles = arch_profiles(
+        &a.profile,
+        &MR_PROFILES,
+        arch,
+        a.kind.contains(&Kind::Devdax),
+    );
     let configs = expand::<MrConfig>(&Options {
         kinds: a.kind.clone(),
         sizes: vec![a.size],
-        aligns: default_aligns(&a.align, arch, &a.profile, &[a.size], AlignSet::Huge),
-        profiles: a.switches.apply_all(&a.profile)?,
+        aligns: default_aligns(&a.align, arch, &profiles, &[a.size], AlignSet::Huge),
+        profiles: a.switches.apply_all(&profiles)?,
         arch,
         threads: a.threads,
         seconds: a.seconds,
@@ -426,10 +446,11 @@ const POOL_COLUMNS: &[Column<PoolResult>] = &[
 
 fn pool_cmd(a: &PoolArgs) -> anyhow::Result<()> {
     let arch = a.machine.arch()?;
+    let profiles = arch_profiles(&a.profile, &POOL_PROFILES, arch, false);
     let configs = expand::<PoolConfig>(&Options {
         sizes: a.size.clone(),
-        aligns: default_aligns(&a.align, arch, &a.profile, &a.size, AlignSet::Pmd),
-        profiles: a.switches.apply_all(&a.profile)?,
+        aligns: default_aligns(&a.align, arch, &profiles, &a.size, AlignSet::Pmd),
+        profiles: a.switches.apply_all(&profiles)?,
         arch,
         runs: a.runs,
         ..Options::default()

@@ -4,6 +4,7 @@ use clap::Args;
 use vmemdiet::addr::ByteSize;
 use vmemdiet::mm::memory_hotplug::MemmapOnMemory;
 use vmemdiet::mm::profile::Profile;
+use vmemdiet::plan::default_ram;
 use vmemdiet::workload::hotplug::{self, HotplugConfig, HotplugResult};
 
 use crate::output::{
@@ -25,9 +26,10 @@ pub struct HotplugArgs {
     /// Memory block size [default: x86-64's probe from the end of boot RAM].
     #[arg(long, value_parser = parse_size)]
     block_size: Option<ByteSize>,
-    /// System RAM of the simulated machine.
-    #[arg(long, value_parser = parse_size, default_value = "256GiB")]
-    ram: ByteSize,
+    /// System RAM of the simulated machine [default: 256G, or a quarter of what the arch
+    /// reaches where that is less].
+    #[arg(long, value_parser = parse_size)]
+    ram: Option<ByteSize>,
     /// Kernel profile(s) (dax_kmem asks for memmap_on_memory from 6.8).
     #[arg(long, value_delimiter = ',', default_value = "v7.3", value_parser = parse_profile, long_help = profiles_help())]
     profile: Vec<Profile>,
@@ -75,7 +77,7 @@ pub fn run(a: &HotplugArgs) -> anyhow::Result<()> {
                     param,
                     profile,
                     arch,
-                    ram: a.ram,
+                    ram: a.ram.unwrap_or_else(|| default_ram(arch.geometry())),
                     block_size: a.block_size,
                     runs: a.runs,
                 });

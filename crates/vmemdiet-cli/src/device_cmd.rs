@@ -11,7 +11,7 @@ use vmemdiet::mm::memory_hotplug::{MemmapOnMemory, OnlineZone};
 use vmemdiet::mm::profile::Profile;
 use vmemdiet::plan::kmem::KmemSource;
 use vmemdiet::plan::zone_device::ZoneDeviceType;
-use vmemdiet::plan::{Kind, DEFAULT_RAM};
+use vmemdiet::plan::{default_ram, Kind};
 use vmemdiet::planner::machine::{
     answer_machine, DeviceKind, DeviceRow, DeviceSpec, MachineAnswer, MachineRequest,
 };
@@ -184,7 +184,7 @@ pub fn run(p: DevicePlan) -> anyhow::Result<()> {
         devices: Vec::new(),
         arch,
         profile: profiles[0],
-        ram: p.ram.unwrap_or(DEFAULT_RAM),
+        ram: p.ram.unwrap_or_else(|| default_ram(arch.geometry())),
         param: params[0],
         block_size: p.args.block_size,
         vm: p.args.vm,
@@ -379,7 +379,7 @@ HVO = HugeTLB vmemmap optimization applies there. --wide for every column
 /// The rows of `--kind` device memory: JSON (a list of rows), every column, or those that fit.
 fn print_rows(rows: &[DeviceRow], json: bool, wide: bool, simulate: bool) -> anyhow::Result<()> {
     if json {
-        return print_json_list(rows);
+        return print_json(rows);
     }
     print_table(rows, wide);
     println!(
@@ -393,12 +393,6 @@ fn print_rows(rows: &[DeviceRow], json: bool, wide: bool, simulate: bool) -> any
         }
     );
     print_reasons(rows);
-    Ok(())
-}
-
-/// A JSON list whatever its length.
-fn print_json_list<T: serde::Serialize>(rows: &[T]) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(rows)?);
     Ok(())
 }
 
@@ -456,7 +450,9 @@ fn print_reasons(rows: &[DeviceRow]) {
 /// A machine: JSON (an object with its rows and totals), or the table with a total line.
 fn print_machine(a: &MachineAnswer, json: bool, wide: bool) -> anyhow::Result<()> {
     if json {
-        return print_json(std::slice::from_ref(a));
+        // One machine: one object, its devices in `rows`.
+        println!("{}", serde_json::to_string_pretty(a)?);
+        return Ok(());
     }
     print_table(&a.rows, wide);
     println!(

@@ -11,7 +11,15 @@ use vmemdiet::mm::profile::Profile;
 use vmemdiet::plan::Kind;
 use vmemdiet::workload::gup_longterm::{check, should_work, LongtermCase};
 
-use crate::output::{parse_size, SwitchArgs};
+use crate::output::{arch_profiles, parse_size, SwitchArgs};
+
+/// The default profiles (before [`arch_profiles`] adapts them to the arch).
+const PROFILES: [Profile; 4] = [
+    Profile::V5_10,
+    Profile::V6_12,
+    Profile::V6_15,
+    Profile::V6_18,
+];
 
 /// Arguments of `vmemdiet gup-longterm`.
 #[derive(Debug, Args)]
@@ -20,7 +28,7 @@ use crate::output::{parse_size, SwitchArgs};
 )]
 pub struct GupLongtermArgs {
     /// Kernel profile(s) [default: v5.10, v6.12 and the 6.15/6.17 boundary].
-    #[arg(long, value_delimiter = ',', default_value = "v5.10,v6.12,v6.15,v6.18", value_parser = crate::output::parse_profile, long_help = crate::output::profiles_help())]
+    #[arg(long, value_delimiter = ',', value_parser = crate::output::parse_profile, long_help = crate::output::profiles_help_for(&PROFILES, true))]
     profile: Vec<Profile>,
     #[command(flatten)]
     switches: SwitchArgs,
@@ -31,16 +39,19 @@ pub struct GupLongtermArgs {
         default_value = "anon,thp,shmem,hugetlb,devdax"
     )]
     kind: Vec<Kind>,
-    /// Size of each mapping.
-    #[arg(long, value_parser = parse_size, default_value = "8M")]
-    size: ByteSize,
+    /// Size of each mapping [default: 8M, or the arch's PMD size where that is larger].
+    #[arg(long, value_parser = parse_size)]
+    size: Option<ByteSize>,
     /// Architecture of the simulated machine.
     #[arg(long, default_value = "x86_64")]
     arch: Arch,
 }
 
 pub fn run(a: &GupLongtermArgs) -> anyhow::Result<ExitCode> {
-    let profiles = a.switches.apply_all(&a.profile)?;
+    let devdax = a.kind.contains(&Kind::Devdax);
+    let profiles = a
+        .switches
+        .apply_all(&arch_profiles(&a.profile, &PROFILES, a.arch, devdax))?;
     for &kind in &a.kind {
         if !matches!(
             kind,
@@ -50,10 +61,11 @@ pub fn run(a: &GupLongtermArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let pmd = a.arch.geometry().pmd_size();
-    if a.size.bytes() == 0 || !a.size.is_multiple_of(pmd) {
+    let size = a.size.unwrap_or(pmd.max(ByteSize::mib(8)));
+    if size.bytes() == 0 || !size.is_multiple_of(pmd) {
         anyhow::bail!(
             "--size {}: give a non-zero multiple of the {} PMD size (devdax, hugetlb and thp map whole PMDs)",
-            a.size.short(),
+            size.short(),
             pmd.short()
         );
     }
@@ -75,7 +87,7 @@ pub fn run(a: &GupLongtermArgs) -> anyhow::Result<ExitCode> {
                     println!("# [RUN] {rw} longterm GUP pin ({call}) ... with {kind} ({profile})");
                     let want = should_work(kind, write);
                     let case = LongtermCase { kind, write, fast };
-                    let line = match check(case, profile, a.arch, a.size) {
+                    let line = match check(case, profile, a.arch, size) {
                         Err(e) => Err(format!("setting up {kind}: {e}")),
                         Ok(o) => {
                             let worked = o.pinned && o.verified && o.restored;

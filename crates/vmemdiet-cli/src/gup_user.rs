@@ -357,25 +357,64 @@ pub fn mapping(o: &RunOpts, ext: &Ext, profile: Profile) -> Result<MappingSpec, 
     Ok(spec)
 }
 
-/// `open`: the simulated /dev/zero and device-dax devices exist; any other file must, and
-/// only `-H` maps one (page-cache mappings are not modelled). True for a device-dax device.
+/// `open(file, O_RDWR | O_CREAT)`, then what `mmap` makes of the file: the simulated
+/// /dev/zero and device-dax devices map; any other file must open read-write as the C tool
+/// opens it (a directory fails with EISDIR, as there), a memory character device without an
+/// `mmap` method (/dev/null, /dev/full, /dev/urandom) fails `mmap` with ENODEV, and only `-H`
+/// (which maps anonymous huge pages whatever the file) maps anything else: page-cache
+/// mappings are not modelled. True for a device-dax device.
 fn open(o: &RunOpts) -> Result<bool, Refusal> {
     let devdax = is_devdax_path(&o.file);
     if o.file == "/dev/zero" || devdax {
         return Ok(devdax);
     }
     let fail = |msg: String| Refusal::Fail { note: None, msg };
-    match std::fs::metadata(&o.file) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(fail(format!(
-            "Unable to open {}: No such file or directory",
-            o.file
-        ))),
-        Err(e) => Err(fail(format!("Unable to open {}: {e}", o.file))),
-        Ok(_) if !o.hugetlb => Err(Refusal::Skip(format!(
-            "{}: file-backed page-cache mappings are not modelled; use /dev/zero, /dev/daxX.Y or -H",
-            o.file
-        ))),
-        Ok(_) => Ok(false),
+    // Read-write without O_CREAT: a path that does not exist is refused rather than created
+    // (the real tool would create it, then die of SIGBUS touching the empty file).
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&o.file)
+        .map_err(|e| fail(format!("Unable to open {}: {}", o.file, strerror(&e))))?;
+    if o.hugetlb {
+        return Ok(false);
+    }
+    if has_no_mmap(&file) {
+        return Err(mmap_fail(None, "No such device"));
+    }
+    Err(Refusal::Skip(format!(
+        "{}: file-backed page-cache mappings are not modelled; use /dev/zero, /dev/daxX.Y or -H",
+        o.file
+    )))
+}
+
+/// What C's `strerror` says of `e`: its message without Rust's " (os error N)".
+fn strerror(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// Whether `file` is one of the memory character devices (major 1, drivers/char/mem.c) whose
+/// file operations have no `mmap`, so `mmap` fails with ENODEV: null (1:3), port (1:4), full
+/// (1:7), random (1:8), urandom (1:9), kmsg (1:11). mem (1:1) and zero (1:5) map.
+fn has_no_mmap(file: &std::fs::File) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        file.metadata().is_ok_and(|m| {
+            let rdev = m.rdev();
+            m.file_type().is_char_device()
+                && libc::major(rdev) == 1
+                && [3, 4, 7, 8, 9, 11].contains(&libc::minor(rdev))
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        false
     }
 }
 

@@ -8,6 +8,7 @@ mod gup_bench_cmd;
 mod gup_longterm_cmd;
 mod gup_test_cmd;
 mod gup_user;
+mod out_dir;
 mod output;
 mod plan_cmd;
 mod plan_render;
@@ -77,7 +78,8 @@ enum Command {
 /// Arguments of `vmemdiet man`.
 #[derive(Debug, clap::Args)]
 struct ManArgs {
-    /// Write every page (vmemdiet.1 and one per command) into this existing directory.
+    /// Write every page (vmemdiet.1 and one per command) into this directory, created if
+    /// missing; other files there are left alone.
     #[arg(long)]
     out: Option<std::path::PathBuf>,
 }
@@ -97,30 +99,31 @@ fn completions(a: &CompletionsArgs) -> anyhow::Result<()> {
     write_stdout(&out)
 }
 
-/// Writes the top man page to stdout, or every page into `--out`: each page is rendered into
-/// a hidden temporary directory inside it first and renamed into place, so a failed run
-/// leaves no partial page.
+/// Writes the top man page to stdout, or every page into `--out`, each whole (see
+/// [`out_dir`]), touching nothing else there.
 fn man(a: &ManArgs) -> anyhow::Result<()> {
-    use anyhow::Context;
     use clap::CommandFactory;
     let Some(dir) = &a.out else {
         let mut out = Vec::new();
         clap_mangen::Man::new(Cli::command()).render(&mut out)?;
         return write_stdout(&out);
     };
-    anyhow::ensure!(dir.is_dir(), "--out {}: not a directory", dir.display());
-    let tmp = dir.join(format!(".vmemdiet-man-{}", std::process::id()));
-    std::fs::create_dir(&tmp).with_context(|| format!("--out {}", dir.display()))?;
-    let written = clap_mangen::generate_to(Cli::command(), &tmp).and_then(|()| {
-        for page in std::fs::read_dir(&tmp)? {
-            let page = page?;
-            std::fs::rename(page.path(), dir.join(page.file_name()))?;
-        }
-        Ok(())
-    });
-    let removed = std::fs::remove_dir_all(&tmp);
-    written.with_context(|| format!("writing man pages into {}", dir.display()))?;
-    removed.with_context(|| format!("removing {}", tmp.display()))
+    let dir = out_dir::OutDir::create("--out", dir)?;
+    let mut top = Cli::command().disable_help_subcommand(true);
+    top.build();
+    man_pages(&top, &dir)
+}
+
+/// The page of `cmd` and of each of its visible subcommands, recursively, as clap_mangen's
+/// `generate_to` names them (vmemdiet-bench-gup.1), written into `dir`.
+fn man_pages(cmd: &clap::Command, dir: &out_dir::OutDir) -> anyhow::Result<()> {
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        man_pages(sub, dir)?;
+    }
+    let man = clap_mangen::Man::new(cmd.clone());
+    let mut page = Vec::new();
+    man.render(&mut page)?;
+    dir.write(&man.get_filename(), &page)
 }
 
 /// All of `bytes` on stdout, or an error (a full disk, a closed pipe) instead of a panic.

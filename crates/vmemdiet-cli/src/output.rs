@@ -6,7 +6,8 @@ use std::io::IsTerminal;
 
 use anyhow::Context;
 
-use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+use comfy_table::presets::{ASCII_FULL_CONDENSED, UTF8_FULL_CONDENSED};
+use comfy_table::{ContentArrangement, Table};
 use indicatif::{ProgressBar, ProgressStyle};
 use vmemdiet::addr::ByteSize;
 use vmemdiet::mm::profile::{switch_list, Profile};
@@ -18,12 +19,39 @@ pub fn parse_size(s: &str) -> Result<ByteSize, String> {
 
 /// A table in the house style. Cells are never wrapped, so no number is split across lines:
 /// the narrow tables are built to fit [`term_width`], and `--wide` ones are wide on purpose.
+/// Box-drawing borders where the locale is UTF-8, `+ - |` where it is not ([`utf8_locale`]).
 pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
+    let preset = if utf8_locale() {
+        UTF8_FULL_CONDENSED
+    } else {
+        ASCII_FULL_CONDENSED
+    };
+    t.load_preset(preset)
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(header.to_vec());
     t
+}
+
+/// Whether the locale's character set is UTF-8, as setlocale(LC_CTYPE, "") decides it: the
+/// first of LC_ALL, LC_CTYPE and LANG that is set and not empty names the locale, and UTF-8
+/// when it says so (`C.UTF-8`, `en_US.utf8`). None set is the C locale, which is ASCII: a
+/// terminal or file that cannot show box-drawing characters never gets them.
+pub fn utf8_locale() -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .into_iter()
+        .filter_map(std::env::var_os)
+        .find(|v| !v.is_empty())
+        .is_some_and(|v| {
+            let v = v.to_string_lossy().to_ascii_lowercase();
+            v.contains("utf-8") || v.contains("utf8")
+        })
+}
+
+/// Whether stderr can show a progress bar: a terminal that is not `TERM=dumb` (which has no
+/// cursor movement, so a bar's redraws would print as escape codes).
+pub fn draws_progress() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
 }
 
 /// The width tables must fit: the terminal's when stdout is one, else `COLUMNS`, else 80;
@@ -117,7 +145,7 @@ impl<C: Display, R: serde::Serialize + 'static> Bench<C, R> {
         }
         pb.finish_and_clear();
         if json {
-            println!("{}", serde_json::to_string_pretty(&rows)?);
+            print_json(&rows)?;
         } else if wide {
             println!("{}", column_table(self.columns, &rows));
             println!("{}", self.footer);
@@ -136,8 +164,9 @@ impl<C: Display, R: serde::Serialize + 'static> Bench<C, R> {
     }
 }
 
-/// Progress for a log rather than a terminal: when stderr is not a terminal (CI, a pipe, a
-/// file), one line per finished step with the time so far and an estimate of the rest.
+/// Progress for a log rather than a terminal: when stderr cannot show a bar (CI, a pipe, a
+/// file, `TERM=dumb`), one line per finished step with the time so far and an estimate of the
+/// rest.
 #[derive(Debug)]
 pub struct StepLog {
     total: usize,
@@ -147,13 +176,13 @@ pub struct StepLog {
 }
 
 impl StepLog {
-    /// A log of `total` steps; silent when stderr is a terminal (the bar shows progress there).
+    /// A log of `total` steps; silent where a progress bar shows progress ([`draws_progress`]).
     pub fn new(total: usize) -> StepLog {
         StepLog {
             total,
             done: 0,
             start: std::time::Instant::now(),
-            enabled: !std::io::stderr().is_terminal(),
+            enabled: !draws_progress(),
         }
     }
 
@@ -173,9 +202,10 @@ impl StepLog {
     }
 }
 
-/// A progress bar on stderr, drawn only when stderr is a terminal.
+/// A progress bar on stderr, drawn only where it can be ([`draws_progress`]); elsewhere
+/// hidden, and [`StepLog`] prints a line per step instead.
 pub fn progress(len: u64, what: &str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
+    if !draws_progress() {
         return ProgressBar::hidden();
     }
     let pb = ProgressBar::new(len);
@@ -188,14 +218,11 @@ pub fn progress(len: u64, what: &str) -> ProgressBar {
     pb
 }
 
-/// Prints one value as a JSON object, several as an array.
+/// Prints rows as a JSON array, whatever their number (one row is an array of one): every
+/// `--json` that lists rows (plan, bench, arches) has this one shape, so a tool parses it the
+/// same way for one configuration or many.
 pub fn print_json<T: serde::Serialize>(rows: &[T]) -> anyhow::Result<()> {
-    let s = if rows.len() == 1 {
-        serde_json::to_string_pretty(&rows[0])?
-    } else {
-        serde_json::to_string_pretty(rows)?
-    };
-    println!("{s}");
+    println!("{}", serde_json::to_string_pretty(rows)?);
     Ok(())
 }
 
@@ -344,6 +371,51 @@ pub fn profiles_help() -> String {
         ));
     }
     s
+}
+
+/// The profiles a command runs on `arch`: the user's, as given, or the command's `defaults`
+/// where, when `devdax` memory is among what it runs, a release that predates the arch's
+/// device-dax gives way to the arch's oldest named profile that has it (riscv: v6.12 for
+/// v5.10 and rfc), each once; so the defaults run on every arch.
+pub fn arch_profiles(
+    given: &[Profile],
+    defaults: &[Profile],
+    arch: vmemdiet::arch::Arch,
+    devdax: bool,
+) -> Vec<Profile> {
+    if !given.is_empty() {
+        return given.to_vec();
+    }
+    let has = |p: &Profile| arch.geometry().features.device_dax(p.kernel());
+    let oldest = vmemdiet::mm::profile::ALL_PROFILES
+        .into_iter()
+        .find(|p| has(p))
+        .unwrap_or_default();
+    let mut out: Vec<Profile> = Vec::new();
+    for &p in defaults {
+        let p = if !devdax || has(&p) { p } else { oldest };
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The long help of a `--profile` whose default is `defaults` as [`arch_profiles`] adapts
+/// them (`devdax`: the command runs device-dax memory).
+pub fn profiles_help_for(defaults: &[Profile], devdax: bool) -> String {
+    let list: Vec<String> = defaults.iter().map(ToString::to_string).collect();
+    let adapt = if devdax {
+        "; on an arch whose device-dax came later (riscv), a release before it gives way to \
+         the arch's oldest that has it (v6.12)"
+    } else {
+        ""
+    };
+    format!(
+        "{}\n\n[default: {}{adapt}]",
+        profiles_help(),
+        list.join(",")
+    )
 }
 
 /// `--arch` at `--va-bits` (arm64's other VA sizes); `None` keeps the arch's default.

@@ -15,11 +15,13 @@ use crate::plan_render::{print_rows, print_usable, Shown};
 /// Arguments of `vmemdiet plan`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "With only --size, the table compares 4K/2M/1G under v5.10 and the default profile (the seeds' headline), with the memmap in RAM and on the device.\n--size is the raw namespace size, as ndctl create-namespace -s takes it (ndctl's syntax and checks: 16M at least, a multiple of the region align and of align x interleave ways); usable is the dax device it yields by the kernel's nd_pfn_init rules, reserve the rest. --usable SIZE asks the inverse: the smallest namespace that yields SIZE, and the ndctl command that creates it.\nJSON keys: size, align, map, profile, arch, memmap_bytes, pagetable_bytes, device_bytes, struct_pages, struct_pages_initialized, nr_memmap_pages and nr_memmap_boot_pages (how the /proc/vmstat counters change, in pages, as the profile's kernel counts them; null before 6.11), struct_page_size, simulated, usable_bytes (the dax device size), reserve_bytes (size - usable_bytes); with --usable also usable_requested and command.\nDevice memory (--kind kmem, device-private, device-coherent, p2pdma): a list of rows with device, kind, count, size, profile, memmap_on_memory (the boot parameter), usable_bytes, memmap_bytes (struct pages in DRAM), device_bytes (capacity lost), pagetable_bytes, simulated, kmem (range, blocks, block_size, memmap_on_memory in effect, dram_reason, mom_refused, device_memmap_bytes, stranded_bytes, struct_pages, nr_memmap_pages, hugetlb_2m_pages, hugetlb_1g_pages, hvo) and zone_device (start, registered_bytes, memmap_bytes, ...). --device prints one object: arch, ram_bytes, memmap_on_memory, rows, usable_bytes, memmap_bytes, device_bytes, pagetable_bytes, memmap_share_of_ram, movable_to_kernel."
+    after_help = "With only --size, the table compares 4K/2M/1G under v5.10 and the default profile (the seeds' headline), with the memmap in RAM and on the device.\n--size is the raw namespace size, as ndctl create-namespace -s takes it (ndctl's syntax and checks: 16M at least, a multiple of the region align and of align x interleave ways); usable is the dax device it yields by the kernel's nd_pfn_init rules, reserve the rest. --usable SIZE asks the inverse: the smallest namespace that yields SIZE, and the ndctl command that creates it.\nJSON: an array with one object per configuration, whatever their number; keys: size, align, map, profile, arch, memmap_bytes, pagetable_bytes, device_bytes, struct_pages, struct_pages_initialized, nr_memmap_pages and nr_memmap_boot_pages (how the /proc/vmstat counters change, in pages, as the profile's kernel counts them; null before 6.11), struct_page_size, simulated, usable_bytes (the dax device size), reserve_bytes (size - usable_bytes); with --usable also usable_requested and command.\nDevice memory (--kind kmem, device-private, device-coherent, p2pdma): a list of rows with device, kind, count, size, profile, memmap_on_memory (the boot parameter), usable_bytes, memmap_bytes (struct pages in DRAM), device_bytes (capacity lost), pagetable_bytes, simulated, kmem (range, blocks, block_size, memmap_on_memory in effect, dram_reason, mom_refused, device_memmap_bytes, stranded_bytes, struct_pages, nr_memmap_pages, hugetlb_2m_pages, hugetlb_1g_pages, hvo) and zone_device (start, registered_bytes, memmap_bytes, ...). --device prints one object: arch, ram_bytes, memmap_on_memory, rows, usable_bytes, memmap_bytes, device_bytes, pagetable_bytes, memmap_share_of_ram, movable_to_kernel."
 )]
 pub struct PlanArgs {
     /// Raw namespace size, as ndctl create-namespace -s takes it: decimal, 0x hex or 0-prefixed octal, with an optional binary suffix k, m, g, t (also KiB..TiB); a comma list gives rows for each.
-    #[arg(long, value_parser = parse_ndctl_size, value_delimiter = ',', default_value = "1TiB", conflicts_with = "usable")]
+    /// [default: 1TiB; on an arch that does not reach that far (riscv64-sv39), the largest
+    /// power of two that fits]
+    #[arg(long, value_parser = parse_ndctl_size, value_delimiter = ',', conflicts_with = "usable")]
     size: Vec<NdctlSize>,
     /// The inverse: the smallest namespace whose dax device holds at least this much, its memmap cost and the ndctl command line [align default: 2M, ndctl's].
     #[arg(long, value_parser = parse_size)]
@@ -63,7 +65,8 @@ pub struct PlanArgs {
     #[arg(long)]
     va_bits: Option<u32>,
     /// System RAM of the simulated machine (places the device region above it).
-    /// [default: 256G; for a HugeTLB pool, raised to hold the pool, its memmap and 8 GiB]
+    /// [default: 256G, or a quarter of the arch's physical reach where that is less
+    /// (riscv64-sv39: 64G); for a HugeTLB pool, raised to hold the pool, its memmap and 8 GiB]
     #[arg(long, value_parser = parse_size)]
     ram: Option<ByteSize>,
     /// sizeof(struct page) in bytes: 64 (today) or a memdesc what-if, 32, 16 or 8; the memmap,
@@ -73,7 +76,8 @@ pub struct PlanArgs {
     /// Build each configuration on the simulated machine and report measured counts.
     #[arg(long)]
     simulate: bool,
-    /// Machine-readable output: an object for one configuration, an array for several.
+    /// Machine-readable output: an array of objects, one per configuration (an array of one
+    /// for one), the keys below.
     #[arg(long)]
     json: bool,
     /// Every column (kind, size, map, exact counts): wider than 80 columns.
@@ -184,7 +188,6 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<()> {
         wide: a.wide,
         simulate: a.simulate,
         across: a.arch.0.len() > 1,
-        sizes: &a.size,
     };
     match a.usable {
         Some(usable) => print_usable(&shown, usable, &answer),

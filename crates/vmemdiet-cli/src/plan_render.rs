@@ -2,7 +2,6 @@
 //! wide table, JSON, and the `--usable` table with its ndctl commands.
 
 use vmemdiet::addr::ByteSize;
-use vmemdiet::ndctl::NdctlSize;
 use vmemdiet::plan::{Kind, PlanRow};
 use vmemdiet::planner::{self, Answer};
 
@@ -12,14 +11,12 @@ use crate::output::{
 
 /// What the user asked to see.
 #[derive(Debug)]
-pub struct Shown<'a> {
+pub struct Shown {
     pub json: bool,
     pub wide: bool,
     pub simulate: bool,
     /// Several architectures: the profile may move under the table too.
     pub across: bool,
-    /// The sizes as given (the footer names one, or counts several).
-    pub sizes: &'a [NdctlSize],
 }
 
 /// The columns that fit an 80-column terminal; a column whose value is the same on every row
@@ -106,7 +103,9 @@ const PLAN_COLUMNS: &[Column<(Kind, PlanRow)>] = &[
 pub fn print_rows(a: &Shown, answer: &Answer) -> anyhow::Result<()> {
     if a.json {
         let rows: Vec<&PlanRow> = answer.rows.iter().map(|r| &r.row).collect();
-        return print_json(&rows);
+        print_json(&rows)?;
+        print_not_offered(answer);
+        return Ok(());
     }
     let rows: Vec<(Kind, PlanRow)> = answer.rows.iter().map(|r| (r.kind, r.row)).collect();
     let how = if a.simulate {
@@ -122,13 +121,18 @@ pub fn print_rows(a: &Shown, answer: &Answer) -> anyhow::Result<()> {
     } else {
         print_narrow(a, &rows, how);
     }
+    print_not_offered(answer);
+    Ok(())
+}
+
+/// What an arch did not offer, on stderr (beside a table or JSON alike), each naming its arch.
+fn print_not_offered(answer: &Answer) {
     if !answer.not_offered.is_empty() {
         eprintln!("Not offered:");
         for n in &answer.not_offered {
             eprintln!("{}", wrap(&format!("  {n}"), 80));
         }
     }
-    Ok(())
 }
 
 /// The table within the terminal's width (80 columns at least): "% size" gives way first
@@ -162,8 +166,8 @@ fn print_narrow(a: &Shown, rows: &[(Kind, PlanRow)], how: &str) {
     let left_out: Vec<&str> = dropped.into_iter().filter(|&c| c != "% size").collect();
     println!(
         "{} namespace{} {constant}, {how}.\nmemmap = struct-page frames in RAM; tables = vmemmap page tables;\non dev = --map=dev reserve; usable = the dax device (nd_pfn_init);\nvmstat = nr_memmap_pages as the kernel reports it (- before 6.11).\n--wide for every column{}, --json for tools.",
-        match a.sizes {
-            [one] => one.bytes.to_string(),
+        match &sizes(rows)[..] {
+            [one] => one.to_string(),
             many => format!("{} sizes,", many.len()),
         },
         if constant.is_empty() { "" } else { "," },
@@ -173,6 +177,18 @@ fn print_narrow(a: &Shown, rows: &[(Kind, PlanRow)], how: &str) {
             format!(" ({} left out here)", left_out.join(", "))
         }
     );
+}
+
+/// The namespace sizes of `rows`, each once (the footer names one, or counts several).
+fn sizes(rows: &[(Kind, PlanRow)]) -> Vec<ByteSize> {
+    let mut v: Vec<ByteSize> = Vec::new();
+    for (_, r) in rows {
+        let s = ByteSize::new(r.size);
+        if !v.contains(&s) {
+            v.push(s);
+        }
+    }
+    v
 }
 
 /// What every row shares, for the footer: "kind devdax" reads as "devdax", "arch x86_64" as

@@ -32,7 +32,8 @@ pub struct ProbeArgs {
     /// Model with this profile rather than the one the kernel release resolves to.
     #[arg(long, value_parser = crate::output::parse_profile)]
     profile: Option<Profile>,
-    /// Machine-readable output.
+    /// Machine-readable output: one object for the system, its namespaces and pools as
+    /// arrays (empty when there are none).
     #[arg(long)]
     json: bool,
 }

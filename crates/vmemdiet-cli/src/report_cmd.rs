@@ -1,9 +1,8 @@
 //! `vmemdiet report`: runs every measurement of the seeds and writes the tables and plots.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
 use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::types::RangedCoordf64;
@@ -18,15 +17,16 @@ use vmemdiet::workload::mr::MrResult;
 use vmemdiet::workload::report::{self, At, Comparison, Mode, PlanEntry, Report, PROFILES, SINCE};
 use vmemdiet::workload::seeds::SEEDS;
 
+use crate::out_dir::OutDir;
 use crate::output::{progress, ratio, size_short, table, us, wrap, StepLog};
 
 /// Arguments of `vmemdiet report`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Writes report.json (every figure), report.md (the tables) and SVG plots into --out.\nModes: default about two minutes on 2 cores; --quick seconds (tests, CI); --full the seeds' sizes (16 GiB GUP, 5 s MR loops, 1 TiB simulated)."
+    after_help = "Writes report.json (every figure), report.md (the tables) and memmap.svg, bootstrap.svg, gup.svg and mr.svg into --out, each file whole (a temporary file renamed into place); other files there are left alone, and a stopped run (Ctrl-C, SIGTERM) leaves no partial file.\nModes: default about two minutes on 2 cores; --quick seconds (tests, CI); --full the seeds' sizes (16 GiB GUP, 5 s MR loops, 1 TiB simulated)."
 )]
 pub struct ReportArgs {
-    /// Output folder.
+    /// Output directory, created if missing; a path that is not a directory is refused.
     #[arg(long, default_value = "report")]
     out: PathBuf,
     /// Small sizes, a few seconds.
@@ -45,9 +45,8 @@ pub fn run(a: &ReportArgs) -> anyhow::Result<()> {
     } else {
         Mode::Default
     };
-    // The files go to a staging directory beside --out, made before any work so an unwritable
-    // place fails at once, and replace --out whole at the end: a failed run leaves nothing.
-    let staging = Staging::new(&a.out)?;
+    // Made (or checked) before any work, so an unusable place fails at once.
+    let out = OutDir::create("--out", &a.out)?;
     // Measured on the 2-core machine of BENCHMARKS.md; scale by its speed.
     match mode {
         Mode::Quick => {}
@@ -68,20 +67,16 @@ pub fn run(a: &ReportArgs) -> anyhow::Result<()> {
         log.done(what);
     })?;
     pb.finish_and_clear();
-    let md = markdown(&r);
-    let dir = staging.path();
-    let write = |name: &str, body: &str| {
-        std::fs::write(dir.join(name), body)
-            .with_context(|| format!("writing {}", dir.join(name).display()))
-    };
-    write("report.json", &serde_json::to_string_pretty(&r)?)?;
-    write("report.md", &md)?;
-    plots(&r, dir)?;
-    staging.commit()?;
+    out.write("report.json", serde_json::to_string_pretty(&r)?.as_bytes())?;
+    out.write("report.md", markdown(&r).as_bytes())?;
+    for (name, svg) in plots(&r)? {
+        out.write(name, svg.as_bytes())?;
+    }
     print_terminal(&r);
     println!(
-        "\nwrote {}/: report.json, report.md,\nmemmap.svg, bootstrap.svg, gup.svg, mr.svg, device.svg",
-        a.out.display()
+        "\nwrote {}/:\n{}",
+        a.out.display(),
+        wrap(&FILES.join(", "), 80)
     );
     Ok(())
 }
@@ -537,14 +532,14 @@ pub(crate) struct Group {
 /// A grouped bar chart: one group per label, one bar per profile, the seeds' published figures
 /// as black diamonds on the bars they correspond to.
 pub(crate) fn bars(
-    path: &Path,
     title: &str,
     y_desc: &str,
     profiles: &[Profile],
     groups: &[Group],
     log: bool,
-) -> anyhow::Result<()> {
-    let root = SVGBackend::new(path, (1200, 660)).into_drawing_area();
+) -> anyhow::Result<String> {
+    let mut svg = String::new();
+    let root = SVGBackend::with_string(&mut svg, (1200, 660)).into_drawing_area();
     root.fill(&WHITE)?;
     let chart = BarChart {
         y_desc,
@@ -565,7 +560,8 @@ pub(crate) fn bars(
         chart.draw(b.build_cartesian_2d(x_range, 0f64..maxv * 1.6)?, 0.0)?;
     }
     root.present()?;
-    Ok(())
+    drop(root);
+    Ok(svg)
 }
 
 /// What a [`bars`] chart draws, whatever its y axis: on x, each group takes a slot per
@@ -749,96 +745,36 @@ fn seeds_of(
     out
 }
 
-/// A directory beside the report's destination that becomes it on [`commit`](Self::commit) and
-/// is removed otherwise.
-struct Staging {
-    dir: PathBuf,
-    dest: PathBuf,
-    committed: bool,
-}
+/// Every file the report writes into `--out`, and nothing else: `--help` and README.md say so.
+const FILES: [&str; 7] = [
+    "report.json",
+    "report.md",
+    "memmap.svg",
+    "bootstrap.svg",
+    "gup.svg",
+    "mr.svg",
+    "device.svg",
+];
 
-impl Staging {
-    fn new(dest: &Path) -> anyhow::Result<Staging> {
-        let parent = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&parent).with_context(|| {
-            format!(
-                "--out {}: cannot create {}",
-                dest.display(),
-                parent.display()
-            )
-        })?;
-        let name = dest
-            .file_name()
-            .with_context(|| format!("--out {}: give a directory name", dest.display()))?;
-        let mut staged = name.to_os_string();
-        staged.push(format!(".partial-{}", std::process::id()));
-        let dir = parent.join(staged);
-        std::fs::create_dir(&dir).with_context(|| {
-            format!(
-                "--out {}: cannot write in {}",
-                dest.display(),
-                parent.display()
-            )
-        })?;
-        Ok(Staging {
-            dir,
-            dest: dest.to_path_buf(),
-            committed: false,
-        })
-    }
-
-    fn path(&self) -> &Path {
-        &self.dir
-    }
-
-    /// Replaces the destination with the staged files.
-    fn commit(mut self) -> anyhow::Result<()> {
-        if self.dest.exists() {
-            let mut old = self.dir.clone().into_os_string();
-            old.push(".old");
-            let old = PathBuf::from(old);
-            std::fs::rename(&self.dest, &old)
-                .with_context(|| format!("replacing {}", self.dest.display()))?;
-            std::fs::rename(&self.dir, &self.dest)
-                .with_context(|| format!("writing {}", self.dest.display()))?;
-            let _ = std::fs::remove_dir_all(&old);
-        } else {
-            std::fs::rename(&self.dir, &self.dest)
-                .with_context(|| format!("writing {}", self.dest.display()))?;
-        }
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-/// The SVG plots, one per measured section: memmap, bootstrap, GUP and MR.
-fn plots(r: &Report, out: &Path) -> anyhow::Result<()> {
+/// The SVG plots, one per measured section (memmap, bootstrap, GUP, MR and device memory), as
+/// (file name, SVG text).
+fn plots(r: &Report) -> anyhow::Result<[(&'static str, String); 5]> {
     // Every profile the report measures, oldest first.
     let mut profiles: Vec<Profile> = PROFILES.iter().chain(SINCE.iter()).copied().collect();
     profiles.sort();
     profiles.dedup();
-    memmap_plot(r, &profiles, &out.join("memmap.svg"))?;
-    bootstrap_plot(r, &profiles, &out.join("bootstrap.svg"))?;
-    gup_plot(r, &profiles, &out.join("gup.svg"))?;
-    mr_plot(r, &profiles, &out.join("mr.svg"))?;
-    let table: Vec<Profile> = report::TABLE.to_vec();
-    crate::report_device::plot(r, &table, &out.join("device.svg"))
+    Ok([
+        (FILES[2], memmap_plot(r, &profiles)?),
+        (FILES[3], bootstrap_plot(r, &profiles)?),
+        (FILES[4], gup_plot(r, &profiles)?),
+        (FILES[5], mr_plot(r, &profiles)?),
+        (FILES[6], crate::report_device::plot(r, &report::TABLE)?),
+    ])
 }
 
 /// memmap.svg: the planner's memmap per TiB, devdax with its vmemmap page tables as the seeds
 /// count it, HugeTLB the memmap.
-fn memmap_plot(r: &Report, profiles: &[Profile], path: &Path) -> anyhow::Result<()> {
+fn memmap_plot(r: &Report, profiles: &[Profile]) -> anyhow::Result<String> {
     let groups: Vec<Group> = [
         (Kind::Devdax, ByteSize::kib(4)),
         (Kind::Devdax, ByteSize::mib(2)),
@@ -880,7 +816,6 @@ fn memmap_plot(r: &Report, profiles: &[Profile], path: &Path) -> anyhow::Result<
     })
     .collect();
     bars(
-        path,
         "memmap per TiB (devdax with its page tables; MiB, log scale)",
         "MiB",
         profiles,
@@ -890,7 +825,7 @@ fn memmap_plot(r: &Report, profiles: &[Profile], path: &Path) -> anyhow::Result<
 }
 
 /// bootstrap.svg: devdax create time at 4K, 2M and 1G.
-fn bootstrap_plot(r: &Report, profiles: &[Profile], path: &Path) -> anyhow::Result<()> {
+fn bootstrap_plot(r: &Report, profiles: &[Profile]) -> anyhow::Result<String> {
     let groups: Vec<Group> = [ByteSize::kib(4), ByteSize::mib(2), ByteSize::gib(1)]
         .iter()
         .map(|a| Group {
@@ -906,7 +841,6 @@ fn bootstrap_plot(r: &Report, profiles: &[Profile], path: &Path) -> anyhow::Resu
         })
         .collect();
     bars(
-        path,
         &format!("devdax create time, {} (ms, log scale)", r.sizes.bootstrap),
         "ms",
         profiles,
@@ -917,7 +851,7 @@ fn bootstrap_plot(r: &Report, profiles: &[Profile], path: &Path) -> anyhow::Resu
 
 /// gup.svg: GUP-fast, PIN-fast and PIN-longterm get times and the unpin of PIN-fast, at 2M
 /// and 1G.
-fn gup_plot(r: &Report, profiles: &[Profile], path: &Path) -> anyhow::Result<()> {
+fn gup_plot(r: &Report, profiles: &[Profile]) -> anyhow::Result<String> {
     let mut groups = Vec::new();
     for (op, what, seeds_key) in [
         (GupOp::GupFast, "GUP-fast", "GUP_FAST"),
@@ -945,7 +879,6 @@ fn gup_plot(r: &Report, profiles: &[Profile], path: &Path) -> anyhow::Result<()>
         }
     }
     bars(
-        path,
         &format!("GUP and unpin of {} (ms, log scale)", r.sizes.gup),
         "ms",
         profiles,
@@ -955,7 +888,7 @@ fn gup_plot(r: &Report, profiles: &[Profile], path: &Path) -> anyhow::Result<()>
 }
 
 /// mr.svg: MR reg+dereg rounds per second of devdax and HugeTLB at 2M and 1G.
-fn mr_plot(r: &Report, profiles: &[Profile], path: &Path) -> anyhow::Result<()> {
+fn mr_plot(r: &Report, profiles: &[Profile]) -> anyhow::Result<String> {
     let groups: Vec<Group> = [
         (Kind::Devdax, ByteSize::mib(2)),
         (Kind::Devdax, ByteSize::gib(1)),
@@ -982,7 +915,6 @@ fn mr_plot(r: &Report, profiles: &[Profile], path: &Path) -> anyhow::Result<()> 
     })
     .collect();
     bars(
-        path,
         "MR reg+dereg rounds per second (higher is better, log scale)",
         "rounds/s",
         profiles,

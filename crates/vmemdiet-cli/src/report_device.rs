@@ -3,7 +3,6 @@
 //! `next`'s compound device-private what-if) across profiles, as a table and `device.svg`.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use vmemdiet::addr::ByteSize;
 use vmemdiet::mm::profile::Profile;
@@ -94,7 +93,7 @@ pub fn markdown(s: &mut String, r: &Report) {
 }
 
 /// device.svg: DRAM memmap with its vmemmap page tables per TiB (MiB, log scale).
-pub fn plot(r: &Report, profiles: &[Profile], path: &Path) -> anyhow::Result<()> {
+pub fn plot(r: &Report, profiles: &[Profile]) -> anyhow::Result<String> {
     let groups: Vec<Group> = labels()
         .iter()
         .map(|l| Group {
@@ -107,7 +106,6 @@ pub fn plot(r: &Report, profiles: &[Profile], path: &Path) -> anyhow::Result<()>
         })
         .collect();
     bars(
-        path,
         "device memory: DRAM memmap + vmemmap page tables per TiB (MiB, log scale)",
         "MiB",
         profiles,

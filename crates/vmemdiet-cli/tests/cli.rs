@@ -41,16 +41,99 @@ fn json_rows(args: &[&str]) -> Vec<Value> {
     v.as_array().unwrap().clone()
 }
 
+/// Runs `vmemdiet args`, which must succeed with exactly one row, and returns that row: JSON
+/// is an array whatever the number of rows, one row included.
+fn json_row(args: &[&str]) -> Value {
+    let mut rows = json_rows(args);
+    assert_eq!(rows.len(), 1, "{args:?}: {rows:?}");
+    rows.remove(0)
+}
+
+/// Every `--json` that lists rows prints an array, for one row as for several, so a tool
+/// parses one configuration and many the same way; `plan --help` says so.
+#[test]
+fn json_is_an_array_for_one_row_and_for_several() {
+    let quick = ["--runs", "1", "--json"];
+    for (one, several) in [
+        (
+            vec![
+                "plan", "--size", "1T", "--align", "2M", "--map", "mem", "--json",
+            ],
+            vec![
+                "plan", "--size", "1T", "--align", "2M,1G", "--map", "mem", "--json",
+            ],
+        ),
+        (
+            vec![
+                "plan", "--usable", "15G", "--align", "1G", "--map", "mem", "--json",
+            ],
+            vec![
+                "plan", "--usable", "15G", "--align", "2M,1G", "--map", "mem", "--json",
+            ],
+        ),
+        (
+            [
+                &[
+                    "bench",
+                    "bootstrap",
+                    "--size",
+                    "64M",
+                    "--align",
+                    "2M",
+                    "--profile",
+                    "v7.3",
+                ][..],
+                &quick,
+            ]
+            .concat(),
+            [
+                &[
+                    "bench",
+                    "bootstrap",
+                    "--size",
+                    "64M",
+                    "--align",
+                    "2M,4K",
+                    "--profile",
+                    "v7.3",
+                ][..],
+                &quick,
+            ]
+            .concat(),
+        ),
+        (
+            [
+                &[
+                    "bench",
+                    "hugetlb-pool",
+                    "--size",
+                    "64M",
+                    "--profile",
+                    "v7.3",
+                ][..],
+                &quick,
+            ]
+            .concat(),
+            [&["bench", "hugetlb-pool", "--size", "64M"][..], &quick].concat(),
+        ),
+    ] {
+        assert_eq!(json_rows(&one).len(), 1, "{one:?}");
+        assert!(json_rows(&several).len() > 1, "{several:?}");
+    }
+    assert_eq!(json_rows(&["arches", "--json"]).len(), 11);
+    let help = vmemdiet().args(["plan", "--help"]).output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    assert!(
+        help.contains("an array of objects, one per configuration"),
+        "{help}"
+    );
+}
+
 #[test]
 fn plan_json_has_exactly_the_documented_keys_and_golden_numbers() {
-    let out = vmemdiet()
-        .args([
-            "plan", "--size", "1TiB", "--align", "2M", "--map", "mem", "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_row(&[
+        "plan", "--size", "1TiB", "--align", "2M", "--map", "mem", "--json",
+    ]);
     let obj = v.as_object().unwrap();
     let mut keys: Vec<_> = obj.keys().map(String::as_str).collect();
     keys.sort_unstable();
@@ -195,38 +278,24 @@ fn sizes_parse_and_are_checked_as_ndctl_does() {
     let e = err(&["plan", "--size", "16GB"]);
     assert!(e.contains("'16GB' is not a size as ndctl parses it"), "{e}");
     // Hex, as strtoull reads it.
-    let out = vmemdiet()
-        .args([
-            "plan",
-            "--size",
-            "0x400000000",
-            "--align",
-            "2M",
-            "--map",
-            "dev",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_row(&[
+        "plan",
+        "--size",
+        "0x400000000",
+        "--align",
+        "2M",
+        "--map",
+        "dev",
+        "--json",
+    ]);
     assert_eq!(v["size"], 16u64 << 30);
 }
 
 #[test]
 fn usable_asks_the_inverse_and_prints_the_ndctl_command() {
-    let out = vmemdiet()
-        .args([
-            "plan", "--usable", "15G", "--align", "1G", "--map", "mem", "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_row(&[
+        "plan", "--usable", "15G", "--align", "1G", "--map", "mem", "--json",
+    ]);
     assert_eq!(v["size"], 16u64 << 30);
     assert_eq!(v["usable_bytes"], 15u64 << 30);
     assert_eq!(v["usable_requested"], 15u64 << 30);
@@ -252,13 +321,9 @@ fn usable_asks_the_inverse_and_prints_the_ndctl_command() {
         .split(' ')
         .next()
         .unwrap();
-    let fwd = vmemdiet()
-        .args([
-            "plan", "--size", size, "--align", "2M", "--map", "dev", "--json",
-        ])
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&fwd.stdout).unwrap();
+    let v = json_row(&[
+        "plan", "--size", size, "--align", "2M", "--map", "dev", "--json",
+    ]);
     assert!(v["usable_bytes"].as_u64().unwrap() >= 100 << 30);
     let e = vmemdiet()
         .args(["plan", "--usable", "1G", "--kind", "hugetlb"])
@@ -356,6 +421,56 @@ fn bench_bootstrap_json_has_the_documented_keys() {
     assert_eq!(init("v5.10", 2 << 20), 524_288);
     assert_eq!(init("v6.15", 2 << 20), 1024 * 128);
     assert_eq!(init("v6.15", 1 << 30), 2 * 128);
+}
+
+/// `-f` of a file gup_test cannot map fails as tools/testing/selftests/mm/gup_test.c does,
+/// never a skip: `open(O_RDWR)` of a directory (EISDIR) and `mmap` of /dev/null or another
+/// memory device without an mmap method (ENODEV) end in `ksft_exit_fail_msg`, "Bail out!" and
+/// exit 1; gup_bench prints the same message and exits 1. With -H the file is only opened
+/// (MAP_HUGETLB maps anonymous huge pages), so /dev/null works and a directory still fails.
+#[test]
+fn gup_test_of_a_file_it_cannot_map_fails_as_the_kernel_test_does() {
+    let run = |tool: &str, args: &[&str]| {
+        let out = vmemdiet().arg(tool).args(args).output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap();
+        (out.status.code(), text)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path().to_str().unwrap().to_string();
+    for (args, msg) in [
+        (vec!["-f", "/dev/null"], "mmap: No such device".to_string()),
+        (
+            vec!["-f", "/dev/full", "-S"],
+            "mmap: No such device".to_string(),
+        ),
+        (
+            vec!["-f", &dir],
+            format!("Unable to open {dir}: Is a directory"),
+        ),
+        (
+            vec!["-f", &dir, "-H"],
+            format!("Unable to open {dir}: Is a directory"),
+        ),
+    ] {
+        let (code, text) = run("gup-test", &args);
+        assert_eq!(code, Some(1), "{args:?}: {text}");
+        assert!(
+            text.contains(&format!("Bail out! {msg}\n")),
+            "{args:?}: {text}"
+        );
+        assert!(!text.contains("SKIP"), "{args:?}: {text}");
+        let (code, text) = run("gup-bench", &args);
+        assert_eq!(
+            (code, text.as_str()),
+            (Some(1), format!("{msg}\n").as_str()),
+            "{args:?}"
+        );
+    }
+    let (code, text) = run(
+        "gup-test",
+        &["-f", "/dev/null", "-H", "-m", "2", "--align", "2M"],
+    );
+    assert_eq!(code, Some(0), "{text}");
 }
 
 #[test]
@@ -835,6 +950,80 @@ fn plan_across_architectures_answers_the_fleet_question() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("riscv64-sv48"));
+}
+
+/// `plan --arch all` never drops the whole table for what one arch refuses, and says which
+/// arch refused what: a size one arch's align does not divide, a reserve too short on one
+/// arch's geometry, a HugeTLB page size one arch lacks. A refusal that is every arch's is one
+/// line; one that ends the run names the arch.
+#[test]
+fn plan_across_arches_notes_each_archs_refusal_by_name() {
+    let json_arches = |out: &std::process::Output| -> Vec<String> {
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut a: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["arch"].as_str().unwrap().to_string())
+            .collect();
+        a.dedup();
+        a
+    };
+    for (args, refusing, why) in [
+        // 64M is no multiple of the 1G align that x86_64 offers (and 512M of arm64-64k).
+        (&["--size", "64M"][..], "x86_64", "must align to"),
+        // The 2M vmemmap blocks of riscv do not fit a 32M namespace's reserve.
+        (
+            &["--size", "32M", "--map", "dev", "--align", "2M"],
+            "riscv64-sv39",
+            "cannot hold a 2 MiB vmemmap block",
+        ),
+        // arm64 16K has no 2M HugeTLB pages.
+        (
+            &["--size", "64G", "--kind", "hugetlb", "--align", "2M"],
+            "arm64-16k",
+            "arm64-16k: HugeTLB pages are 32M, not 2M",
+        ),
+    ] {
+        let out = vmemdiet()
+            .args(["plan", "--arch", "all", "--json"])
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{args:?}: {err}");
+        let shown = json_arches(&out);
+        assert!(shown.len() > 1, "{args:?}: the others' rows: {shown:?}");
+        assert!(
+            err.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{refusing}:"))),
+            "{args:?}: a note names {refusing}: {err}"
+        );
+        // Notes wrap at 80 columns.
+        let flat = err.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains(why), "{args:?}: {err}");
+    }
+    // What every arch refuses: one line, said once.
+    let out = vmemdiet()
+        .args(["plan", "--arch", "all", "--size", "100M"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(err.matches("misaligned").count(), 1, "{err}");
+    // A refusal that ends the run names the arch it came from.
+    let out = vmemdiet()
+        .args(["plan", "--arch", "arm64-64k,x86_64", "--region-align", "3M"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: arm64-64k: --region-align 3M"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -8,10 +8,17 @@ use vmemdiet::addr::ByteSize;
 use vmemdiet::mm::profile::Profile;
 use vmemdiet::workload::gup::GupOp;
 
+/// The command, in a UTF-8 locale: the box-drawing borders these tests read are drawn only
+/// there (tests/locale.rs has the ASCII ones).
+fn vmemdiet() -> Command {
+    let mut c = Command::cargo_bin("vmemdiet").unwrap();
+    c.env("LC_ALL", "C.UTF-8");
+    c
+}
+
 /// Runs `vmemdiet args` and returns the table it prints: the header, then the rows.
 fn table(args: &[&str]) -> (Vec<String>, Vec<Vec<String>>) {
-    let out = Command::cargo_bin("vmemdiet")
-        .unwrap()
+    let out = vmemdiet()
         // Tables fit 80 columns where no width is given.
         .env_remove("COLUMNS")
         .args(args)
@@ -292,8 +299,7 @@ fn plan_fits_80_columns_without_wide() {
             "v6.12,mm-2026",
         ],
     ] {
-        let out = Command::cargo_bin("vmemdiet")
-            .unwrap()
+        let out = vmemdiet()
             // Tables fit 80 columns where no width is given.
             .env_remove("COLUMNS")
             .args(args)
@@ -364,8 +370,7 @@ fn bench_tables_fit_80_columns_and_name_shared_values() {
     ] {
         // Every cell of the narrow table still holds what its header says.
         let _ = check(args, rows);
-        let out = Command::cargo_bin("vmemdiet")
-            .unwrap()
+        let out = vmemdiet()
             // Tables fit 80 columns where no width is given.
             .env_remove("COLUMNS")
             .args(args)
@@ -390,12 +395,7 @@ fn plan_uses_the_width_it_has() {
             &["plan", "--size", "1TiB"][..],
             &["plan", "--size", "1TiB", "--arch", "all"],
         ] {
-            let out = Command::cargo_bin("vmemdiet")
-                .unwrap()
-                .env("COLUMNS", cols)
-                .args(args)
-                .output()
-                .unwrap();
+            let out = vmemdiet().env("COLUMNS", cols).args(args).output().unwrap();
             assert!(out.status.success());
             let text = String::from_utf8(out.stdout).unwrap();
             let limit: usize = cols.parse().unwrap();

@@ -683,7 +683,7 @@ impl Arch {
 }
 
 /// Every [`Arch`]: the eleven of [`ARCHES`], then the `--va-bits` variants.
-const EVERY_ARCH: [Arch; ARCHES.len() + VA_VARIANTS.len()] = {
+pub const EVERY_ARCH: [Arch; ARCHES.len() + VA_VARIANTS.len()] = {
     let mut out = [Arch::X86_64; ARCHES.len() + VA_VARIANTS.len()];
     let mut i = 0;
     while i < ARCHES.len() {

@@ -141,7 +141,17 @@ pub fn ram_end(g: &Geometry, ram_size: ByteSize) -> Option<PhysAddr> {
 /// Where the device region of a machine with `ram_size` of RAM starts, or `None` past 64 bits.
 #[must_use]
 pub fn device_region_start(g: &Geometry, ram_size: ByteSize) -> Option<PhysAddr> {
-    ram_end(g, ram_size)?.checked_align_up(g.platform.device_region_align)
+    ram_end(g, ram_size)?.checked_align_up(device_region_align(g))
+}
+
+/// The boundary device regions start on: the platform's (64 GiB), or on an arch that
+/// describes less than four of those (arm64 16K at VA 36: 32 GiB in all), a quarter of its
+/// physical reach, so RAM and a device region both fit below the limit.
+#[must_use]
+pub fn device_region_align(g: &Geometry) -> ByteSize {
+    let quarter = g.max_phys().as_u64() / 4;
+    let cap = ByteSize::new(1 << quarter.max(1).ilog2());
+    g.platform.device_region_align.min(cap)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::addr::ByteSize;
 use crate::drivers::dax::{self, DaxError};
 use crate::ndctl;
 
-use super::{placed, Kind, PlanConfig, PlanError};
+use super::{placed, plan, Kind, PlanConfig, PlanError};
 
 /// what the rest went to (`reserve_bytes`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -89,8 +89,14 @@ pub fn namespace_capacity(
 
 /// The inverse question: the smallest namespace size, valid for ndctl in `region` and for the
 /// kernel, whose dax device holds at least `usable` bytes at `cfg`'s align and map (`cfg.size`
-/// is ignored). The usable size never shrinks as the namespace grows by whole steps (the
-/// reserve grows by at most the step), so a binary search over multiples of the step finds it.
+/// is ignored), and that the forward plan accepts.
+///
+/// The usable size never shrinks as the namespace grows by whole steps (the reserve grows by
+/// at most the step), so a binary search over multiples of the step finds the smallest that
+/// yields enough. Whether the plan accepts a size is not monotone: with `--map dev`, the
+/// vmemmap blocks carved from the reserve are aligned to their size (arm64, riscv), and the
+/// padding can leave a reserve short by one block at one size and not at the next. So from
+/// there the search walks up by steps to the first size the plan accepts.
 pub fn smallest_namespace(
     cfg: &PlanConfig,
     region: &ndctl::Region,
@@ -105,13 +111,32 @@ pub fn smallest_namespace(
     // The align must be valid before any size is tried (its error names it).
     dax::check_align(cfg.geometry(), cfg.profile.kernel(), cfg.align)?;
     let step = region.step(cfg.geometry(), cfg.align);
-    dax::smallest_size(
+    let at = |size| PlanConfig { size, ..*cfg };
+    let first = dax::smallest_size(
         step,
         region.min_size(cfg.geometry(), cfg.align).max(usable),
-        |s| {
-            capacity(&PlanConfig { size: s, ..*cfg })
-                .is_ok_and(|c| c.usable_bytes >= usable.bytes())
-        },
+        |s| capacity(&at(s)).is_ok_and(|c| c.usable_bytes >= usable.bytes()),
     )
-    .ok_or(PlanError::UsableTooLarge { usable, step })
+    .ok_or(PlanError::UsableTooLarge { usable, step })?;
+    let mut size = first;
+    let mut refused = None;
+    for _ in 0..ACCEPT_WALK {
+        match plan(&at(size)) {
+            Ok(_) => return Ok(size),
+            // Only a short reserve is made up by a larger namespace.
+            Err(e @ PlanError::AltmapShort { .. }) => refused = Some(e),
+            Err(e) => return Err(e),
+        }
+        let Some(next) = size.checked_add(step) else {
+            break;
+        };
+        size = next;
+    }
+    // No size the plan accepts near the first that yields enough: the plan's refusal.
+    Err(refused.unwrap_or(PlanError::UsableTooLarge { usable, step }))
 }
+
+/// How many steps past the smallest namespace that yields enough [`smallest_namespace`] tries
+/// before it gives up: a reserve short of one vmemmap block is made up within a few steps (a
+/// step is at least 16 MiB of namespace, 256 KiB of reserve at 64 B per 4 KiB page).
+const ACCEPT_WALK: u32 = 4096;

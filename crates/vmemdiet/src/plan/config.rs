@@ -50,6 +50,16 @@ impl PlanConfig {
         }
     }
 
+    /// The same configuration on `arch`'s default machine ([`default_ram`]).
+    #[must_use]
+    pub fn on_arch(self, arch: Arch) -> PlanConfig {
+        PlanConfig {
+            arch,
+            ram_size: default_ram(arch.geometry()),
+            ..self
+        }
+    }
+
     /// The same configuration for a HugeTLB pool.
     #[must_use]
     pub fn hugetlb(mut self) -> PlanConfig {
@@ -117,8 +127,35 @@ impl std::fmt::Display for PlanConfig {
     }
 }
 
-/// The RAM of the default machine.
+/// The RAM of the default machine, where the arch's physical reach allows it
+/// ([`default_ram`]).
 pub const DEFAULT_RAM: ByteSize = ByteSize::gib(256);
+
+/// The RAM of the default machine on the arch of `g`: [`DEFAULT_RAM`], or a quarter of the
+/// physical address space the arch describes with struct pages where that is smaller (riscv
+/// Sv39: 64 GiB of its 256 GiB), so RAM, the hole below it and a device region at least as
+/// large as RAM all fit. Every command that takes `--arch` starts from this machine.
+#[must_use]
+pub fn default_ram(g: &Geometry) -> ByteSize {
+    let quarter = ByteSize::new(g.max_phys().as_u64() / 4).align_down(g.section_size());
+    DEFAULT_RAM.min(quarter.max(g.platform.min_ram))
+}
+
+/// The namespace size `plan` asks about by default on the arch of `g` with `ram` of RAM:
+/// 1 TiB, or where that ends beyond the arch's reach, the largest power of two that fits in
+/// the device region (riscv Sv39: 128 GiB).
+#[must_use]
+pub fn default_size(g: &Geometry, ram: ByteSize) -> ByteSize {
+    let tib = ByteSize::tib(1);
+    let room = device_region_start(g, ram).map_or(0, |start| {
+        g.max_phys().as_u64().saturating_sub(start.as_u64())
+    });
+    if room >= tib.bytes() || room == 0 {
+        tib
+    } else {
+        ByteSize::new(1 << room.ilog2())
+    }
+}
 
 /// The device of a plan, placed at the start of its machine's device region.
 pub(super) fn placed(cfg: &PlanConfig) -> Result<(PhysAddr, DevDaxSpec), PlanError> {

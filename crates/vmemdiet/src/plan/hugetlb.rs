@@ -45,7 +45,8 @@ pub(super) fn plan_hugetlb(cfg: &PlanConfig) -> Result<MemmapCost, PlanError> {
                 cfg.machine_ram()
             ),
             end,
-            flag: "--size or --ram",
+            // The machine grows with the pool: only a smaller pool helps.
+            flag: "--size",
             limit: ByteSize::new(g.max_phys().as_u64()),
             arch: cfg.arch,
         });

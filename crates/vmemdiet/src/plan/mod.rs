@@ -23,7 +23,7 @@ pub mod zone_device;
 
 pub use capacity::{capacity, namespace_capacity, smallest_namespace, Capacity};
 use config::placed;
-pub use config::{device_start, PlanConfig, DEFAULT_RAM};
+pub use config::{default_ram, default_size, device_start, PlanConfig, DEFAULT_RAM};
 pub use error::PlanError;
 pub use kind::Kind;
 pub use row::PlanRow;

@@ -366,3 +366,23 @@ fn new_blocks_away_from_zero_with_taken_ranges_at_both_ends_and_adjacent_ranges(
     assert_eq!(new_blocks(3..9, &[]), 6);
     assert_eq!(new_blocks(3..9, &[9..12, 20..30]), 6);
 }
+
+#[test]
+fn the_default_machine_and_size_fit_every_arch() {
+    for arch in crate::arch::EVERY_ARCH {
+        let g = arch.geometry();
+        let ram = default_ram(g);
+        let size = default_size(g, ram);
+        let cfg =
+            PlanConfig::new(size, g.pmd_size(), MapMode::Mem, Profile::default()).on_arch(arch);
+        assert_eq!(cfg.ram_size, ram);
+        assert!(plan(&cfg).is_ok(), "{cfg}: {:?}", plan(&cfg));
+    }
+    // 256 GiB and 1 TiB where the arch reaches that far; riscv Sv39 describes 256 GiB in all.
+    let x86 = Arch::X86_64.geometry();
+    assert_eq!(default_ram(x86), DEFAULT_RAM);
+    assert_eq!(default_size(x86, DEFAULT_RAM), ByteSize::tib(1));
+    let sv39 = Arch::Riscv64Sv39.geometry();
+    assert_eq!(default_ram(sv39), ByteSize::gib(64));
+    assert_eq!(default_size(sv39, ByteSize::gib(64)), ByteSize::gib(128));
+}

@@ -26,12 +26,12 @@ pub mod machine;
 
 use crate::addr::ByteSize;
 use crate::arch::{Arch, Geometry};
-use crate::drivers::dax::{valid_aligns, DaxError, MapMode, MemmapCost};
+use crate::drivers::dax::{valid_aligns, MapMode, MemmapCost};
 use crate::mm::profile::{Profile, SwitchError};
 use crate::ndctl::{self, NdctlError, NdctlSize, Region};
 use crate::plan::{
-    capacity, namespace_capacity, plan, smallest_namespace, Capacity, Kind, PlanConfig, PlanError,
-    PlanRow, DEFAULT_RAM,
+    capacity, default_ram, default_size, namespace_capacity, plan, smallest_namespace, Capacity,
+    Kind, PlanConfig, PlanError, PlanRow,
 };
 use crate::simulate::{simulate_namespace, SimError};
 
@@ -41,7 +41,8 @@ pub struct Request {
     /// What the memory is; rows follow this order.
     pub kinds: Vec<Kind>,
     /// Raw namespace sizes as `ndctl create-namespace -s` takes them (the unit is kept for
-    /// ndctl's wording of a refusal).
+    /// ndctl's wording of a refusal). Empty: 1 TiB, or on one arch whose reach is smaller the
+    /// largest power of two that fits ([`default_size`]).
     pub sizes: Vec<NdctlSize>,
     /// The inverse: the smallest namespace whose dax device holds this much (`sizes` unused).
     pub usable: Option<ByteSize>,
@@ -59,7 +60,8 @@ pub struct Request {
     pub arches: Vec<Arch>,
     /// arm64's VA size (other arches keep theirs when several are asked).
     pub va_bits: Option<u32>,
-    /// System RAM of the machine; `None`: [`DEFAULT_RAM`], raised for a HugeTLB pool.
+    /// System RAM of the machine; `None`: the arch's default machine ([`default_ram`]: 256 GiB
+    /// where the arch reaches that far), raised for a HugeTLB pool.
     pub ram: Option<ByteSize>,
     /// `sizeof(struct page)`: 64, or a memdesc what-if.
     pub struct_page_size: u64,
@@ -74,11 +76,12 @@ pub struct Request {
 }
 
 impl Default for Request {
-    /// A 1 TiB devdax namespace on x86-64, every other choice the default.
+    /// A devdax namespace of the default size (1 TiB) on x86-64, every other choice the
+    /// default.
     fn default() -> Request {
         Request {
             kinds: vec![Kind::Devdax],
-            sizes: vec![ndctl::parse_size_arg("1TiB").expect("1TiB is a valid size")],
+            sizes: Vec::new(),
             usable: None,
             aligns: Vec::new(),
             maps: Vec::new(),
@@ -140,6 +143,13 @@ pub enum PlannerError {
     Config { config: String, error: PlanError },
     #[error("nothing to plan: {0}")]
     Nothing(String),
+    /// Across architectures: the arch a refusal came from.
+    #[error("{arch}: {source}")]
+    AtArch {
+        arch: Arch,
+        #[source]
+        source: Box<PlannerError>,
+    },
     #[error("{config}: a {size} HugeTLB pool needs at least {need} of RAM (the pool, its boot memmap and 8 GiB for the rest); --ram {ram} is too small (leave --ram out to size the machine for the pool)")]
     PoolRam {
         config: String,
@@ -153,6 +163,11 @@ pub enum PlannerError {
         #[source]
         source: SimError,
     },
+}
+
+/// `size` as ndctl's `-s` takes it, in the largest exact unit (`1T`, `128G`).
+fn ndctl_size(size: ByteSize) -> Result<NdctlSize, PlannerError> {
+    Ok(ndctl::parse_size_arg(&size.short())?)
 }
 
 /// `list` with every item once, in the order first given: `--align 2M,2M` is one row.
@@ -171,6 +186,8 @@ struct Resolved<'r> {
     req: &'r Request,
     kinds: Vec<Kind>,
     arches: Vec<Arch>,
+    /// The request's sizes, or the default one.
+    sizes: Vec<NdctlSize>,
     profiles: Vec<Profile>,
     maps: Vec<MapMode>,
     /// Several architectures: what one does not offer is noted, not refused.
@@ -208,15 +225,38 @@ impl<'r> Resolved<'r> {
         } else {
             unique(&req.maps)
         };
+        let arches = unique(&arches);
+        let sizes = match (&req.sizes[..], &arches[..]) {
+            ([], [one]) => {
+                let g = one.geometry_with(req.struct_page_size);
+                let ram = req.ram.unwrap_or_else(|| default_ram(g));
+                vec![ndctl_size(default_size(g, ram))?]
+            }
+            ([], _) => vec![ndctl_size(ByteSize::tib(1))?],
+            (given, _) => given.to_vec(),
+        };
         Ok(Resolved {
             req,
             kinds: unique(&req.kinds),
-            arches: unique(&arches),
+            arches,
+            sizes,
             profiles: unique(&profiles),
             maps,
             across: several,
             headline,
         })
+    }
+
+    /// A fatal error at `arch`: across architectures, named with the arch it came from.
+    fn at_arch(&self, arch: Arch, e: PlannerError) -> PlannerError {
+        if self.across {
+            PlannerError::AtArch {
+                arch,
+                source: Box::new(e),
+            }
+        } else {
+            e
+        }
     }
 
     fn geometry(&self, arch: Arch) -> &'static Geometry {
@@ -260,7 +300,10 @@ impl<'r> Resolved<'r> {
             map: MapMode::Mem,
             profile,
             arch,
-            ram_size: self.req.ram.unwrap_or(DEFAULT_RAM),
+            ram_size: self
+                .req
+                .ram
+                .unwrap_or_else(|| default_ram(self.geometry(arch))),
             kind,
             struct_page_size: self.req.struct_page_size,
         }
@@ -283,7 +326,7 @@ pub fn answer(req: &Request, on_step: &mut dyn FnMut(Step)) -> Result<Answer, Pl
     let mut not_offered = Vec::new();
     for &arch in &r.arches {
         let g = r.geometry(arch);
-        let region = r.region(g)?;
+        let region = r.region(g).map_err(|e| r.at_arch(arch, e.into()))?;
         for &profile in &r.profiles {
             for align in r.aligns(g, profile) {
                 match check_align(&r, arch, &region, profile, align) {
@@ -293,13 +336,13 @@ pub fn answer(req: &Request, on_step: &mut dyn FnMut(Step)) -> Result<Answer, Pl
                             not_offered.push(note);
                         }
                     }
-                    Err(Refusal::Fatal(e)) => return Err(e),
+                    Err(Refusal::Fatal(e)) => return Err(r.at_arch(arch, e)),
                 }
             }
         }
     }
     if checked.is_empty() {
-        return Err(PlannerError::Nothing(not_offered.join("; ")));
+        return Err(PlannerError::Nothing(nothing_left(&r.arches, &not_offered)));
     }
     check_pool_ram(req, &checked)?;
     sort_rows(&r, &mut checked);
@@ -341,11 +384,12 @@ fn check_align(
     let g = r.geometry(arch);
     if !r.req.existing && r.kinds.iter().any(|&k| k != Kind::Hugetlb) {
         let release = profile.kernel();
-        let refused = r.req.sizes.iter().find_map(|size| {
+        let refused = r.sizes.iter().find_map(|size| {
             ndctl::validate_namespace_options(g, release, size, align, region).err()
         });
         match refused {
-            Some(e @ NdctlError::UnsupportedAlign { .. }) if r.across => {
+            // Across architectures an arch's refusal is its own: noted, the table goes on.
+            Some(e) if r.across => {
                 return Err(Refusal::Noted(arch_note(arch, &e.to_string())));
             }
             Some(e) => return Err(Refusal::Fatal(e.into())),
@@ -362,7 +406,7 @@ fn check_align(
                 .sizes
                 .iter()
                 .find(|s| s.bytes == c.size)
-                .unwrap_or(&r.req.sizes[0]);
+                .unwrap_or(&r.sizes[0]);
             let cap = if r.req.existing {
                 capacity(&c)
             } else {
@@ -385,7 +429,7 @@ fn configs_of(
     align: ByteSize,
 ) -> Result<Vec<PlanConfig>, PlannerError> {
     let mut configs: Vec<PlanConfig> = Vec::new();
-    for size in &r.req.sizes {
+    for size in &r.sizes {
         for &map in &r.maps_of(kind) {
             let c = PlanConfig {
                 size: size.bytes,
@@ -411,24 +455,41 @@ fn config_error(c: &PlanConfig, error: PlanError) -> PlannerError {
     }
 }
 
-/// An error at one arch: across architectures, one of the arch's own limits (an align, a
-/// size beyond its reach, a profile before its device-dax) is a note; so is a default profile
-/// the arch predates.
+/// An error at one arch: across architectures, a configuration the arch refuses (an align
+/// it lacks or the size does not divide by, a size beyond its reach, a reserve too short on
+/// its geometry, a profile before its device-dax) is a note naming the arch; so, on one arch,
+/// is a default profile the arch predates.
 fn noted(r: &Resolved, arch: Arch, e: PlannerError) -> Refusal {
     let PlannerError::Config { error, .. } = &e else {
         return Refusal::Fatal(e);
     };
-    let note = match error {
-        PlanError::Dax(DaxError::UnsupportedAlign { .. })
-        | PlanError::TooLarge { .. }
-        | PlanError::RamTooLarge { .. } => r.across,
-        PlanError::ArchTooNew { .. } => r.across || r.req.profiles.is_empty(),
-        _ => false,
-    };
+    let note =
+        r.across || (matches!(error, PlanError::ArchTooNew { .. }) && r.req.profiles.is_empty());
     if note {
         Refusal::Noted(arch_note(arch, &error.to_string()))
     } else {
         Refusal::Fatal(e)
+    }
+}
+
+/// Why nothing was left to plan, from the notes of each arch: one refusal said once when
+/// every arch gave the same (the size itself is wrong, say), else every note.
+fn nothing_left(arches: &[Arch], notes: &[String]) -> String {
+    let bare: Vec<&str> = notes
+        .iter()
+        .filter_map(|n| {
+            arches
+                .iter()
+                .find_map(|a| n.strip_prefix(&format!("{a}: ")))
+        })
+        .collect();
+    match &bare[..] {
+        [first, rest @ ..]
+            if bare.len() == notes.len() && !rest.is_empty() && rest.iter().all(|b| b == first) =>
+        {
+            format!("every arch asked refuses it: {first}")
+        }
+        _ => notes.join("; "),
     }
 }
 
@@ -460,7 +521,7 @@ fn check_pool_ram(req: &Request, checked: &[(PlanConfig, Capacity)]) -> Result<(
 /// Rows in the order of the request's lists: arch, kind, size, profile, map, align.
 fn sort_rows(r: &Resolved, rows: &mut [(PlanConfig, Capacity)]) {
     let pos = |list: &[u64], x: u64| list.iter().position(|&y| y == x).unwrap_or(usize::MAX);
-    let sizes: Vec<u64> = r.req.sizes.iter().map(|s| s.bytes.bytes()).collect();
+    let sizes: Vec<u64> = r.sizes.iter().map(|s| s.bytes.bytes()).collect();
     rows.sort_by_key(|(c, _)| {
         let aligns: Vec<u64> = r
             .aligns(r.geometry(c.arch), c.profile)
@@ -534,7 +595,7 @@ fn smallest_row(
     let (cost, cap) = if r.req.simulate {
         simulated(&c, c.to_string())?
     } else {
-        let text = ndctl::parse_size_arg(&size.bytes().to_string())?;
+        let text = ndctl_size(size)?;
         let cost = plan(&c)?;
         let cap = if r.req.existing {
             capacity(&c)?

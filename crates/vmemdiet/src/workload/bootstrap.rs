@@ -13,7 +13,7 @@ use crate::machine::MachineConfig;
 use crate::mm::profile::Profile;
 use crate::mm::sparse_vmemmap::vmemmap_entries_of;
 use crate::mm::Kernel;
-use crate::plan::{PlanConfig, DEFAULT_RAM};
+use crate::plan::PlanConfig;
 use crate::simulate::{self, SimError};
 use crate::workload::limit::MemLimit;
 use crate::workload::median::median_us;
@@ -35,10 +35,7 @@ impl BootstrapConfig {
     /// The plan of this device: the devdax rules it must pass.
     #[must_use]
     pub fn plan_config(&self) -> PlanConfig {
-        PlanConfig {
-            arch: self.arch,
-            ..PlanConfig::new(self.size, self.align, self.map, self.profile)
-        }
+        PlanConfig::new(self.size, self.align, self.map, self.profile).on_arch(self.arch)
     }
 }
 
@@ -88,7 +85,7 @@ pub fn run(cfg: &BootstrapConfig, tick: &mut dyn FnMut()) -> Result<BootstrapRes
         MachineConfig::default()
             .with_arch(plan_cfg.arch)
             .with_struct_page_size(plan_cfg.struct_page_size)
-            .with_ram(DEFAULT_RAM)
+            .with_ram(plan_cfg.ram_size)
             .with_device(cfg.size),
         cfg.profile,
     )?;

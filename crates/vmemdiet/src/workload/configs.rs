@@ -39,8 +39,9 @@ pub struct Options {
     pub seconds: f64,
     /// The architecture of the simulated machine.
     pub arch: Arch,
-    /// Plan: System RAM of the machine (places the device region above it).
-    pub ram: ByteSize,
+    /// Plan: System RAM of the machine (places the device region above it); `None`: the
+    /// arch's default machine ([`crate::plan::default_ram`]).
+    pub ram: Option<ByteSize>,
     /// Plan: `sizeof(struct page)` (64, or a memdesc what-if).
     pub struct_page_size: u64,
 }
@@ -60,7 +61,7 @@ impl Default for Options {
             nr_per_call: Some(512),
             seconds: 1.0,
             arch: Arch::default(),
-            ram: crate::plan::DEFAULT_RAM,
+            ram: None,
             struct_page_size: Arch::default().geometry().struct_page_size,
         }
     }
@@ -219,7 +220,9 @@ impl Expand for crate::plan::PlanConfig {
             map: p.map,
             profile: p.profile,
             arch: o.arch,
-            ram_size: o.ram,
+            ram_size: o
+                .ram
+                .unwrap_or_else(|| crate::plan::default_ram(o.arch.geometry())),
             kind: p.kind,
             struct_page_size: o.struct_page_size,
         }

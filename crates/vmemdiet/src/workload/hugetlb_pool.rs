@@ -32,10 +32,9 @@ impl PoolConfig {
     /// The plan of this pool: the HugeTLB rules it must pass (2M or 1G pages, memmap in RAM).
     #[must_use]
     pub fn plan_config(&self) -> PlanConfig {
-        PlanConfig {
-            arch: self.arch,
-            ..PlanConfig::new(self.size, self.align, MapMode::Mem, self.profile).hugetlb()
-        }
+        PlanConfig::new(self.size, self.align, MapMode::Mem, self.profile)
+            .hugetlb()
+            .on_arch(self.arch)
     }
 }
 

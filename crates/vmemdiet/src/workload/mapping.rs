@@ -33,10 +33,7 @@ impl MappingSpec {
     /// The plan of this memory.
     #[must_use]
     pub fn plan_config(&self) -> PlanConfig {
-        let cfg = PlanConfig {
-            arch: self.arch,
-            ..PlanConfig::new(self.size, self.align, self.map, self.profile)
-        };
+        let cfg = PlanConfig::new(self.size, self.align, self.map, self.profile).on_arch(self.arch);
         match self.kind {
             Kind::Devdax => cfg,
             Kind::Hugetlb => cfg.hugetlb(),
