@@ -11,7 +11,7 @@ use vmemdiet::mm::memory_hotplug::{MemmapOnMemory, OnlineZone};
 use vmemdiet::mm::profile::Profile;
 use vmemdiet::plan::kmem::KmemSource;
 use vmemdiet::plan::zone_device::ZoneDeviceType;
-use vmemdiet::plan::{default_ram, Kind};
+use vmemdiet::plan::{default_ram, default_size, Kind};
 use vmemdiet::planner::machine::{
     answer_machine, DeviceKind, DeviceRow, DeviceSpec, MachineAnswer, MachineRequest,
 };
@@ -165,7 +165,7 @@ pub struct DevicePlan<'a> {
     pub wide: bool,
 }
 
-pub fn run(p: DevicePlan) -> anyhow::Result<()> {
+pub fn run(mut p: DevicePlan) -> anyhow::Result<()> {
     let [arch] = p.arches[..] else {
         bail!("device memory is planned for one --arch at a time");
     };
@@ -212,6 +212,9 @@ pub fn run(p: DevicePlan) -> anyhow::Result<()> {
         )?;
         let answer = machine(&req)?;
         return print_machine(&answer, p.json, p.wide);
+    }
+    if p.sizes.is_empty() {
+        p.sizes = vec![default_size(arch.geometry(), base.ram)];
     }
     let specs = specs_of(&p)?;
     let mut requests = Vec::new();

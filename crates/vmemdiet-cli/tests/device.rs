@@ -276,3 +276,51 @@ fn boot_ram_on_a_device_node_and_the_movable_ratio() {
     let (ok, out, _) = plan(&["--device", "kmem:1T:normal", "--ram", "128G"]);
     assert!(ok && !out.contains(":1;"), "{out}");
 }
+
+/// Where a device lands by default: the machine's device region, which follows its RAM and
+/// arch (x86-64: the RAM end, 2 GiB + RAM, rounded up to 64 GiB).
+#[test]
+fn the_default_start_follows_the_machine() {
+    let start = |extra: &[&str]| {
+        let mut a = vec!["--kind", "kmem", "--size", "16G"];
+        a.extend_from_slice(extra);
+        plan_json(&a)[0]["kmem"]["range_start"].as_u64().unwrap()
+    };
+    assert_eq!(start(&[]), 320 * GIB);
+    assert_eq!(start(&["--ram", "32G"]), 64 * GIB);
+    assert_eq!(start(&["--ram", "126G"]), 128 * GIB);
+    // RAM beyond the arch's reach is the machine's error, named as such.
+    assert!(refused(&["--kind", "kmem", "--ram", "100T"]).contains("give a smaller --ram"));
+}
+
+/// A pmem namespace bound to kmem (`--source pmem`, ndctl's defaults: map=dev, align 2M):
+/// `nd_pfn_init` reserves ALIGN(8 KiB + 64 B x (16 GiB - 8 KiB) / 4 KiB, 2 MiB) = 258 MiB,
+/// the dax range starts after it, and dax_kmem then loses the rest of the first 2 GiB block.
+#[test]
+fn a_pmem_source_starts_after_its_reserve() {
+    let v = plan_json(&["--kind", "kmem", "--size", "16G", "--source", "pmem"]);
+    let k = &v[0]["kmem"];
+    assert_eq!(k["range_start"], 320 * GIB + 258 * (1 << 20));
+    assert_eq!(k["range_bytes"], 16 * GIB - 258 * (1 << 20));
+    assert_eq!(k["added_start"], 322 * GIB);
+    assert_eq!(k["blocks"], 7);
+    assert_eq!(k["stranded_bytes"], 2 * GIB);
+    assert_eq!(v[0]["memmap_bytes"], 14 * GIB / 64);
+}
+
+/// HugeTLB sizes per arch: arm64 makes 2 MiB pages from contiguous PTEs with 64K pages and
+/// 1 GiB from contiguous 32 MiB PMDs with 16K pages; 64K pages have no 1 GiB size.
+#[test]
+fn huge_pages_left_follow_the_arch() {
+    let pages = |arch: &str| {
+        let v = plan_json(&["--kind", "kmem", "--size", "16G", "--arch", arch]);
+        let k = v[0]["kmem"].clone();
+        (
+            k["hugetlb_2m_pages"].as_u64(),
+            k["hugetlb_1g_pages"].as_u64(),
+        )
+    };
+    assert_eq!(pages("arm64-16k"), (Some(8192), Some(16)));
+    assert_eq!(pages("arm64-64k"), (Some(8192), None));
+    assert_eq!(pages("x86_64"), (Some(8192), Some(16)));
+}

@@ -275,7 +275,6 @@ fn ram_memmap(cfg: &KmemConfig, start: u64, len: u64) -> Result<(u64, u64), Plan
     let range = PlanConfig {
         arch: cfg.arch,
         ram_size: cfg.ram_size,
-        kind: Kind::Devdax,
         ..PlanConfig::new(
             ByteSize::new(len),
             ByteSize::new(g.page_size()),
