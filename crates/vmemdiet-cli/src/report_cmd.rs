@@ -23,7 +23,7 @@ use crate::output::{progress, ratio, size_short, table, us, wrap, StepLog};
 /// Arguments of `vmemdiet report`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Writes report.json (every figure), report.md (the tables) and memmap.svg, bootstrap.svg, gup.svg and mr.svg into --out, each file whole (a temporary file renamed into place); other files there are left alone, and a stopped run (Ctrl-C, SIGTERM) leaves no partial file.\nModes: default about two minutes on 2 cores; --quick seconds (tests, CI); --full the seeds' sizes (16 GiB GUP, 5 s MR loops, 1 TiB simulated)."
+    after_help = "Writes report.json (every figure), report.md (the tables) and memmap.svg, bootstrap.svg, gup.svg, mr.svg and device.svg into --out, each file whole (a temporary file renamed into place); other files there are left alone, and a stopped run (Ctrl-C, SIGTERM) leaves no partial file.\nModes: default about two minutes on 2 cores; --quick seconds (tests, CI); --full the seeds' sizes (16 GiB GUP, 5 s MR loops, 1 TiB simulated)."
 )]
 pub struct ReportArgs {
     /// Output directory, created if missing; a path that is not a directory is refused.

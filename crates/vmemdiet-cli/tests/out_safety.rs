@@ -10,13 +10,14 @@ use assert_cmd::cargo::CommandCargoExt;
 use assert_cmd::Command;
 
 /// Every file `report` writes.
-const FILES: [&str; 6] = [
+const FILES: [&str; 7] = [
     "report.json",
     "report.md",
     "memmap.svg",
     "bootstrap.svg",
     "gup.svg",
     "mr.svg",
+    "device.svg",
 ];
 
 /// The names in `dir`, sorted.
@@ -35,7 +36,8 @@ fn whole(dir: &Path, name: &str) -> bool {
     let text = std::fs::read_to_string(dir.join(name)).unwrap();
     match name {
         "report.json" => serde_json::from_str::<serde_json::Value>(&text).is_ok(),
-        "report.md" => text.contains("HugeTLB"),
+        // The last section.
+        "report.md" => text.contains("Device memory beyond device-dax"),
         _ => text.trim_end().ends_with("</svg>"),
     }
 }

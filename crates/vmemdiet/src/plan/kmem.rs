@@ -15,7 +15,7 @@ use crate::mm::memory_hotplug::{
 };
 use crate::mm::profile::{Hvo, MemmapAccounting, Profile};
 
-use super::{devdax, device_start, Kind, PlanConfig, PlanError};
+use super::{devdax, device_start, PlanConfig, PlanError};
 
 /// What produced the dax device (`--source`): it sets the device's `memmap_on_memory` default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
