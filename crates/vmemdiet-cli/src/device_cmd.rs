@@ -165,6 +165,8 @@ pub struct DevicePlan<'a> {
     pub wide: bool,
 }
 
+/// Plans the device memory `plan` was asked about: one machine (`--device`), or a row per
+/// kind, size, profile and boot parameter, each device alone on its machine.
 pub fn run(mut p: DevicePlan) -> anyhow::Result<()> {
     let [arch] = p.arches[..] else {
         bail!("device memory is planned for one --arch at a time");
@@ -194,31 +196,13 @@ pub fn run(mut p: DevicePlan) -> anyhow::Result<()> {
         if profiles.len() > 1 || params.len() > 1 {
             bail!("--device plans one machine: give one --profile and one --memmap-on-memory");
         }
-        for (flag, given) in [
-            ("--start", p.args.start.is_some()),
-            ("--folio", p.args.folio.is_some()),
-        ] {
-            if given {
-                bail!("{flag}: with --device, give it per device (start=ADDR, folio=2M)");
-            }
-        }
-        let req = MachineRequest {
-            devices: p.args.devices.clone(),
-            ..base
-        };
-        refuse_silent_fallback(
-            std::slice::from_ref(&req),
-            p.args.memmap_on_memory.is_empty(),
-        )?;
-        let answer = machine(&req)?;
-        return print_machine(&answer, p.json, p.wide);
+        return run_machine(&p, base);
     }
     if p.sizes.is_empty() {
         p.sizes = vec![default_size(arch.geometry(), base.ram)];
     }
-    let specs = specs_of(&p)?;
     let mut requests = Vec::new();
-    for spec in &specs {
+    for spec in specs_of(&p)? {
         for &profile in &profiles {
             for &param in &params {
                 requests.push(MachineRequest {
@@ -230,12 +214,39 @@ pub fn run(mut p: DevicePlan) -> anyhow::Result<()> {
             }
         }
     }
-    refuse_silent_fallback(&requests, p.args.memmap_on_memory.is_empty())?;
+    run_rows(&p, &requests)
+}
+
+/// `--device`: one machine, one table with its totals.
+fn run_machine(p: &DevicePlan, base: MachineRequest) -> anyhow::Result<()> {
+    for (flag, given) in [
+        ("--start", p.args.start.is_some()),
+        ("--folio", p.args.folio.is_some()),
+    ] {
+        if given {
+            bail!("{flag}: with --device, give it per device (start=ADDR, folio=2M)");
+        }
+    }
+    let req = MachineRequest {
+        devices: p.args.devices.clone(),
+        ..base
+    };
+    refuse_silent_fallback(
+        std::slice::from_ref(&req),
+        p.args.memmap_on_memory.is_empty(),
+    )?;
+    let answer = machine(&req)?;
+    print_machine(&answer, p.json, p.wide)
+}
+
+/// `--kind`: every request answered (a progress bar while simulating), the rows in one table.
+fn run_rows(p: &DevicePlan, requests: &[MachineRequest]) -> anyhow::Result<()> {
+    refuse_silent_fallback(requests, p.args.memmap_on_memory.is_empty())?;
     let pb = p
         .simulate
         .then(|| progress(requests.len() as u64, "simulating"));
     let mut rows = Vec::new();
-    for r in &requests {
+    for r in requests {
         rows.extend(answer_machine(r, &mut |_| {})?.rows);
         if let Some(pb) = &pb {
             pb.inc(1);
