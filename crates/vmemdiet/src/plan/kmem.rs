@@ -150,7 +150,8 @@ pub struct KmemPlan {
     pub memmap_bytes: u64,
     /// Struct pages on the device (the blocks' heads).
     pub device_memmap_bytes: u64,
-    /// Device bytes never onlined: alignment at both ends, and for pmem the namespace reserve.
+    /// Device bytes never hot-added: alignment at both ends, and for pmem the namespace's
+    /// reserve and end truncation.
     pub stranded_bytes: u64,
     /// `size − usable_bytes`.
     pub device_bytes: u64,
@@ -207,7 +208,7 @@ pub fn plan_kmem(cfg: &KmemConfig) -> Result<KmemPlan, PlanError> {
     let release = cfg.profile.kernel();
     check_options(cfg)?;
     let block = cfg.block();
-    let (a, len, reserve) = dax_range(cfg)?;
+    let (a, len) = dax_range(cfg)?;
     let end = a.as_u64() + len;
     let (a2, e2) = (
         a.as_u64().next_multiple_of(block.bytes()),
@@ -250,7 +251,7 @@ pub fn plan_kmem(cfg: &KmemConfig) -> Result<KmemPlan, PlanError> {
         usable_bytes: usable,
         memmap_bytes,
         device_memmap_bytes: device_memmap,
-        stranded_bytes: reserve + (len - added),
+        stranded_bytes: cfg.size.bytes() - added,
         device_bytes: cfg.size.bytes() - usable,
         pagetable_bytes,
         struct_pages: nr,
@@ -321,8 +322,9 @@ fn check_options(cfg: &KmemConfig) -> Result<(), PlanError> {
     Ok(())
 }
 
-/// The dax range `[a, a + len)` and the bytes before it that the namespace reserve took.
-fn dax_range(cfg: &KmemConfig) -> Result<(PhysAddr, u64, u64), PlanError> {
+/// The dax range `[a, a + len)`: the device, or for pmem what `nd_pfn_init` leaves of the
+/// namespace after its reserve.
+fn dax_range(cfg: &KmemConfig) -> Result<(PhysAddr, u64), PlanError> {
     let g = cfg.geometry();
     let machine = PlanConfig {
         arch: cfg.arch,
@@ -361,7 +363,7 @@ fn dax_range(cfg: &KmemConfig) -> Result<(PhysAddr, u64, u64), PlanError> {
         .into());
     }
     if cfg.source != KmemSource::Pmem {
-        return Ok((start, cfg.size.bytes(), 0));
+        return Ok((start, cfg.size.bytes()));
     }
     let spec = DevDaxSpec {
         size: cfg.size,
@@ -375,7 +377,7 @@ fn dax_range(cfg: &KmemConfig) -> Result<(PhysAddr, u64, u64), PlanError> {
     let (off, usable) = l.info.map_or((0, cfg.size.bytes()), |sb| {
         (sb.dataoff.bytes(), sb.usable().bytes())
     });
-    Ok((PhysAddr::new(start.as_u64() + off), usable, off))
+    Ok((PhysAddr::new(start.as_u64() + off), usable))
 }
 
 /// Why the memmap goes to DRAM (rule 2), or `None` when memmap_on_memory is in effect.

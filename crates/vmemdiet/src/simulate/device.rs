@@ -113,12 +113,22 @@ pub fn simulate_kmem(cfg: &KmemConfig) -> Result<KmemPlan, SimError> {
         plan.hugetlb_1g_pages
             .map(|_| free_windows(&k, first, nr, ByteSize::gib(1))),
     );
+    // Every count from the machine; only the driver's input range and the planner's
+    // explanations are the plan's, so planner = simulation compares what was measured.
     let measured = KmemPlan {
+        range_start: plan.range_start,
+        range_bytes: plan.range_bytes,
+        added_start: g.pfn_to_phys(first).as_u64(),
+        added_bytes: nr * g.page_size(),
+        block_size: setup.block.bytes(),
         blocks: dev.blocks.len() as u64,
         memmap_on_memory: dev.memmap_on_memory,
+        dram_reason: plan.dram_reason.clone(),
+        mom_refused: plan.mom_refused,
         usable_bytes: usable,
         memmap_bytes: (after.memmap_ram() - before.memmap_ram()) * g.page_size(),
         device_memmap_bytes: (after.memmap_device() - before.memmap_device()) * g.page_size(),
+        stranded_bytes: cfg.size.bytes() - nr * g.page_size(),
         device_bytes: cfg.size.bytes() - usable,
         pagetable_bytes: after.pagetable_bytes() - before.pagetable_bytes(),
         struct_pages: k.struct_pages_initialized(),
@@ -129,7 +139,6 @@ pub fn simulate_kmem(cfg: &KmemConfig) -> Result<KmemPlan, SimError> {
         hvo: !vmemmap_self_hosted(&k, first)
             && g.features.hvo(cfg.profile.kernel())
             && cfg.profile.switches_on(g).hvo != crate::mm::profile::Hvo::Off,
-        ..plan
     };
     dev.remove(&k)
         .map_err(|e| SimError::Capacity(e.to_string()))?;
@@ -229,12 +238,14 @@ pub fn simulate_zone_device(cfg: &ZoneDeviceConfig) -> Result<ZoneDevicePlan, Si
     .map_err(|e| SimError::Capacity(e.to_string()))?;
     let after = k.machine.frames().usage();
     let measured = ZoneDevicePlan {
+        start: g.pfn_to_phys(pgmap.ranges[0].0).as_u64(),
+        registered_bytes: pgmap.nr_pages() * g.page_size(),
         memmap_bytes: (after.memmap_ram() - before.memmap_ram()) * g.page_size(),
         pagetable_bytes: after.pagetable_bytes() - before.pagetable_bytes(),
         struct_pages: pgmap.nr_pages(),
         nr_memmap_pages: crate::drivers::dax::delta(k.nr_memmap_pages(), counter)
             .and_then(|d| u64::try_from(d).ok()),
-        ..plan
+        direct_map: pgmap.ty != MemoryType::Private,
     };
     memunmap_pages(&k, &pgmap).map_err(|e| SimError::Capacity(e.to_string()))?;
     check_teardown(&k, &before)?;
