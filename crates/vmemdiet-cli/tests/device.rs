@@ -324,3 +324,59 @@ fn huge_pages_left_follow_the_arch() {
     assert_eq!(pages("arm64-64k"), (Some(8192), None));
     assert_eq!(pages("x86_64"), (Some(8192), Some(16)));
 }
+
+/// `bench hotplug` builds what it says (times aside): the blocks of the machine's block size,
+/// the memmap where the boot parameter and the release put it.
+#[test]
+fn bench_hotplug_builds_the_configuration_asked() {
+    let run = |extra: &[&str]| {
+        let mut a = vec![
+            "bench", "hotplug", "--size", "1G", "--ram", "4G", "--runs", "1",
+        ];
+        a.extend_from_slice(extra);
+        a.push("--json");
+        let out = Command::cargo_bin("vmemdiet")
+            .unwrap()
+            .args(&a)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let v = run(&["--memmap-on-memory", "n,y"]);
+    // RAM ends at 6 GiB, below 64 GiB: 128 MiB blocks, 2 MiB of memmap each.
+    assert_eq!(v[0]["blocks"], 8);
+    assert_eq!(
+        (v[0]["self_hosted"].clone(), v[0]["memmap_bytes"].clone()),
+        (false.into(), (16u64 << 20).into())
+    );
+    assert_eq!(
+        (
+            v[1]["self_hosted"].clone(),
+            v[1]["device_memmap_bytes"].clone()
+        ),
+        (true.into(), (16u64 << 20).into())
+    );
+    let v = run(&[
+        "--memmap-on-memory",
+        "y",
+        "--profile",
+        "6.7",
+        "--block-size",
+        "256M",
+    ]);
+    assert_eq!(
+        (v[0]["blocks"].clone(), v[0]["self_hosted"].clone()),
+        (4.into(), false.into())
+    );
+    let v = run(&["--memmap-on-memory", "y", "--arch", "arm64-64k"]);
+    // One 512 MiB section per block; its 512 KiB memmap is no whole 512 MiB PMD: DRAM.
+    assert_eq!(
+        (v[0]["blocks"].clone(), v[0]["self_hosted"].clone()),
+        (2.into(), false.into())
+    );
+}
